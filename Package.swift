@@ -1,0 +1,29 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// The product is one shared library, libShardExt.so, that SQLite loads by file name.
+// It links the Swift runtime statically so it loads on machines without a toolchain,
+// and it reaches SQLite only through the sqlite3_api_routines pointer (no -lsqlite3).
+let package = Package(
+    name: "shards",
+    products: [
+        .library(name: "ShardExt", type: .dynamic, targets: ["ShardExt"]),
+    ],
+    targets: [
+        // sqlite3ext.h, the vtab/cursor structs that carry a Swift object, variadic calls.
+        .target(name: "CShardShim"),
+        // Pure Swift: options, time, keys, paths, query compiler, routing plans.
+        .target(name: "ShardCore"),
+        // The SQLite layer: entry point, API wrapper, virtual tables, functions.
+        .target(
+            name: "ShardExt",
+            dependencies: ["ShardCore", "CShardShim"],
+            linkerSettings: [.unsafeFlags(["-static-stdlib"])]
+        ),
+        // Tests open databases with the system libsqlite3 and load the built library.
+        .systemLibrary(name: "CSQLite", path: "Tests/CSQLite"),
+        .testTarget(name: "ShardCoreTests", dependencies: ["ShardCore"]),
+        .testTarget(name: "ShardExtTests", dependencies: ["CSQLite"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,36 @@
+// The C edge of the extension: SQLite's extension header, the vtab and cursor
+// structs extended with a pointer to their Swift object, and the calls Swift
+// cannot make itself (variadic slots of sqlite3_api_routines, function-like macros).
+#ifndef CSHARDSHIM_H
+#define CSHARDSHIM_H
+
+#include <sqlite3ext.h>
+
+// The routines of the host that loaded us, set once by the entry point. Every
+// SQLite call goes through them, so the library imports no sqlite3_* symbol.
+SQLITE_EXTENSION_INIT3
+
+static inline const sqlite3_api_routines *shard_api(void) { return sqlite3_api; }
+void shard_set_api(const sqlite3_api_routines *api);
+
+// A virtual table / cursor as SQLite sees it, followed by the Swift object.
+typedef struct ShardVtab {
+  sqlite3_vtab base;
+  void *object;
+} ShardVtab;
+
+typedef struct ShardCursor {
+  sqlite3_vtab_cursor base;
+  void *object;
+} ShardCursor;
+
+// sqlite3_vtab_config(db, op) for the argument-less ops.
+int shard_vtab_config(sqlite3 *db, int op);
+
+// A copy of `text` in memory from the host's sqlite3_malloc (for zErrMsg).
+char *shard_strdup(const char *text);
+
+// SQLITE_TRANSIENT, which Swift cannot spell.
+static inline sqlite3_destructor_type shard_transient(void) { return SQLITE_TRANSIENT; }
+
+#endif

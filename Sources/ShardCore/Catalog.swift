@@ -1,0 +1,128 @@
+/// Document ids name their shard: the shard's number in the high bits, the row's
+/// sequence inside the shard in the low 40 bits. No search is needed to find a row.
+public enum DocumentId {
+    public static let localBits: Int64 = 40
+    /// The largest row sequence a shard can hand out.
+    public static let maxLocal: Int64 = (1 << localBits) - 1
+
+    @inline(__always) public static func make(shard number: Int64, local: Int64) -> Int64 {
+        (number << localBits) | local
+    }
+
+    @inline(__always) public static func shardNumber(of id: Int64) -> Int64 {
+        id >> localBits
+    }
+
+    /// The ids a shard can hold, inclusive.
+    public static func range(ofShard number: Int64) -> ClosedRange<Int64> {
+        (number << localBits)...((number << localBits) | maxLocal)
+    }
+}
+
+/// One shard as the catalog knows it. Counters are kept in memory during a
+/// transaction and written back before it commits (see `dirty`).
+public final class ShardInfo {
+    public let key: ShardKey
+    public let number: Int64
+    public let period: Period
+    public var rows: Int64
+    /// The last row sequence handed out; ids are never reused, even after deletes.
+    public var lastLocal: Int64
+    public var minId: Int64?
+    public var maxId: Int64?
+    public var minTs: Int64?
+    public var maxTs: Int64?
+    /// What the catalog stores: `hot` for a live shard; later states (compressed,
+    /// archived) come from the lifecycle functions.
+    public var state: String
+    public var file: String?
+    /// Counters changed in memory since the catalog row was last written.
+    public var dirty = false
+
+    public init(key: ShardKey, number: Int64, period: Period, rows: Int64 = 0, lastLocal: Int64 = 0,
+                minId: Int64? = nil, maxId: Int64? = nil, minTs: Int64? = nil, maxTs: Int64? = nil,
+                state: String = "hot", file: String? = nil) {
+        self.key = key
+        self.number = number
+        self.period = period
+        self.rows = rows
+        self.lastLocal = lastLocal
+        self.minId = minId
+        self.maxId = maxId
+        self.minTs = minTs
+        self.maxTs = maxTs
+        self.state = state
+        self.file = file
+    }
+
+    public var tableName: String { key.tableName }
+    public var ids: ClosedRange<Int64> { DocumentId.range(ofShard: number) }
+
+    /// Records one inserted row.
+    @inline(__always) public func noteInsert(id: Int64, ts: Int64) {
+        rows += 1
+        lastLocal = id & DocumentId.maxLocal
+        if minId == nil || id < minId! { minId = id }
+        if maxId == nil || id > maxId! { maxId = id }
+        if minTs == nil || ts < minTs! { minTs = ts }
+        if maxTs == nil || ts > maxTs! { maxTs = ts }
+        dirty = true
+    }
+
+    /// Widens the time bounds for an updated row.
+    public func noteTime(_ ts: Int64) {
+        if minTs == nil || ts < minTs! { minTs = ts }
+        if maxTs == nil || ts > maxTs! { maxTs = ts }
+        dirty = true
+    }
+
+    public func noteDelete() {
+        rows -= 1
+        dirty = true
+    }
+
+    /// A shard is sealed once it no longer takes inserts: a newer shard of its line
+    /// exists, or its period ended before `now` (ms).
+    public func displayState(isNewestOfLine: Bool, now: Int64) -> String {
+        guard state == "hot" else { return state }
+        if !isNewestOfLine { return "sealed" }
+        if let end = period.end, end <= now { return "sealed" }
+        return "hot"
+    }
+}
+
+/// The shards of one collection, in memory, ordered by number (which is id order).
+public struct Catalog {
+    public private(set) var shards: [ShardInfo] = []
+    private var byNumber: [Int64: ShardInfo] = [:]
+    /// The shard of each line (collection, category, period) that takes inserts: the highest seq.
+    private var newestByLine: [String: ShardInfo] = [:]
+
+    public init(_ shards: [ShardInfo] = []) {
+        for s in shards.sorted(by: { $0.number < $1.number }) { add(s) }
+    }
+
+    public mutating func add(_ shard: ShardInfo) {
+        if let last = shards.last, last.number > shard.number {
+            let at = shards.firstIndex { $0.number > shard.number } ?? shards.endIndex
+            shards.insert(shard, at: at)
+        } else {
+            shards.append(shard)
+        }
+        byNumber[shard.number] = shard
+        let line = shard.key.line
+        if let cur = newestByLine[line], cur.key.seq > shard.key.seq { return }
+        newestByLine[line] = shard
+    }
+
+    @inline(__always) public func shard(number: Int64) -> ShardInfo? { byNumber[number] }
+
+    @inline(__always) public func newest(line: String) -> ShardInfo? { newestByLine[line] }
+
+    public func isNewestOfLine(_ shard: ShardInfo) -> Bool {
+        newestByLine[shard.key.line] === shard
+    }
+
+    public var totalRows: Int64 { shards.reduce(0) { $0 + $1.rows } }
+    public var dirtyShards: [ShardInfo] { shards.filter(\.dirty) }
+}

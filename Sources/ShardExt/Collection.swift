@@ -1,0 +1,525 @@
+import CShardShim
+import ShardCore
+
+/// One collection on one connection: its options, its catalog in memory, and the
+/// statements it keeps prepared. The virtual table, the cursor and the SQL
+/// functions all work through it.
+final class Collection {
+    let db: Database
+    let schema: String
+    let name: String
+    let options: CollectionOptions
+    /// Documents are stored as JSONB (SQLite 3.45+ at creation) or as text.
+    let jsonb: Bool
+
+    var catalog = Catalog()
+    var nextNumber: Int64 = 1
+    /// Paths indexed on every shard: the declared ones, then those added by ensure_json_index.
+    private(set) var indexedPaths: [JSONPath]
+
+    /// Set when memory may be behind the database (rollback, another connection).
+    private var catalogStale = true
+    private var lastDataVersion: Int64 = -1
+    /// Set by xBegin: the first write of a transaction checks for other writers once.
+    var checkBeforeWrite = true
+    weak var connection: Connection?
+
+    let statements = StatementCache()
+    private var insertStatements: [Int64: Statement] = [:]
+    private var probe: Statement?
+    private var dataVersionStatement: Statement?
+
+    static let jsonbVersion: Int32 = 3_045_000
+
+    var shardsTable: String { name + "_shards" }
+    var configTable: String { name + "_config" }
+    var qualifiedShards: String { SQLText.identifier(schema) + "." + SQLText.identifier(shardsTable) }
+    var qualifiedConfig: String { SQLText.identifier(schema) + "." + SQLText.identifier(configTable) }
+
+    func qualified(_ table: String) -> String {
+        SQLText.identifier(schema) + "." + SQLText.identifier(table)
+    }
+
+    private init(db: Database, schema: String, name: String, options: CollectionOptions, jsonb: Bool) {
+        self.db = db
+        self.schema = schema
+        self.name = name
+        self.options = options
+        self.jsonb = jsonb
+        self.indexedPaths = options.indexes.map(\.path)
+    }
+
+    /// xCreate: a new collection with its shadow tables, in the caller's transaction.
+    static func create(db: Database, schema: String, name: String, options: CollectionOptions) throws -> Collection {
+        try CollectionName.validate(name)
+        let jsonb = sqliteVersionNumber >= jsonbVersion
+        let c = Collection(db: db, schema: schema, name: name, options: options, jsonb: jsonb)
+        try db.exec("""
+            CREATE TABLE \(c.qualifiedConfig)(key TEXT PRIMARY KEY, value);
+            CREATE TABLE \(c.qualifiedShards)(
+              key TEXT PRIMARY KEY, tbl TEXT NOT NULL UNIQUE, num INTEGER NOT NULL UNIQUE,
+              category TEXT, period TEXT NOT NULL, seq INTEGER NOT NULL,
+              period_start INTEGER, period_end INTEGER,
+              rows INTEGER NOT NULL DEFAULT 0, last_local INTEGER NOT NULL DEFAULT 0,
+              min_id INTEGER, max_id INTEGER, min_ts INTEGER, max_ts INTEGER,
+              state TEXT NOT NULL DEFAULT 'hot', file TEXT);
+            """)
+        let insert = try db.prepare("INSERT INTO \(c.qualifiedConfig)(key, value) VALUES (?1, ?2)")
+        for (k, v) in [("storage", jsonb ? "jsonb" : "text"), ("created_with", sqliteVersion),
+                       ("shards_version", shardsVersion), ("next_number", "1")] {
+            try insert.bind([.text(k), .text(v)])
+            try insert.run()
+        }
+        c.catalogStale = false
+        return c
+    }
+
+    /// xConnect: an existing collection; refuses JSONB storage on an SQLite that cannot read it.
+    static func connect(db: Database, schema: String, name: String, options: CollectionOptions) throws -> Collection {
+        let c = Collection(db: db, schema: schema, name: name, options: options, jsonb: false)
+        var storage = "text", createdWith = "?"
+        let stmt: Statement
+        do {
+            stmt = try db.prepare("SELECT key, value FROM \(c.qualifiedConfig)")
+        } catch {
+            throw ShardError("shards: collection '\(name)' has lost its catalog table \(c.configTable): \(error)")
+        }
+        while try stmt.step() {
+            switch stmt.text(0) {
+            case "storage": storage = stmt.text(1) ?? "text"
+            case "created_with": createdWith = stmt.text(1) ?? "?"
+            default: break
+            }
+        }
+        if storage == "jsonb" && sqliteVersionNumber < jsonbVersion {
+            throw ShardError("shards: collection '\(name)' stores JSONB documents (created with SQLite \(createdWith)); this SQLite is \(sqliteVersion), and JSONB needs 3.45.0 or newer")
+        }
+        let connected = Collection(db: db, schema: schema, name: name, options: options, jsonb: storage == "jsonb")
+        return connected
+    }
+
+    // MARK: - catalog
+
+    /// Brings the catalog in memory up to date with the database when another
+    /// connection committed or a rollback undid our own changes.
+    func refresh() throws {
+        let dv = try dataVersion()
+        if dv != lastDataVersion || catalogStale {
+            try reload()
+            lastDataVersion = dv
+        }
+    }
+
+    private func dataVersion() throws -> Int64 {
+        if dataVersionStatement == nil {
+            dataVersionStatement = try db.prepare("PRAGMA \(SQLText.identifier(schema)).data_version", persistent: true)
+        }
+        let stmt = dataVersionStatement!
+        defer { stmt.reset() }
+        guard try stmt.step() else { return 0 }
+        return stmt.int64(0)
+    }
+
+    /// Marks memory as behind the database; the next use reloads.
+    func invalidate() { catalogStale = true }
+
+    /// Before the first write of a transaction (or after a partial rollback), make
+    /// sure memory matches the database; later writes of it trust memory.
+    @inline(__always) private func prepareWrite() throws {
+        if checkBeforeWrite || catalogStale {
+            try refresh()
+            checkBeforeWrite = false
+        }
+    }
+
+    private func reload() throws {
+        let dirty = Set(catalog.dirtyShards.map(\.number))
+        var shards: [ShardInfo] = []
+        let stmt = try db.prepare("""
+            SELECT category, period, seq, num, rows, last_local, min_id, max_id, min_ts, max_ts, state, file
+            FROM \(qualifiedShards) ORDER BY num
+            """)
+        while try stmt.step() {
+            let periodLabel = stmt.text(1) ?? ""
+            guard let period = options.partition.period(label: periodLabel) else {
+                throw ShardError("shards: catalog of '\(name)' holds a bad period '\(periodLabel)'")
+            }
+            let key = ShardKey(collection: name, category: stmt.text(0), period: periodLabel, seq: Int(stmt.int64(2)))
+            shards.append(ShardInfo(
+                key: key, number: stmt.int64(3), period: period, rows: stmt.int64(4), lastLocal: stmt.int64(5),
+                minId: stmt.optionalInt(6), maxId: stmt.optionalInt(7), minTs: stmt.optionalInt(8), maxTs: stmt.optionalInt(9),
+                state: stmt.text(10) ?? "hot", file: stmt.text(11)))
+        }
+        catalog = Catalog(shards)
+        nextNumber = try db.scalarInt("SELECT value FROM \(qualifiedConfig) WHERE key = 'next_number'") ?? 1
+        var paths = options.indexes.map(\.path)
+        let ensured = try db.prepare("SELECT substr(key, 6) FROM \(qualifiedConfig) WHERE key LIKE 'path:%' ORDER BY rowid")
+        while try ensured.step() {
+            if let p = try? JSONPath(parsing: ensured.text(0) ?? ""), !paths.contains(p) { paths.append(p) }
+        }
+        indexedPaths = paths
+        // Counters of our own unsynced writes survive a partial rollback only as
+        // far as the rows do: count them again from the shard itself.
+        for s in catalog.shards where dirty.contains(s.number) {
+            try recount(s)
+        }
+        insertStatements.removeAll()
+        catalogStale = false
+    }
+
+    private func recount(_ s: ShardInfo) throws {
+        let stmt = try db.prepare("SELECT count(*), min(id), max(id), min(ts), max(ts) FROM \(qualified(s.tableName))")
+        guard try stmt.step() else { return }
+        s.rows = stmt.int64(0)
+        s.minId = stmt.optionalInt(1)
+        s.maxId = stmt.optionalInt(2)
+        s.minTs = stmt.optionalInt(3)
+        s.maxTs = stmt.optionalInt(4)
+        if let maxId = s.maxId { s.lastLocal = max(s.lastLocal, maxId & DocumentId.maxLocal) }
+        s.dirty = true
+    }
+
+    /// xSync: writes the in-memory counters of changed shards, inside the transaction.
+    func sync() throws {
+        let dirty = catalog.dirtyShards
+        guard !dirty.isEmpty else { return }
+        let stmt = try db.prepare("""
+            UPDATE \(qualifiedShards) SET rows = ?2, last_local = ?3, min_id = ?4, max_id = ?5, min_ts = ?6, max_ts = ?7
+            WHERE num = ?1
+            """)
+        for s in dirty {
+            try stmt.bind([.int(s.number), .int(s.rows), .int(s.lastLocal), bindable(s.minId), bindable(s.maxId),
+                           bindable(s.minTs), bindable(s.maxTs)])
+            try stmt.run()
+        }
+    }
+
+    /// xCommit: memory and database agree again.
+    func committed() {
+        for s in catalog.dirtyShards { s.dirty = false }
+        checkBeforeWrite = true
+    }
+
+    /// xRollback: everything of this transaction is gone, including new shards.
+    func rolledBack() {
+        for s in catalog.dirtyShards { s.dirty = false }
+        catalogStale = true
+        checkBeforeWrite = true
+    }
+
+    private func bindable(_ v: Int64?) -> SQLBinding { v.map { .int($0) } ?? .null }
+
+    // MARK: - routing a document
+
+    /// Where a document goes: its time and its (encoded) category.
+    struct Placement {
+        let ts: Int64
+        let category: String?
+    }
+
+    /// Reads the time and category of a document and checks that it is a JSON object.
+    /// `explicitTs` is the INSERT's own `ts` value, allowed only without a `time` path.
+    func place(doc: OpaquePointer?, explicitTs: OpaquePointer?) throws -> Placement {
+        let docType = valueType(doc)
+        guard docType == SQLITE_TEXT || docType == SQLITE_BLOB else {
+            throw ShardError(docType == SQLITE_NULL
+                ? "shards: doc is NULL; insert a JSON object"
+                : "shards: doc must be a JSON object given as text, not a number")
+        }
+        let stmt = try probeStatement()
+        stmt.bind(1, doc)
+        defer { stmt.reset() }
+        do {
+            guard try stmt.step() else { throw ShardError("shards: could not read the document") }
+        } catch let e as SQLiteError {
+            throw ShardError("shards: malformed JSON document (\(e.message))")
+        }
+        let kind = stmt.text(0) ?? "null"
+        guard kind == "object" else {
+            throw ShardError("shards: a document must be a JSON object, not \(kind == "text" ? "a string" : kind == "array" ? "an array" : kind)")
+        }
+        var ts: Int64
+        if let timePath = options.timePath {
+            if let e = explicitTs, valueType(e) != SQLITE_NULL {
+                throw ShardError("shards: '\(name)' reads ts from \(timePath.text); do not give ts in the INSERT")
+            }
+            ts = try readTime(type: stmt.text(1), stmt: stmt, column: 2, path: timePath)
+        } else if let e = explicitTs, valueType(e) != SQLITE_NULL {
+            ts = try timeArgument(e, what: "ts")
+        } else {
+            ts = Clock.nowMilliseconds()
+        }
+        var category: String? = nil
+        if options.categoryPath != nil {
+            let col: Int32 = options.timePath == nil ? 1 : 3
+            category = CategoryName.encode(stmt.type(col) == SQLITE_NULL ? nil : stmt.text(col))
+        }
+        _ = ts
+        return Placement(ts: ts, category: category)
+    }
+
+    private func readTime(type: String?, stmt: Statement, column: Int32, path: JSONPath) throws -> Int64 {
+        switch type {
+        case nil:
+            throw ShardError("shards: document has no time at \(path.text)")
+        case "integer":
+            return try Time.milliseconds(fromInteger: stmt.int64(column), unit: options.timeUnit)
+        case "real":
+            return try Time.milliseconds(fromNumber: stmt.double(column), unit: options.timeUnit)
+        case "text":
+            let text = stmt.text(column) ?? ""
+            do { return try Time.parse(text) } catch let e as ShardError {
+                throw ShardError("shards: unreadable time at \(path.text): \(e.message.dropPrefix("shards: "))")
+            }
+        default:
+            throw ShardError("shards: time at \(path.text) must be a number or a time string, not \(type!)")
+        }
+    }
+
+    /// A time given as an SQL value: epoch ms (integer or real) or a time string.
+    func timeArgument(_ v: OpaquePointer?, what: String) throws -> Int64 {
+        switch valueType(v) {
+        case SQLITE_INTEGER: return try Time.milliseconds(fromInteger: valueInt64(v), unit: .ms)
+        case SQLITE_FLOAT: return try Time.milliseconds(fromNumber: valueDouble(v), unit: .ms)
+        case SQLITE_TEXT: return try Time.parse(valueText(v) ?? "")
+        default: throw ShardError("shards: \(what) must be epoch milliseconds or a time string")
+        }
+    }
+
+    /// One statement reads everything routing needs, so the document is handed to SQLite once.
+    private func probeStatement() throws -> Statement {
+        if let probe { return probe }
+        var cols = ["json_type(?1)"]
+        if let t = options.timePath {
+            cols.append("json_type(?1, \(SQLText.literal(t.text)))")
+            cols.append("json_extract(?1, \(SQLText.literal(t.text)))")
+        }
+        if let c = options.categoryPath {
+            cols.append("json_extract(?1, \(SQLText.literal(c.text)))")
+        }
+        let stmt = try db.prepare("SELECT " + cols.joined(separator: ", "), persistent: true)
+        probe = stmt
+        return stmt
+    }
+
+    /// The key a placement routes to now, and the shard if it exists and has room.
+    func route(_ p: Placement) -> (key: ShardKey, shard: ShardInfo?) {
+        let period = options.partition.period(containing: p.ts)
+        let first = ShardKey(collection: name, category: p.category, period: period.label, seq: 1)
+        guard let newest = catalog.newest(line: first.line) else { return (first, nil) }
+        if newest.rows >= options.maxRows || newest.lastLocal >= DocumentId.maxLocal || newest.state != "hot" {
+            return (newest.key.next, nil)
+        }
+        return (newest.key, newest)
+    }
+
+    // MARK: - writes
+
+    /// Inserts a document and returns its id.
+    func insert(doc: OpaquePointer?, explicitTs: OpaquePointer?) throws -> Int64 {
+        try prepareWrite()
+        let p = try place(doc: doc, explicitTs: explicitTs)
+        let (key, found) = route(p)
+        let shard = try found ?? createShard(key, containing: p.ts)
+        let id = DocumentId.make(shard: shard.number, local: shard.lastLocal + 1)
+        let stmt = try insertStatement(for: shard)
+        stmt.bind(1, id)
+        stmt.bind(2, p.ts)
+        stmt.bind(3, doc)
+        defer { stmt.reset() }
+        _ = try stmt.step()
+        shard.noteInsert(id: id, ts: p.ts)
+        return id
+    }
+
+    private func insertStatement(for shard: ShardInfo) throws -> Statement {
+        if let s = insertStatements[shard.number] { return s }
+        let docExpr = jsonb ? "jsonb(?3)" : "?3"
+        let s = try db.prepare("INSERT INTO \(qualified(shard.tableName))(id, ts, doc) VALUES (?1, ?2, \(docExpr))", persistent: true)
+        insertStatements[shard.number] = s
+        return s
+    }
+
+    /// Creates a shard table with its indexes and its catalog row, in the caller's transaction.
+    private func createShard(_ key: ShardKey, containing ts: Int64) throws -> ShardInfo {
+        let period = options.partition.period(containing: ts)
+        let number = nextNumber
+        let shard = ShardInfo(key: key, number: number, period: period)
+        let tbl = qualified(shard.tableName)
+        var sql = "CREATE TABLE \(tbl)(id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, doc \(jsonb ? "BLOB" : "TEXT") NOT NULL);"
+        sql += "CREATE INDEX \(qualified(shard.tableName + "_ts")) ON \(SQLText.identifier(shard.tableName))(ts);"
+        for path in indexedPaths {
+            sql += createIndexSQL(shard: shard, path: path) + ";"
+        }
+        try db.exec(sql)
+        let row = try db.prepare("""
+            INSERT INTO \(qualifiedShards)(key, tbl, num, category, period, seq, period_start, period_end)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+            """)
+        try row.bind([.text(key.text), .text(shard.tableName), .int(number), key.category.map { .text($0) } ?? .null,
+                      .text(key.period), .int(Int64(key.seq)), bindable(period.start), bindable(period.end)])
+        try row.run()
+        try db.exec("UPDATE \(qualifiedConfig) SET value = \(number + 1) WHERE key = 'next_number'")
+        nextNumber = number + 1
+        catalog.add(shard)
+        return shard
+    }
+
+    /// The index of `path` on a shard: `<table>_<column>` for declared indexes, `<table>_p<hash>` otherwise.
+    func indexName(shard: ShardInfo, path: JSONPath) -> String {
+        if let spec = options.indexes.first(where: { $0.path == path }) {
+            return shard.tableName + "_" + spec.name
+        }
+        return shard.tableName + "_p" + fnv1a64Hex(path.text)
+    }
+
+    func createIndexSQL(shard: ShardInfo, path: JSONPath) -> String {
+        "CREATE INDEX IF NOT EXISTS \(qualified(indexName(shard: shard, path: path))) ON \(SQLText.identifier(shard.tableName))(json_extract(doc, \(SQLText.literal(path.text))))"
+    }
+
+    /// Deletes the row with this id, if there is one.
+    func delete(id: Int64) throws {
+        try prepareWrite()
+        guard let shard = catalog.shard(number: DocumentId.shardNumber(of: id)) else { return }
+        let stmt = try statements.checkout(db, "DELETE FROM \(qualified(shard.tableName)) WHERE id = ?1")
+        defer { statements.checkin(stmt) }
+        stmt.bind(1, id)
+        try stmt.run()
+        if db.changes > 0 { shard.noteDelete() }
+    }
+
+    /// Replaces a document (and/or its explicit ts). It must stay in its shard's period and category.
+    func update(id: Int64, doc: OpaquePointer?, docChanged: Bool, explicitTs: OpaquePointer?, tsChanged: Bool) throws {
+        try prepareWrite()
+        guard let shard = catalog.shard(number: DocumentId.shardNumber(of: id)) else { return }
+        let tbl = qualified(shard.tableName)
+        var newDoc: OpaquePointer? = doc
+        var holder: Statement? = nil
+        if !docChanged {
+            // Only ts changes: route the stored document with the new ts.
+            let read = try db.prepare("SELECT \(jsonb ? "json(doc)" : "doc") FROM \(tbl) WHERE id = ?1")
+            read.bind(1, id)
+            guard try read.step() else { return }
+            newDoc = read.value(0)
+            holder = read
+        }
+        let p = try place(doc: newDoc, explicitTs: tsChanged ? explicitTs : nil)
+        var ts = p.ts
+        if options.timePath == nil && !tsChanged {
+            // Keep the stored time when neither the time path nor ts says otherwise.
+            let read = try db.prepare("SELECT ts FROM \(tbl) WHERE id = ?1")
+            read.bind(1, id)
+            guard try read.step() else { return }
+            ts = read.int64(0)
+        }
+        let period = options.partition.period(containing: ts)
+        if period.label != shard.key.period || p.category != shard.key.category {
+            throw ShardError("shards: this update moves document \(id) out of shard \(shard.key.text) (to another period or category); delete it and insert it again")
+        }
+        let docExpr = jsonb ? "jsonb(?3)" : "?3"
+        let stmt = try statements.checkout(db, "UPDATE \(tbl) SET ts = ?2, doc = \(docExpr) WHERE id = ?1")
+        defer { statements.checkin(stmt) }
+        stmt.bind(1, id)
+        stmt.bind(2, ts)
+        stmt.bind(3, newDoc)
+        try stmt.run()
+        withExtendedLifetime(holder) {}
+        if db.changes > 0 { shard.noteTime(ts) }
+    }
+
+    // MARK: - indexes
+
+    /// ensure_json_index: creates the index on every shard lacking it and records the
+    /// path for future shards. Returns how many shards gained it.
+    func ensureIndex(_ path: JSONPath) throws -> Int64 {
+        try refresh()
+        var gained: Int64 = 0
+        let exists = try db.prepare("SELECT 1 FROM \(SQLText.identifier(schema)).sqlite_schema WHERE type = 'index' AND name = ?1")
+        for shard in catalog.shards where shard.file == nil {
+            try exists.bind([.text(indexName(shard: shard, path: path))])
+            let has = try exists.step()
+            exists.reset()
+            if !has {
+                try db.exec(createIndexSQL(shard: shard, path: path))
+                gained += 1
+            }
+        }
+        if !indexedPaths.contains(path) {
+            let rec = try db.prepare("INSERT OR IGNORE INTO \(qualifiedConfig)(key, value) VALUES (?1, NULL)")
+            try rec.bind([.text("path:" + path.text)])
+            try rec.run()
+            indexedPaths.append(path)
+        }
+        return gained
+    }
+
+    // MARK: - teardown
+
+    /// xDestroy: drops every shard and shadow table.
+    func dropAll() throws {
+        try refresh()
+        statements.removeAll()
+        insertStatements.removeAll()
+        probe = nil
+        dataVersionStatement = nil
+        var sql = ""
+        for s in catalog.shards where s.file == nil {
+            sql += "DROP TABLE IF EXISTS \(qualified(s.tableName));"
+        }
+        sql += "DROP TABLE IF EXISTS \(qualifiedShards); DROP TABLE IF EXISTS \(qualifiedConfig);"
+        try db.exec(sql)
+    }
+
+    /// Finalizes every statement before the connection lets go of the table.
+    func close() {
+        statements.removeAll()
+        insertStatements.removeAll()
+        probe = nil
+        dataVersionStatement = nil
+    }
+}
+
+extension String {
+    func dropPrefix(_ prefix: String) -> Substring {
+        hasPrefix(prefix) ? dropFirst(prefix.count) : Substring(self)
+    }
+}
+
+/// FNV-1a 64 of a string, as 16 hex digits: short, stable names for path indexes.
+func fnv1a64Hex(_ s: String) -> String {
+    var h: UInt64 = 0xcbf29ce484222325
+    for b in s.utf8 {
+        h ^= UInt64(b)
+        h = h &* 0x100000001b3
+    }
+    let hex = String(h, radix: 16)
+    return String(repeating: "0", count: 16 - hex.count) + hex
+}
+
+// MARK: - columns
+
+extension Collection {
+    /// id, ts, shard, doc, one per declared index, then the hidden filter.
+    var columnCount: Int { 5 + options.indexes.count }
+    var filterColumn: Int { 4 + options.indexes.count }
+
+    /// The CREATE TABLE that declares the collection's columns to SQLite.
+    var declaration: String {
+        var cols = ["id INTEGER", "ts INTEGER", "shard TEXT", "doc TEXT"]
+        cols += options.indexes.map { SQLText.identifier($0.name) }
+        cols.append("filter HIDDEN")
+        return "CREATE TABLE x(" + cols.joined(separator: ", ") + ")"
+    }
+
+    /// The SQL that reads a collection column inside a shard. Indexed columns use
+    /// exactly the expression of their index, so the shard's planner can match it.
+    func columnExpression(_ column: Int) -> String {
+        switch column {
+        case 0: return "id"
+        case 1: return "ts"
+        case 3: return jsonb ? "json(doc)" : "doc"
+        default:
+            return "json_extract(doc, \(SQLText.literal(options.indexes[column - 4].path.text)))"
+        }
+    }
+}

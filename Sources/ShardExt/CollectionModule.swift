@@ -1,0 +1,281 @@
+import CShardShim
+import ShardCore
+
+// The `shards` virtual-table module: each method is a thin adapter from SQLite's
+// calling convention to `Collection` (state, writes) and `ScanCursor` (reads).
+
+@inline(__always) private func collectionOf(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?) -> Collection {
+    let v = UnsafeMutableRawPointer(vtab!).assumingMemoryBound(to: ShardVtab.self)
+    return object(v.pointee.object, as: Collection.self)
+}
+
+@inline(__always) private func cursorOf(_ cur: UnsafeMutablePointer<sqlite3_vtab_cursor>?) -> ScanCursor {
+    let c = UnsafeMutableRawPointer(cur!).assumingMemoryBound(to: ShardCursor.self)
+    return object(c.pointee.object, as: ScanCursor.self)
+}
+
+/// xCreate / xConnect: parse the options, create or open the collection, declare its columns.
+private func connect(
+    _ rawDb: OpaquePointer?, _ aux: UnsafeMutableRawPointer?, _ argc: Int32,
+    _ argv: UnsafePointer<UnsafePointer<CChar>?>?, _ out: UnsafeMutablePointer<UnsafeMutablePointer<sqlite3_vtab>?>?,
+    _ errOut: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, create: Bool
+) -> Int32 {
+    let connection = object(aux, as: Connection.self)
+    let db = Database(handle: rawDb!)
+    do {
+        let schema = String(cString: argv![1]!)
+        let name = String(cString: argv![2]!)
+        let arguments = (3..<Int(argc)).map { String(cString: argv![$0]!) }
+        let options = try CollectionOptions.parse(arguments: arguments)
+        try CollectionName.validate(name)
+        let collection = create
+            ? try Collection.create(db: db, schema: schema, name: name, options: options)
+            : try Collection.connect(db: db, schema: schema, name: name, options: options)
+        let rc = api.pointee.declare_vtab(rawDb, collection.declaration)
+        if rc != SQLITE_OK { throw db.error(rc) }
+        let vtab = UnsafeMutablePointer<ShardVtab>.allocate(capacity: 1)
+        vtab.initialize(to: ShardVtab(base: sqlite3_vtab(), object: retainedPointer(collection)))
+        out!.pointee = UnsafeMutableRawPointer(vtab).assumingMemoryBound(to: sqlite3_vtab.self)
+        connection.register(collection)
+        collection.connection = connection
+        return SQLITE_OK
+    } catch {
+        let (code, message) = sqliteCodeAndMessage(error)
+        errOut?.pointee = shard_strdup(message)
+        return code
+    }
+}
+
+private func disconnect(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?, destroy: Bool) -> Int32 {
+    let collection = collectionOf(vtab)
+    if destroy {
+        do { try collection.dropAll() } catch { return failVtab(vtab, error) }
+    }
+    collection.close()
+    collection.connection?.unregister(collection)
+    let v = UnsafeMutableRawPointer(vtab!).assumingMemoryBound(to: ShardVtab.self)
+    releasePointer(v.pointee.object)
+    if let msg = v.pointee.base.zErrMsg { api.pointee.free(msg) }
+    v.deinitialize(count: 1)
+    v.deallocate()
+    return SQLITE_OK
+}
+
+/// xBestIndex: which constraints the shards can answer, and the plan for xFilter
+/// (encoded in idxStr as `ScanPlan.encoded` describes).
+private func bestIndex(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?, _ info: UnsafeMutablePointer<sqlite3_index_info>?) -> Int32 {
+    let collection = collectionOf(vtab)
+    let info = info!
+    var plan = ScanPlan(columnsUsed: info.pointee.colUsed)
+    var argv: Int32 = 0
+    var rows = Double(max(collection.catalog.totalRows, 1_000_000))
+    var unique = false
+    for i in 0..<Int(info.pointee.nConstraint) {
+        let c = info.pointee.aConstraint[i]
+        guard c.usable != 0 else { continue }
+        let column = c.iColumn < 0 ? 0 : Int(c.iColumn)
+        if column == collection.filterColumn {
+            // Query documents are not compiled yet: refuse rather than return nothing.
+            return failVtab(vtab, ShardError("shards: the filter column (query documents) is not supported by this version"))
+        }
+        guard column != 3, let op = scanOp(c.op) else { continue }
+        if column >= 2, let coll = api.pointee.vtab_collation(info, Int32(i)),
+           String(cString: coll).uppercased() != "BINARY" { continue }
+        if column == 2 && op != .eq { continue }
+        plan.terms.append(ScanPlan.Term(column: column, op: op))
+        if op.takesArgument {
+            argv += 1
+            info.pointee.aConstraintUsage[i].argvIndex = argv
+        }
+        switch (column, op) {
+        case (0, .eq): rows = 1; unique = true
+        case (_, .eq), (_, .isnull): rows = max(rows / 100, 1)
+        default: rows = max(rows / 4, 1)
+        }
+    }
+    if info.pointee.nOrderBy == 1 {
+        let o = info.pointee.aOrderBy[0]
+        if o.iColumn <= 0 {
+            plan.order = o.desc != 0 ? .idDescending : .idAscending
+            info.pointee.orderByConsumed = 1
+        }
+    }
+    info.pointee.idxStr = shard_strdup(plan.encoded)
+    info.pointee.needToFreeIdxStr = 1
+    info.pointee.estimatedRows = Int64(rows)
+    info.pointee.estimatedCost = rows * 2 + 10
+    if unique { info.pointee.idxFlags |= Int32(SQLITE_INDEX_SCAN_UNIQUE) }
+    return SQLITE_OK
+}
+
+private func scanOp(_ op: UInt8) -> ScanPlan.Op? {
+    switch Int32(op) {
+    case SQLITE_INDEX_CONSTRAINT_EQ: .eq
+    case SQLITE_INDEX_CONSTRAINT_GT: .gt
+    case SQLITE_INDEX_CONSTRAINT_GE: .ge
+    case SQLITE_INDEX_CONSTRAINT_LT: .lt
+    case SQLITE_INDEX_CONSTRAINT_LE: .le
+    case SQLITE_INDEX_CONSTRAINT_ISNULL: .isnull
+    default: nil
+    }
+}
+
+/// xUpdate: INSERT (argv[0] NULL), DELETE (argc 1), UPDATE (otherwise).
+private func update(
+    _ vtab: UnsafeMutablePointer<sqlite3_vtab>?, _ argc: Int32, _ argv: ValueArray?,
+    _ rowidOut: UnsafeMutablePointer<sqlite_int64>?
+) -> Int32 {
+    let collection = collectionOf(vtab)
+    let argv = argv!
+    do {
+        if argc == 1 {
+            try collection.delete(id: valueInt64(argv[0]))
+            return SQLITE_OK
+        }
+        // argv[2 + column] are the new column values.
+        let id = argv[2], ts = argv[3], doc = argv[5]
+        let derived = [2] + (4..<collection.filterColumn).map { $0 } + [collection.filterColumn]
+        if valueType(argv[0]) == SQLITE_NULL {
+            if valueType(argv[1]) != SQLITE_NULL || valueType(id) != SQLITE_NULL {
+                throw ShardError("shards: ids are assigned by the collection; insert without id")
+            }
+            for c in derived where valueType(argv[2 + c]) != SQLITE_NULL {
+                throw ShardError("shards: column \(collection.columnName(c)) is computed from doc; insert only doc (and ts)")
+            }
+            rowidOut!.pointee = try collection.insert(doc: doc, explicitTs: ts)
+            return SQLITE_OK
+        }
+        let old = valueInt64(argv[0])
+        if valueType(argv[1]) != SQLITE_INTEGER || valueInt64(argv[1]) != old
+            || (api.pointee.value_nochange(id) == 0 && valueInt64(id) != old) {
+            throw ShardError("shards: the id of a document cannot change")
+        }
+        for c in derived where api.pointee.value_nochange(argv[2 + c]) == 0 {
+            throw ShardError("shards: column \(collection.columnName(c)) is computed from doc and cannot be set")
+        }
+        let docChanged = api.pointee.value_nochange(doc) == 0
+        let tsChanged = api.pointee.value_nochange(ts) == 0
+        guard docChanged || tsChanged else { return SQLITE_OK }
+        try collection.update(id: old, doc: doc, docChanged: docChanged, explicitTs: ts, tsChanged: tsChanged)
+        return SQLITE_OK
+    } catch {
+        return failVtab(vtab, error)
+    }
+}
+
+private func openCursor(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?, _ out: UnsafeMutablePointer<UnsafeMutablePointer<sqlite3_vtab_cursor>?>?) -> Int32 {
+    let cursor = ScanCursor(collection: collectionOf(vtab))
+    let c = UnsafeMutablePointer<ShardCursor>.allocate(capacity: 1)
+    c.initialize(to: ShardCursor(base: sqlite3_vtab_cursor(), object: retainedPointer(cursor)))
+    out!.pointee = UnsafeMutableRawPointer(c).assumingMemoryBound(to: sqlite3_vtab_cursor.self)
+    return SQLITE_OK
+}
+
+private func closeCursor(_ cur: UnsafeMutablePointer<sqlite3_vtab_cursor>?) -> Int32 {
+    let c = UnsafeMutableRawPointer(cur!).assumingMemoryBound(to: ShardCursor.self)
+    releasePointer(c.pointee.object)
+    c.deinitialize(count: 1)
+    c.deallocate()
+    return SQLITE_OK
+}
+
+/// Runs a vtab method body, turning thrown errors into the vtab's zErrMsg.
+@inline(__always) private func guarded(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?, _ body: () throws -> Void) -> Int32 {
+    do {
+        try body()
+        return SQLITE_OK
+    } catch {
+        return failVtab(vtab, error)
+    }
+}
+
+let collectionModule: UnsafeMutablePointer<sqlite3_module> = {
+    let m = UnsafeMutablePointer<sqlite3_module>.allocate(capacity: 1)
+    m.initialize(to: sqlite3_module())
+    // Version 3 for xShadowName (SQLite 3.26+).
+    m.pointee.iVersion = 3
+    m.pointee.xCreate = { connect($0, $1, $2, $3, $4, $5, create: true) }
+    m.pointee.xConnect = { connect($0, $1, $2, $3, $4, $5, create: false) }
+    m.pointee.xBestIndex = { bestIndex($0, $1) }
+    m.pointee.xDisconnect = { disconnect($0, destroy: false) }
+    m.pointee.xDestroy = { disconnect($0, destroy: true) }
+    m.pointee.xOpen = { openCursor($0, $1) }
+    m.pointee.xClose = { closeCursor($0) }
+    m.pointee.xFilter = { cur, _, idxStr, argc, argv in
+        let cursor = cursorOf(cur)
+        return guarded(cur!.pointee.pVtab) {
+            guard let idxStr, let plan = ScanPlan(encoded: String(cString: idxStr)) else {
+                throw ShardError("shards: internal error: bad scan plan")
+            }
+            try cursor.filter(plan: plan, argv: argv, argc: argc)
+        }
+    }
+    m.pointee.xNext = { cur in
+        let cursor = cursorOf(cur)
+        return guarded(cur!.pointee.pVtab) { try cursor.next() }
+    }
+    m.pointee.xEof = { cursorOf($0).eof ? 1 : 0 }
+    m.pointee.xColumn = { cur, ctx, i in
+        // During UPDATE, columns the statement does not change are left unread.
+        if api.pointee.vtab_nochange(ctx) != 0 { return SQLITE_OK }
+        cursorOf(cur).column(ctx, Int(i))
+        return SQLITE_OK
+    }
+    m.pointee.xRowid = { cur, out in
+        out!.pointee = cursorOf(cur).rowid
+        return SQLITE_OK
+    }
+    m.pointee.xUpdate = { update($0, $1, $2, $3) }
+    m.pointee.xBegin = { vtab in
+        collectionOf(vtab).checkBeforeWrite = true
+        return SQLITE_OK
+    }
+    m.pointee.xSync = { vtab in
+        let c = collectionOf(vtab)
+        return guarded(vtab) { try c.sync() }
+    }
+    m.pointee.xCommit = { vtab in
+        collectionOf(vtab).committed()
+        return SQLITE_OK
+    }
+    m.pointee.xRollback = { vtab in
+        collectionOf(vtab).rolledBack()
+        return SQLITE_OK
+    }
+    m.pointee.xRename = { vtab, _ in
+        failVtab(vtab, ShardError("shards: a collection cannot be renamed; create a new one and copy the documents"))
+    }
+    m.pointee.xSavepoint = { _, _ in SQLITE_OK }
+    m.pointee.xRelease = { _, _ in SQLITE_OK }
+    m.pointee.xRollbackTo = { vtab, _ in
+        // Shard tables and the catalog rolled back with SQLite; memory reloads from them.
+        collectionOf(vtab).invalidate()
+        return SQLITE_OK
+    }
+    m.pointee.xShadowName = { name in
+        guard let name else { return 0 }
+        return isShadowSuffix(String(cString: name)) ? 1 : 0
+    }
+    return m
+}()
+
+/// Shadow tables of a collection `c`: c_shards, c_config, and the shard tables
+/// c_<category>_<period>_<seq>, whose names end in a sequence of 3+ digits.
+func isShadowSuffix(_ suffix: String) -> Bool {
+    if suffix == "shards" || suffix == "config" { return true }
+    let lastPart = suffix.split(separator: "_", omittingEmptySubsequences: false).last ?? ""
+    return lastPart.count >= 3 && lastPart.allSatisfy { $0.isASCII && $0.isNumber }
+}
+
+extension Collection {
+    func columnName(_ c: Int) -> String {
+        switch c {
+        case 0: "id"
+        case 1: "ts"
+        case 2: "shard"
+        case 3: "doc"
+        case filterColumn: "filter"
+        default: options.indexes[c - 4].name
+        }
+    }
+}

@@ -1,0 +1,65 @@
+import CShardShim
+import ShardCore
+
+/// What the extension keeps per connection: the collections connected on it, so
+/// that SQL functions reach the same in-memory catalog as the virtual table.
+final class Connection {
+    let db: Database
+    private var collections: [String: Collection] = [:]
+
+    init(db: Database) { self.db = db }
+
+    private static func key(_ name: String) -> String { name.lowercased() }
+
+    func register(_ c: Collection) {
+        if c.schema.lowercased() == "main" || collections[Self.key(c.name)] == nil {
+            collections[Self.key(c.name)] = c
+        }
+    }
+
+    func unregister(_ c: Collection) {
+        if collections[Self.key(c.name)] === c { collections[Self.key(c.name)] = nil }
+    }
+
+    /// The collection called `name` in the main database, connecting it if no
+    /// statement has touched it yet on this connection.
+    func collection(_ name: String) throws -> Collection {
+        if let c = collections[Self.key(name)] { return c }
+        do {
+            // Preparing a statement on the table makes SQLite call xConnect.
+            _ = try db.prepare("SELECT 1 FROM main.\(SQLText.identifier(name)) LIMIT 0")
+        } catch {
+            throw ShardError("shards: no such collection: \(name)")
+        }
+        guard let c = collections[Self.key(name)] else {
+            throw ShardError("shards: '\(name)' is not a shards collection")
+        }
+        return c
+    }
+
+    /// Names of every shards collection in the main database.
+    func allCollectionNames() throws -> [String] {
+        let stmt = try db.prepare("""
+            SELECT name FROM main.sqlite_schema
+            WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%' AND sql LIKE '%USING shards%' ORDER BY name
+            """)
+        var names: [String] = []
+        while try stmt.step() { if let n = stmt.text(0) { names.append(n) } }
+        return names
+    }
+}
+
+/// Swift objects handed to C as user data: retained once per registration, released
+/// by the destructor SQLite calls for that registration.
+func retainedPointer(_ object: AnyObject) -> UnsafeMutableRawPointer {
+    Unmanaged.passRetained(object).toOpaque()
+}
+
+func releasePointer(_ p: UnsafeMutableRawPointer?) {
+    guard let p else { return }
+    Unmanaged<AnyObject>.fromOpaque(p).release()
+}
+
+func object<T: AnyObject>(_ p: UnsafeMutableRawPointer?, as: T.Type) -> T {
+    Unmanaged<T>.fromOpaque(p!).takeUnretainedValue()
+}

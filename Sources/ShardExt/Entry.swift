@@ -1,0 +1,29 @@
+import CShardShim
+import ShardCore
+
+/// The entry point SQLite derives from the file name libShardExt.so. It keeps the
+/// host's API pointer, then registers the `shards` module, the `shard_list`
+/// table-valued function and the SQL functions on this connection.
+@_cdecl("sqlite3_shardext_init")
+public func sqlite3_shardext_init(
+    _ rawDb: OpaquePointer?, _ errOut: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
+    _ routines: UnsafePointer<sqlite3_api_routines>?
+) -> Int32 {
+    shard_set_api(routines)
+    let db = Database(handle: rawDb!)
+    do {
+        if sqliteVersionNumber < 3_038_000 {
+            throw ShardError("shards: needs SQLite 3.38.0 or newer; this is \(sqliteVersion)")
+        }
+        let connection = Connection(db: db)
+        for (name, module) in [("shards", collectionModule), ("shard_list", shardListModule)] {
+            let rc = api.pointee.create_module_v2(rawDb, name, module, retainedPointer(connection)) { releasePointer($0) }
+            if rc != SQLITE_OK { throw db.error(rc) }
+        }
+        try registerFunctions(db, connection)
+        return SQLITE_OK
+    } catch {
+        errOut?.pointee = shard_strdup(sqliteCodeAndMessage(error).1)
+        return SQLITE_ERROR
+    }
+}

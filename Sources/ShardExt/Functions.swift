@@ -1,0 +1,133 @@
+import CShardShim
+import ShardCore
+
+let shardsVersion = "0.1.0"
+
+/// The connection a function was registered on (from its user data).
+@inline(__always) private func connectionOf(_ ctx: OpaquePointer?) -> Connection {
+    object(api.pointee.user_data(ctx), as: FunctionIndex.self).connection
+}
+
+private func textArgument(_ v: OpaquePointer?, _ what: String) throws -> String {
+    guard valueType(v) == SQLITE_TEXT, let s = valueText(v) else {
+        throw ShardError("shards: \(what) must be text")
+    }
+    return s
+}
+
+/// A function body: arguments in, a result or an error out.
+private typealias Body = (OpaquePointer?, Int32, ValueArray) throws -> Void
+
+private func run(_ ctx: OpaquePointer?, _ argc: Int32, _ argv: ValueArray?, _ body: Body) {
+    do { try body(ctx, argc, argv!) } catch { resultError(ctx, error) }
+}
+
+/// The INSERT that shard_insert steps. It goes through the virtual table so the
+/// write joins the transaction like any INSERT (catalog counters are written at
+/// xSync); it is kept as auxdata of the collection argument, so a bulk
+/// `SELECT shard_insert('c', value) FROM json_each(?)` prepares it once.
+private final class InsertThroughTable {
+    let stmt: Statement
+    init(_ stmt: Statement) { self.stmt = stmt }
+}
+
+/// shard_insert(collection, doc) -> id
+private func shardInsert(_ ctx: OpaquePointer?, _ argc: Int32, _ argv: ValueArray) throws {
+    let conn = connectionOf(ctx)
+    var holder: InsertThroughTable
+    if let aux = api.pointee.get_auxdata(ctx, 0) {
+        holder = object(aux, as: InsertThroughTable.self)
+    } else {
+        let name = try textArgument(argv[0], "the collection name")
+        let collection = try conn.collection(name)
+        let sql = "INSERT INTO \(SQLText.identifier(collection.schema)).\(SQLText.identifier(collection.name))(doc) VALUES (?1)"
+        holder = InsertThroughTable(try conn.db.prepare(sql))
+        api.pointee.set_auxdata(ctx, 0, retainedPointer(holder)) { releasePointer($0) }
+    }
+    holder.stmt.bind(1, argv[1])
+    defer { holder.stmt.reset() }
+    _ = try holder.stmt.step()
+    api.pointee.result_int64(ctx, conn.db.lastInsertRowid)
+}
+
+/// shard_key(collection, doc_or_time) -> the key a document or time routes to now.
+private func shardKey(_ ctx: OpaquePointer?, _ argc: Int32, _ argv: ValueArray) throws {
+    let collection = try connectionOf(ctx).collection(try textArgument(argv[0], "the collection name"))
+    try collection.refresh()
+    let arg = argv[1]
+    let placement: Collection.Placement
+    let isDocument = valueType(arg) == SQLITE_TEXT && (valueText(arg) ?? "").first(where: { !$0.isWhitespace }) == "{"
+    if isDocument {
+        placement = try collection.place(doc: arg, explicitTs: nil)
+    } else {
+        if collection.options.categoryPath != nil {
+            throw ShardError("shards: '\(collection.name)' is split by category; pass a document, not a time")
+        }
+        placement = Collection.Placement(ts: try collection.timeArgument(arg, what: "the time"), category: nil)
+    }
+    resultText(ctx, collection.route(placement).key.text)
+}
+
+/// ensure_json_index(collection, path) -> shards that gained the index
+private func ensureJSONIndex(_ ctx: OpaquePointer?, _ argc: Int32, _ argv: ValueArray) throws {
+    let collection = try connectionOf(ctx).collection(try textArgument(argv[0], "the collection name"))
+    let path = try JSONPath(parsing: try textArgument(argv[1], "the path"))
+    api.pointee.result_int64(ctx, try collection.ensureIndex(path))
+}
+
+private func debugText() -> String {
+    var build = "release"
+    #if DEBUG
+    build = "debug"
+    #endif
+    let jsonb = sqliteVersionNumber >= Collection.jsonbVersion
+    return """
+        shards \(shardsVersion)
+        sqlite \(sqliteVersion)
+        jsonb \(jsonb ? "on" : "off")
+        build \(build), static Swift runtime, SQLite through the extension API pointer
+        """
+}
+
+private struct FunctionSpec {
+    let name: String
+    let argc: Int32
+    let flags: Int32
+    let body: Body
+}
+
+private let directOnly = SQLITE_UTF8 | SQLITE_DIRECTONLY
+private let pure = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS
+
+private let functions: [FunctionSpec] = [
+    FunctionSpec(name: "shard_insert", argc: 2, flags: directOnly, body: shardInsert),
+    // Reads the catalog only: harmless anywhere, but its answer changes as shards fill.
+    FunctionSpec(name: "shard_key", argc: 2, flags: SQLITE_UTF8 | SQLITE_INNOCUOUS, body: shardKey),
+    FunctionSpec(name: "ensure_json_index", argc: 2, flags: directOnly, body: ensureJSONIndex),
+    FunctionSpec(name: "shards_version", argc: 0, flags: pure) { ctx, _, _ in resultText(ctx, shardsVersion) },
+    FunctionSpec(name: "shards_debug", argc: 0, flags: SQLITE_UTF8 | SQLITE_INNOCUOUS) { ctx, _, _ in resultText(ctx, debugText()) },
+]
+
+/// Registers every SQL function on a connection; each registration holds its own
+/// reference to the Connection, released by SQLite when the function goes away.
+func registerFunctions(_ db: Database, _ connection: Connection) throws {
+    for (i, f) in functions.enumerated() {
+        let rc = api.pointee.create_function_v2(
+            db.handle, f.name, f.argc, f.flags, retainedPointer(FunctionIndex(i, connection)),
+            { ctx, argc, argv in
+                let fi = object(api.pointee.user_data(ctx), as: FunctionIndex.self)
+                run(ctx, argc, argv, functions[fi.index].body)
+            }, nil, nil, { releasePointer($0) })
+        if rc != SQLITE_OK { throw db.error(rc) }
+    }
+}
+
+/// User data of a function: which one it is, and its connection.
+final class FunctionIndex {
+    let index: Int
+    let connection: Connection
+    init(_ index: Int, _ connection: Connection) {
+        self.index = index
+        self.connection = connection
+    }
+}
