@@ -23,6 +23,8 @@ final class Collection {
     /// Set by xBegin: the first write of a transaction checks for other writers once.
     var checkBeforeWrite = true
     weak var connection: Connection?
+    /// Virtual-table instances sharing this collection (see Connection.attach).
+    var instances = 0
 
     let statements = StatementCache()
     private var insertStatements: [Int64: Statement] = [:]
@@ -181,6 +183,8 @@ final class Collection {
 
     /// xSync: writes the in-memory counters of changed shards, inside the transaction.
     func sync() throws {
+        // After a partial rollback, count again before writing counters back.
+        if catalogStale { try refresh() }
         let dirty = catalog.dirtyShards
         guard !dirty.isEmpty else { return }
         let stmt = try db.prepare("""

@@ -28,15 +28,16 @@ private func connect(
         let arguments = (3..<Int(argc)).map { String(cString: argv![$0]!) }
         let options = try CollectionOptions.parse(arguments: arguments)
         try CollectionName.validate(name)
-        let collection = create
-            ? try Collection.create(db: db, schema: schema, name: name, options: options)
-            : try Collection.connect(db: db, schema: schema, name: name, options: options)
+        let collection = try connection.attach(schema: schema, name: name, create: create) {
+            create
+                ? try Collection.create(db: db, schema: schema, name: name, options: options)
+                : try Collection.connect(db: db, schema: schema, name: name, options: options)
+        }
         let rc = api.pointee.declare_vtab(rawDb, collection.declaration)
         if rc != SQLITE_OK { throw db.error(rc) }
         let vtab = UnsafeMutablePointer<ShardVtab>.allocate(capacity: 1)
         vtab.initialize(to: ShardVtab(base: sqlite3_vtab(), object: retainedPointer(collection)))
         out!.pointee = UnsafeMutableRawPointer(vtab).assumingMemoryBound(to: sqlite3_vtab.self)
-        connection.register(collection)
         collection.connection = connection
         return SQLITE_OK
     } catch {
@@ -51,8 +52,7 @@ private func disconnect(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?, destroy: Bo
     if destroy {
         do { try collection.dropAll() } catch { return failVtab(vtab, error) }
     }
-    collection.close()
-    collection.connection?.unregister(collection)
+    collection.connection?.detach(collection, dropped: destroy)
     let v = UnsafeMutableRawPointer(vtab!).assumingMemoryBound(to: ShardVtab.self)
     releasePointer(v.pointee.object)
     if let msg = v.pointee.base.zErrMsg { api.pointee.free(msg) }
@@ -87,6 +87,10 @@ private func bestIndex(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?, _ info: Unsa
             argv += 1
             info.pointee.aConstraintUsage[i].argvIndex = argv
         }
+        // Each shard's SQL applies the term with the same comparison rules, so SQLite
+        // need not test it again (and a volatile right-hand side is evaluated once).
+        // `shard` terms are decided in memory only for text values; SQLite keeps them.
+        if column != 2 { info.pointee.aConstraintUsage[i].omit = 1 }
         switch (column, op) {
         case (0, .eq): rows = 1; unique = true
         case (_, .eq), (_, .isnull): rows = max(rows / 100, 1)

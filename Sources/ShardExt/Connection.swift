@@ -9,29 +9,47 @@ final class Connection {
 
     init(db: Database) { self.db = db }
 
-    private static func key(_ name: String) -> String { name.lowercased() }
-
-    func register(_ c: Collection) {
-        if c.schema.lowercased() == "main" || collections[Self.key(c.name)] == nil {
-            collections[Self.key(c.name)] = c
-        }
+    private static func key(_ schema: String, _ name: String) -> String {
+        schema.lowercased() + "." + name.lowercased()
     }
 
-    func unregister(_ c: Collection) {
-        if collections[Self.key(c.name)] === c { collections[Self.key(c.name)] = nil }
+    /// The collection shared by every virtual-table instance of (schema, name) on this
+    /// connection. SQLite may connect a second instance in the middle of a transaction
+    /// (after a rollback resets the schema); sharing keeps one catalog in memory, with
+    /// the counters of writes not yet written back.
+    func attach(schema: String, name: String, create: Bool, _ make: () throws -> Collection) throws -> Collection {
+        let k = Self.key(schema, name)
+        if !create, let c = collections[k] {
+            c.instances += 1
+            return c
+        }
+        let c = try make()
+        c.instances = 1
+        collections[k] = c
+        return c
+    }
+
+    /// One instance let go; the last one closes the collection.
+    func detach(_ c: Collection, dropped: Bool) {
+        c.instances -= 1
+        let k = Self.key(c.schema, c.name)
+        if dropped || c.instances <= 0 {
+            if collections[k] === c { collections[k] = nil }
+        }
+        if c.instances <= 0 { c.close() }
     }
 
     /// The collection called `name` in the main database, connecting it if no
     /// statement has touched it yet on this connection.
     func collection(_ name: String) throws -> Collection {
-        if let c = collections[Self.key(name)] { return c }
+        if let c = collections[Self.key("main", name)] { return c }
         do {
             // Preparing a statement on the table makes SQLite call xConnect.
             _ = try db.prepare("SELECT 1 FROM main.\(SQLText.identifier(name)) LIMIT 0")
         } catch {
             throw ShardError("shards: no such collection: \(name)")
         }
-        guard let c = collections[Self.key(name)] else {
+        guard let c = collections[Self.key("main", name)] else {
             throw ShardError("shards: '\(name)' is not a shards collection")
         }
         return c

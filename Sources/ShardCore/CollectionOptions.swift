@@ -1,0 +1,91 @@
+/// The options of a collection, from the module arguments of its CREATE VIRTUAL TABLE.
+public struct CollectionOptions: Equatable, Sendable {
+    public var partition: Partition = .month
+    public var timePath: JSONPath? = nil
+    public var timeUnit: TimeUnit = .ms
+    public var categoryPath: JSONPath? = nil
+    public var maxRows: Int64 = 100_000
+    public var indexes: [IndexSpec] = []
+
+    public static let maxRowsLimit: Int64 = 1_000_000_000_000
+
+    public init() {}
+
+    private enum Key: String, CaseIterable {
+        case partition, time
+        case timeUnit = "time_unit"
+        case category
+        case maxRows = "max_rows"
+        case index
+    }
+
+    /// Reads `key = value` arguments; every mistake is an error naming the option.
+    public static func parse(arguments: [String]) throws -> CollectionOptions {
+        var options = CollectionOptions()
+        var seen = Set<Key>()
+        for raw in arguments {
+            let argument = try OptionArgument(parsing: raw)
+            guard let key = Key(rawValue: argument.key) else {
+                throw ShardError("shards: unknown option \(Message.quote(argument.spelledKey)); valid options: "
+                    + Key.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            guard key == .index || seen.insert(key).inserted else {
+                throw ShardError("shards: option \(key.rawValue) is given twice; only index may repeat")
+            }
+            try options.apply(key, argument.value)
+        }
+        if seen.contains(.timeUnit) && options.timePath == nil {
+            throw ShardError("shards: option time_unit is given without time; "
+                + "add time = '$.path' or drop time_unit")
+        }
+        return options
+    }
+
+    private mutating func apply(_ key: Key, _ value: String) throws {
+        switch key {
+        case .partition:
+            guard let p = Partition(rawValue: ASCII.lowercased(value)) else {
+                throw ShardError("shards: bad partition \(Message.quote(value)); valid: "
+                    + Partition.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            partition = p
+        case .time:
+            timePath = try JSONPath.field(value, context: "option time")
+        case .timeUnit:
+            guard let unit = TimeUnit(rawValue: ASCII.lowercased(value)) else {
+                throw ShardError("shards: bad time_unit \(Message.quote(value)); valid: ms, s")
+            }
+            timeUnit = unit
+        case .category:
+            categoryPath = try JSONPath.field(value, context: "option category")
+        case .maxRows:
+            maxRows = try CollectionOptions.maxRows(value)
+        case .index:
+            try addIndex(IndexSpec(parsing: value))
+        }
+    }
+
+    private static func maxRows(_ value: String) throws -> Int64 {
+        let bytes = value.utf8
+        guard (1...13).contains(bytes.count), bytes.allSatisfy(ASCII.isDigit),
+              case let n = bytes.reduce(Int64(0), { $0 * 10 + Int64($1 - 0x30) }),
+              (1...maxRowsLimit).contains(n) else {
+            throw ShardError("shards: bad max_rows \(Message.quote(value)); "
+                + "valid: an integer from 1 to \(maxRowsLimit)")
+        }
+        return n
+    }
+
+    private mutating func addIndex(_ spec: IndexSpec) throws {
+        let name = ASCII.lowercased(spec.name)
+        if let other = indexes.first(where: { ASCII.lowercased($0.name) == name }) {
+            throw ShardError("shards: index column '\(other.name)' is defined twice; "
+                + "give each index its own name")
+        }
+        if let other = indexes.first(where: { $0.path == spec.path }) {
+            throw ShardError("shards: path '\(spec.path.text)' is indexed twice "
+                + "(as '\(other.name)' and '\(spec.name)'); keep one")
+        }
+        indexes.append(spec)
+    }
+}

@@ -1,0 +1,72 @@
+/// One module argument of `CREATE VIRTUAL TABLE ... USING shards(...)`, as the raw
+/// text SQLite hands over: `key = value`, value bare or quoted with '...' or "...".
+struct OptionArgument {
+    /// Lowercased: option names are case-insensitive like SQL keywords.
+    let key: String
+    /// The key as written, for messages.
+    let spelledKey: String
+    /// Unquoted, surrounding whitespace removed.
+    let value: String
+
+    init(parsing raw: String) throws {
+        let text = ASCII.trimmed(raw)
+        guard let equals = text.firstIndex(of: "=") else {
+            throw ShardError("shards: bad argument \(Message.quote(text)); expected key = value, "
+                + "e.g. partition = month")
+        }
+        spelledKey = ASCII.trimmed(String(text[..<equals]))
+        guard !spelledKey.isEmpty else {
+            throw ShardError("shards: bad argument \(Message.quote(text)): the option name before '=' is missing")
+        }
+        key = ASCII.lowercased(spelledKey)
+        let rawValue = ASCII.trimmed(String(text[text.index(after: equals)...]))
+        guard let value = OptionArgument.unquote(rawValue) else {
+            throw ShardError("shards: option \(spelledKey) has a badly quoted value \(Message.quote(rawValue)); "
+                + "close the quote, and double a quote inside it ('it''s')")
+        }
+        guard !value.isEmpty else {
+            throw ShardError("shards: option \(spelledKey) has no value; write \(key) = <value>")
+        }
+        self.value = value
+    }
+
+    /// Bare text as is; '...' or "..." with a doubled quote inside read as one; nil when malformed.
+    static func unquote(_ text: String) -> String? {
+        let bytes = Array(text.utf8)
+        guard let mark = bytes.first, mark == 0x27 || mark == 0x22 else { return text }
+        guard bytes.count >= 2, bytes.last == mark else { return nil }
+        var out: [UInt8] = []
+        var i = 1
+        while i < bytes.count - 1 {
+            if bytes[i] == mark {
+                guard i + 1 < bytes.count - 1, bytes[i + 1] == mark else { return nil }
+                i += 1
+            }
+            out.append(bytes[i])
+            i += 1
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+extension ShardError {
+    /// The same error with `context` in front: "shards: option time: bad JSON path ...".
+    func within(_ context: String) -> ShardError {
+        let prefix = "shards: "
+        let reason = message.hasPrefix(prefix) ? String(message.dropFirst(prefix.count)) : message
+        return ShardError(prefix + context + ": " + reason)
+    }
+}
+
+extension JSONPath {
+    /// A path that names a field: the root `$` is the whole document, never a time,
+    /// category or useful index.
+    static func field(_ source: String, context: String) throws -> JSONPath {
+        let path: JSONPath
+        do { path = try JSONPath(parsing: source) } catch let error as ShardError { throw error.within(context) }
+        guard !path.steps.isEmpty else {
+            throw ShardError("shards: \(context): the path '$' is the whole document; name a field, e.g. '$.name'")
+        }
+        return path
+    }
+}

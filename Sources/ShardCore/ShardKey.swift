@@ -1,0 +1,55 @@
+/// Names one shard: `<collection>[:<category>][:<period>]:<seq>` (SPEC 3).
+public struct ShardKey: Hashable, Sendable {
+    public let collection: String
+    /// Already encoded by `CategoryName`; nil when the collection has no category.
+    public let category: String?
+    /// `Period.label`, "" for partition none.
+    public let period: String
+    /// 1 for a period's first shard, +1 per split.
+    public let seq: Int
+
+    public init(collection: String, category: String?, period: String, seq: Int) {
+        self.collection = collection
+        self.category = category
+        self.period = period
+        self.seq = seq
+    }
+
+    /// `events:2025:01:001`, `events:billing:2025:01:002`, `events:001`.
+    public var text: String { render(separator: UInt8(ascii: ":"), withSeq: true) }
+
+    /// The shadow table: `events_2025_01_001`.
+    public var tableName: String { render(separator: UInt8(ascii: "_"), withSeq: true) }
+
+    /// The key of the next split in the same line.
+    public var next: ShardKey {
+        ShardKey(collection: collection, category: category, period: period, seq: seq + 1)
+    }
+
+    /// The key without seq, naming the line of shards that split from each other: `events:2025:01`.
+    public var line: String { render(separator: UInt8(ascii: ":"), withSeq: false) }
+
+    /// Joins the parts with `separator`; ':' inside a period label becomes it too.
+    private func render(separator: UInt8, withSeq: Bool) -> String {
+        let seqValue = Int64(max(seq, 0))
+        var capacity = collection.utf8.count
+        if let category { capacity += 1 + category.utf8.count }
+        if !period.isEmpty { capacity += 1 + period.utf8.count }
+        if withSeq { capacity += 1 + ByteWriter.digitCount(seqValue, width: 3) }
+        return ByteWriter.string(capacity: capacity) { w in
+            w.text(collection)
+            if let category {
+                w.byte(separator)
+                w.text(category)
+            }
+            if !period.isEmpty {
+                w.byte(separator)
+                for b in period.utf8 { w.byte(b == UInt8(ascii: ":") ? separator : b) }
+            }
+            if withSeq {
+                w.byte(separator)
+                w.digits(seqValue, width: 3)
+            }
+        }
+    }
+}

@@ -1,0 +1,80 @@
+public enum TimeUnit: String, Sendable { case ms, s }
+
+/// Document times as Unix epoch milliseconds, limited to years 0000-9999 so that
+/// every time has a 4-digit-year period label and a string form.
+public enum Time {
+    /// 0000-01-01T00:00:00.000Z
+    public static let minimum: Int64 = -62_167_219_200_000
+    /// 9999-12-31T23:59:59.999Z
+    public static let maximum: Int64 = 253_402_300_799_999
+    public static let range: ClosedRange<Int64> = minimum...maximum
+
+    /// Epoch ms of an ISO-8601 / SQLite time string.
+    public static func parse(_ text: String) throws -> Int64 {
+        try TimeParser.parse(text)
+    }
+
+    /// Returns `ms` when it is in `range`, else throws (e.g. for an explicit `ts`).
+    public static func checked(_ ms: Int64) throws -> Int64 {
+        guard range.contains(ms) else { throw outOfRange(String(ms), unit: .ms) }
+        return ms
+    }
+
+    /// Epoch ms from a JSON number in `unit`; fractions of a millisecond are floored.
+    public static func milliseconds(fromNumber value: Double, unit: TimeUnit) throws -> Int64 {
+        guard value.isFinite else {
+            throw ShardError("shards: time \(value) is not a finite number")
+        }
+        var ms = unit == .s ? value * 1000 : value
+        // 1.001 s is 1000.9999999999999 ms after the multiplication: a value within
+        // a few units of last place of a whole ms is that ms, not the one below.
+        let whole = ms.rounded()
+        if abs(ms - whole) <= 4 * max(whole.ulp, ms.ulp) { ms = whole }
+        ms.round(.down)
+        guard ms >= Double(minimum), ms <= Double(maximum) else {
+            throw outOfRange(String(value), unit: unit)
+        }
+        return Int64(ms)
+    }
+
+    public static func milliseconds(fromInteger value: Int64, unit: TimeUnit) throws -> Int64 {
+        let (ms, overflow) = unit == .s ? value.multipliedReportingOverflow(by: 1000) : (value, false)
+        guard !overflow, range.contains(ms) else { throw outOfRange(String(value), unit: unit) }
+        return ms
+    }
+
+    /// UTC rendering with milliseconds: `2025-01-31T23:59:59.250Z`.
+    public static func format(_ ms: Int64) -> String {
+        let days = Civil.floorDiv(ms, Civil.msPerDay)
+        let msOfDay = ms - days * Civil.msPerDay
+        let (year, month, day) = Civil.date(days: days)
+        let yearWidth = ByteWriter.digitCount(abs(year), width: 4) + (year < 0 ? 1 : 0)
+        return ByteWriter.string(capacity: yearWidth + 20) { w in
+            if year < 0 { w.byte(UInt8(ascii: "-")) }
+            w.digits(abs(year), width: 4)
+            w.byte(UInt8(ascii: "-"))
+            w.digits(month, width: 2)
+            w.byte(UInt8(ascii: "-"))
+            w.digits(day, width: 2)
+            w.byte(UInt8(ascii: "T"))
+            w.digits(msOfDay / Civil.msPerHour, width: 2)
+            w.byte(UInt8(ascii: ":"))
+            w.digits(msOfDay / Civil.msPerMinute % 60, width: 2)
+            w.byte(UInt8(ascii: ":"))
+            w.digits(msOfDay / Civil.msPerSecond % 60, width: 2)
+            w.byte(UInt8(ascii: "."))
+            w.digits(msOfDay % 1000, width: 3)
+            w.byte(UInt8(ascii: "Z"))
+        }
+    }
+
+    static let rangeText = "0000-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z"
+
+    private static func outOfRange(_ value: String, unit: TimeUnit) -> ShardError {
+        let limits = unit == .s
+            ? "-62167219200 to 253402300799.999 s"
+            : "\(minimum) to \(maximum) ms"
+        return ShardError("shards: time \(value) \(unit.rawValue) is out of range; "
+            + "valid: \(rangeText) (\(limits))")
+    }
+}

@@ -1,0 +1,146 @@
+import XCTest
+
+/// Writes: routing, updates, deletes, and bad input that leaves nothing behind.
+final class WriteTests: XCTestCase {
+    var db: TestDatabase!
+
+    override func setUpWithError() throws {
+        db = try TestDatabase()
+        try db.exec("CREATE VIRTUAL TABLE events USING shards(time = '$.ts', index = '$.type', index = 'user: $.user.id')")
+    }
+
+    /// Everything a failed statement could have left: rows, shards, tables.
+    func footprint() throws -> [[Value]] {
+        try db.query("""
+            SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM events_shards),
+                   (SELECT count(*) FROM sqlite_schema), (SELECT group_concat(value) FROM events_config)
+            """)
+    }
+
+    func testTimeFormats() throws {
+        let cases: [(String, Int64)] = [
+            ("1736000000123", 1736000000123),
+            ("1736000000123.9", 1736000000123),
+            ("\"2025-01-04T14:13:20.123Z\"", 1736000000123),
+            ("\"2025-01-04 14:13:20.123\"", 1736000000123),
+            ("\"2025-01-04T16:13:20.123+02:00\"", 1736000000123),
+            ("\"2025-01-04T09:13:20.123-0500\"", 1736000000123),
+            ("\"2025-01-04\"", 1735948800000),
+        ]
+        for (json, ms) in cases {
+            let id = try db.int("SELECT shard_insert('events', ?)", [.text("{\"ts\":\(json)}")])
+            XCTAssertEqual(try db.int("SELECT ts FROM events WHERE id = ?", [.int(id)]), ms, json)
+        }
+        try db.exec("CREATE VIRTUAL TABLE secs USING shards(time = '$.t', time_unit = s)")
+        XCTAssertEqual(try db.int("SELECT ts FROM secs WHERE id = shard_insert('secs', '{\"t\":1736000000.5}')"), 1736000000500)
+    }
+
+    func testInsertReturnsIdsAndLastInsertRowid() throws {
+        try db.exec("INSERT INTO events(doc) VALUES ('{\"ts\":0,\"type\":\"a\"}')")
+        let id = try db.int("SELECT last_insert_rowid()")
+        XCTAssertEqual(id, 1 << 40 | 1)
+        XCTAssertEqual(try db.int("SELECT shard_insert('events', '{\"ts\":1}')"), 1 << 40 | 2)
+        let bulk = try db.query("SELECT shard_insert('events', value) FROM json_each(?)",
+                                [.text("[{\"ts\":2},{\"ts\":3},{\"ts\":4}]")])
+        XCTAssertEqual(bulk, [[.int(1 << 40 | 3)], [.int(1 << 40 | 4)], [.int(1 << 40 | 5)]])
+    }
+
+    func testExplicitTsWithoutTimePath() throws {
+        try db.exec("CREATE VIRTUAL TABLE logs USING shards(partition = day)")
+        try db.exec("INSERT INTO logs(ts, doc) VALUES (1736000000000, '{\"m\":1}'), ('2025-01-05T00:00:01Z', '{\"m\":2}')")
+        XCTAssertEqual(try db.query("SELECT ts, shard FROM logs ORDER BY id"), [
+            [.int(1736000000000), .text("logs:2025:01:04:001")],
+            [.int(1736035201000), .text("logs:2025:01:05:001")],
+        ])
+        // Without either, the insertion time is used.
+        let before = Int64(Date().timeIntervalSince1970 * 1000)
+        let ts = try db.int("SELECT ts FROM logs WHERE id = shard_insert('logs', '{}')")
+        XCTAssertGreaterThanOrEqual(ts, before - 1)
+        XCTAssertLessThan(ts, before + 60_000)
+    }
+
+    func testUpdateAndDelete() throws {
+        try db.exec("""
+            INSERT INTO events(doc) VALUES ('{"ts":"2025-01-01","type":"a","user":{"id":1}}');
+            INSERT INTO events(doc) VALUES ('{"ts":"2025-01-02","type":"b","user":{"id":2}}');
+            INSERT INTO events(doc) VALUES ('{"ts":"2025-02-02","type":"c","user":{"id":3}}');
+            UPDATE events SET doc = '{"ts":"2025-01-03","type":"bb","user":{"id":2}}' WHERE type = 'b';
+            """)
+        XCTAssertEqual(try db.query("SELECT type, ts FROM events WHERE user = 2"), [[.text("bb"), .int(1735862400000)]])
+        db.expectError("UPDATE events SET doc = '{\"ts\":\"2025-03-01\"}' WHERE user = 1", contains: "delete it and insert it again")
+        db.expectError("UPDATE events SET type = 'x' WHERE user = 1", contains: "column type is computed from doc")
+        db.expectError("UPDATE events SET id = 5 WHERE user = 1", contains: "id of a document cannot change")
+        db.expectError("UPDATE events SET doc = '[1]' WHERE user = 1", contains: "JSON object")
+        try db.exec("DELETE FROM events WHERE type = 'a'")
+        try db.exec("DELETE FROM events WHERE id = ?", [.int(2 << 40 | 1)])
+        XCTAssertEqual(try db.query("SELECT type FROM events"), [[.text("bb")]])
+        XCTAssertEqual(try db.query("SELECT shard, rows FROM shard_list('events') ORDER BY shard"),
+                       [[.text("events:2025:01:001"), .int(1)], [.text("events:2025:02:001"), .int(0)]])
+        // Ids are never reused after a delete.
+        XCTAssertEqual(try db.int("SELECT shard_insert('events', '{\"ts\":\"2025-01-09\"}')"), 1 << 40 | 3)
+    }
+
+    func testBadDocumentsWriteNothing() throws {
+        try db.exec("INSERT INTO events(doc) VALUES ('{\"ts\":0}')")
+        let before = try footprint()
+        let bad: [(String, String)] = [
+            ("{\"ts\":0", "malformed JSON"),
+            ("[1,2]", "must be a JSON object, not an array"),
+            ("\"text\"", "must be a JSON object, not a string"),
+            ("42", "must be a JSON object"),
+            ("{\"type\":\"a\"}", "no time at $.ts"),
+            ("{\"ts\":\"yesterday\"}", "unreadable time at $.ts"),
+            ("{\"ts\":\"2025-02-30\"}", "unreadable time at $.ts"),
+            ("{\"ts\":true}", "must be a number or a time string, not true"),
+            ("{\"ts\":null}", "must be a number or a time string, not null"),
+        ]
+        for (doc, message) in bad {
+            db.expectError("INSERT INTO events(doc) VALUES (?)", [.text(doc)], contains: message)
+            db.expectError("SELECT shard_insert('events', ?)", [.text(doc)], contains: message)
+            // A bad row in the middle of a multi-row insert takes the whole statement with it.
+            db.expectError("INSERT INTO events(doc) VALUES ('{\"ts\":\"2030-01-01\"}'), (?)", [.text(doc)], contains: message)
+        }
+        db.expectError("INSERT INTO events(doc) VALUES (NULL)", contains: "doc is NULL")
+        db.expectError("INSERT INTO events(id, doc) VALUES (5, '{\"ts\":0}')", contains: "ids are assigned")
+        db.expectError("INSERT INTO events(rowid, doc) VALUES (5, '{\"ts\":0}')", contains: "ids are assigned")
+        db.expectError("INSERT INTO events(type, doc) VALUES ('x', '{\"ts\":0}')", contains: "column type is computed")
+        db.expectError("INSERT INTO events(ts, doc) VALUES (5, '{\"ts\":0}')", contains: "do not give ts")
+        db.expectError("SELECT shard_insert('nope', '{}')", contains: "no such collection: nope")
+        db.expectError("SELECT shard_insert(NULL, '{}')", contains: "collection name must be text")
+        XCTAssertEqual(try footprint(), before)
+    }
+
+    func testBadOptionsAreRefused() throws {
+        let cases: [(String, String)] = [
+            ("partiton = month", "unknown option 'partiton'"),
+            ("partition = weekly", "bad partition 'weekly'"),
+            ("partition = month, partition = day", "partition"),
+            ("max_rows = 0", "max_rows"),
+            ("max_rows = ten", "max_rows"),
+            ("time = 'ts'", "bad JSON path"),
+            ("time = '$.a'') ; DROP TABLE x; --'", "bad JSON path"),
+            ("index = '$.id'", "id"),
+            ("index = 'a: $.x', index = 'a: $.y'", "a"),
+            ("index = '$.x[0]'", "name"),
+            ("time_unit = s", "time_unit"),
+            ("justtext", "key = value"),
+        ]
+        for (opts, message) in cases {
+            db.expectError("CREATE VIRTUAL TABLE bad USING shards(\(opts))", contains: message)
+            XCTAssertEqual(try db.int("SELECT count(*) FROM sqlite_schema WHERE name LIKE 'bad%'"), 0, opts)
+        }
+        db.expectError("CREATE VIRTUAL TABLE \"we'ird\" USING shards()", contains: "collection name")
+    }
+
+    func testQuotesInPathsAndNamesAreSafe() throws {
+        try db.exec("CREATE VIRTUAL TABLE q USING shards(partition = none, index = 'it: $.\"a''b\"')")
+        try db.exec("INSERT INTO q(doc) VALUES ('{\"a''b\": 5}')")
+        XCTAssertEqual(try db.int("SELECT it FROM q"), 5)
+        XCTAssertEqual(try db.int("SELECT count(*) FROM q WHERE it = 5"), 1)
+        XCTAssertEqual(try db.int("SELECT ensure_json_index('q', '$.\"x''); DROP TABLE q_shards; --\"')"), 1)
+        XCTAssertEqual(try db.int("SELECT count(*) FROM q"), 1)
+        db.expectError("SELECT ensure_json_index('q', '$.a''); DROP TABLE q_shards; --')", contains: "bad JSON path")
+        db.expectError("SELECT shard_key('q\"; DROP TABLE q_shards; --', '{}')", contains: "no such collection")
+        XCTAssertEqual(try db.int("SELECT count(*) FROM q_shards"), 1)
+    }
+}
