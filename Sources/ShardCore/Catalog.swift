@@ -23,6 +23,9 @@ public enum DocumentId {
 /// transaction and written back before it commits (see `dirty`).
 public final class ShardInfo {
     public let key: ShardKey
+    /// `key.text` and `key.tableName`, rendered once: the cursor reads them per row.
+    public let keyText: String
+    public let tableName: String
     public let number: Int64
     public let period: Period
     public var rows: Int64
@@ -43,6 +46,8 @@ public final class ShardInfo {
                 minId: Int64? = nil, maxId: Int64? = nil, minTs: Int64? = nil, maxTs: Int64? = nil,
                 state: String = "hot", file: String? = nil) {
         self.key = key
+        self.keyText = key.text
+        self.tableName = key.tableName
         self.number = number
         self.period = period
         self.rows = rows
@@ -55,7 +60,6 @@ public final class ShardInfo {
         self.file = file
     }
 
-    public var tableName: String { key.tableName }
     public var ids: ClosedRange<Int64> { DocumentId.range(ofShard: number) }
 
     /// Records one inserted row.

@@ -3,14 +3,23 @@
 ///
 /// idxStr encoding (the only place it is written down):
 ///
-///     <columns used, hex> "|" <order: "-" none, "a" id ascending, "d" id descending> "|" <terms>
+///     <columns used, hex> "|" <order> "|" <terms>
 ///
-/// where <terms> is a comma-separated list of `<column>:<op>`; every term except
-/// `isnull` takes the next xFilter argument, in order. Columns are the collection's
-/// column numbers (0 id, 1 ts, 2 shard, 3 doc, 4... indexed paths).
+/// <order> is "-" (none), "a"/"d" (id ascending/descending) or "t"/"u" (ts, then id,
+/// ascending/descending). <terms> is a comma-separated list of `<column>:<op>`; every
+/// term except `isnull` takes the next xFilter argument, in order. Columns are the
+/// collection's column numbers (0 id, 1 ts, 2 shard, 3 doc, 4... indexed paths, then
+/// the hidden filter); `limit` and `offset` terms use column -1.
 public struct ScanPlan: Equatable, Sendable {
     public enum Op: String, Sendable {
         case eq, gt, ge, lt, le, isnull
+        /// `IN (...)` handed over whole (sqlite3_vtab_in): the argument is a value list.
+        case `in`
+        /// Prefix pruning on `shard` only; SQLite still checks the pattern.
+        case like, glob
+        /// A query document on the `filter` column.
+        case match
+        case limit, offset
 
         public var sql: String {
             switch self {
@@ -20,13 +29,24 @@ public struct ScanPlan: Equatable, Sendable {
             case .lt: "<"
             case .le: "<="
             case .isnull: "IS NULL"
+            case .in: "IN"
+            case .like: "LIKE"
+            case .glob: "GLOB"
+            case .match: "MATCH"
+            case .limit: "LIMIT"
+            case .offset: "OFFSET"
             }
         }
 
         public var takesArgument: Bool { self != .isnull }
     }
 
-    public enum Order: Character, Sendable { case none = "-", idAscending = "a", idDescending = "d" }
+    public enum Order: Character, Sendable {
+        case none = "-", idAscending = "a", idDescending = "d", tsAscending = "t", tsDescending = "u"
+
+        public var isDescending: Bool { self == .idDescending || self == .tsDescending }
+        public var byTime: Bool { self == .tsAscending || self == .tsDescending }
+    }
 
     public struct Term: Equatable, Sendable {
         public let column: Int
@@ -65,8 +85,9 @@ public struct ScanPlan: Equatable, Sendable {
         self.init(columnsUsed: used, order: order, terms: terms)
     }
 
+    /// colUsed: bit N for column N, bit 63 for every column past 62.
     public func uses(column: Int) -> Bool {
-        column >= 63 || columnsUsed & (1 << UInt64(column)) != 0
+        columnsUsed & (1 << UInt64(min(column, 63))) != 0
     }
 }
 
@@ -99,6 +120,7 @@ public struct IntBounds: Equatable, Sendable {
             case .lt: if v == .min { isEmpty = true } else { lowerHi(v - 1) }
             case .le: lowerHi(v)
             case .isnull: isEmpty = true   // ids and times are never NULL
+            default: return
             }
         case .real(let d):
             guard !d.isNaN else { return }
@@ -111,6 +133,7 @@ public struct IntBounds: Equatable, Sendable {
             case .lt: lowerHi(Self.clamp(d.rounded(.up)), minusOne: true)
             case .le: lowerHi(Self.clamp(d.rounded(.down)))
             case .isnull: isEmpty = true
+            default: return
             }
         case .text, .other:
             if op == .isnull { isEmpty = true }
@@ -152,8 +175,14 @@ public struct IntBounds: Equatable, Sendable {
 public struct ShardFilter: Sendable {
     public var ids = IntBounds()
     public var times = IntBounds()
-    /// Exact shard keys asked for (`shard = ?`); nil when unconstrained.
+    /// Exact shard keys allowed (`shard = ?`, `shard IN (...)`); nil when unconstrained.
     public var keys: Set<String>?
+    /// Key prefixes that must all match (`LIKE 'p%'` case-insensitively, `GLOB 'p*'` exactly).
+    public var prefixes: [(prefix: String, caseSensitive: Bool)] = []
+    /// Shard numbers allowed by `id IN (...)`; nil when unconstrained.
+    public var numbers: Set<Int64>?
+    /// Times listed by `ts IN (...)`; nil when unconstrained.
+    public var timeList: [Int64]?
 
     public init() {}
 
@@ -162,26 +191,77 @@ public struct ShardFilter: Sendable {
         case 0: ids.narrow(op, value)
         case 1: times.narrow(op, value)
         case 2:
-            guard op == .eq else { return }
-            if case .text(let k) = value {
-                keys = (keys ?? [k]).intersection([k])
-            } else if case .other = value {
-                return
-            } else {
-                keys = []   // a number never equals a shard key
+            switch op {
+            case .eq:
+                switch value {
+                case .text(let k): keys = (keys ?? [k]).intersection([k])
+                case .other: return
+                default: keys = []   // a number never equals a shard key
+                }
+            case .like:
+                if case .text(let p) = value { prefixes.append((Self.prefix(p, wildcards: "%_").lowercased(), false)) }
+            case .glob:
+                if case .text(let p) = value { prefixes.append((Self.prefix(p, wildcards: "*?["), true)) }
+            default: return
             }
         default: return
         }
     }
 
-    public var isEmpty: Bool { ids.isEmpty || times.isEmpty || keys?.isEmpty == true }
+    /// `column IN (values)`: only integer ids/times and text keys narrow; a list
+    /// with anything else in it leaves the filter alone.
+    public mutating func add(column: Int, inList values: [PruneValue]) {
+        switch column {
+        case 0:
+            var numbers = Set<Int64>()
+            for v in values {
+                guard case .integer(let id) = v else { return }
+                numbers.insert(id >> 40)
+            }
+            self.numbers = self.numbers.map { $0.intersection(numbers) } ?? numbers
+        case 1:
+            var times: [Int64] = []
+            for v in values {
+                guard case .integer(let t) = v else { return }
+                times.append(t)
+            }
+            timeList = (timeList ?? times).filter { times.contains($0) }
+        case 2:
+            var set = Set<String>()
+            for v in values {
+                switch v {
+                case .text(let k): set.insert(k)
+                case .integer, .real: continue
+                case .other: return
+                }
+            }
+            keys = keys.map { $0.intersection(set) } ?? set
+        default: return
+        }
+    }
+
+    private static func prefix(_ pattern: String, wildcards: String) -> String {
+        String(pattern.prefix { !wildcards.contains($0) })
+    }
+
+    public var isEmpty: Bool {
+        ids.isEmpty || times.isEmpty || keys?.isEmpty == true || numbers?.isEmpty == true || timeList?.isEmpty == true
+    }
 
     public func mayContain(_ shard: ShardInfo) -> Bool {
         if isEmpty { return false }
         let r = shard.ids
         if !ids.overlaps(r.lowerBound, r.upperBound) { return false }
-        if let s = shard.period.start, let e = shard.period.end, !times.overlaps(s, e - 1) { return false }
-        if let keys, !keys.contains(shard.key.text) { return false }
+        if let numbers, !numbers.contains(shard.number) { return false }
+        if let s = shard.period.start, let e = shard.period.end {
+            if !times.overlaps(s, e - 1) { return false }
+            if let timeList, !timeList.contains(where: { $0 >= s && $0 < e }) { return false }
+        }
+        if let keys, !keys.contains(shard.keyText) { return false }
+        for p in prefixes {
+            let key = p.caseSensitive ? shard.keyText : shard.keyText.lowercased()
+            if !key.hasPrefix(p.prefix) { return false }
+        }
         return true
     }
 }

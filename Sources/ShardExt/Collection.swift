@@ -25,6 +25,8 @@ final class Collection {
     weak var connection: Connection?
     /// Virtual-table instances sharing this collection (see Connection.attach).
     var instances = 0
+    /// Lines of shards_explain while it runs a query; nil otherwise.
+    var trace: [String]?
 
     let statements = StatementCache()
     private var insertStatements: [Int64: Statement] = [:]
@@ -223,7 +225,7 @@ final class Collection {
 
     /// Reads the time and category of a document and checks that it is a JSON object.
     /// `explicitTs` is the INSERT's own `ts` value, allowed only without a `time` path.
-    func place(doc: OpaquePointer?, explicitTs: OpaquePointer?) throws -> Placement {
+    func place(doc: OpaquePointer?, explicitTs: OpaquePointer?, isUpdate: Bool = false) throws -> Placement {
         let docType = valueType(doc)
         guard docType == SQLITE_TEXT || docType == SQLITE_BLOB else {
             throw ShardError(docType == SQLITE_NULL
@@ -240,16 +242,20 @@ final class Collection {
         }
         let kind = stmt.text(0) ?? "null"
         guard kind == "object" else {
-            throw ShardError("shards: a document must be a JSON object, not \(kind == "text" ? "a string" : kind == "array" ? "an array" : kind)")
+            let found = ["text": "a string", "array": "an array", "integer": "a number", "real": "a number",
+                         "true": "a boolean", "false": "a boolean"][kind] ?? kind
+            throw ShardError("shards: a document must be a JSON object, not \(found)")
         }
         var ts: Int64
         if let timePath = options.timePath {
             if let e = explicitTs, valueType(e) != SQLITE_NULL {
-                throw ShardError("shards: '\(name)' reads ts from \(timePath.text); do not give ts in the INSERT")
+                throw ShardError("shards: '\(name)' reads ts from \(timePath.text); ts cannot be given or set")
             }
             ts = try readTime(type: stmt.text(1), stmt: stmt, column: 2, path: timePath)
         } else if let e = explicitTs, valueType(e) != SQLITE_NULL {
             ts = try timeArgument(e, what: "ts")
+        } else if explicitTs != nil && isUpdate {
+            throw ShardError("shards: ts cannot be set to NULL")
         } else {
             ts = Clock.nowMilliseconds()
         }
@@ -338,11 +344,13 @@ final class Collection {
 
     private func insertStatement(for shard: ShardInfo) throws -> Statement {
         if let s = insertStatements[shard.number] { return s }
-        let docExpr = jsonb ? "jsonb(?3)" : "?3"
-        let s = try db.prepare("INSERT INTO \(qualified(shard.tableName))(id, ts, doc) VALUES (?1, ?2, \(docExpr))", persistent: true)
+        let s = try db.prepare("INSERT INTO \(qualified(shard.tableName))(id, ts, doc) VALUES (?1, ?2, \(storedDocument))", persistent: true)
         insertStatements[shard.number] = s
         return s
     }
+
+    /// How ?3 (the document) is stored: JSONB, or text even when handed a BLOB of JSON text.
+    private var storedDocument: String { jsonb ? "jsonb(?3)" : "CAST(?3 AS TEXT)" }
 
     /// Creates a shard table with its indexes and its catalog row, in the caller's transaction.
     private func createShard(_ key: ShardKey, containing ts: Int64) throws -> ShardInfo {
@@ -355,7 +363,11 @@ final class Collection {
         for path in indexedPaths {
             sql += createIndexSQL(shard: shard, path: path) + ";"
         }
-        try db.exec(sql)
+        do {
+            try db.exec(sql)
+        } catch let e as SQLiteError {
+            throw SQLiteError(code: e.code, message: "shards: cannot create shard \(key.text) as table \(shard.tableName): \(e.message)")
+        }
         let row = try db.prepare("""
             INSERT INTO \(qualifiedShards)(key, tbl, num, category, period, seq, period_start, period_end)
             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
@@ -407,7 +419,7 @@ final class Collection {
             newDoc = read.value(0)
             holder = read
         }
-        let p = try place(doc: newDoc, explicitTs: tsChanged ? explicitTs : nil)
+        let p = try place(doc: newDoc, explicitTs: tsChanged ? explicitTs : nil, isUpdate: true)
         var ts = p.ts
         if options.timePath == nil && !tsChanged {
             // Keep the stored time when neither the time path nor ts says otherwise.
@@ -420,8 +432,7 @@ final class Collection {
         if period.label != shard.key.period || p.category != shard.key.category {
             throw ShardError("shards: this update moves document \(id) out of shard \(shard.key.text) (to another period or category); delete it and insert it again")
         }
-        let docExpr = jsonb ? "jsonb(?3)" : "?3"
-        let stmt = try statements.checkout(db, "UPDATE \(tbl) SET ts = ?2, doc = \(docExpr) WHERE id = ?1")
+        let stmt = try statements.checkout(db, "UPDATE \(tbl) SET ts = ?2, doc = \(storedDocument) WHERE id = ?1")
         defer { statements.checkin(stmt) }
         stmt.bind(1, id)
         stmt.bind(2, ts)
@@ -436,6 +447,9 @@ final class Collection {
     /// ensure_json_index: creates the index on every shard lacking it and records the
     /// path for future shards. Returns how many shards gained it.
     func ensureIndex(_ path: JSONPath) throws -> Int64 {
+        if path.steps.isEmpty {
+            throw ShardError("shards: ensure_json_index needs a path below the root, like $.type")
+        }
         try refresh()
         var gained: Int64 = 0
         let exists = try db.prepare("SELECT 1 FROM \(SQLText.identifier(schema)).sqlite_schema WHERE type = 'index' AND name = ?1")
@@ -515,15 +529,32 @@ extension Collection {
         return "CREATE TABLE x(" + cols.joined(separator: ", ") + ")"
     }
 
-    /// The SQL that reads a collection column inside a shard. Indexed columns use
-    /// exactly the expression of their index, so the shard's planner can match it.
-    func columnExpression(_ column: Int) -> String {
+    /// The SQL for a collection column inside a shard. Indexed columns use exactly
+    /// the expression of their index, so the shard's planner can match it; `doc`
+    /// reads back as text (`reading`) even when stored as JSONB.
+    func columnExpression(_ column: Int, reading: Bool = false) -> String {
         switch column {
         case 0: return "id"
         case 1: return "ts"
-        case 3: return jsonb ? "json(doc)" : "doc"
+        case 3: return reading && jsonb ? "json(doc)" : "doc"
         default:
             return "json_extract(doc, \(SQLText.literal(options.indexes[column - 4].path.text)))"
         }
+    }
+}
+
+// MARK: - tracing (shards_explain)
+
+extension Collection {
+    /// While a trace is on, each scan records how many shards it visits and the SQL
+    /// it runs in each.
+    func traceScan(visiting count: Int) {
+        guard trace != nil else { return }
+        trace!.append("scan: \(count) of \(catalog.shards.count) shards")
+    }
+
+    func traceShard(_ shard: ShardInfo, sql: String) {
+        guard trace != nil else { return }
+        trace!.append("  \(shard.keyText): \(sql)")
     }
 }

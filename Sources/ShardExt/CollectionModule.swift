@@ -62,48 +62,94 @@ private func disconnect(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?, destroy: Bo
 }
 
 /// xBestIndex: which constraints the shards can answer, and the plan for xFilter
-/// (encoded in idxStr as `ScanPlan.encoded` describes).
+/// (encoded in idxStr as `ScanPlan` describes).
+///
+/// - `id`, `ts` and indexed columns: =, <, <=, >, >=, IS NULL and IN (handed over
+///   whole) run inside each shard with the same comparison rules, so SQLite does not
+///   test them again. Indexed columns need the BINARY collation for that.
+/// - `shard`: =, IN, LIKE and GLOB prune shards in memory; SQLite still tests them.
+/// - `filter`: a query document, compiled to SQL for each shard.
+/// - ORDER BY id or ts (then id), either direction, is consumed; LIMIT and OFFSET
+///   then cap the rows read.
 private func bestIndex(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?, _ info: UnsafeMutablePointer<sqlite3_index_info>?) -> Int32 {
     let collection = collectionOf(vtab)
     let info = info!
     var plan = ScanPlan(columnsUsed: info.pointee.colUsed)
     var argv: Int32 = 0
-    var rows = Double(max(collection.catalog.totalRows, 1_000_000))
+    var rows = Double(max(collection.catalog.totalRows, 100_000))
     var unique = false
-    for i in 0..<Int(info.pointee.nConstraint) {
-        let c = info.pointee.aConstraint[i]
-        guard c.usable != 0 else { continue }
-        let column = c.iColumn < 0 ? 0 : Int(c.iColumn)
-        if column == collection.filterColumn {
-            // Query documents are not compiled yet: refuse rather than return nothing.
-            return failVtab(vtab, ShardError("shards: the filter column (query documents) is not supported by this version"))
-        }
-        guard column != 3, let op = scanOp(c.op) else { continue }
-        if column >= 2, let coll = api.pointee.vtab_collation(info, Int32(i)),
-           String(cString: coll).uppercased() != "BINARY" { continue }
-        if column == 2 && op != .eq { continue }
+    var limitTerms: [(Int, ScanPlan.Op)] = []
+    var allUsed = true
+
+    func use(_ i: Int, _ column: Int, _ op: ScanPlan.Op, omit: Bool) {
         plan.terms.append(ScanPlan.Term(column: column, op: op))
         if op.takesArgument {
             argv += 1
             info.pointee.aConstraintUsage[i].argvIndex = argv
         }
-        // Each shard's SQL applies the term with the same comparison rules, so SQLite
-        // need not test it again (and a volatile right-hand side is evaluated once).
-        // `shard` terms are decided in memory only for text values; SQLite keeps them.
-        if column != 2 { info.pointee.aConstraintUsage[i].omit = 1 }
+        if omit { info.pointee.aConstraintUsage[i].omit = 1 }
+    }
+
+    for i in 0..<Int(info.pointee.nConstraint) {
+        let c = info.pointee.aConstraint[i]
+        guard c.usable != 0 else { continue }
+        let column = c.iColumn < 0 ? 0 : Int(c.iColumn)
+        let rawOp = Int32(c.op)
+        if rawOp == SQLITE_INDEX_CONSTRAINT_LIMIT || rawOp == SQLITE_INDEX_CONSTRAINT_OFFSET {
+            limitTerms.append((i, rawOp == SQLITE_INDEX_CONSTRAINT_LIMIT ? .limit : .offset))
+            continue
+        }
+        if column == collection.filterColumn {
+            guard rawOp == SQLITE_INDEX_CONSTRAINT_EQ else { allUsed = false; continue }
+            use(i, column, .match, omit: true)
+            rows = max(rows / 10, 1)
+            continue
+        }
+        var binary = true
+        if let coll = api.pointee.vtab_collation(info, Int32(i)) {
+            binary = String(cString: coll).uppercased() == "BINARY"
+        }
+        guard column != 3, binary || column < 2, var op = scanOp(rawOp, shard: column == 2) else {
+            allUsed = false
+            continue
+        }
+        if op == .eq && api.pointee.vtab_in(info, Int32(i), -1) != 0 {
+            _ = api.pointee.vtab_in(info, Int32(i), 1)
+            op = .in
+        }
+        use(i, column, op, omit: column != 2)
         switch (column, op) {
         case (0, .eq): rows = 1; unique = true
-        case (_, .eq), (_, .isnull): rows = max(rows / 100, 1)
+        case (0, .in): rows = min(rows, 10)
+        case (2, _): rows = max(rows / 10, 1)
+        case (_, .eq), (_, .isnull), (_, .in): rows = max(rows / 100, 1)
         default: rows = max(rows / 4, 1)
         }
     }
-    if info.pointee.nOrderBy == 1 {
-        let o = info.pointee.aOrderBy[0]
-        if o.iColumn <= 0 {
-            plan.order = o.desc != 0 ? .idDescending : .idAscending
+
+    var orderConsumed = info.pointee.nOrderBy == 0
+    if info.pointee.nOrderBy > 0 {
+        let o = info.pointee.aOrderBy!
+        let n = Int(info.pointee.nOrderBy)
+        let first = o[0].iColumn < 0 ? 0 : Int(o[0].iColumn)
+        let desc = o[0].desc != 0
+        let thenId = n == 1 || (n == 2 && o[1].iColumn <= 0 && (o[1].desc != 0) == desc)
+        if first == 0 && n == 1 {
+            plan.order = desc ? .idDescending : .idAscending
+        } else if first == 1 && thenId {
+            plan.order = desc ? .tsDescending : .tsAscending
+        }
+        if plan.order != .none {
             info.pointee.orderByConsumed = 1
+            orderConsumed = true
         }
     }
+    // LIMIT/OFFSET count rows only when no other term is left for SQLite to test
+    // and the rows come out in the order the query asks for.
+    if allUsed && orderConsumed {
+        for (i, op) in limitTerms { use(i, -1, op, omit: false) }
+    }
+
     info.pointee.idxStr = shard_strdup(plan.encoded)
     info.pointee.needToFreeIdxStr = 1
     info.pointee.estimatedRows = Int64(rows)
@@ -112,15 +158,23 @@ private func bestIndex(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?, _ info: Unsa
     return SQLITE_OK
 }
 
-private func scanOp(_ op: UInt8) -> ScanPlan.Op? {
-    switch Int32(op) {
-    case SQLITE_INDEX_CONSTRAINT_EQ: .eq
-    case SQLITE_INDEX_CONSTRAINT_GT: .gt
-    case SQLITE_INDEX_CONSTRAINT_GE: .ge
-    case SQLITE_INDEX_CONSTRAINT_LT: .lt
-    case SQLITE_INDEX_CONSTRAINT_LE: .le
-    case SQLITE_INDEX_CONSTRAINT_ISNULL: .isnull
-    default: nil
+private func scanOp(_ op: Int32, shard: Bool) -> ScanPlan.Op? {
+    if shard {
+        switch op {
+        case SQLITE_INDEX_CONSTRAINT_EQ: return .eq
+        case SQLITE_INDEX_CONSTRAINT_LIKE: return .like
+        case SQLITE_INDEX_CONSTRAINT_GLOB: return .glob
+        default: return nil
+        }
+    }
+    switch op {
+    case SQLITE_INDEX_CONSTRAINT_EQ: return .eq
+    case SQLITE_INDEX_CONSTRAINT_GT: return .gt
+    case SQLITE_INDEX_CONSTRAINT_GE: return .ge
+    case SQLITE_INDEX_CONSTRAINT_LT: return .lt
+    case SQLITE_INDEX_CONSTRAINT_LE: return .le
+    case SQLITE_INDEX_CONSTRAINT_ISNULL: return .isnull
+    default: return nil
     }
 }
 

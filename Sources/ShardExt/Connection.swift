@@ -46,6 +46,8 @@ final class Connection {
         do {
             // Preparing a statement on the table makes SQLite call xConnect.
             _ = try db.prepare("SELECT 1 FROM main.\(SQLText.identifier(name)) LIMIT 0")
+        } catch let e as SQLiteError where !e.message.hasPrefix("no such table") {
+            throw e   // the collection exists but cannot be opened: say why
         } catch {
             throw ShardError("shards: no such collection: \(name)")
         }

@@ -75,6 +75,20 @@ private func ensureJSONIndex(_ ctx: OpaquePointer?, _ argc: Int32, _ argv: Value
     api.pointee.result_int64(ctx, try collection.ensureIndex(path))
 }
 
+/// shards_explain(collection, query) -> how the query read the collection: for each
+/// scan, the shards it visited out of all, and the SQL it ran in each. The query
+/// runs to completion (like EXPLAIN ANALYZE); its rows are counted, not returned.
+private func shardsExplain(_ ctx: OpaquePointer?, _ argc: Int32, _ argv: ValueArray) throws {
+    let conn = connectionOf(ctx)
+    let collection = try conn.collection(try textArgument(argv[0], "the collection name"))
+    let stmt = try conn.db.prepare(try textArgument(argv[1], "the query"))
+    collection.trace = []
+    defer { collection.trace = nil }
+    var rows = 0
+    while try stmt.step() { rows += 1 }
+    resultText(ctx, (collection.trace! + ["rows: \(rows)"]).joined(separator: "\n"))
+}
+
 private func debugText() -> String {
     var build = "release"
     #if DEBUG
@@ -104,6 +118,7 @@ private let functions: [FunctionSpec] = [
     // Reads the catalog only: harmless anywhere, but its answer changes as shards fill.
     FunctionSpec(name: "shard_key", argc: 2, flags: SQLITE_UTF8 | SQLITE_INNOCUOUS, body: shardKey),
     FunctionSpec(name: "ensure_json_index", argc: 2, flags: directOnly, body: ensureJSONIndex),
+    FunctionSpec(name: "shards_explain", argc: 2, flags: directOnly, body: shardsExplain),
     FunctionSpec(name: "shards_version", argc: 0, flags: pure) { ctx, _, _ in resultText(ctx, shardsVersion) },
     FunctionSpec(name: "shards_debug", argc: 0, flags: SQLITE_UTF8 | SQLITE_INNOCUOUS) { ctx, _, _ in resultText(ctx, debugText()) },
 ]

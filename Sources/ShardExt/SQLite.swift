@@ -83,6 +83,10 @@ final class Statement {
         _ = api.pointee.bind_int64(handle, index, value)
     }
 
+    func bind(_ index: Int32, _ value: Double) {
+        _ = api.pointee.bind_double(handle, index, value)
+    }
+
     @inline(__always) func bind(_ index: Int32, _ value: OpaquePointer?) {
         _ = api.pointee.bind_value(handle, index, value)
     }

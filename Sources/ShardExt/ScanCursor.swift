@@ -1,50 +1,126 @@
 import CShardShim
 import ShardCore
 
-/// A scan over the shards a plan selects, one shard statement at a time.
+/// A scan over the shards a plan selects. Shards are read in groups: one shard at
+/// a time for id order or no order; for ts order, shards whose time ranges overlap
+/// are read together and merged on (ts, id), so no sort is needed above us.
 final class ScanCursor {
     let collection: Collection
     private var plan = ScanPlan()
-    /// The xFilter arguments, copied: SQLite's own live only during xFilter.
-    private var args: [OpaquePointer?] = []
-    private var shards: [ShardInfo] = []
-    private var position = 0
-    private var stmt: Statement?
-    private(set) var eof = true
+
+    /// What every shard statement binds, as ?1, ?2, ...
+    private enum Parameter {
+        case value(OpaquePointer?)   // a copy (sqlite3_value_dup) of an xFilter argument
+        case query(SQLParameter)     // from a compiled query document
+    }
+    private var parameters: [Parameter] = []
+    /// The query document this scan applied (a copy), the value of its `filter` column.
+    private var appliedDocument: OpaquePointer?
+
+    /// The SELECT of every shard, split around its table name; built once per xFilter.
+    private var head = ""
+    private var tail = ""
     /// Statement column of each collection column, -1 when not selected.
     private var columnMap: [Int32] = []
-    private var template = (head: "", tail: "")
-    /// Shards each scan visited, for tests and plans (`shards_debug` does not show it).
-    private(set) var visited = 0
+
+    private var groups: [[ShardInfo]] = []
+    private var nextGroup = 0
+
+    /// One open shard statement, positioned on a row.
+    private struct Stream {
+        let shard: ShardInfo
+        let stmt: Statement
+    }
+    private var streams: [Stream] = []
+    /// Indices into `streams`, a binary heap on (ts, id) in the scan's direction.
+    private var heap: [Int] = []
+
+    /// Rows returned and the most that can be wanted (LIMIT + OFFSET).
+    private var returned: Int64 = 0
+    private var cap: Int64 = .max
+    private(set) var eof = true
 
     init(collection: Collection) { self.collection = collection }
 
     deinit { release() }
 
-    /// xFilter: picks the shards and starts on the first one with a row.
+    // MARK: - xFilter
+
     func filter(plan: ScanPlan, argv: ValueArray?, argc: Int32) throws {
         release()
         self.plan = plan
         try collection.refresh()
-        for i in 0..<Int(argc) { args.append(api.pointee.value_dup(argv![i])) }
-
         var pruning = ShardFilter()
-        var argIndex = 0
+        var conditions: [String] = []
+        var limit: Int64 = -1, offset: Int64 = 0
+        var argi = 0
         for term in plan.terms {
+            let column = term.column
             guard term.op.takesArgument else {
-                pruning.add(column: term.column, op: term.op, value: .other)
+                pruning.add(column: column, op: .isnull, value: .other)
+                conditions.append("\(collection.columnExpression(column)) IS NULL")
                 continue
             }
-            pruning.add(column: term.column, op: term.op, value: pruneValue(args[argIndex]))
-            argIndex += 1
+            let v = argv![argi]
+            argi += 1
+            switch term.op {
+            case .limit:
+                limit = valueInt64(v)
+            case .offset:
+                offset = max(valueInt64(v), 0)
+            case .like, .glob:
+                pruning.add(column: column, op: term.op, value: pruneValue(v))
+            case .in:
+                // SQLite reuses one value object while iterating: copy each as it comes.
+                var list: [OpaquePointer?] = []
+                var item: OpaquePointer?
+                var rc = api.pointee.vtab_in_first(v, &item)
+                while rc == SQLITE_OK {
+                    list.append(api.pointee.value_dup(item))
+                    rc = api.pointee.vtab_in_next(v, &item)
+                }
+                if rc != SQLITE_DONE {
+                    list.forEach { api.pointee.value_free($0) }
+                    throw collection.db.error(rc)
+                }
+                pruning.add(column: column, inList: list.map(pruneValue))
+                if column == 2 || list.isEmpty {
+                    list.forEach { api.pointee.value_free($0) }
+                    if column != 2 { conditions.append("0") }
+                    continue
+                }
+                var marks: [String] = []
+                for item in list {
+                    parameters.append(.value(item))
+                    marks.append("?\(parameters.count)")
+                }
+                conditions.append("\(collection.columnExpression(column)) IN (\(marks.joined(separator: ", ")))")
+            case .match:
+                if appliedDocument == nil { appliedDocument = api.pointee.value_dup(v) }
+                guard valueType(v) != SQLITE_NULL else { continue }
+                let text = valueText(v) ?? ""
+                let compiled = try QueryDocument.compile(text, firstParameter: parameters.count + 1)
+                parameters += compiled.parameters.map { .query($0) }
+                conditions.append(compiled.sql)
+            default:
+                pruning.add(column: column, op: term.op, value: pruneValue(v))
+                // `shard` terms are settled by pruning; SQLite checks them again.
+                guard column != 2 else { continue }
+                parameters.append(.value(api.pointee.value_dup(v)))
+                conditions.append("\(collection.columnExpression(column)) \(term.op.sql) ?\(parameters.count)")
+            }
         }
-        shards = collection.catalog.shards.filter { $0.file == nil && pruning.mayContain($0) }
-        if plan.order == .idDescending { shards.reverse() }
+        cap = limit < 0 ? .max : limit.addingReportingOverflow(offset).overflow ? .max : limit + offset
+
+        let shards = collection.catalog.shards.filter { $0.file == nil && pruning.mayContain($0) }
+        groups = makeGroups(shards)
         columnMap = makeColumnMap()
-        template = sqlTemplate()
-        position = -1
+        makeTemplate(conditions)
+        collection.traceScan(visiting: shards.count)
+
+        returned = 0
         eof = false
-        try advanceShard()
+        if cap == 0 { eof = true } else if !(try openNextGroup()) { eof = true }
     }
 
     private func pruneValue(_ v: OpaquePointer?) -> PruneValue {
@@ -56,92 +132,186 @@ final class ScanCursor {
         }
     }
 
-    /// Statement columns: id always (it is the rowid), then what the query uses.
+    /// Id order: shards by number, which is id order. Ts order: shards whose time
+    /// ranges overlap form one group, merged; groups follow each other in time.
+    private func makeGroups(_ shards: [ShardInfo]) -> [[ShardInfo]] {
+        guard plan.order.byTime else {
+            return (plan.order == .idDescending ? shards.reversed() : shards).map { [$0] }
+        }
+        func span(_ s: ShardInfo) -> (lo: Int64, hi: Int64) {
+            (s.minTs ?? s.period.start ?? .min, s.maxTs ?? s.period.end.map { $0 - 1 } ?? .max)
+        }
+        var groups: [[ShardInfo]] = []
+        var groupHi = Int64.min
+        for s in shards.sorted(by: { span($0).lo < span($1).lo }) {
+            let (lo, hi) = span(s)
+            if groups.isEmpty || lo > groupHi {
+                groups.append([s])
+                groupHi = hi
+            } else {
+                groups[groups.count - 1].append(s)
+                groupHi = max(groupHi, hi)
+            }
+        }
+        return plan.order.isDescending ? groups.reversed() : groups
+    }
+
+    /// Statement columns: id (the rowid), ts when used or merged on, then what the query uses.
     private func makeColumnMap() -> [Int32] {
         let n = collection.columnCount
         var map = [Int32](repeating: -1, count: n)
         map[0] = 0
         var next: Int32 = 1
-        for c in 1..<n where c != 2 && c != collection.filterColumn && plan.uses(column: c) {
+        for c in 1..<n where c != 2 && c != collection.filterColumn && (plan.uses(column: c) || (c == 1 && plan.order.byTime)) {
             map[c] = next
             next += 1
         }
         return map
     }
 
-    /// The SELECT run in each shard, around its table name: the used columns, the
-    /// pushed-down terms, the order. Built once per xFilter, not per shard or row.
-    private func sqlTemplate() -> (head: String, tail: String) {
+    private func makeTemplate(_ conditions: [String]) {
         var cols = ["id"]
         for c in 1..<columnMap.count where columnMap[c] >= 0 {
-            cols.append(collection.columnExpression(c))
+            cols.append(collection.columnExpression(c, reading: true))
         }
-        var conds: [String] = []
-        var argNo = 0
-        for term in plan.terms {
-            if term.op.takesArgument { argNo += 1 }
-            // `shard` terms were settled by pruning; arguments keep their xFilter numbers.
-            guard term.column != 2 else { continue }
-            let lhs = collection.columnExpression(term.column)
-            conds.append(term.op.takesArgument ? "\(lhs) \(term.op.sql) ?\(argNo)" : "\(lhs) IS NULL")
-        }
-        var tail = conds.isEmpty ? "" : " WHERE " + conds.joined(separator: " AND ")
+        head = "SELECT " + cols.joined(separator: ", ") + " FROM "
+        tail = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
         switch plan.order {
         case .idAscending: tail += " ORDER BY id"
         case .idDescending: tail += " ORDER BY id DESC"
+        case .tsAscending: tail += " ORDER BY ts, id"
+        case .tsDescending: tail += " ORDER BY ts DESC, id DESC"
         case .none: break
         }
-        return ("SELECT " + cols.joined(separator: ", ") + " FROM ", tail)
     }
 
-    /// Moves to the next shard that has a row; sets eof when there is none.
-    private func advanceShard() throws {
-        while true {
-            if let stmt { collection.statements.checkin(stmt) }
-            stmt = nil
-            position += 1
-            guard position < shards.count else {
-                eof = true
-                return
+    // MARK: - moving
+
+    /// Opens the next group that has a row; false when none is left.
+    private func openNextGroup() throws -> Bool {
+        while nextGroup < groups.count {
+            let group = groups[nextGroup]
+            nextGroup += 1
+            for shard in group {
+                let sql = head + collection.qualified(shard.tableName) + tail
+                let stmt = try collection.statements.checkout(collection.db, sql)
+                collection.traceShard(shard, sql: sql)
+                for (i, p) in parameters.enumerated() { bind(stmt, Int32(i + 1), p) }
+                do {
+                    if try stmt.step() { streams.append(Stream(shard: shard, stmt: stmt)) } else { collection.statements.checkin(stmt) }
+                } catch {
+                    collection.statements.checkin(stmt)
+                    throw error
+                }
             }
-            let sql = template.head + collection.qualified(shards[position].tableName) + template.tail
-            let s = try collection.statements.checkout(collection.db, sql)
-            for i in 0..<args.count { s.bind(Int32(i + 1), args[i]) }
-            stmt = s
-            visited += 1
-            if try s.step() { return }
+            if !streams.isEmpty {
+                heap = Array(streams.indices)
+                for i in stride(from: heap.count / 2 - 1, through: 0, by: -1) { siftDown(i) }
+                return true
+            }
+        }
+        return false
+    }
+
+    private func bind(_ stmt: Statement, _ i: Int32, _ p: Parameter) {
+        switch p {
+        case .value(let v): stmt.bind(i, v)
+        case .query(.null): stmt.bindNull(i)
+        case .query(.integer(let x)): stmt.bind(i, x)
+        case .query(.real(let x)): stmt.bind(i, x)
+        case .query(.text(let s)): stmt.bind(i, s)
         }
     }
 
     /// xNext.
     func next() throws {
-        guard let stmt else { eof = true; return }
-        if try stmt.step() { return }
-        try advanceShard()
+        returned += 1
+        if returned >= cap {
+            eof = true
+            return
+        }
+        let top = heap[0]
+        if try streams[top].stmt.step() {
+            siftDown(0)
+            return
+        }
+        collection.statements.checkin(streams[top].stmt)
+        heap[0] = heap[heap.count - 1]
+        heap.removeLast()
+        if !heap.isEmpty {
+            siftDown(0)
+            return
+        }
+        streams.removeAll()
+        if !(try openNextGroup()) { eof = true }
     }
 
-    var rowid: Int64 { stmt?.int64(0) ?? 0 }
+    /// Whether stream a's row comes before stream b's in the scan's order.
+    @inline(__always) private func before(_ a: Int, _ b: Int) -> Bool {
+        let sa = streams[a].stmt, sb = streams[b].stmt
+        let ta = sa.int64(1), tb = sb.int64(1)
+        let ia = sa.int64(0), ib = sb.int64(0)
+        if plan.order.isDescending { return ta > tb || (ta == tb && ia > ib) }
+        return ta < tb || (ta == tb && ia < ib)
+    }
+
+    private func siftDown(_ start: Int) {
+        guard heap.count > 1 else { return }
+        var i = start
+        while true {
+            let l = 2 * i + 1, r = l + 1
+            var best = i
+            if l < heap.count && before(heap[l], heap[best]) { best = l }
+            if r < heap.count && before(heap[r], heap[best]) { best = r }
+            if best == i { return }
+            heap.swapAt(i, best)
+            i = best
+        }
+    }
+
+    // MARK: - reading
+
+    private var current: Stream? { heap.isEmpty ? nil : streams[heap[0]] }
+
+    var rowid: Int64 { current?.stmt.int64(0) ?? 0 }
 
     /// xColumn.
     func column(_ ctx: OpaquePointer?, _ i: Int) {
-        guard let stmt else { return }
+        guard let row = current else { return }
         if i == 2 {
-            resultText(ctx, shards[position].key.text)
+            resultText(ctx, row.shard.keyText)
+            return
+        }
+        if i == collection.filterColumn {
+            // SQLite reads `filter` to test a term again (the AND terms around a
+            // MULTI-INDEX OR) or because the term never reached us (under OR, under NOT).
+            // A row of a scan that applied a document did match it: answer that document.
+            // Otherwise answering NULL would silently drop rows, so refuse.
+            if let matched = appliedDocument {
+                api.pointee.result_value(ctx, matched)
+            } else {
+                api.pointee.result_error(ctx, "shards: filter takes a query document as a top-level term: WHERE filter = '{...}' AND ..., or \(collection.name)('{...}'); it cannot be read or used under OR or NOT", -1)
+            }
             return
         }
         let c = i < columnMap.count ? columnMap[i] : -1
         if c < 0 {
             api.pointee.result_null(ctx)
         } else {
-            api.pointee.result_value(ctx, stmt.value(c))
+            api.pointee.result_value(ctx, row.stmt.value(c))
         }
     }
 
     private func release() {
-        if let stmt { collection.statements.checkin(stmt) }
-        stmt = nil
-        for a in args { api.pointee.value_free(a) }
-        args.removeAll()
+        for s in streams { collection.statements.checkin(s.stmt) }
+        streams.removeAll()
+        heap.removeAll()
+        for case .value(let v) in parameters { api.pointee.value_free(v) }
+        api.pointee.value_free(appliedDocument)
+        appliedDocument = nil
+        parameters.removeAll()
+        groups.removeAll()
+        nextGroup = 0
         eof = true
     }
 }

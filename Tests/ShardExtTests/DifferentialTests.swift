@@ -91,12 +91,20 @@ final class DifferentialTests: XCTestCase {
 
         let ids = try db.query("SELECT id FROM plain ORDER BY random() LIMIT 200").map { $0[0].int! }
         let shards = try db.query("SELECT shard FROM shard_list('events')").map { $0[0].text! }
-        var failures = 0
+        var failures = 0, withDocuments = 0
         let queries = 1500 * scale
+        defer { XCTAssertGreaterThan(withDocuments, queries / 40, "query documents must be exercised") }
         for q in 0..<queries {
             let sql = makeQuery(&rng, ids: ids, shards: shards)
-            let a = try db.query(sql.replacingOccurrences(of: "$T", with: "events"))
-            let b = try db.query(sql.replacingOccurrences(of: "$T", with: "plain"))
+            if sql.contains("⟦") { withDocuments += 1 }
+            let a: [[Value]], b: [[Value]]
+            do {
+                a = try db.query(Self.render(sql, collection: true))
+                b = try db.query(Self.render(sql, collection: false))
+            } catch {
+                XCTFail("query \(q) (seed \(seed)) failed: \(error)\n\(Self.render(sql, collection: true))")
+                return
+            }
             if a != b {
                 failures += 1
                 XCTFail("query \(q) (seed \(seed)) differs: \(sql)\ncollection: \(a.prefix(5))… (\(a.count) rows)\nplain: \(b.prefix(5))… (\(b.count) rows)")
@@ -105,11 +113,28 @@ final class DifferentialTests: XCTestCase {
         }
     }
 
+    /// The query for one side: `$T` is the table; `⟦document⟧⟪sql⟫` is a filter term,
+    /// `filter = 'document'` on the collection and `(sql)` on the plain table.
+    static func render(_ sql: String, collection: Bool) -> String {
+        var out = sql.replacingOccurrences(of: "$T", with: collection ? "events" : "plain")
+        while let open = out.range(of: "⟦"), let mid = out.range(of: "⟧⟪", range: open.upperBound..<out.endIndex),
+              let close = out.range(of: "⟫", range: mid.upperBound..<out.endIndex) {
+            let document = String(out[open.upperBound..<mid.lowerBound])
+            let plain = String(out[mid.upperBound..<close.lowerBound])
+            out.replaceSubrange(open.lowerBound..<close.upperBound,
+                                with: collection ? "filter = '\(document)'" : "(\(plain))")
+        }
+        return out
+    }
+
     func makeQuery(_ rng: inout SplitMix64, ids: [Int64], shards: [String]) -> String {
         func pick<T>(_ xs: [T]) -> T { xs.randomElement(using: &rng)! }
         func ts() -> Int64 { t0 + Int64.random(in: -86_400_000..<(span + 86_400_000), using: &rng) }
-        func condition() -> String {
-            switch Int.random(in: 0..<16, using: &rng) {
+        // Query documents stand as top-level terms only: `filter = ...` under OR is refused.
+        // One per query: SQLite itself reads `filter = A AND filter = B` as A = B.
+        var documentUsed = false
+        func condition(topLevel: Bool = false) -> String {
+            switch Int.random(in: 0..<17, using: &rng) {
             case 0: return "id \(pick(["=", "<", "<=", ">", ">="])) \(pick(ids) + Int64.random(in: -1...1, using: &rng))"
             case 1: return "id IN (\(pick(ids)), \(pick(ids)), \(pick(ids)))"
             case 2: return "ts \(pick(["<", "<=", ">", ">=", "="])) \(ts())"
@@ -125,11 +150,70 @@ final class DifferentialTests: XCTestCase {
             case 12: return "shard IN ('\(pick(shards))', '\(pick(shards))')"
             case 13: return "json_extract(doc, '$.n') > \(Int.random(in: -50..<100, using: &rng))"
             case 14: return "type = \(Int.random(in: 0..<5, using: &rng))"
+            case 15 where topLevel && !documentUsed:
+                // A query document for the collection, its meaning in SQL for the plain table.
+                documentUsed = true
+                let (document, sql) = queryDocument()
+                return "⟦\(document)⟧⟪\(sql)⟫"
+            case 15: return condition(topLevel: false)
             default: return "(\(condition()) OR \(condition()))"
             }
         }
+        func field() -> (String, String) {
+            pick([("type", "json_extract(doc, '$.type')"), ("user.id", "json_extract(doc, '$.user.id')"),
+                  ("n", "json_extract(doc, '$.n')"), ("app", "json_extract(doc, '$.app')")])
+        }
+        func scalar() -> (json: String, sql: String) {
+            switch Int.random(in: 0..<4, using: &rng) {
+            case 0: let t = pick(types); return ("\"\(t)\"", "'\(t)'")
+            case 1: let a = pick(apps); return ("\"\(a)\"", "'\(a)'")
+            case 2: let n = Int.random(in: -5..<60, using: &rng); return ("\(n)", "\(n)")
+            default: let d = Double(Int.random(in: 0..<400, using: &rng)) / 8; return ("\(d)", "\(d)")
+            }
+        }
+        func clause(depth: Int) -> (String, String) {
+            let (f, x) = field()
+            switch Int.random(in: 0..<(depth > 1 ? 9 : 10), using: &rng) {
+            case 0: let v = scalar(); return ("\"\(f)\":\(v.json)", "\(x) = \(v.sql)")
+            case 1: let v = scalar(); return ("\"\(f)\":{\"$ne\":\(v.json)}", "\(x) IS NOT \(v.sql)")
+            case 2:
+                let (op, sqlOp) = pick([("$gt", ">"), ("$gte", ">="), ("$lt", "<"), ("$lte", "<=")])
+                let v = scalar(); return ("\"\(f)\":{\"\(op)\":\(v.json)}", "\(x) \(sqlOp) \(v.sql)")
+            case 3:
+                let a = scalar(), b = scalar()
+                return ("\"\(f)\":{\"$in\":[\(a.json),\(b.json)]}", "\(x) IN (\(a.sql), \(b.sql))")
+            case 4:
+                let a = scalar(), b = scalar()
+                return ("\"\(f)\":{\"$nin\":[\(a.json),\(b.json)]}", "(\(x) NOT IN (\(a.sql), \(b.sql)) OR \(x) IS NULL)")
+            case 5:
+                let yes = Bool.random(using: &rng)
+                let path = "$." + f
+                return ("\"\(f)\":{\"$exists\":\(yes)}", "json_type(doc, '\(path)') IS \(yes ? "NOT NULL" : "NULL")")
+            case 6: return ("\"\(f)\":null", "\(x) IS NULL")
+            case 7:
+                let v = scalar()
+                return ("\"\(f)\":{\"$gt\":\(v.json),\"$ne\":\(v.json)}", "(\(x) > \(v.sql) AND \(x) IS NOT \(v.sql))")
+            default:
+                let a = clause(depth: depth + 1), b = clause(depth: depth + 1)
+                let op = Bool.random(using: &rng) ? "$or" : "$and"
+                return ("\"\(op)\":[{\(a.0)},{\(b.0)}]", "((\(a.1)) \(op == "$or" ? "OR" : "AND") (\(b.1)))")
+            }
+        }
+        func queryDocument() -> (String, String) {
+            var parts: [(String, String)] = []
+            var used = Set<String>()
+            for _ in 0..<Int.random(in: 1...2, using: &rng) {
+                let c = clause(depth: 0)
+                // A member name may appear once per object.
+                let name = String(c.0.prefix { $0 != ":" })
+                if used.insert(name).inserted { parts.append(c) }
+            }
+            let document = "{" + parts.map(\.0).joined(separator: ",") + "}"
+            let sql = parts.map { "(\($0.1))" }.joined(separator: " AND ")
+            return (document, sql)
+        }
         var conds: [String] = []
-        for _ in 0..<Int.random(in: 0..<4, using: &rng) { conds.append(condition()) }
+        for _ in 0..<Int.random(in: 0..<4, using: &rng) { conds.append(condition(topLevel: true)) }
         let whereClause = conds.isEmpty ? "" : " WHERE " + conds.joined(separator: " AND ")
         switch Int.random(in: 0..<7, using: &rng) {
         case 0:

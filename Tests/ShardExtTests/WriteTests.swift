@@ -47,6 +47,9 @@ final class WriteTests: XCTestCase {
 
     func testExplicitTsWithoutTimePath() throws {
         try db.exec("CREATE VIRTUAL TABLE logs USING shards(partition = day)")
+        try db.exec("INSERT INTO logs(ts, doc) VALUES (1, '{}')")
+        db.expectError("UPDATE logs SET ts = NULL", contains: "ts cannot be set to NULL")
+        try db.exec("DELETE FROM logs")
         try db.exec("INSERT INTO logs(ts, doc) VALUES (1736000000000, '{\"m\":1}'), ('2025-01-05T00:00:01Z', '{\"m\":2}')")
         XCTAssertEqual(try db.query("SELECT ts, shard FROM logs ORDER BY id"), [
             [.int(1736000000000), .text("logs:2025:01:04:001")],
@@ -71,6 +74,10 @@ final class WriteTests: XCTestCase {
         db.expectError("UPDATE events SET type = 'x' WHERE user = 1", contains: "column type is computed from doc")
         db.expectError("UPDATE events SET id = 5 WHERE user = 1", contains: "id of a document cannot change")
         db.expectError("UPDATE events SET doc = '[1]' WHERE user = 1", contains: "JSON object")
+        db.expectError("UPDATE events SET ts = 5 WHERE user = 1", contains: "ts cannot be given or set")
+        db.expectError("SELECT ensure_json_index('events', '$')", contains: "below the root")
+        db.expectError("INSERT INTO events(doc) VALUES ('5')", contains: "not a number")
+        db.expectError("INSERT INTO events(doc) VALUES ('true')", contains: "not a boolean")
         try db.exec("DELETE FROM events WHERE type = 'a'")
         try db.exec("DELETE FROM events WHERE id = ?", [.int(2 << 40 | 1)])
         XCTAssertEqual(try db.query("SELECT type FROM events"), [[.text("bb")]])
@@ -104,7 +111,7 @@ final class WriteTests: XCTestCase {
         db.expectError("INSERT INTO events(id, doc) VALUES (5, '{\"ts\":0}')", contains: "ids are assigned")
         db.expectError("INSERT INTO events(rowid, doc) VALUES (5, '{\"ts\":0}')", contains: "ids are assigned")
         db.expectError("INSERT INTO events(type, doc) VALUES ('x', '{\"ts\":0}')", contains: "column type is computed")
-        db.expectError("INSERT INTO events(ts, doc) VALUES (5, '{\"ts\":0}')", contains: "do not give ts")
+        db.expectError("INSERT INTO events(ts, doc) VALUES (5, '{\"ts\":0}')", contains: "ts cannot be given or set")
         db.expectError("SELECT shard_insert('nope', '{}')", contains: "no such collection: nope")
         db.expectError("SELECT shard_insert(NULL, '{}')", contains: "collection name must be text")
         XCTAssertEqual(try footprint(), before)
@@ -130,6 +137,21 @@ final class WriteTests: XCTestCase {
             XCTAssertEqual(try db.int("SELECT count(*) FROM sqlite_schema WHERE name LIKE 'bad%'"), 0, opts)
         }
         db.expectError("CREATE VIRTUAL TABLE \"we'ird\" USING shards()", contains: "collection name")
+    }
+
+    func testBlobDocumentsAreStoredAsText() throws {
+        try db.exec("CREATE VIRTUAL TABLE b USING shards(partition = none)")
+        try db.exec("INSERT INTO b(doc) VALUES (CAST('{\"a\":1}' AS BLOB))")
+        XCTAssertEqual(try db.query("SELECT typeof(doc), doc FROM b"), [[.text("text"), .text("{\"a\":1}")]])
+    }
+
+    func testShardTableNameClashIsAClearError() throws {
+        try db.exec("""
+            CREATE VIRTUAL TABLE ev USING shards(partition = none, category = '$.app');
+            INSERT INTO ev(doc) VALUES ('{"app":"web"}');
+            CREATE VIRTUAL TABLE ev_web USING shards(partition = none);
+            """)
+        db.expectError("INSERT INTO ev_web(doc) VALUES ('{}')", contains: "shards: cannot create shard ev_web:001 as table ev_web_001")
     }
 
     func testQuotesInPathsAndNamesAreSafe() throws {

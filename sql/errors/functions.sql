@@ -1,0 +1,100 @@
+.load ./.build/release/libShardExt
+-- Function errors: each statement after a `-- expect: <text>` line must fail with
+-- a message containing <text>.
+create virtual table e using shards(time = '$.ts', index = '$.type');
+create virtual table cat using shards(time = '$.ts', category = '$.app');
+create table plain(doc);
+
+-- expect: shards: no such collection: nope
+select shard_insert('nope', '{"ts":1}');
+
+-- expect: shards: no such collection: nope
+select shard_key('nope', '{"ts":1}');
+
+-- expect: shards: no such collection: nope
+select ensure_json_index('nope', '$.a');
+
+-- expect: shards: no such collection: nope
+select * from shard_list('nope');
+
+-- expect: shards: 'plain' is not a shards collection
+select shard_insert('plain', '{"ts":1}');
+
+-- expect: shards: 'plain' is not a shards collection
+select shard_key('plain', 0);
+
+-- expect: shards: 'plain' is not a shards collection
+select ensure_json_index('plain', '$.a');
+
+-- expect: shards: 'plain' is not a shards collection
+select * from shard_list('plain');
+
+-- expect: shards: 'sqlite_schema' is not a shards collection
+select shard_key('sqlite_schema', 0);
+
+-- expect: shards: the collection name must be text
+select shard_insert(null, '{"ts":1}');
+
+-- expect: shards: the collection name must be text
+select shard_key(5, 0);
+
+-- expect: shards: the collection name must be text
+select ensure_json_index(x'65', '$.a');
+
+-- expect: shards: shard_list takes a collection name
+select * from shard_list(5);
+
+-- expect: shards: bad JSON path 'a': must start with '$'
+select ensure_json_index('e', 'a');
+
+-- expect: shards: bad JSON path '$.a b'
+select ensure_json_index('e', '$.a b');
+
+-- expect: shards: bad JSON path '$[x]'
+select ensure_json_index('e', '$[x]');
+
+-- expect: shards: the path must be text
+select ensure_json_index('e', null);
+
+-- expect: shards: malformed JSON document
+select shard_insert('e', '{"ts":');
+
+-- expect: shards: a document must be a JSON object, not an array
+select shard_insert('e', '[]');
+
+-- expect: shards: doc is NULL
+select shard_insert('e', null);
+
+-- expect: shards: unreadable time at $.ts: bad time 'bad'
+select shard_insert('e', '{"ts":"bad"}');
+
+-- expect: shards: document has no time at $.ts
+select shard_key('e', '{"type":"a"}');
+
+-- expect: shards: bad time 'garbage'
+select shard_key('e', 'garbage');
+
+-- expect: shards: bad time '[1]'
+select shard_key('e', '[1]');
+
+-- expect: shards: the time must be epoch milliseconds or a time string
+select shard_key('e', null);
+
+-- expect: shards: time 253402300800000 ms is out of range
+select shard_key('e', 253402300800000);
+
+-- expect: shards: 'cat' is split by category; pass a document, not a time
+select shard_key('cat', 0);
+
+-- expect: shards: malformed JSON document
+select shard_key('e', '{"ts":1');
+
+-- expect: wrong number of arguments to function shard_key()
+select shard_key('e');
+
+-- expect: wrong number of arguments to function shards_version()
+select shards_version(1);
+
+-- expect: unsafe use of shard_insert()
+create view v as select shard_insert('e', '{"ts":1}');
+select * from v;

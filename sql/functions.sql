@@ -1,0 +1,109 @@
+.load ./.build/release/libShardExt
+-- SQL functions: exact return values of shards_version, shards_debug, shard_insert,
+-- shard_key, ensure_json_index, and the shard_list table-valued function.
+-- Every row printed must be `<case-id>|1`.
+
+-- shards_version() / shards_debug()
+select 'f-01', shards_version() = '0.1.0';
+select 'f-02', typeof(shards_version()) = 'text';
+select 'f-03', shards_debug() like 'shards 0.1.0' || char(10) || '%';
+select 'f-04', instr(shards_debug(), char(10) || 'sqlite ' || sqlite_version() || char(10)) > 0;
+select 'f-05', instr(shards_debug(), char(10) || 'jsonb ' || case when sqlite_version() >= '3.45' then 'on' else 'off' end || char(10)) > 0;
+select 'f-06', (select count(*) from pragma_function_list where name in ('shard_insert', 'shard_key', 'ensure_json_index', 'shards_version', 'shards_debug')) = 5;
+select 'f-07', (select count(*) from pragma_module_list where name in ('shards', 'shard_list')) = 2;
+-- arity: each function is registered with its documented number of arguments
+select 'f-08', (select group_concat(name || '/' || narg, ',') from (select name, narg from pragma_function_list
+                 where name in ('shard_insert', 'shard_key', 'ensure_json_index', 'shards_version', 'shards_debug') order by name))
+             = 'ensure_json_index/2,shard_insert/2,shard_key/2,shards_debug/0,shards_version/0';
+
+create virtual table ev using shards(partition = month, time = '$.ts', max_rows = 3, index = '$.type');
+
+-- shard_insert(collection, doc) -> id, the same as an INSERT
+select 'f-10', shard_insert('ev', '{"ts":"2025-01-10T08:00:00Z","type":"a"}') = 1 << 40 | 1;
+select 'f-11', typeof(shard_insert('ev', '{"ts":"2025-01-11T08:00:00Z","type":"b"}')) = 'integer';
+select 'f-12', shard_insert('EV', '{"ts":"2025-01-12T08:00:00Z","type":"c"}') = 1 << 40 | 3;
+select 'f-13', (select group_concat(type, ',') from (select type from ev order by id)) = 'a,b,c';
+-- bulk, over json_each: one id per document; the 4th document splits the shard
+select 'f-14', (select group_concat(id, ',') from (select shard_insert('ev', value) id from json_each('[
+    {"ts":"2025-01-13T08:00:00Z","type":"d"},
+    {"ts":"2025-01-14T08:00:00Z","type":"e"},
+    {"ts":"2025-02-01T08:00:00Z","type":"f"}]')))
+  = ((2 << 40) | 1) || ',' || ((2 << 40) | 2) || ',' || ((3 << 40) | 1);
+select 'f-15', (select group_concat(shard || '=' || rows, ' ') from shard_list('ev')) = 'ev:2025:01:001=3 ev:2025:01:002=2 ev:2025:02:001=1';
+-- the same function with the collection from a column
+create table names(c text);
+insert into names values ('ev'), ('ev');
+select 'f-16', (select count(shard_insert(c, '{"ts":"2025-03-01T00:00:00Z","type":"g"}')) from names) = 2;
+select 'f-17', (select count(*) from ev where type = 'g') = 2;
+-- it takes part in the transaction
+begin;
+select 'f-18', shard_insert('ev', '{"ts":"2025-04-01T00:00:00Z","type":"h"}') = (5 << 40) | 1;
+rollback;
+select 'f-19', (select count(*) from ev where type = 'h') = 0 and (select count(*) from shard_list('ev') where shard like 'ev:2025:04%') = 0;
+
+-- shard_key(collection, doc_or_time): where a document or a time routes now; writes nothing
+select 'f-20', shard_key('ev', '{"ts":"2025-02-02T00:00:00Z"}') = 'ev:2025:02:001';
+select 'f-21', shard_key('ev', '  {"ts":"2025-02-02T00:00:00Z"}') = 'ev:2025:02:001';
+select 'f-22', shard_key('ev', '2025-02-02T00:00:00Z') = 'ev:2025:02:001';
+select 'f-23', shard_key('ev', '2025-02-02') = 'ev:2025:02:001';
+select 'f-24', shard_key('ev', 1738454400000) = 'ev:2025:02:001';
+select 'f-25', shard_key('ev', 1738454400000.5) = 'ev:2025:02:001';
+select 'f-26', shard_key('ev', '2025-01-31T23:30:00-01:00') = 'ev:2025:02:001';
+-- a full shard: the key names the next split
+select 'f-27', shard_key('ev', '2025-01-20') = 'ev:2025:01:002';
+select 'f-28', shard_key('ev', '{"ts":"2025-01-20"}') = 'ev:2025:01:002';
+insert into ev(doc) values ('{"ts":"2025-01-21T00:00:00Z","type":"i"}');
+select 'f-29', shard_key('ev', '2025-01-20') = 'ev:2025:01:003';
+-- a period with no shard yet: its first key; nothing is created
+select 'f-30', shard_key('ev', '2031-07-04T12:00:00Z') = 'ev:2031:07:001';
+select 'f-31', (select count(*) from shard_list('ev') where shard like 'ev:2031%') = 0
+           and (select count(*) from sqlite_schema where name like 'ev\_2031%' escape '\') = 0;
+select 'f-32', typeof(shard_key('ev', 0)) = 'text';
+-- with a category: a document gives the category
+create virtual table cat using shards(partition = day, time = '$.t', category = '$.app');
+select 'f-33', shard_key('cat', '{"t":"2025-01-15T10:00:00Z","app":"billing"}') = 'cat:billing:2025:01:15:001';
+select 'f-34', shard_key('cat', '{"t":1736935200000,"app":"a b"}') = 'cat:~612062:2025:01:15:001';
+-- without a time path: a document routes to now
+create virtual table now_c using shards(partition = hour);
+select 'f-35', shard_key('now_c', '{}') = 'now_c:' || strftime('%Y:%m:%d:%H', 'now') || ':001'
+           or shard_key('now_c', '{}') = 'now_c:' || strftime('%Y:%m:%d:%H', 'now', '-1 minute') || ':001';
+select 'f-36', shard_key('now_c', '2025-01-15T13:45:00Z') = 'now_c:2025:01:15:13:001';
+
+-- ensure_json_index(collection, path): shards that gained the index, then 0
+select 'f-40', (select count(*) from shard_list('ev')) = 4;
+select 'f-41', ensure_json_index('ev', '$.user.id') = 4;
+select 'f-42', ensure_json_index('ev', '$.user.id') = 0;
+select 'f-43', ensure_json_index('ev', '$."user".id') = 0;
+select 'f-44', ensure_json_index('ev', '$.type') = 0;
+select 'f-45', typeof(ensure_json_index('ev', '$.type')) = 'integer';
+select 'f-46', (select count(*) from sqlite_schema where type = 'index' and sql like '%(json_extract(doc, ''$.user.id''))'
+                 and tbl_name in (select tbl from shard_list('ev'))) = 4;
+-- later shards get it too
+insert into ev(doc) values ('{"ts":"2025-06-01T00:00:00Z","type":"j","user":{"id":9}}');
+select 'f-47', (select count(*) from sqlite_schema where type = 'index' and sql like '%(json_extract(doc, ''$.user.id''))'
+                 and tbl_name = (select tbl from shard_list('ev') where shard = 'ev:2025:06:001')) = 1;
+select 'f-48', ensure_json_index('ev', '$.user.id') = 0;
+-- on a collection with no shard yet: 0, recorded for the first shard
+create virtual table empty_c using shards(partition = none);
+select 'f-49', ensure_json_index('empty_c', '$.k') = 0;
+insert into empty_c(doc) values ('{"k":1}');
+select 'f-50', (select count(*) from sqlite_schema where type = 'index' and tbl_name = 'empty_c_001' and sql like '%json_extract(doc, ''$.k'')%') = 1;
+select 'f-51', ensure_json_index('empty_c', '$.k') = 0;
+-- a quoted path is quoted in the index, not pasted
+select 'f-52', ensure_json_index('empty_c', '$."it''s"') = 1;
+select 'f-53', (select count(*) from sqlite_schema where type = 'index' and tbl_name = 'empty_c_001' and sql like '%json_extract(doc, ''$."it''''s"'')%') = 1;
+select 'f-54', ensure_json_index('empty_c', '$."it''s"') = 0;
+-- queries through the collection still give the same answers
+select 'f-55', (select count(*) from ev where type = 'g') = 2 and (select count(*) from ev where json_extract(doc, '$.user.id') = 9) = 1;
+
+-- shard_list: one row per shard, every column
+select 'f-60', (select collection || '|' || shard || '|' || tbl || '|' || period_start || '|' || period_end || '|' || rows || '|'
+                       || min_id || '|' || max_id || '|' || min_ts || '|' || max_ts || '|' || state || '|' || coalesce(file, 'NULL')
+                from shard_list('ev') where shard = 'ev:2025:01:001')
+  = 'ev|ev:2025:01:001|ev_2025_01_001|' || (strftime('%s', '2025-01-01') * 1000) || '|' || (strftime('%s', '2025-02-01') * 1000) || '|3|'
+    || (1 << 40 | 1) || '|' || (1 << 40 | 3) || '|' || (strftime('%s', '2025-01-10 08:00') * 1000) || '|' || (strftime('%s', '2025-01-12 08:00') * 1000) || '|sealed|NULL';
+select 'f-61', (select typeof(bytes) from shard_list('ev') where shard = 'ev:2025:01:001') = 'integer';
+select 'f-62', (select count(*) from shard_list('empty_c')) = 1 and (select state from shard_list('empty_c')) = 'hot';
+select 'f-63', (select group_concat(c) from (select distinct collection c from shard_list order by c)) = 'empty_c,ev';
+select 'f-64', (select count(*) from shard_list where collection = 'ev') = (select count(*) from shard_list('ev'));
+select 'f-65', (select count(*) from shard_list('ev') l join ev e on e.shard = l.shard) = (select count(*) from ev);
