@@ -65,7 +65,7 @@ public final class ShardInfo {
     /// Records one inserted row.
     @inline(__always) public func noteInsert(id: Int64, ts: Int64) {
         rows += 1
-        lastLocal = id & DocumentId.maxLocal
+        lastLocal = max(lastLocal, id & DocumentId.maxLocal)
         if minId == nil || id < minId! { minId = id }
         if maxId == nil || id > maxId! { maxId = id }
         if minTs == nil || ts < minTs! { minTs = ts }

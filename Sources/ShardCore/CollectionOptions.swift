@@ -6,8 +6,14 @@ public struct CollectionOptions: Equatable, Sendable {
     public var categoryPath: JSONPath? = nil
     public var maxRows: Int64 = 100_000
     public var indexes: [IndexSpec] = []
+    /// Inserted documents a connection may hold in memory before writing them (0: none).
+    public var buffer: Int64 = 0
+    /// The most a buffered document waits, in ms, checked on every call.
+    public var flushMs: Int64 = 1000
 
     public static let maxRowsLimit: Int64 = 1_000_000_000_000
+    public static let bufferLimit: Int64 = 1_000_000
+    public static let flushMsLimit: Int64 = 86_400_000
 
     public init() {}
 
@@ -17,6 +23,8 @@ public struct CollectionOptions: Equatable, Sendable {
         case category
         case maxRows = "max_rows"
         case index
+        case buffer
+        case flushMs = "flush_ms"
     }
 
     /// Reads `key = value` arguments; every mistake is an error naming the option.
@@ -62,16 +70,25 @@ public struct CollectionOptions: Equatable, Sendable {
             maxRows = try CollectionOptions.maxRows(value)
         case .index:
             try addIndex(IndexSpec(parsing: value))
+        case .buffer:
+            buffer = try CollectionOptions.integer(value, option: "buffer", in: 0...CollectionOptions.bufferLimit)
+        case .flushMs:
+            flushMs = try CollectionOptions.integer(value, option: "flush_ms", in: 0...CollectionOptions.flushMsLimit)
         }
     }
 
     private static func maxRows(_ value: String) throws -> Int64 {
+        try integer(value, option: "max_rows", in: 1...maxRowsLimit)
+    }
+
+    /// A plain decimal integer (no sign, no spaces) within `range`.
+    private static func integer(_ value: String, option: String, in range: ClosedRange<Int64>) throws -> Int64 {
         let bytes = value.utf8
         guard (1...13).contains(bytes.count), bytes.allSatisfy(ASCII.isDigit),
               case let n = bytes.reduce(Int64(0), { $0 * 10 + Int64($1 - 0x30) }),
-              (1...maxRowsLimit).contains(n) else {
-            throw ShardError("shards: bad max_rows \(Message.quote(value)); "
-                + "valid: an integer from 1 to \(maxRowsLimit)")
+              range.contains(n) else {
+            throw ShardError("shards: bad \(option) \(Message.quote(value)); "
+                + "valid: an integer from \(range.lowerBound) to \(range.upperBound)")
         }
         return n
     }

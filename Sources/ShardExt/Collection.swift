@@ -28,6 +28,14 @@ final class Collection {
     /// Lines of shards_explain while it runs a query; nil otherwise.
     var trace: [String]?
 
+    /// Documents inserted but not written yet (`buffer = N`).
+    let buffer = WriteBuffer()
+    /// Between xBegin and xCommit/xRollback: SQLite will tell us how the transaction ends.
+    private var enlisted = false
+    /// The transaction was opened by BEGIN (not a single autocommit statement).
+    private var explicitTransaction = false
+    private var flushing = false
+
     let statements = StatementCache()
     private var insertStatements: [Int64: Statement] = [:]
     private var probe: Statement?
@@ -183,8 +191,18 @@ final class Collection {
         s.dirty = true
     }
 
-    /// xSync: writes the in-memory counters of changed shards, inside the transaction.
+    /// xBegin: the first write of a transaction checks for other writers once.
+    func began() {
+        checkBeforeWrite = true
+        if !enlisted { explicitTransaction = !db.isAutocommit }
+        enlisted = true
+    }
+
+    /// xSync: at COMMIT of an explicit transaction the buffer is written; then the
+    /// in-memory counters of changed shards, all inside the transaction. (An
+    /// autocommit statement's commit leaves the buffer alone: that is its point.)
     func sync() throws {
+        if explicitTransaction { try flush() }
         // After a partial rollback, count again before writing counters back.
         if catalogStale { try refresh() }
         let dirty = catalog.dirtyShards
@@ -203,14 +221,26 @@ final class Collection {
     /// xCommit: memory and database agree again.
     func committed() {
         for s in catalog.dirtyShards { s.dirty = false }
+        buffer.committed()
         checkBeforeWrite = true
+        enlisted = false
     }
 
     /// xRollback: everything of this transaction is gone, including new shards.
     func rolledBack() {
         for s in catalog.dirtyShards { s.dirty = false }
+        buffer.rolledBack()
         catalogStale = true
         checkBeforeWrite = true
+        enlisted = false
+    }
+
+    /// xSavepoint / xRollbackTo.
+    func savepoint(_ n: Int32) { buffer.savepoint(n) }
+
+    func rolledBack(toSavepoint n: Int32) {
+        buffer.rolledBack(toSavepoint: n)
+        catalogStale = true
     }
 
     private func bindable(_ v: Int64?) -> SQLBinding { v.map { .int($0) } ?? .null }
@@ -317,10 +347,16 @@ final class Collection {
         let period = options.partition.period(containing: p.ts)
         let first = ShardKey(collection: name, category: p.category, period: period.label, seq: 1)
         guard let newest = catalog.newest(line: first.line) else { return (first, nil) }
-        if newest.rows >= options.maxRows || newest.lastLocal >= DocumentId.maxLocal || newest.state != "hot" {
+        if !hasRoom(newest) {
             return (newest.key.next, nil)
         }
         return (newest.key, newest)
+    }
+
+    /// A shard splits once it has handed out max_rows ids (reserved ones included;
+    /// deletes do not make room), so concurrent writers agree on where rows go.
+    @inline(__always) private func hasRoom(_ s: ShardInfo) -> Bool {
+        s.lastLocal < options.maxRows && s.lastLocal < DocumentId.maxLocal && s.state == "hot"
     }
 
     // MARK: - writes
@@ -329,6 +365,7 @@ final class Collection {
     func insert(doc: OpaquePointer?, explicitTs: OpaquePointer?) throws -> Int64 {
         try prepareWrite()
         let p = try place(doc: doc, explicitTs: explicitTs)
+        if options.buffer > 0 { return try bufferInsert(doc: doc, p) }
         let (key, found) = route(p)
         let shard = try found ?? createShard(key, containing: p.ts)
         let id = DocumentId.make(shard: shard.number, local: shard.lastLocal + 1)
@@ -340,6 +377,110 @@ final class Collection {
         _ = try stmt.step()
         shard.noteInsert(id: id, ts: p.ts)
         return id
+    }
+
+    // MARK: - buffered writes
+
+    /// Keeps the document in memory with an id reserved for it; writes the buffer
+    /// when it is full or its oldest document has waited flush_ms.
+    private func bufferInsert(doc: OpaquePointer?, _ p: Placement) throws -> Int64 {
+        let now = Clock.nowMilliseconds()
+        let id = try reservedId(p)
+        buffer.append(shard: DocumentId.shardNumber(of: id), id: id, ts: p.ts, doc: doc, now: now)
+        if Int64(buffer.count) >= options.buffer || now - buffer.oldest >= options.flushMs {
+            try flush()
+        }
+        return id
+    }
+
+    /// An id in the shard the placement routes to, from this connection's reservation;
+    /// a new block of up to `buffer` ids is reserved in the catalog when it runs out.
+    private func reservedId(_ p: Placement) throws -> Int64 {
+        let (key, found) = route(p)
+        if let newest = catalog.newest(line: key.line), let id = buffer.takeReservedId(shard: newest.number) {
+            return id
+        }
+        let shard = try found ?? createShard(key, containing: p.ts)
+        let first = shard.lastLocal + 1
+        let last = min(shard.lastLocal + options.buffer, options.maxRows, DocumentId.maxLocal)
+        shard.lastLocal = last
+        shard.dirty = true
+        try db.exec("UPDATE \(qualifiedShards) SET last_local = \(last) WHERE num = \(shard.number)")
+        buffer.reserve(shard: shard.number, first: first + 1, last: last)
+        return DocumentId.make(shard: shard.number, local: first)
+    }
+
+    /// Writes every buffered document into its shard and returns how many. Inside a
+    /// write of the collection this joins that transaction; anywhere else (a read,
+    /// shard_flush) it runs in a savepoint the collection is enlisted in, so SQLite
+    /// reports the commit (counters are written at xSync) or the rollback (acknowledged
+    /// documents go back to the buffer).
+    @discardableResult
+    func flush() throws -> Int {
+        guard !buffer.isEmpty, !flushing else { return 0 }
+        flushing = true
+        defer { flushing = false }
+        if enlisted {
+            if catalogStale { try refresh() }
+            return try buffer.drain(writeBuffered)
+        }
+        try db.exec("SAVEPOINT shards_flush")
+        do {
+            try enlist()
+            if catalogStale { try refresh() }
+            let n = try buffer.drain(writeBuffered)
+            try db.exec("RELEASE shards_flush")
+            return n
+        } catch {
+            try? db.exec("ROLLBACK TO shards_flush; RELEASE shards_flush")
+            throw error
+        }
+    }
+
+    private func writeBuffered(_ e: WriteBuffer.Entry) throws {
+        guard let shard = catalog.shard(number: e.shard) else {
+            throw ShardError("shards: buffered document \(e.id) has lost its shard (dropped by another connection?)")
+        }
+        let stmt = try insertStatement(for: shard)
+        stmt.bind(1, e.id)
+        stmt.bind(2, e.ts)
+        stmt.bind(3, e.doc)
+        defer { stmt.reset() }
+        _ = try stmt.step()
+        shard.noteInsert(id: e.id, ts: e.ts)
+    }
+
+    /// Before a read: a connection reads its own writes.
+    func flushBeforeRead() throws {
+        if !buffer.isEmpty { try flush() }
+    }
+
+    /// Joins the current transaction as a writer (xBegin ... xCommit/xRollback) with a
+    /// write statement on the collection that touches no row (id 0 is never used).
+    private func enlist() throws {
+        let stmt = try db.prepare("DELETE FROM \(qualified(name)) WHERE id = 0")
+        try stmt.run()
+    }
+
+    /// At disconnect: the last chance to write the buffer, in a savepoint of its own.
+    private func flushOnClose() {
+        guard !buffer.isEmpty else { return }
+        flushing = true
+        do {
+            try db.exec("SAVEPOINT shards_close")
+            do {
+                if catalogStale { try refresh() }
+                _ = try buffer.drain(writeBuffered)
+                explicitTransaction = false
+                try sync()
+                try db.exec("RELEASE shards_close")
+                buffer.committed()
+            } catch {
+                try? db.exec("ROLLBACK TO shards_close; RELEASE shards_close")
+            }
+        } catch {}
+        flushing = false
+        buffer.discardAll()
     }
 
     private func insertStatement(for shard: ShardInfo) throws -> Statement {
@@ -450,6 +591,7 @@ final class Collection {
         if path.steps.isEmpty {
             throw ShardError("shards: ensure_json_index needs a path below the root, like $.type")
         }
+        try flushBeforeRead()
         try refresh()
         var gained: Int64 = 0
         let exists = try db.prepare("SELECT 1 FROM \(SQLText.identifier(schema)).sqlite_schema WHERE type = 'index' AND name = ?1")
@@ -475,6 +617,7 @@ final class Collection {
 
     /// xDestroy: drops every shard and shadow table.
     func dropAll() throws {
+        buffer.discardAll()
         try refresh()
         statements.removeAll()
         insertStatements.removeAll()
@@ -488,8 +631,10 @@ final class Collection {
         try db.exec(sql)
     }
 
-    /// Finalizes every statement before the connection lets go of the table.
+    /// Writes what is buffered, then finalizes every statement before the connection
+    /// lets go of the table.
     func close() {
+        flushOnClose()
         statements.removeAll()
         insertStatements.removeAll()
         probe = nil

@@ -285,7 +285,7 @@ let collectionModule: UnsafeMutablePointer<sqlite3_module> = {
     }
     m.pointee.xUpdate = { update($0, $1, $2, $3) }
     m.pointee.xBegin = { vtab in
-        collectionOf(vtab).checkBeforeWrite = true
+        collectionOf(vtab).began()
         return SQLITE_OK
     }
     m.pointee.xSync = { vtab in
@@ -303,11 +303,14 @@ let collectionModule: UnsafeMutablePointer<sqlite3_module> = {
     m.pointee.xRename = { vtab, _ in
         failVtab(vtab, ShardError("shards: a collection cannot be renamed; create a new one and copy the documents"))
     }
-    m.pointee.xSavepoint = { _, _ in SQLITE_OK }
+    m.pointee.xSavepoint = { vtab, n in
+        collectionOf(vtab).savepoint(n)
+        return SQLITE_OK
+    }
     m.pointee.xRelease = { _, _ in SQLITE_OK }
-    m.pointee.xRollbackTo = { vtab, _ in
+    m.pointee.xRollbackTo = { vtab, n in
         // Shard tables and the catalog rolled back with SQLite; memory reloads from them.
-        collectionOf(vtab).invalidate()
+        collectionOf(vtab).rolledBack(toSavepoint: n)
         return SQLITE_OK
     }
     m.pointee.xShadowName = { name in

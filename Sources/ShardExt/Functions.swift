@@ -53,6 +53,7 @@ private func shardInsert(_ ctx: OpaquePointer?, _ argc: Int32, _ argv: ValueArra
 /// shard_key(collection, doc_or_time) -> the key a document or time routes to now.
 private func shardKey(_ ctx: OpaquePointer?, _ argc: Int32, _ argv: ValueArray) throws {
     let collection = try connectionOf(ctx).collection(try textArgument(argv[0], "the collection name"))
+    try collection.flushBeforeRead()
     try collection.refresh()
     let arg = argv[1]
     let placement: Collection.Placement
@@ -73,6 +74,12 @@ private func ensureJSONIndex(_ ctx: OpaquePointer?, _ argc: Int32, _ argv: Value
     let collection = try connectionOf(ctx).collection(try textArgument(argv[0], "the collection name"))
     let path = try JSONPath(parsing: try textArgument(argv[1], "the path"))
     api.pointee.result_int64(ctx, try collection.ensureIndex(path))
+}
+
+/// shard_flush(collection) -> rows written from this connection's write buffer
+private func shardFlush(_ ctx: OpaquePointer?, _ argc: Int32, _ argv: ValueArray) throws {
+    let collection = try connectionOf(ctx).collection(try textArgument(argv[0], "the collection name"))
+    api.pointee.result_int64(ctx, Int64(try collection.flush()))
 }
 
 /// shards_explain(collection, query) -> how the query read the collection: for each
@@ -119,6 +126,7 @@ private let functions: [FunctionSpec] = [
     FunctionSpec(name: "shard_key", argc: 2, flags: SQLITE_UTF8 | SQLITE_INNOCUOUS, body: shardKey),
     FunctionSpec(name: "ensure_json_index", argc: 2, flags: directOnly, body: ensureJSONIndex),
     FunctionSpec(name: "shards_explain", argc: 2, flags: directOnly, body: shardsExplain),
+    FunctionSpec(name: "shard_flush", argc: 1, flags: directOnly, body: shardFlush),
     FunctionSpec(name: "shards_version", argc: 0, flags: pure) { ctx, _, _ in resultText(ctx, shardsVersion) },
     FunctionSpec(name: "shards_debug", argc: 0, flags: SQLITE_UTF8 | SQLITE_INNOCUOUS) { ctx, _, _ in resultText(ctx, debugText()) },
 ]

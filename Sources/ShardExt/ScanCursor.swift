@@ -49,6 +49,7 @@ final class ScanCursor {
     func filter(plan: ScanPlan, argv: ValueArray?, argc: Int32) throws {
         release()
         self.plan = plan
+        try collection.flushBeforeRead()
         try collection.refresh()
         var pruning = ShardFilter()
         var conditions: [String] = []

@@ -36,6 +36,7 @@ private func listCursorOf(_ cur: UnsafeMutablePointer<sqlite3_vtab_cursor>?) -> 
 
 /// The rows of one collection's catalog.
 private func listing(_ c: Collection, withBytes: Bool) throws -> [ListRow] {
+    try c.flushBeforeRead()
     try c.refresh()
     let now = Clock.nowMilliseconds()
     var rows: [ListRow] = []

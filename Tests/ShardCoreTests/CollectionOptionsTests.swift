@@ -47,8 +47,15 @@ final class CollectionOptionsTests: XCTestCase {
 
     func testUnknownAndRepeatedOptions() {
         assertShardError(try parse("partiton = month"), message: "shards: unknown option 'partiton'; "
-            + "valid options: partition, time, time_unit, category, max_rows, index")
-        assertShardError(try parse("buffer = 10"), "unknown option 'buffer'")
+            + "valid options: partition, time, time_unit, category, max_rows, index, buffer, flush_ms")
+        assertShardError(try parse("retain = '90 days'"), "unknown option 'retain'")
+        XCTAssertEqual(try parse("buffer = 1000", "flush_ms = 250").buffer, 1000)
+        XCTAssertEqual(try parse("buffer = 1000", "flush_ms = 250").flushMs, 250)
+        XCTAssertEqual(try parse().buffer, 0)
+        XCTAssertEqual(try parse().flushMs, 1000)
+        assertShardError(try parse("buffer = -1"), "bad buffer '-1'")
+        assertShardError(try parse("buffer = 2000000"), "bad buffer")
+        assertShardError(try parse("flush_ms = soon"), "bad flush_ms 'soon'")
         assertShardError(try parse("partition = month", "Partition = day"),
                          message: "shards: option partition is given twice; only index may repeat")
         for key in ["time = '$.a'", "time_unit = s", "category = '$.a'", "max_rows = 5"] {

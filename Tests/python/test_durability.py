@@ -1,0 +1,640 @@
+"""Durability and concurrency of writes, with real processes killed at random.
+
+Run from the repository root after `swift build -c release`:
+
+    .venv/bin/python Tests/python/test_durability.py [--quick] [--seed N]
+
+Every scenario uses a temporary WAL database and child processes that run this
+same file in a child mode (`--child ...`), each with its own apsw connection and
+its own copy of the extension:
+
+1. crash, buffer = 0: a child inserts documents one by one in autocommit (and, in
+   a second variant, in batches of shard_insert inside BEGIN/COMMIT) and prints
+   each acknowledged sequence number; the parent SIGKILLs it at a random moment,
+   reopens the database and checks integrity, that every acknowledged document is
+   there exactly once, that the catalog counters match the shards, and that the
+   next insert works.
+2. crash, buffer = 100 (SPEC 8): at most 100 acknowledged rows may be lost. Skipped,
+   with the reason, while the collection option is refused.
+3. concurrent writers: 2, then 4 processes insert into one collection at once
+   (autocommit and batched transactions); afterwards every row is there once,
+   shards split correctly and the catalog matches the shards. SQLITE_BUSY that
+   escapes busy_timeout must reach the writer as apsw.BusyError (it retries).
+4. rollback in the middle of a bulk load: nothing of it remains, catalog and
+   schema included; the same for a statement that fails on its last document.
+
+Prints one line per check and a final `N passed, M failed`; exits 1 on failure.
+Random choices come from one seed, printed first; `--seed` replays a run.
+"""
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import apsw
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+LIB = os.path.join(ROOT, ".build", "release", "libShardExt")
+SELF = os.path.abspath(__file__)
+
+BASE_TS = 1735689600000          # 2025-01-01T00:00:00Z
+HOUR = 3_600_000
+RUN_STRIDE = 1_000_000           # seq = run * RUN_STRIDE + i
+
+
+def connect(path, busy_ms=10000):
+    conn = apsw.Connection(path)
+    conn.enable_load_extension(True)
+    conn.load_extension(LIB)
+    conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
+    return conn
+
+
+def doc(seq, i, writer=None):
+    d = {"ts": BASE_TS + i * (HOUR // 2), "k": f"k{seq % 7}", "seq": seq}
+    if writer is not None:
+        d["w"] = writer
+    return json.dumps(d)
+
+
+# --------------------------------------------------------------------------- children
+
+def child_insert(db, run, batch):
+    """Inserts until killed. batch == 0: one INSERT per document in autocommit, ack
+    per row. batch > 0: BEGIN; SELECT shard_insert(...) FROM json_each(?); COMMIT,
+    ack per committed batch ('A first last')."""
+    conn = connect(db)
+    # A killed process loses nothing the OS already has: NORMAL in WAL keeps every
+    # commit across SIGKILL, and lets the child write fast enough to split shards.
+    conn.execute("PRAGMA synchronous = NORMAL")
+    out = sys.stdout
+    out.write("R\n")
+    out.flush()
+    i = 0
+    while True:
+        if batch == 0:
+            seq = run * RUN_STRIDE + i
+            conn.execute("INSERT INTO ev(doc) VALUES (?)", (doc(seq, i),))
+            out.write(f"{seq}\n")
+            out.flush()
+            i += 1
+        else:
+            docs = [json.loads(doc(run * RUN_STRIDE + j, j)) for j in range(i, i + batch)]
+            conn.execute("BEGIN")
+            conn.execute("SELECT shard_insert('ev', value) FROM json_each(?)", (json.dumps(docs),)).fetchall()
+            conn.execute("COMMIT")
+            out.write(f"A {run * RUN_STRIDE + i} {run * RUN_STRIDE + i + batch - 1}\n")
+            out.flush()
+            i += batch
+
+
+def child_writer(db, writer, rows, mode, result_file):
+    """One of several concurrent writers: waits for 'go' on stdin, inserts `rows`
+    documents, retries on apsw.BusyError, writes {seq: id} and the retry count."""
+    conn = connect(db)
+    sys.stdout.write("R\n")
+    sys.stdout.flush()
+    sys.stdin.readline()
+    ids, retries, busy_in_commit = {}, 0, 0
+    i = 0
+    while i < rows:
+        if mode == "auto":
+            seq = i
+            while True:
+                try:
+                    conn.execute("INSERT INTO ev(doc) VALUES (?)", (doc(seq, (seq * 7 + writer * 13) % 3000, writer),))
+                    break
+                except apsw.BusyError:
+                    retries += 1
+            ids[seq] = conn.last_insert_rowid()
+            i += 1
+            continue
+        n = min(100, rows - i)
+        seqs = list(range(i, i + n))
+        docs = [doc(s, (s * 7 + writer * 13) % 3000, writer) for s in seqs]
+        use_function = (i // 100) % 2 == 1
+        while True:
+            got = {}
+            try:
+                conn.execute("BEGIN")
+                if use_function:
+                    arr = "[" + ",".join(docs) + "]"
+                    rowids = [r[0] for r in conn.execute(
+                        "SELECT shard_insert('ev', value) FROM json_each(?) ORDER BY key", (arr,))]
+                    got = dict(zip(seqs, rowids))
+                else:
+                    for s, d in zip(seqs, docs):
+                        conn.execute("INSERT INTO ev(doc) VALUES (?)", (d,))
+                        got[s] = conn.last_insert_rowid()
+            except apsw.BusyError:
+                retries += 1
+                if not conn.getautocommit():
+                    conn.execute("ROLLBACK")
+                continue
+            while True:
+                try:
+                    conn.execute("COMMIT")
+                    break
+                except apsw.BusyError:
+                    retries += 1
+                    busy_in_commit += 1
+            break
+        ids.update(got)
+        i += n
+    conn.close()
+    with open(result_file, "w") as f:
+        json.dump({"ids": ids, "retries": retries, "busy_in_commit": busy_in_commit}, f)
+    print("DONE", retries)
+
+
+# --------------------------------------------------------------------------- parent side
+
+class Tally:
+    def __init__(self):
+        self.passed = self.failed = self.skipped = 0
+
+    def check(self, name, ok, detail=""):
+        if ok:
+            self.passed += 1
+            print(f"ok    {name}" + (f"  ({detail})" if detail else ""))
+        else:
+            self.failed += 1
+            print(f"FAIL  {name}" + (f": {detail}" if detail else ""))
+        sys.stdout.flush()
+        return ok
+
+    def skip(self, name, reason):
+        self.skipped += 1
+        print(f"SKIP  {name}: {reason}")
+        sys.stdout.flush()
+
+    def info(self, text):
+        print(f"      {text}")
+        sys.stdout.flush()
+
+
+T = Tally()
+
+
+def new_db(tmp, name):
+    path = os.path.join(tmp, name)
+    conn = connect(path)
+    mode = conn.execute("PRAGMA journal_mode = wal").fetchall()[0][0]
+    assert mode == "wal", mode
+    return path, conn
+
+
+def shard_state(conn, name="ev"):
+    """Catalog rows vs. actual rows per shard; returns (problems, shards)."""
+    problems = []
+    cat = {r[0]: r[1:] for r in conn.execute(
+        f"SELECT shard, tbl, rows, min_id, max_id FROM shard_list('{name}')")}
+    actual = {r[0]: r[1:] for r in conn.execute(
+        f"SELECT shard, count(*), min(id), max(id) FROM {name} GROUP BY shard")}
+    for key, (tbl, rows, min_id, max_id) in sorted(cat.items()):
+        n, lo, hi = actual.get(key, (0, None, None))
+        if rows != n:
+            problems.append(f"{key}: catalog rows={rows}, table holds {n}")
+        elif n and (min_id != lo or max_id != hi):
+            problems.append(f"{key}: catalog ids {min_id}..{max_id}, table {lo}..{hi}")
+    for key in actual:
+        if key not in cat:
+            problems.append(f"{key}: rows in a shard the catalog does not list")
+    return problems, cat
+
+
+def schema_problems(conn, name="ev"):
+    """Shard tables in the catalog vs. in sqlite_schema, and duplicate keys."""
+    problems = []
+    rows = conn.execute(f"SELECT key, tbl, num FROM {name}_shards").fetchall()
+    keys = [r[0] for r in rows]
+    if len(set(keys)) != len(keys):
+        problems.append("duplicate shard keys")
+    tables = {r[0] for r in conn.execute(
+        "SELECT name FROM sqlite_schema WHERE type = 'table' AND name GLOB ? AND name NOT IN (?, ?)",
+        (f"{name}_[0-9]*", f"{name}_shards", f"{name}_config"))}
+    listed = {r[1] for r in rows}
+    if tables - listed:
+        problems.append(f"shard tables missing from the catalog: {sorted(tables - listed)[:5]}")
+    if listed - tables:
+        problems.append(f"catalog shards without a table: {sorted(listed - tables)[:5]}")
+    bad_num = conn.execute(
+        f"SELECT count(*) FROM {name} e JOIN {name}_shards s ON s.key = e.shard WHERE (e.id >> 40) != s.num"
+    ).fetchall()[0][0]
+    if bad_num:
+        problems.append(f"{bad_num} ids whose high bits are not their shard's number")
+    return problems
+
+
+def read_lines(pipe, sink):
+    buf = b""
+    while True:
+        chunk = os.read(pipe.fileno(), 65536)
+        if not chunk:
+            break
+        buf += chunk
+        *lines, buf = buf.split(b"\n")
+        sink.extend(l.decode() for l in lines)
+
+
+def spawn(args, stdin=False):
+    return subprocess.Popen([sys.executable, SELF, "--child", *map(str, args)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL, cwd=ROOT)
+
+
+def kill_run(db, run, batch, delay_ms):
+    """Starts an inserting child, kills it delay_ms after it is ready; returns
+    (acknowledged seqs, highest seq it may have written, stderr)."""
+    p = spawn(["insert", db, run, batch])
+    lines = []
+    reader = threading.Thread(target=read_lines, args=(p.stdout, lines), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 30
+    while not lines and p.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
+    time.sleep(delay_ms / 1000)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    reader.join()
+    err = p.stderr.read().decode(errors="replace")
+    acked = []
+    for line in lines:
+        if line == "R":
+            continue
+        if line.startswith("A "):
+            _, a, b = line.split()
+            acked.extend(range(int(a), int(b) + 1))
+        else:
+            acked.append(int(line))
+    started = "R" in lines
+    return acked, started, err, p.returncode
+
+
+def crash_scenario(tmp, label, options, batch, runs, rng, lost_allowed):
+    name = f"crash[{label}]"
+    path, conn = new_db(tmp, f"crash_{label}.db")
+    try:
+        conn.execute(f"CREATE VIRTUAL TABLE ev USING shards({options})")
+    except apsw.SQLError as e:
+        conn.close()
+        return str(e)
+    conn.close()
+    fails = {k: [] for k in ("started", "integrity", "acked", "dups", "ids", "prefix",
+                             "counters", "schema", "next")}
+    total_acked = total_lost = 0
+    max_lost = 0
+    for run in range(1, runs + 1):
+        delay = rng.randint(50, 800)
+        acked, started, err, rc = kill_run(path, run, batch, delay)
+        tag = f"run {run} (kill at {delay} ms)"
+        if not started or rc != -signal.SIGKILL:
+            fails["started"].append(f"{tag}: child rc={rc} {err.strip()[-300:]}")
+            continue
+        c = connect(path)
+        integrity = c.execute("PRAGMA integrity_check").fetchall()
+        if integrity != [("ok",)]:
+            fails["integrity"].append(f"{tag}: {integrity[:3]}")
+        seqs = [r[0] for r in c.execute(
+            "SELECT json_extract(doc, '$.seq') FROM ev WHERE json_extract(doc, '$.seq') BETWEEN ? AND ?",
+            (run * RUN_STRIDE, run * RUN_STRIDE + RUN_STRIDE - 1))]
+        present = set(seqs)
+        if len(seqs) != len(present):
+            fails["dups"].append(f"{tag}: {len(seqs) - len(present)} duplicated seqs")
+        all_seqs = [r[0] for r in c.execute("SELECT json_extract(doc, '$.seq') FROM ev WHERE json_extract(doc, '$.seq') IS NOT NULL")]
+        if len(all_seqs) != len(set(all_seqs)):
+            fails["dups"].append(f"{tag}: duplicated seqs across runs")
+        missing = [s for s in acked if s not in present]
+        total_acked += len(acked)
+        total_lost += len(missing)
+        max_lost = max(max_lost, len(missing))
+        if len(missing) > lost_allowed:
+            fails["acked"].append(f"{tag}: {len(missing)} of {len(acked)} acknowledged rows missing "
+                                  f"(allowed {lost_allowed}), e.g. {missing[:5]}")
+        # One writer, in order: the rows kept are the first n it inserted, nothing after a gap.
+        n = len(present)
+        if present != set(range(run * RUN_STRIDE, run * RUN_STRIDE + n)):
+            fails["prefix"].append(f"{tag}: the {n} rows kept are not seqs 0..{n - 1} of the run")
+        if acked and n > len(acked) + max(batch, 1):
+            fails["prefix"].append(f"{tag}: {n} rows kept but only {len(acked)} acknowledged")
+        cnt, distinct = c.execute("SELECT count(*), count(DISTINCT id) FROM ev").fetchall()[0]
+        if cnt != distinct:
+            fails["ids"].append(f"{tag}: {cnt} rows, {distinct} distinct ids")
+        problems, cat = shard_state(c)
+        listed = sum(v[1] for v in cat.values())
+        if listed != cnt or problems:
+            fails["counters"].append(f"{tag}: shard_list rows sum {listed}, count(*) {cnt}; " + "; ".join(problems[:4]))
+        sp = schema_problems(c)
+        if sp:
+            fails["schema"].append(f"{tag}: " + "; ".join(sp))
+        # The next insert works and is counted.
+        try:
+            c.execute("INSERT INTO ev(doc) VALUES (?)", (json.dumps({"ts": BASE_TS, "k": "probe", "probe": run}),))
+            if lost_allowed:
+                c.execute("SELECT shard_flush('ev')").fetchall()
+            cnt2 = c.execute("SELECT count(*) FROM ev").fetchall()[0][0]
+            listed2 = c.execute("SELECT sum(rows) FROM shard_list('ev')").fetchall()[0][0]
+            if cnt2 != cnt + 1 or listed2 != cnt2:
+                fails["next"].append(f"{tag}: after one more insert count {cnt} -> {cnt2}, shard_list sum {listed2}")
+        except apsw.Error as e:
+            fails["next"].append(f"{tag}: {type(e).__name__}: {e}")
+        c.close()
+        T.info(f"{name} {tag}: {len(acked)} acknowledged, {n} kept, {len(missing)} acknowledged lost, "
+               f"{len(cat)} shards")
+    T.check(f"{name}: child started and was killed each run", not fails["started"], "; ".join(fails["started"]))
+    T.check(f"{name}: PRAGMA integrity_check ok after every kill", not fails["integrity"], "; ".join(fails["integrity"]))
+    what = "every acknowledged row present" if not lost_allowed else f"at most {lost_allowed} acknowledged rows lost per kill"
+    T.check(f"{name}: {what}", not fails["acked"],
+            "; ".join(fails["acked"]) or f"{total_acked} acknowledged over {runs} kills, {total_lost} lost, at most {max_lost} in one")
+    T.check(f"{name}: no seq twice", not fails["dups"], "; ".join(fails["dups"]))
+    T.check(f"{name}: rows kept are a prefix of what the child inserted", not fails["prefix"], "; ".join(fails["prefix"]))
+    T.check(f"{name}: ids unique", not fails["ids"], "; ".join(fails["ids"]))
+    T.check(f"{name}: catalog counters (shard_list rows, min/max id) match the shards", not fails["counters"],
+            "; ".join(fails["counters"]))
+    T.check(f"{name}: catalog and shard tables agree, ids carry their shard number", not fails["schema"],
+            "; ".join(fails["schema"]))
+    T.check(f"{name}: the next insert works and is counted", not fails["next"], "; ".join(fails["next"]))
+    return None
+
+
+def buffer_semantics(tmp):
+    """SPEC 8 basics, so that the buffered crash test is not vacuous."""
+    path, a = new_db(tmp, "buffer_semantics.db")
+    a.execute("CREATE VIRTUAL TABLE ev USING shards(time = '$.ts', max_rows = 500, index = '$.k', "
+              "buffer = 100, flush_ms = 100000)")
+    b = connect(path)
+    count = lambda c: c.execute("SELECT count(*) FROM ev").fetchall()[0][0]
+    for i in range(10):
+        a.execute("INSERT INTO ev(doc) VALUES (?)", (doc(i, i),))
+    seen = count(b)
+    flushed = a.execute("SELECT shard_flush('ev')").fetchall()[0][0]
+    after = count(b)
+    T.check("buffer: 10 autocommit inserts stay buffered; shard_flush returns 10; then visible",
+            (seen, flushed, after) == (0, 10, 10),
+            f"other connection saw {seen}, shard_flush returned {flushed}, then other saw {after}")
+    for i in range(10, 15):
+        a.execute("INSERT INTO ev(doc) VALUES (?)", (doc(i, i),))
+    own = count(a)
+    T.check("buffer: a connection reads its own writes", own == 15 and count(b) == 15, f"own count {own}")
+    a.execute("BEGIN")
+    for i in range(15, 18):
+        a.execute("INSERT INTO ev(doc) VALUES (?)", (doc(i, i),))
+    a.execute("COMMIT")
+    T.check("buffer: COMMIT of an explicit transaction flushes", count(b) == 18, f"other sees {count(b)}")
+    for i in range(18, 118):
+        a.execute("INSERT INTO ev(doc) VALUES (?)", (doc(i, i),))
+    n = count(b)
+    T.check("buffer: reaching buffer = 100 flushes", n >= 100, f"other sees {n} of 118")
+    a.execute("INSERT INTO ev(doc) VALUES (?)", (doc(118, 118),))
+    a.close()
+    n = count(b)
+    problems, _ = shard_state(b)
+    T.check("buffer: closing the connection flushes; counters match", n == 119 and not problems,
+            f"other sees {n} of 119; " + "; ".join(problems[:3]))
+    b.close()
+
+
+def concurrent(tmp, writers, rows, max_rows, timeout):
+    name = f"concurrent[{writers} writers x {rows}]"
+    path, conn = new_db(tmp, f"concurrent_{writers}.db")
+    conn.execute(f"CREATE VIRTUAL TABLE ev USING shards(time = '$.ts', max_rows = {max_rows}, index = '$.k')")
+    conn.close()
+    procs = []
+    for w in range(writers):
+        mode = "auto" if w % 2 == 0 else "batch"
+        res = os.path.join(tmp, f"writer_{writers}_{w}.json")
+        procs.append((w, mode, res, spawn(["writer", path, w, rows, mode, res], stdin=True)))
+    for _, _, _, p in procs:
+        assert p.stdout.readline().strip() == b"R", p.stderr.read()
+    t0 = time.monotonic()
+    for _, _, _, p in procs:
+        p.stdin.write(b"go\n")
+        p.stdin.flush()
+    results, bad = {}, []
+    for w, mode, res, p in procs:
+        try:
+            out, err = p.communicate(timeout=max(1, timeout - (time.monotonic() - t0)))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, err = p.communicate()
+            bad.append(f"writer {w} ({mode}) timed out")
+            continue
+        if p.returncode != 0:
+            bad.append(f"writer {w} ({mode}) rc={p.returncode}: {err.decode(errors='replace').strip()[-400:]}")
+            continue
+        with open(res) as f:
+            results[w] = json.load(f)
+    elapsed = time.monotonic() - t0
+    T.check(f"{name}: every writer finished without an error other than BusyError", not bad, "; ".join(bad))
+    retries = {w: r["retries"] for w, r in results.items()}
+    T.info(f"{name}: {elapsed:.1f} s; BusyError retries per writer {retries}, "
+           f"of which at COMMIT {sum(r['busy_in_commit'] for r in results.values())}")
+    c = connect(path)
+    integrity = c.execute("PRAGMA integrity_check").fetchall()
+    T.check(f"{name}: integrity_check ok", integrity == [("ok",)], str(integrity[:3]))
+    total = writers * rows
+    cnt, distinct = c.execute("SELECT count(*), count(DISTINCT id) FROM ev").fetchall()[0]
+    T.check(f"{name}: count == {total}", cnt == total, f"count {cnt}")
+    pairs = c.execute("SELECT json_extract(doc, '$.w'), json_extract(doc, '$.seq'), id FROM ev").fetchall()
+    seen = {}
+    for w, s, i in pairs:
+        seen.setdefault((w, s), []).append(i)
+    dup = [k for k, v in seen.items() if len(v) > 1]
+    miss = [(w, s) for w in range(writers) for s in range(rows) if (w, s) not in seen]
+    T.check(f"{name}: every (writer, seq) present exactly once", not dup and not miss,
+            f"{len(miss)} missing e.g. {miss[:3]}, {len(dup)} twice e.g. {dup[:3]}")
+    T.check(f"{name}: ids unique", cnt == distinct, f"{cnt} rows, {distinct} distinct ids")
+    wrong = [(w, s) for w, r in results.items() for s, i in r["ids"].items() if seen.get((w, int(s))) != [i]]
+    T.check(f"{name}: the id each writer got back is the row it inserted", not wrong,
+            f"{len(wrong)} mismatches e.g. {wrong[:3]}")
+    shards = c.execute("SELECT key, category, period, seq, tbl FROM ev_shards").fetchall()
+    keys = [s[0] for s in shards]
+    T.check(f"{name}: no two shards with the same key or table",
+            len(set(keys)) == len(keys) and len({s[4] for s in shards}) == len(shards))
+    actual = dict(c.execute("SELECT shard, count(*) FROM ev GROUP BY shard").fetchall())
+    lines = {}
+    for key, cat, period, seq, _ in shards:
+        lines.setdefault((cat, period), []).append((seq, key))
+    over, underfull, gaps = [], [], []
+    for line, members in lines.items():
+        members.sort()
+        if [m[0] for m in members] != list(range(1, len(members) + 1)):
+            gaps.append(f"{line}: seqs {[m[0] for m in members]}")
+        for seq, key in members[:-1]:
+            if actual.get(key, 0) > max_rows:
+                over.append(f"{key}={actual.get(key, 0)}")
+            elif actual.get(key, 0) != max_rows:
+                underfull.append(f"{key}={actual.get(key, 0)}")
+        last = members[-1][1]
+        if actual.get(last, 0) > max_rows:
+            over.append(f"{last}={actual.get(last, 0)} (newest)")
+    T.check(f"{name}: shards split ({len(shards)} shards over {len(lines)} periods)", len(shards) > len(lines))
+    T.check(f"{name}: no shard holds more than max_rows = {max_rows}", not over, ", ".join(over[:6]))
+    T.check(f"{name}: every shard but the newest of its period is full", not underfull, ", ".join(underfull[:6]))
+    T.check(f"{name}: shard seqs of each period are 1..n", not gaps, "; ".join(gaps[:3]))
+    problems, cat = shard_state(c)
+    T.check(f"{name}: catalog counters match counts per shard", not problems, "; ".join(problems[:5]))
+    sp = schema_problems(c)
+    T.check(f"{name}: catalog and shard tables agree, ids carry their shard number", not sp, "; ".join(sp))
+    c.close()
+
+
+def snapshot(conn):
+    q = lambda sql: conn.execute(sql).fetchall()
+    return {
+        "schema": q("SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY type, name"),
+        "shard_list": q("SELECT collection, shard, tbl, period_start, period_end, rows, min_id, max_id, "
+                        "min_ts, max_ts, state, file FROM shard_list('ev') ORDER BY shard"),
+        "ev_shards": q("SELECT * FROM ev_shards ORDER BY key"),
+        "ev_config": q("SELECT * FROM ev_config ORDER BY key"),
+        "rows": q("SELECT id, ts, shard, doc FROM ev ORDER BY id"),
+    }
+
+
+def diff(a, b):
+    return ", ".join(f"{k} ({len(a[k])} -> {len(b[k])} rows)" if len(a[k]) != len(b[k]) else k
+                     for k in a if a[k] != b[k])
+
+
+def rollback_scenario(tmp, rng, n):
+    """Each check on a fresh database holding 30 rows (a half-full January shard)."""
+    counter = [0]
+
+    def fresh():
+        counter[0] += 1
+        path, conn = new_db(tmp, f"rollback_{counter[0]}.db")
+        conn.execute("CREATE VIRTUAL TABLE ev USING shards(time = '$.ts', max_rows = 50, index = '$.k')")
+        for i in range(30):
+            conn.execute("INSERT INTO ev(doc) VALUES (?)", (doc(i, i * 5),))
+        return conn, snapshot(conn)
+
+    # n documents over six months, starting in the existing January shard.
+    arr = [json.loads(doc(1000 + i, 0)) | {"ts": BASE_TS + rng.randrange(0, 180 * 24) * HOUR} for i in range(n)]
+    arr.sort(key=lambda d: d["ts"])
+    good = json.dumps(arr)
+    bad = json.dumps(arr + ["not an object"])
+    bulk = "SELECT shard_insert('ev', value) FROM json_each(?)"
+    insert_select = "INSERT INTO ev(doc) SELECT value FROM json_each(?)"
+
+    conn, before = fresh()
+    conn.execute("BEGIN")
+    conn.execute(bulk, (good,)).fetchall()
+    inside = conn.execute("SELECT count(*), (SELECT count(*) FROM shard_list('ev')) FROM ev").fetchall()[0]
+    conn.execute("ROLLBACK")
+    after = snapshot(conn)
+    T.check(f"rollback: BEGIN; bulk shard_insert of {n} docs ({inside[1]} shards inside); ROLLBACK leaves nothing",
+            inside[0] == 30 + n and after == before,
+            f"inside the transaction count {inside[0]}; changed after rollback: {diff(before, after)}")
+    # The same connection then loads it for real: memory must have followed the rollback.
+    conn.execute(bulk, (good,)).fetchall()
+    cnt = conn.execute("SELECT count(*) FROM ev").fetchall()[0][0]
+    problems, _ = shard_state(conn)
+    sp = schema_problems(conn)
+    T.check("rollback: afterwards the same bulk load commits with consistent counters",
+            cnt == 30 + n and not problems and not sp,
+            f"count {cnt} (want {30 + n}); " + "; ".join(problems[:3] + sp))
+    conn.close()
+
+    conn, before = fresh()
+    conn.execute("BEGIN")
+    conn.execute("SAVEPOINT s")
+    conn.execute(bulk, (good,)).fetchall()
+    conn.execute("ROLLBACK TO s")
+    conn.execute("RELEASE s")
+    conn.execute("COMMIT")
+    after = snapshot(conn)
+    T.check("rollback: BEGIN; SAVEPOINT; bulk; ROLLBACK TO; COMMIT leaves nothing", after == before,
+            f"changed: {diff(before, after)}")
+    conn.close()
+
+    for label, sql in ((insert_select, insert_select), (bulk, bulk)):
+        conn, before = fresh()
+        err = None
+        try:
+            conn.execute(sql, (bad,)).fetchall()
+        except apsw.Error as e:
+            err = f"{type(e).__name__}: {e}"
+        after = snapshot(conn)
+        T.check(f"rollback: autocommit {label} failing on doc {n + 1} of {n + 1} writes nothing",
+                err is not None and after == before,
+                f"error: {err}; changed: {diff(before, after)}")
+        conn.close()
+
+    # A failing statement inside BEGIN ... COMMIT: the statement is undone, the
+    # transaction's other writes stay, and the catalog matches at COMMIT.
+    for label, sql in (("INSERT ... SELECT", insert_select), ("SELECT shard_insert", bulk)):
+        conn, before = fresh()
+        conn.execute("BEGIN")
+        conn.execute("INSERT INTO ev(doc) VALUES (?)", (json.dumps({"ts": BASE_TS, "k": "x"}),))
+        err = None
+        try:
+            conn.execute(sql, (bad,)).fetchall()
+        except apsw.Error as e:
+            err = f"{type(e).__name__}: {e}"
+        conn.execute("COMMIT")
+        cnt = conn.execute("SELECT count(*) FROM ev WHERE json_extract(doc, '$.seq') >= 1000").fetchall()[0][0]
+        total = conn.execute("SELECT count(*) FROM ev").fetchall()[0][0]
+        problems, _ = shard_state(conn)
+        T.check(f"rollback: in BEGIN..COMMIT a failing {label} over {n + 1} docs is undone, the rest commits",
+                err is not None and cnt == 0 and total == 31 and not problems,
+                f"error: {err}; {cnt} rows of the failed statement remain, count {total} (want 31); "
+                + "; ".join(problems[:3]))
+        conn.close()
+
+
+# --------------------------------------------------------------------------- main
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="fewer kills and rows")
+    ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    ap.add_argument("--child", nargs="+")
+    args = ap.parse_args()
+    if args.child:
+        kind, rest = args.child[0], args.child[1:]
+        if kind == "insert":
+            child_insert(rest[0], int(rest[1]), int(rest[2]))
+        elif kind == "writer":
+            child_writer(rest[0], int(rest[1]), int(rest[2]), rest[3], rest[4])
+        return 0
+
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 10**6)
+    print(f"seed {seed}{' (quick)' if args.quick else ''}; replay with --seed {seed}")
+    rng = random.Random(seed)
+    t0 = time.monotonic()
+    runs = 3 if args.quick else 6
+    tmp = tempfile.mkdtemp(prefix="shards-durability-")
+    try:
+        crash_scenario(tmp, "autocommit", "time = '$.ts', max_rows = 500, index = '$.k'", 0, runs, rng, 0)
+        crash_scenario(tmp, "batch 50", "time = '$.ts', max_rows = 500, index = '$.k'", 50, runs, rng, 0)
+        refused = crash_scenario(tmp, "buffer 100",
+                                 "time = '$.ts', max_rows = 500, index = '$.k', buffer = 100, flush_ms = 100000",
+                                 0, runs, rng, 100)
+        if refused:
+            T.skip("crash[buffer 100] and buffer semantics", f"the collection option is refused: {refused}")
+        else:
+            buffer_semantics(tmp)
+        rows = 600 if args.quick else 3000
+        concurrent(tmp, 2, rows, 200, timeout=120)
+        concurrent(tmp, 4, rows // 2 if args.quick else rows, 200, timeout=120)
+        rollback_scenario(tmp, rng, 400 if args.quick else 1500)
+    finally:
+        if args.keep:
+            print(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    print(f"time {time.monotonic() - t0:.1f} s, seed {seed}")
+    print(f"{T.passed} passed, {T.failed} failed")
+    return 1 if T.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
