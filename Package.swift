@@ -4,6 +4,10 @@ import PackageDescription
 // The product is one shared library, libShardExt.so, that SQLite loads by file name.
 // It links the Swift runtime statically so it loads on machines without a toolchain,
 // and it reaches SQLite only through the sqlite3_api_routines pointer (no -lsqlite3).
+// The cursor and insert paths run per row; Swift's run-time exclusivity checks
+// showed up in their profiles, and the code does not rely on them.
+let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+
 let package = Package(
     name: "shards",
     products: [
@@ -13,11 +17,12 @@ let package = Package(
         // sqlite3ext.h, the vtab/cursor structs that carry a Swift object, variadic calls.
         .target(name: "CShardShim"),
         // Pure Swift: options, time, keys, paths, query compiler, routing plans.
-        .target(name: "ShardCore"),
+        .target(name: "ShardCore", swiftSettings: hotPath),
         // The SQLite layer: entry point, API wrapper, virtual tables, functions.
         .target(
             name: "ShardExt",
             dependencies: ["ShardCore", "CShardShim"],
+            swiftSettings: hotPath,
             linkerSettings: [.unsafeFlags(["-static-stdlib"])]
         ),
         // Tests open databases with the system libsqlite3 and load the built library.

@@ -20,6 +20,9 @@ final class ScanCursor {
     /// The SELECT of every shard, split around its table name; built once per xFilter.
     private var head = ""
     private var tail = ""
+    /// `tail` without the ts range terms, for shards whose every row is inside them.
+    private var tailInsideTime = ""
+    private var timeBounds = IntBounds()
     /// Statement column of each collection column, -1 when not selected.
     private var columnMap: [Int32] = []
 
@@ -27,9 +30,13 @@ final class ScanCursor {
     private var nextGroup = 0
 
     /// One open shard statement, positioned on a row.
-    private struct Stream {
+    private final class Stream {
         let shard: ShardInfo
         let stmt: Statement
+        init(shard: ShardInfo, stmt: Statement) {
+            self.shard = shard
+            self.stmt = stmt
+        }
     }
     private var streams: [Stream] = []
     /// Indices into `streams`, a binary heap on (ts, id) in the scan's direction.
@@ -52,14 +59,15 @@ final class ScanCursor {
         try collection.flushBeforeRead()
         try collection.refresh()
         var pruning = ShardFilter()
-        var conditions: [String] = []
+        /// Each condition, and whether it is a numeric ts range (implied for shards inside it).
+        var conditions: [(sql: String, timeRange: Bool)] = []
         var limit: Int64 = -1, offset: Int64 = 0
         var argi = 0
         for term in plan.terms {
             let column = term.column
             guard term.op.takesArgument else {
                 pruning.add(column: column, op: .isnull, value: .other)
-                conditions.append("\(collection.columnExpression(column)) IS NULL")
+                conditions.append(("\(collection.columnExpression(column)) IS NULL", false))
                 continue
             }
             let v = argv![argi]
@@ -87,7 +95,7 @@ final class ScanCursor {
                 pruning.add(column: column, inList: list.map(pruneValue))
                 if column == 2 || list.isEmpty {
                     list.forEach { api.pointee.value_free($0) }
-                    if column != 2 { conditions.append("0") }
+                    if column != 2 { conditions.append(("0", false)) }
                     continue
                 }
                 var marks: [String] = []
@@ -95,22 +103,26 @@ final class ScanCursor {
                     parameters.append(.value(item))
                     marks.append("?\(parameters.count)")
                 }
-                conditions.append("\(collection.columnExpression(column)) IN (\(marks.joined(separator: ", ")))")
+                conditions.append(("\(collection.columnExpression(column)) IN (\(marks.joined(separator: ", ")))", false))
             case .match:
                 if appliedDocument == nil { appliedDocument = api.pointee.value_dup(v) }
                 guard valueType(v) != SQLITE_NULL else { continue }
                 let text = valueText(v) ?? ""
                 let compiled = try QueryDocument.compile(text, firstParameter: parameters.count + 1)
                 parameters += compiled.parameters.map { .query($0) }
-                conditions.append(compiled.sql)
+                conditions.append((compiled.sql, false))
             default:
-                pruning.add(column: column, op: term.op, value: pruneValue(v))
+                let value = pruneValue(v)
+                pruning.add(column: column, op: term.op, value: value)
                 // `shard` terms are settled by pruning; SQLite checks them again.
                 guard column != 2 else { continue }
                 parameters.append(.value(api.pointee.value_dup(v)))
-                conditions.append("\(collection.columnExpression(column)) \(term.op.sql) ?\(parameters.count)")
+                var numeric = false
+                if case .integer = value { numeric = true } else if case .real = value { numeric = true }
+                conditions.append(("\(collection.columnExpression(column)) \(term.op.sql) ?\(parameters.count)", column == 1 && numeric))
             }
         }
+        timeBounds = pruning.times
         cap = limit < 0 ? .max : limit.addingReportingOverflow(offset).overflow ? .max : limit + offset
 
         let shards = collection.catalog.shards.filter { $0.file == nil && pruning.mayContain($0) }
@@ -170,20 +182,33 @@ final class ScanCursor {
         return map
     }
 
-    private func makeTemplate(_ conditions: [String]) {
+    private func makeTemplate(_ conditions: [(sql: String, timeRange: Bool)]) {
         var cols = ["id"]
         for c in 1..<columnMap.count where columnMap[c] >= 0 {
             cols.append(collection.columnExpression(c, reading: true))
         }
         head = "SELECT " + cols.joined(separator: ", ") + " FROM "
-        tail = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
+        let order: String
         switch plan.order {
-        case .idAscending: tail += " ORDER BY id"
-        case .idDescending: tail += " ORDER BY id DESC"
-        case .tsAscending: tail += " ORDER BY ts, id"
-        case .tsDescending: tail += " ORDER BY ts DESC, id DESC"
-        case .none: break
+        case .idAscending: order = " ORDER BY id"
+        case .idDescending: order = " ORDER BY id DESC"
+        case .tsAscending: order = " ORDER BY ts, id"
+        case .tsDescending: order = " ORDER BY ts DESC, id DESC"
+        case .none: order = ""
         }
+        func whereClause(_ conds: [String]) -> String {
+            conds.isEmpty ? "" : " WHERE " + conds.joined(separator: " AND ")
+        }
+        tail = whereClause(conditions.map(\.sql)) + order
+        tailInsideTime = whereClause(conditions.filter { !$0.timeRange }.map(\.sql)) + order
+    }
+
+    /// Whether every row of the shard is inside the scan's ts range (its catalog
+    /// bounds only ever widen, so they hold every row).
+    private func insideTimeRange(_ s: ShardInfo) -> Bool {
+        let lo = max(s.minTs ?? .min, s.period.start ?? .min)
+        let hi = min(s.maxTs ?? .max, s.period.end.map { $0 - 1 } ?? .max)
+        return lo >= timeBounds.lo && hi <= timeBounds.hi
     }
 
     // MARK: - moving
@@ -194,7 +219,7 @@ final class ScanCursor {
             let group = groups[nextGroup]
             nextGroup += 1
             for shard in group {
-                let sql = head + collection.qualified(shard.tableName) + tail
+                let sql = head + collection.qualified(shard.tableName) + (insideTimeRange(shard) ? tailInsideTime : tail)
                 let stmt = try collection.statements.checkout(collection.db, sql)
                 collection.traceShard(shard, sql: sql)
                 for (i, p) in parameters.enumerated() { bind(stmt, Int32(i + 1), p) }
