@@ -88,13 +88,12 @@ final class Collection {
 
     /// xConnect: an existing collection; refuses JSONB storage on an SQLite that cannot read it.
     static func connect(db: Database, schema: String, name: String, options: CollectionOptions) throws -> Collection {
-        let c = Collection(db: db, schema: schema, name: name, options: options, jsonb: false)
         var storage = "text", createdWith = "?"
         let stmt: Statement
         do {
-            stmt = try db.prepare("SELECT key, value FROM \(c.qualifiedConfig)")
+            stmt = try db.prepare("SELECT key, value FROM \(SQLText.identifier(schema)).\(SQLText.identifier(name + "_config"))")
         } catch {
-            throw ShardError("shards: collection '\(name)' has lost its catalog table \(c.configTable): \(error)")
+            throw ShardError("shards: collection '\(name)' has lost its catalog table \(name)_config: \(error)")
         }
         while try stmt.step() {
             switch stmt.text(0) {
@@ -106,8 +105,7 @@ final class Collection {
         if storage == "jsonb" && sqliteVersionNumber < jsonbVersion {
             throw ShardError("shards: collection '\(name)' stores JSONB documents (created with SQLite \(createdWith)); this SQLite is \(sqliteVersion), and JSONB needs 3.45.0 or newer")
         }
-        let connected = Collection(db: db, schema: schema, name: name, options: options, jsonb: storage == "jsonb")
-        return connected
+        return Collection(db: db, schema: schema, name: name, options: options, jsonb: storage == "jsonb")
     }
 
     // MARK: - catalog
@@ -550,28 +548,17 @@ final class Collection {
         try prepareWrite()
         guard let shard = catalog.shard(number: DocumentId.shardNumber(of: id)) else { return }
         let tbl = qualified(shard.tableName)
-        var newDoc: OpaquePointer? = doc
-        var holder: Statement? = nil
-        if !docChanged {
-            // Only ts changes: route the stored document with the new ts.
-            let read = try db.prepare("SELECT \(jsonb ? "json(doc)" : "doc") FROM \(tbl) WHERE id = ?1")
-            read.bind(1, id)
-            guard try read.step() else { return }
-            newDoc = read.value(0)
-            holder = read
-        }
+        // The stored row, for what the update leaves as it was.
+        let stored = try db.prepare("SELECT \(columnExpression(3, reading: true)), ts FROM \(tbl) WHERE id = ?1")
+        stored.bind(1, id)
+        guard try stored.step() else { return }
+        let newDoc = docChanged ? doc : stored.value(0)
         let p = try place(doc: newDoc, explicitTs: tsChanged ? explicitTs : nil, isUpdate: true)
-        var ts = p.ts
-        if options.timePath == nil && !tsChanged {
-            // Keep the stored time when neither the time path nor ts says otherwise.
-            let read = try db.prepare("SELECT ts FROM \(tbl) WHERE id = ?1")
-            read.bind(1, id)
-            guard try read.step() else { return }
-            ts = read.int64(0)
-        }
+        // Without a time path, the stored time stays unless ts itself is set.
+        let ts = options.timePath == nil && !tsChanged ? stored.int64(1) : p.ts
         let period = options.partition.period(containing: ts)
         if period.label != shard.key.period || p.category != shard.key.category {
-            throw ShardError("shards: this update moves document \(id) out of shard \(shard.key.text) (to another period or category); delete it and insert it again")
+            throw ShardError("shards: this update moves document \(id) out of shard \(shard.keyText) (to another period or category); delete it and insert it again")
         }
         let stmt = try statements.checkout(db, "UPDATE \(tbl) SET ts = ?2, doc = \(storedDocument) WHERE id = ?1")
         defer { statements.checkin(stmt) }
@@ -579,7 +566,7 @@ final class Collection {
         stmt.bind(2, ts)
         stmt.bind(3, newDoc)
         try stmt.run()
-        withExtendedLifetime(holder) {}
+        withExtendedLifetime(stored) {}   // newDoc may point into its row until here
         if db.changes > 0 { shard.noteTime(ts) }
     }
 
