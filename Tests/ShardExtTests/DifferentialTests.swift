@@ -92,7 +92,7 @@ final class DifferentialTests: XCTestCase {
         let ids = try db.query("SELECT id FROM plain ORDER BY random() LIMIT 200").map { $0[0].int! }
         let shards = try db.query("SELECT shard FROM shard_list('events')").map { $0[0].text! }
         var failures = 0, withDocuments = 0
-        let queries = 1500 * scale
+        let queries = 2000 * scale
         defer { XCTAssertGreaterThan(withDocuments, queries / 40, "query documents must be exercised") }
         for q in 0..<queries {
             let sql = makeQuery(&rng, ids: ids, shards: shards)
