@@ -17,6 +17,12 @@ final class Collection {
     /// Paths indexed on every shard: the declared ones, then those added by ensure_json_index.
     private(set) var indexedPaths: [JSONPath]
 
+    /// The shard the last routed document went to, valid while the catalog in memory
+    /// is the one it came from (a newer shard of its line appears only once it is full).
+    private var lastRoute: ShardInfo?
+    private var lastRouteGeneration = 0
+    private var catalogGeneration = 0
+
     /// Set when memory may be behind the database (rollback, another connection).
     private var catalogStale = true
     private var lastDataVersion: Int64 = -1
@@ -161,6 +167,7 @@ final class Collection {
                 state: stmt.text(10) ?? "hot", file: stmt.text(11)))
         }
         catalog = Catalog(shards)
+        catalogGeneration += 1
         nextNumber = try db.scalarInt("SELECT value FROM \(qualifiedConfig) WHERE key = 'next_number'") ?? 1
         var paths = options.indexes.map(\.path)
         let ensured = try db.prepare("SELECT substr(key, 6) FROM \(qualifiedConfig) WHERE key LIKE 'path:%' ORDER BY rowid")
@@ -253,12 +260,20 @@ final class Collection {
 
     /// Reads the time and category of a document and checks that it is a JSON object.
     /// `explicitTs` is the INSERT's own `ts` value, allowed only without a `time` path.
-    func place(doc: OpaquePointer?, explicitTs: OpaquePointer?, isUpdate: Bool = false) throws -> Placement {
+    ///
+    /// With `checkedByInsert` the caller's INSERT validates the JSON itself (the direct
+    /// write path), so a text document is read by `DocumentScanner` without asking
+    /// SQLite to parse it; whatever the scanner cannot answer exactly goes to SQLite.
+    func place(doc: OpaquePointer?, explicitTs: OpaquePointer?, isUpdate: Bool = false,
+               checkedByInsert: Bool = false) throws -> Placement {
         let docType = valueType(doc)
         guard docType == SQLITE_TEXT || docType == SQLITE_BLOB else {
             throw ShardError(docType == SQLITE_NULL
                 ? "shards: doc is NULL; insert a JSON object"
                 : "shards: doc must be a JSON object given as text, not a number")
+        }
+        if checkedByInsert && docType == SQLITE_TEXT, let p = try scannedPlacement(doc, explicitTs: explicitTs) {
+            return p
         }
         let stmt = try probeStatement()
         stmt.bind(1, doc)
@@ -274,26 +289,73 @@ final class Collection {
                          "true": "a boolean", "false": "a boolean"][kind] ?? kind
             throw ShardError("shards: a document must be a JSON object, not \(found)")
         }
-        var ts: Int64
-        if let timePath = options.timePath {
-            if let e = explicitTs, valueType(e) != SQLITE_NULL {
-                throw ShardError("shards: '\(name)' reads ts from \(timePath.text); ts cannot be given or set")
-            }
-            ts = try readTime(type: stmt.text(1), stmt: stmt, column: 2, path: timePath)
-        } else if let e = explicitTs, valueType(e) != SQLITE_NULL {
-            ts = try timeArgument(e, what: "ts")
-        } else if explicitTs != nil && isUpdate {
-            throw ShardError("shards: ts cannot be set to NULL")
-        } else {
-            ts = Clock.nowMilliseconds()
+        let ts = try time(explicitTs: explicitTs, isUpdate: isUpdate) { path in
+            try readTime(type: stmt.text(1), stmt: stmt, column: 2, path: path)
         }
         var category: String? = nil
         if options.categoryPath != nil {
             let col: Int32 = options.timePath == nil ? 1 : 3
             category = CategoryName.encode(stmt.type(col) == SQLITE_NULL ? nil : stmt.text(col))
         }
-        _ = ts
         return Placement(ts: ts, category: category)
+    }
+
+    /// The document's time: read from the time path, or the explicit `ts`, or now.
+    private func time(explicitTs: OpaquePointer?, isUpdate: Bool, read: (JSONPath) throws -> Int64) throws -> Int64 {
+        if let timePath = options.timePath {
+            if let e = explicitTs, valueType(e) != SQLITE_NULL {
+                throw ShardError("shards: '\(name)' reads ts from \(timePath.text); ts cannot be given or set")
+            }
+            return try read(timePath)
+        }
+        if let e = explicitTs, valueType(e) != SQLITE_NULL { return try timeArgument(e, what: "ts") }
+        if explicitTs != nil && isUpdate { throw ShardError("shards: ts cannot be set to NULL") }
+        return Clock.nowMilliseconds()
+    }
+
+    /// The paths the scanner reads: the time, then the category.
+    private lazy var scanPaths: [JSONPath] = [options.timePath, options.categoryPath].compactMap { $0 }
+
+    /// Placement from the scanner, or nil when SQLite must answer (not an object,
+    /// a value the scanner cannot render exactly as json_extract would).
+    private func scannedPlacement(_ doc: OpaquePointer?, explicitTs: OpaquePointer?) throws -> Placement? {
+        guard let text = api.pointee.value_text(doc) else { return nil }
+        let bytes = UnsafeRawBufferPointer(start: text, count: Int(api.pointee.value_bytes(doc)))
+        guard DocumentScanner.startsWithObject(bytes) else { return nil }
+        var values: [ScannedValue] = []
+        if !scanPaths.isEmpty {
+            guard let v = DocumentScanner.scan(bytes, paths: scanPaths) else { return nil }
+            values = v
+        }
+        var unanswered = false
+        let ts = try time(explicitTs: explicitTs, isUpdate: false) { path in
+            switch values[0] {
+            case .integer(let i): return try Time.milliseconds(fromInteger: i, unit: options.timeUnit)
+            case .real(let d): return try Time.milliseconds(fromNumber: d, unit: options.timeUnit)
+            case .text(let t): return try parseTime(t, path: path)
+            default:
+                unanswered = true   // SQLite words the error
+                return 0
+            }
+        }
+        if unanswered { return nil }
+        var category: String? = nil
+        if options.categoryPath != nil {
+            switch values[values.count - 1] {
+            case .missing, .null: category = CategoryName.encode(nil)
+            case .text(let t): category = CategoryName.encode(t)
+            case .integer(let i): category = CategoryName.encode(String(i))
+            case .bool(let b): category = CategoryName.encode(b ? "1" : "0")
+            default: return nil   // reals and containers: SQLite renders them
+            }
+        }
+        return Placement(ts: ts, category: category)
+    }
+
+    private func parseTime(_ text: String, path: JSONPath) throws -> Int64 {
+        do { return try Time.parse(text) } catch let e as ShardError {
+            throw ShardError("shards: unreadable time at \(path.text): \(e.message.dropPrefix("shards: "))")
+        }
     }
 
     private func readTime(type: String?, stmt: Statement, column: Int32, path: JSONPath) throws -> Int64 {
@@ -305,10 +367,7 @@ final class Collection {
         case "real":
             return try Time.milliseconds(fromNumber: stmt.double(column), unit: options.timeUnit)
         case "text":
-            let text = stmt.text(column) ?? ""
-            do { return try Time.parse(text) } catch let e as ShardError {
-                throw ShardError("shards: unreadable time at \(path.text): \(e.message.dropPrefix("shards: "))")
-            }
+            return try parseTime(stmt.text(column) ?? "", path: path)
         default:
             throw ShardError("shards: time at \(path.text) must be a number or a time string, not \(type!)")
         }
@@ -342,12 +401,19 @@ final class Collection {
 
     /// The key a placement routes to now, and the shard if it exists and has room.
     func route(_ p: Placement) -> (key: ShardKey, shard: ShardInfo?) {
+        // Most inserts go where the previous one went: no key to build, no lookup.
+        if let s = lastRoute, lastRouteGeneration == catalogGeneration, hasRoom(s),
+           s.period.contains(p.ts), s.key.category == p.category {
+            return (s.key, s)
+        }
         let period = options.partition.period(containing: p.ts)
         let first = ShardKey(collection: name, category: p.category, period: period.label, seq: 1)
         guard let newest = catalog.newest(line: first.line) else { return (first, nil) }
         if !hasRoom(newest) {
             return (newest.key.next, nil)
         }
+        lastRoute = newest
+        lastRouteGeneration = catalogGeneration
         return (newest.key, newest)
     }
 
@@ -362,8 +428,10 @@ final class Collection {
     /// Inserts a document and returns its id.
     func insert(doc: OpaquePointer?, explicitTs: OpaquePointer?) throws -> Int64 {
         try prepareWrite()
-        let p = try place(doc: doc, explicitTs: explicitTs)
-        if options.buffer > 0 { return try bufferInsert(doc: doc, p) }
+        // Buffered documents are written later: SQLite checks them now, in place().
+        let buffered = options.buffer > 0
+        let p = try place(doc: doc, explicitTs: explicitTs, checkedByInsert: !buffered)
+        if buffered { return try bufferInsert(doc: doc, p) }
         let (key, found) = route(p)
         let shard = try found ?? createShard(key, containing: p.ts)
         let id = DocumentId.make(shard: shard.number, local: shard.lastLocal + 1)
@@ -372,7 +440,11 @@ final class Collection {
         stmt.bind(2, p.ts)
         stmt.bind(3, doc)
         defer { stmt.reset() }
-        _ = try stmt.step()
+        do {
+            _ = try stmt.step()
+        } catch let e as SQLiteError where e.message.contains("malformed JSON") || e.message.contains("NOT NULL") {
+            throw ShardError("shards: malformed JSON document")
+        }
         shard.noteInsert(id: id, ts: p.ts)
         return id
     }
@@ -483,7 +555,11 @@ final class Collection {
 
     private func insertStatement(for shard: ShardInfo) throws -> Statement {
         if let s = insertStatements[shard.number] { return s }
-        let s = try db.prepare("INSERT INTO \(qualified(shard.tableName))(id, ts, doc) VALUES (?1, ?2, \(storedDocument))", persistent: true)
+        // jsonb() rejects malformed JSON itself; text storage keeps the text as given,
+        // and a NULL from the json_valid test trips the NOT NULL of doc. (A single-row
+        // VALUES, not INSERT ... SELECT: that would open a statement journal per row.)
+        let doc = jsonb ? "jsonb(?3)" : "CASE WHEN json_valid(?3) THEN CAST(?3 AS TEXT) END"
+        let s = try db.prepare("INSERT INTO \(qualified(shard.tableName))(id, ts, doc) VALUES (?1, ?2, \(doc))", persistent: true)
         insertStatements[shard.number] = s
         return s
     }
