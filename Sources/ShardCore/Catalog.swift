@@ -62,6 +62,15 @@ public final class ShardInfo {
 
     public var ids: ClosedRange<Int64> { DocumentId.range(ofShard: number) }
 
+    /// Dropped (by shard_drop or retain) but its table not removed yet: SQLite drops a
+    /// table only while no other statement runs, so the catalog marks it first and
+    /// the table goes at the next chance. Readers, listings and counts skip it.
+    public var isRetired: Bool { state == ShardInfo.retired }
+    public static let retired = "retired"
+
+    /// Holds rows readers see.
+    public var isLive: Bool { !isRetired && file == nil }
+
     /// Records one inserted row.
     @inline(__always) public func noteInsert(id: Int64, ts: Int64) {
         rows += 1
@@ -119,6 +128,13 @@ public struct Catalog {
         newestByLine[line] = shard
     }
 
+    /// Forgets dropped shards.
+    public mutating func remove(numbers: Set<Int64>) {
+        shards.removeAll { numbers.contains($0.number) }
+        for n in numbers { byNumber[n] = nil }
+        newestByLine = newestByLine.filter { !numbers.contains($0.value.number) }
+    }
+
     @inline(__always) public func shard(number: Int64) -> ShardInfo? { byNumber[number] }
 
     @inline(__always) public func newest(line: String) -> ShardInfo? { newestByLine[line] }
@@ -127,6 +143,6 @@ public struct Catalog {
         newestByLine[shard.key.line] === shard
     }
 
-    public var totalRows: Int64 { shards.reduce(0) { $0 + $1.rows } }
+    public var totalRows: Int64 { shards.reduce(0) { $0 + ($1.isRetired ? 0 : $1.rows) } }
     public var dirtyShards: [ShardInfo] { shards.filter(\.dirty) }
 }

@@ -10,6 +10,8 @@ public struct CollectionOptions: Equatable, Sendable {
     public var buffer: Int64 = 0
     /// The most a buffered document waits, in ms, checked on every call.
     public var flushMs: Int64 = 1000
+    /// Whole periods older than this (before the newest period's start) are dropped.
+    public var retain: Retention? = nil
 
     public static let maxRowsLimit: Int64 = 1_000_000_000_000
     public static let bufferLimit: Int64 = 1_000_000
@@ -25,6 +27,7 @@ public struct CollectionOptions: Equatable, Sendable {
         case index
         case buffer
         case flushMs = "flush_ms"
+        case retain
     }
 
     /// Reads `key = value` arguments; every mistake is an error naming the option.
@@ -41,6 +44,9 @@ public struct CollectionOptions: Equatable, Sendable {
                 throw ShardError("shards: option \(key.rawValue) is given twice; only index may repeat")
             }
             try options.apply(key, argument.value)
+        }
+        if options.retain != nil && options.partition == .none {
+            throw ShardError("shards: option retain needs periods to drop; give partition = year, month, day or hour")
         }
         if seen.contains(.timeUnit) && options.timePath == nil {
             throw ShardError("shards: option time_unit is given without time; "
@@ -74,6 +80,8 @@ public struct CollectionOptions: Equatable, Sendable {
             buffer = try CollectionOptions.integer(value, option: "buffer", in: 0...CollectionOptions.bufferLimit)
         case .flushMs:
             flushMs = try CollectionOptions.integer(value, option: "flush_ms", in: 0...CollectionOptions.flushMsLimit)
+        case .retain:
+            retain = try Retention(parsing: value)
         }
     }
 

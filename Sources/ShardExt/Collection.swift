@@ -593,6 +593,7 @@ final class Collection {
         try db.exec("UPDATE \(qualifiedConfig) SET value = \(number + 1) WHERE key = 'next_number'")
         nextNumber = number + 1
         catalog.add(shard)
+        if key.seq == 1 { try applyRetention(newPeriod: period) }
         return shard
     }
 
@@ -646,6 +647,74 @@ final class Collection {
         if db.changes > 0 { shard.noteTime(ts) }
     }
 
+    // MARK: - lifecycle
+
+    /// shard_drop: drops every shard whose whole period ends at or before `before`
+    /// (ms), in one transaction; returns the rows dropped. Partition none never ends.
+    func dropShards(endingBy before: Int64) throws -> Int64 {
+        try flushBeforeRead()
+        try refresh()
+        let victims = catalog.shards.filter { s in !s.isRetired && (s.period.end.map { $0 <= before } ?? false) }
+        let rows = victims.isEmpty ? 0 : try inSavepoint("shards_drop") { try retire(victims) }
+        purgeRetired()
+        return rows
+    }
+
+    /// `retain`: when the first shard of a new newest period appears, whole periods
+    /// that ended more than `retain` before its start go.
+    private func applyRetention(newPeriod: Period) throws {
+        guard let retain = options.retain, let start = newPeriod.start,
+              !catalog.shards.contains(where: { ($0.period.start ?? .min) > start }) else { return }
+        // "ended more than <retain> before": strictly earlier than the cutoff.
+        let cutoff = retain.cutoff(newestPeriodStart: start)
+        let victims = catalog.shards.filter { s in !s.isRetired && (s.period.end.map { $0 < cutoff } ?? false) }
+        if !victims.isEmpty { _ = try retire(victims) }
+    }
+
+    /// Takes shards out of the collection in the current transaction: their catalog
+    /// rows say `retired`, so no reader sees them from here on. Returns their rows.
+    private func retire(_ victims: [ShardInfo]) throws -> Int64 {
+        let nums = victims.map { String($0.number) }.joined(separator: ",")
+        try db.exec("UPDATE \(qualifiedShards) SET state = '\(ShardInfo.retired)' WHERE num IN (\(nums))")
+        for s in victims {
+            s.state = ShardInfo.retired
+            s.dirty = false
+        }
+        catalogGeneration += 1
+        return victims.reduce(0) { $0 + $1.rows }
+    }
+
+    /// Drops the tables of retired shards, when SQLite allows (no other statement
+    /// running on the connection); otherwise they wait for the next chance.
+    func purgeRetired() {
+        let retired = catalog.shards.filter(\.isRetired)
+        guard !retired.isEmpty, !flushing else { return }
+        // Cached statements may name the tables; they are prepared again on use.
+        statements.removeAll()
+        for s in retired { insertStatements[s.number] = nil }
+        var sql = ""
+        for s in retired { sql += "DROP TABLE IF EXISTS \(qualified(s.tableName));" }
+        sql += "DELETE FROM \(qualifiedShards) WHERE num IN (\(retired.map { String($0.number) }.joined(separator: ",")));"
+        if (try? inSavepoint("shards_purge", { try db.exec(sql) })) != nil {
+            catalog.remove(numbers: Set(retired.map(\.number)))
+            catalogGeneration += 1
+        }
+    }
+
+    /// Runs `body` in a savepoint: all of it or, on error, none of it.
+    private func inSavepoint<T>(_ name: String, _ body: () throws -> T) throws -> T {
+        try db.exec("SAVEPOINT \(name)")
+        do {
+            let result = try body()
+            try db.exec("RELEASE \(name)")
+            return result
+        } catch {
+            try? db.exec("ROLLBACK TO \(name); RELEASE \(name)")
+            catalogStale = true
+            throw error
+        }
+    }
+
     // MARK: - indexes
 
     /// ensure_json_index: creates the index on every shard lacking it and records the
@@ -658,7 +727,7 @@ final class Collection {
         try refresh()
         var gained: Int64 = 0
         let exists = try db.prepare("SELECT 1 FROM \(SQLText.identifier(schema)).sqlite_schema WHERE type = 'index' AND name = ?1")
-        for shard in catalog.shards where shard.file == nil {
+        for shard in catalog.shards where shard.isLive {
             try exists.bind([.text(indexName(shard: shard, path: path))])
             let has = try exists.step()
             exists.reset()
@@ -698,6 +767,7 @@ final class Collection {
     /// lets go of the table.
     func close() {
         flushOnClose()
+        purgeRetired()
         statements.removeAll()
         insertStatements.removeAll()
         probe = nil

@@ -82,6 +82,13 @@ private func shardFlush(_ ctx: OpaquePointer?, _ argc: Int32, _ argv: ValueArray
     api.pointee.result_int64(ctx, Int64(try collection.flush()))
 }
 
+/// shard_drop(collection, before) -> rows dropped with the shards whose period ended by `before`
+private func shardDrop(_ ctx: OpaquePointer?, _ argc: Int32, _ argv: ValueArray) throws {
+    let collection = try connectionOf(ctx).collection(try textArgument(argv[0], "the collection name"))
+    let before = try collection.timeArgument(argv[1], what: "before")
+    api.pointee.result_int64(ctx, try collection.dropShards(endingBy: before))
+}
+
 /// shards_explain(collection, query) -> how the query read the collection: for each
 /// scan, the shards it visited out of all, and the SQL it ran in each. The query
 /// runs to completion (like EXPLAIN ANALYZE); its rows are counted, not returned.
@@ -127,6 +134,7 @@ private let functions: [FunctionSpec] = [
     FunctionSpec(name: "ensure_json_index", argc: 2, flags: directOnly, body: ensureJSONIndex),
     FunctionSpec(name: "shards_explain", argc: 2, flags: directOnly, body: shardsExplain),
     FunctionSpec(name: "shard_flush", argc: 1, flags: directOnly, body: shardFlush),
+    FunctionSpec(name: "shard_drop", argc: 2, flags: directOnly, body: shardDrop),
     FunctionSpec(name: "shards_version", argc: 0, flags: pure) { ctx, _, _ in resultText(ctx, shardsVersion) },
     FunctionSpec(name: "shards_debug", argc: 0, flags: SQLITE_UTF8 | SQLITE_INNOCUOUS) { ctx, _, _ in resultText(ctx, debugText()) },
 ]

@@ -125,7 +125,7 @@ final class ScanCursor {
         timeBounds = pruning.times
         cap = limit < 0 ? .max : limit.addingReportingOverflow(offset).overflow ? .max : limit + offset
 
-        let shards = collection.catalog.shards.filter { $0.file == nil && pruning.mayContain($0) }
+        let shards = collection.catalog.shards.filter { $0.isLive && pruning.mayContain($0) }
         groups = makeGroups(shards)
         columnMap = makeColumnMap()
         makeTemplate(conditions)

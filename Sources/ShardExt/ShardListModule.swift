@@ -40,7 +40,7 @@ private func listing(_ c: Collection, withBytes: Bool) throws -> [ListRow] {
     try c.refresh()
     let now = Clock.nowMilliseconds()
     var rows: [ListRow] = []
-    for s in c.catalog.shards {
+    for s in c.catalog.shards where !s.isRetired {
         let state = s.displayState(isNewestOfLine: c.catalog.isNewestOfLine(s), now: now)
         let bytes: Int64? = withBytes ? try c.bytes(of: s) : nil
         rows.append([c.name, s.key.text, s.tableName, s.period.start, s.period.end, s.rows, s.minId, s.maxId,

@@ -47,8 +47,12 @@ final class CollectionOptionsTests: XCTestCase {
 
     func testUnknownAndRepeatedOptions() {
         assertShardError(try parse("partiton = month"), message: "shards: unknown option 'partiton'; "
-            + "valid options: partition, time, time_unit, category, max_rows, index, buffer, flush_ms")
-        assertShardError(try parse("retain = '90 days'"), "unknown option 'retain'")
+            + "valid options: partition, time, time_unit, category, max_rows, index, buffer, flush_ms, retain")
+        assertShardError(try parse("retain = '90 days'", "partition = none"), "retain needs periods")
+        assertShardError(try parse("retain = 'ninety days'"), "bad retain 'ninety days'")
+        assertShardError(try parse("retain = '3 weeks'"), "bad retain '3 weeks'")
+        XCTAssertEqual(try parse("retain = '90 days'").retain, Retention(count: 90, unit: .days))
+        XCTAssertEqual(try parse("retain = '1 Month'").retain, Retention(count: 1, unit: .months))
         XCTAssertEqual(try parse("buffer = 1000", "flush_ms = 250").buffer, 1000)
         XCTAssertEqual(try parse("buffer = 1000", "flush_ms = 250").flushMs, 250)
         XCTAssertEqual(try parse().buffer, 0)
