@@ -67,8 +67,10 @@ public final class ShardInfo {
     /// the table goes at the next chance. Readers, listings and counts skip it.
     public var isRetired: Bool { state == ShardInfo.retired }
     public static let retired = "retired"
+    /// Moved into an archive file (`file`): read from there, never written.
+    public static let archived = "archived"
 
-    /// Holds rows readers see.
+    /// Holds rows readers see in the main database.
     public var isLive: Bool { !isRetired && file == nil }
 
     /// Records one inserted row.

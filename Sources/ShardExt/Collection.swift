@@ -31,6 +31,8 @@ final class Collection {
     weak var connection: Connection?
     /// Virtual-table instances sharing this collection (see Connection.attach).
     var instances = 0
+    /// Read-only connections to archive files.
+    let archives = Archives()
     /// Lines of shards_explain while it runs a query; nil otherwise.
     var trace: [String]?
 
@@ -532,25 +534,51 @@ final class Collection {
         try stmt.run()
     }
 
-    /// At disconnect: the last chance to write the buffer, in a savepoint of its own.
+    /// At disconnect: the last chance to write the buffer. SQLite is tearing the
+    /// connection down (running SQL on it could reload a schema it is iterating), so
+    /// the acknowledged documents are written through a connection of their own to
+    /// the same file, with the catalog counters, in one transaction. An in-memory
+    /// database goes away with its connection: nothing to write then.
     private func flushOnClose() {
-        guard !buffer.isEmpty else { return }
-        flushing = true
+        defer { buffer.discardAll() }
+        let entries = buffer.acknowledged
+        guard !entries.isEmpty, let name = api.pointee.db_filename(db.handle, schema),
+              case let path = String(cString: name), !path.isEmpty,
+              let other = try? Archives.open(path, flags: SQLITE_OPEN_READWRITE, error: { $0 }) else { return }
+        defer { _ = api.pointee.close_v2(other.handle) }
         do {
-            try db.exec("SAVEPOINT shards_close")
-            do {
-                if catalogStale { try refresh() }
-                _ = try buffer.drain(writeBuffered)
-                explicitTransaction = false
-                try sync()
-                try db.exec("RELEASE shards_close")
-                buffer.committed()
-            } catch {
-                try? db.exec("ROLLBACK TO shards_close; RELEASE shards_close")
+            try other.exec("BEGIN IMMEDIATE")
+            var touched: [Int64: (table: String, rows: Int64, minId: Int64, maxId: Int64, minTs: Int64, maxTs: Int64)] = [:]
+            var inserts: [Int64: Statement] = [:]
+            for e in entries {
+                guard let shard = catalog.shard(number: e.shard) else { continue }
+                // On its own connection, the collection's file is "main".
+                let stmt = try inserts[e.shard] ?? other.prepare(
+                    "INSERT INTO \"main\".\(SQLText.identifier(shard.tableName))(id, ts, doc) VALUES (?1, ?2, \(storedDocument))")
+                inserts[e.shard] = stmt
+                stmt.bind(1, e.id)
+                stmt.bind(2, e.ts)
+                stmt.bind(3, e.doc)
+                _ = try stmt.step()
+                stmt.reset()
+                let t = touched[e.shard] ?? (shard.tableName, 0, e.id, e.id, e.ts, e.ts)
+                touched[e.shard] = (t.table, t.rows + 1, min(t.minId, e.id), max(t.maxId, e.id), min(t.minTs, e.ts), max(t.maxTs, e.ts))
             }
-        } catch {}
-        flushing = false
-        buffer.discardAll()
+            let update = try other.prepare("""
+                UPDATE "main".\(SQLText.identifier(shardsTable)) SET rows = rows + ?2,
+                  min_id = min(coalesce(min_id, ?3), ?3), max_id = max(coalesce(max_id, ?4), ?4),
+                  min_ts = min(coalesce(min_ts, ?5), ?5), max_ts = max(coalesce(max_ts, ?6), ?6)
+                WHERE num = ?1
+                """)
+            for (num, t) in touched {
+                try update.bind([.int(num), .int(t.rows), .int(t.minId), .int(t.maxId), .int(t.minTs), .int(t.maxTs)])
+                try update.run()
+            }
+            inserts.removeAll()
+            try other.exec("COMMIT")
+        } catch {
+            try? other.exec("ROLLBACK")
+        }
     }
 
     private func insertStatement(for shard: ShardInfo) throws -> Statement {
@@ -572,14 +600,8 @@ final class Collection {
         let period = options.partition.period(containing: ts)
         let number = nextNumber
         let shard = ShardInfo(key: key, number: number, period: period)
-        let tbl = qualified(shard.tableName)
-        var sql = "CREATE TABLE \(tbl)(id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, doc \(jsonb ? "BLOB" : "TEXT") NOT NULL);"
-        sql += "CREATE INDEX \(qualified(shard.tableName + "_ts")) ON \(SQLText.identifier(shard.tableName))(ts);"
-        for path in indexedPaths {
-            sql += createIndexSQL(shard: shard, path: path) + ";"
-        }
         do {
-            try db.exec(sql)
+            try db.exec(shardTableSQL(shard, schema: schema))
         } catch let e as SQLiteError {
             throw SQLiteError(code: e.code, message: "shards: cannot create shard \(key.text) as table \(shard.tableName): \(e.message)")
         }
@@ -597,6 +619,18 @@ final class Collection {
         return shard
     }
 
+    /// A shard's table and every index, in `schema` (the collection's, or an archive's "main").
+    func shardTableSQL(_ shard: ShardInfo, schema: String) -> String {
+        let s = SQLText.identifier(schema) + "."
+        let table = SQLText.identifier(shard.tableName)
+        var sql = "CREATE TABLE \(s)\(table)(id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, doc \(jsonb ? "BLOB" : "TEXT") NOT NULL);"
+        sql += "CREATE INDEX \(s)\(SQLText.identifier(shard.tableName + "_ts")) ON \(table)(ts);"
+        for path in indexedPaths {
+            sql += createIndexSQL(shard: shard, path: path, schema: schema) + ";"
+        }
+        return sql
+    }
+
     /// The index of `path` on a shard: `<table>_<column>` for declared indexes, `<table>_p<hash>` otherwise.
     func indexName(shard: ShardInfo, path: JSONPath) -> String {
         if let spec = options.indexes.first(where: { $0.path == path }) {
@@ -605,14 +639,22 @@ final class Collection {
         return shard.tableName + "_p" + fnv1a64Hex(path.text)
     }
 
-    func createIndexSQL(shard: ShardInfo, path: JSONPath) -> String {
-        "CREATE INDEX IF NOT EXISTS \(qualified(indexName(shard: shard, path: path))) ON \(SQLText.identifier(shard.tableName))(json_extract(doc, \(SQLText.literal(path.text))))"
+    func createIndexSQL(shard: ShardInfo, path: JSONPath, schema: String? = nil) -> String {
+        let name = SQLText.identifier(schema ?? self.schema) + "." + SQLText.identifier(indexName(shard: shard, path: path))
+        return "CREATE INDEX IF NOT EXISTS \(name) ON \(SQLText.identifier(shard.tableName))(json_extract(doc, \(SQLText.literal(path.text))))"
+    }
+
+    private func checkWritable(_ shard: ShardInfo, id: Int64) throws {
+        if let file = shard.file {
+            throw ShardError("shards: document \(id) is in shard \(shard.keyText), archived in '\(file)'; archived shards are read-only")
+        }
     }
 
     /// Deletes the row with this id, if there is one.
     func delete(id: Int64) throws {
         try prepareWrite()
         guard let shard = catalog.shard(number: DocumentId.shardNumber(of: id)) else { return }
+        try checkWritable(shard, id: id)
         let stmt = try statements.checkout(db, "DELETE FROM \(qualified(shard.tableName)) WHERE id = ?1")
         defer { statements.checkin(stmt) }
         stmt.bind(1, id)
@@ -624,6 +666,7 @@ final class Collection {
     func update(id: Int64, doc: OpaquePointer?, docChanged: Bool, explicitTs: OpaquePointer?, tsChanged: Bool) throws {
         try prepareWrite()
         guard let shard = catalog.shard(number: DocumentId.shardNumber(of: id)) else { return }
+        try checkWritable(shard, id: id)
         let tbl = qualified(shard.tableName)
         // The stored row, for what the update leaves as it was.
         let stored = try db.prepare("SELECT \(columnExpression(3, reading: true)), ts FROM \(tbl) WHERE id = ?1")
@@ -687,6 +730,7 @@ final class Collection {
     /// Drops the tables of retired shards, when SQLite allows (no other statement
     /// running on the connection); otherwise they wait for the next chance.
     func purgeRetired() {
+        dropArchivedTablesInMain()
         let retired = catalog.shards.filter(\.isRetired)
         guard !retired.isEmpty, !flushing else { return }
         // Cached statements may name the tables; they are prepared again on use.
@@ -699,6 +743,83 @@ final class Collection {
             catalog.remove(numbers: Set(retired.map(\.number)))
             catalogGeneration += 1
         }
+    }
+
+    /// shard_archive: moves the shards whose whole period ends at or before `before`
+    /// into another database file and records the file in the catalog; returns the
+    /// rows moved. The archive is written and committed first (a copy left by a crash
+    /// is replaced next time), then the catalog, in one transaction of its own.
+    func archiveShards(endingBy before: Int64, file: String) throws -> Int64 {
+        guard !file.isEmpty, !file.contains("\0") else { throw ShardError("shards: shard_archive needs a file name") }
+        try flushBeforeRead()
+        try refresh()
+        let victims = catalog.shards.filter { s in s.isLive && (s.period.end.map { $0 <= before } ?? false) }
+        guard !victims.isEmpty else { return 0 }
+        let path = archivePath(file)
+        archives.close(path)
+        let archive = try Archives.open(path, flags: SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) { message in
+            "shards: cannot open archive file '\(path)' for writing: \(message)"
+        }
+        defer { _ = api.pointee.close_v2(archive.handle) }
+        do {
+            try archive.exec("BEGIN IMMEDIATE")
+            for s in victims {
+                try archive.exec("DROP TABLE IF EXISTS \"main\".\(SQLText.identifier(s.tableName));" + shardTableSQL(s, schema: "main"))
+                let read = try db.prepare("SELECT id, ts, doc FROM \(qualified(s.tableName))")
+                let write = try archive.prepare("INSERT INTO \"main\".\(SQLText.identifier(s.tableName))(id, ts, doc) VALUES (?1, ?2, ?3)")
+                while try read.step() {
+                    for c: Int32 in 0...2 { write.bind(c + 1, read.value(c)) }
+                    _ = try write.step()
+                    write.reset()
+                }
+            }
+            try archive.exec("COMMIT")
+        } catch {
+            try? archive.exec("ROLLBACK")
+            throw error
+        }
+        let rows = try inSavepoint("shards_archive") { () -> Int64 in
+            let update = try db.prepare("UPDATE \(qualifiedShards) SET state = 'archived', file = ?1 WHERE num = ?2")
+            for s in victims {
+                try update.bind([.text(file), .int(s.number)])
+                try update.run()
+            }
+            return victims.reduce(0) { $0 + $1.rows }
+        }
+        for s in victims {
+            s.state = ShardInfo.archived
+            s.file = file
+        }
+        catalogGeneration += 1
+        purgeRetired()
+        return rows
+    }
+
+    /// An archive file's path: as given when absolute, else next to the main database
+    /// (or the current directory for an in-memory one).
+    func archivePath(_ file: String) -> String {
+        if file.hasPrefix("/") { return file }
+        let main = api.pointee.db_filename(db.handle, schema).map { String(cString: $0) } ?? ""
+        guard let slash = main.lastIndex(of: "/") else { return file }
+        return String(main[...slash]) + file
+    }
+
+    /// Archived shards whose table is still in the main database (the drop had to wait).
+    private func dropArchivedTablesInMain() {
+        let archived = catalog.shards.filter { $0.file != nil }
+        guard !archived.isEmpty, !flushing,
+              let exists = try? db.prepare("SELECT 1 FROM \(SQLText.identifier(schema)).sqlite_schema WHERE type = 'table' AND name = ?1")
+        else { return }
+        var sql = ""
+        for s in archived {
+            guard (try? exists.bind([.text(s.tableName)])) != nil, (try? exists.step()) == true else { exists.reset(); continue }
+            exists.reset()
+            sql += "DROP TABLE \(qualified(s.tableName));"
+        }
+        guard !sql.isEmpty else { return }
+        statements.removeAll()
+        for s in archived { insertStatements[s.number] = nil }
+        _ = try? inSavepoint("shards_purge") { try db.exec(sql) }
     }
 
     /// Runs `body` in a savepoint: all of it or, on error, none of it.
@@ -756,7 +877,9 @@ final class Collection {
         probe = nil
         dataVersionStatement = nil
         var sql = ""
-        for s in catalog.shards where s.file == nil {
+        // Archive files are left as they are: they are the user's files.
+        archives.closeAll()
+        for s in catalog.shards {
             sql += "DROP TABLE IF EXISTS \(qualified(s.tableName));"
         }
         sql += "DROP TABLE IF EXISTS \(qualifiedShards); DROP TABLE IF EXISTS \(qualifiedConfig);"
@@ -767,7 +890,7 @@ final class Collection {
     /// lets go of the table.
     func close() {
         flushOnClose()
-        purgeRetired()
+        archives.closeAll()
         statements.removeAll()
         insertStatements.removeAll()
         probe = nil
@@ -833,6 +956,6 @@ extension Collection {
 
     func traceShard(_ shard: ShardInfo, sql: String) {
         guard trace != nil else { return }
-        trace!.append("  \(shard.keyText): \(sql)")
+        trace!.append("  \(shard.keyText)\(shard.file.map { " (archive \($0))" } ?? ""): \(sql)")
     }
 }

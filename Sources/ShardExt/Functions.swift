@@ -89,6 +89,14 @@ private func shardDrop(_ ctx: OpaquePointer?, _ argc: Int32, _ argv: ValueArray)
     api.pointee.result_int64(ctx, try collection.dropShards(endingBy: before))
 }
 
+/// shard_archive(collection, before, file) -> rows moved into the archive file
+private func shardArchive(_ ctx: OpaquePointer?, _ argc: Int32, _ argv: ValueArray) throws {
+    let collection = try connectionOf(ctx).collection(try textArgument(argv[0], "the collection name"))
+    let before = try collection.timeArgument(argv[1], what: "before")
+    let file = try textArgument(argv[2], "the archive file name")
+    api.pointee.result_int64(ctx, try collection.archiveShards(endingBy: before, file: file))
+}
+
 /// shards_explain(collection, query) -> how the query read the collection: for each
 /// scan, the shards it visited out of all, and the SQL it ran in each. The query
 /// runs to completion (like EXPLAIN ANALYZE); its rows are counted, not returned.
@@ -135,6 +143,7 @@ private let functions: [FunctionSpec] = [
     FunctionSpec(name: "shards_explain", argc: 2, flags: directOnly, body: shardsExplain),
     FunctionSpec(name: "shard_flush", argc: 1, flags: directOnly, body: shardFlush),
     FunctionSpec(name: "shard_drop", argc: 2, flags: directOnly, body: shardDrop),
+    FunctionSpec(name: "shard_archive", argc: 3, flags: directOnly, body: shardArchive),
     FunctionSpec(name: "shards_version", argc: 0, flags: pure) { ctx, _, _ in resultText(ctx, shardsVersion) },
     FunctionSpec(name: "shards_debug", argc: 0, flags: SQLITE_UTF8 | SQLITE_INNOCUOUS) { ctx, _, _ in resultText(ctx, debugText()) },
 ]

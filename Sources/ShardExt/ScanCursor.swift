@@ -33,9 +33,12 @@ final class ScanCursor {
     private final class Stream {
         let shard: ShardInfo
         let stmt: Statement
-        init(shard: ShardInfo, stmt: Statement) {
+        /// Where the statement goes back: the collection's cache or an archive's.
+        let cache: StatementCache
+        init(shard: ShardInfo, stmt: Statement, cache: StatementCache) {
             self.shard = shard
             self.stmt = stmt
+            self.cache = cache
         }
     }
     private var streams: [Stream] = []
@@ -125,7 +128,7 @@ final class ScanCursor {
         timeBounds = pruning.times
         cap = limit < 0 ? .max : limit.addingReportingOverflow(offset).overflow ? .max : limit + offset
 
-        let shards = collection.catalog.shards.filter { $0.isLive && pruning.mayContain($0) }
+        let shards = collection.catalog.shards.filter { !$0.isRetired && pruning.mayContain($0) }
         groups = makeGroups(shards)
         columnMap = makeColumnMap()
         makeTemplate(conditions)
@@ -219,14 +222,23 @@ final class ScanCursor {
             let group = groups[nextGroup]
             nextGroup += 1
             for shard in group {
-                let sql = head + collection.qualified(shard.tableName) + (insideTimeRange(shard) ? tailInsideTime : tail)
-                let stmt = try collection.statements.checkout(collection.db, sql)
+                let tail = insideTimeRange(shard) ? tailInsideTime : self.tail
+                // An archived shard is read on its archive file's own connection.
+                let (db, cache, table): (Database, StatementCache, String)
+                if let file = shard.file {
+                    let archive = try collection.archives.handle(collection.archivePath(file), shard: shard.keyText)
+                    (db, cache, table) = (archive.db, archive.statements, "\"main\"." + SQLText.identifier(shard.tableName))
+                } else {
+                    (db, cache, table) = (collection.db, collection.statements, collection.qualified(shard.tableName))
+                }
+                let sql = head + table + tail
+                let stmt = try cache.checkout(db, sql)
                 collection.traceShard(shard, sql: sql)
                 for (i, p) in parameters.enumerated() { bind(stmt, Int32(i + 1), p) }
                 do {
-                    if try stmt.step() { streams.append(Stream(shard: shard, stmt: stmt)) } else { collection.statements.checkin(stmt) }
+                    if try stmt.step() { streams.append(Stream(shard: shard, stmt: stmt, cache: cache)) } else { cache.checkin(stmt) }
                 } catch {
-                    collection.statements.checkin(stmt)
+                    cache.checkin(stmt)
                     throw error
                 }
             }
@@ -261,7 +273,7 @@ final class ScanCursor {
             siftDown(0)
             return
         }
-        collection.statements.checkin(streams[top].stmt)
+        streams[top].cache.checkin(streams[top].stmt)
         heap[0] = heap[heap.count - 1]
         heap.removeLast()
         if !heap.isEmpty {
@@ -329,7 +341,7 @@ final class ScanCursor {
     }
 
     private func release() {
-        for s in streams { collection.statements.checkin(s.stmt) }
+        for s in streams { s.cache.checkin(s.stmt) }
         streams.removeAll()
         heap.removeAll()
         for case .value(let v) in parameters { api.pointee.value_free(v) }

@@ -53,16 +53,18 @@ extension Collection {
     /// Bytes a shard takes: its table and indexes from dbstat when SQLite has it;
     /// otherwise an estimate (document bytes plus 16 per row, indexes not counted).
     func bytes(of shard: ShardInfo) throws -> Int64? {
-        let schemaId = SQLText.identifier(schema)
+        // An archived shard is measured in its archive file.
+        let (db, schema) = try shard.file.map { (try archives.handle(archivePath($0), shard: shard.keyText).db, "main") }
+            ?? (self.db, self.schema)
         if let stat = try? db.prepare("""
             SELECT sum(pgsize) FROM dbstat(\(SQLText.literal(schema)), 1)
-            WHERE name IN (SELECT name FROM \(schemaId).sqlite_schema WHERE tbl_name = ?1)
+            WHERE name IN (SELECT name FROM \(SQLText.identifier(schema)).sqlite_schema WHERE tbl_name = ?1)
             """) {
             try stat.bind([.text(shard.tableName)])
             if try stat.step() { return stat.optionalInt(0) }
             return nil
         }
-        return try db.scalarInt("SELECT total(length(doc)) + 16 * count(*) FROM \(qualified(shard.tableName))")
+        return try db.scalarInt("SELECT total(length(doc)) + 16 * count(*) FROM \(SQLText.identifier(schema)).\(SQLText.identifier(shard.tableName))")
     }
 }
 

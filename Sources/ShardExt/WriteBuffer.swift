@@ -38,6 +38,9 @@ final class WriteBuffer {
     deinit { discardAll() }
 
     var isEmpty: Bool { waiting.isEmpty }
+
+    /// Waiting entries whose statements committed: what a close must still write.
+    var acknowledged: [Entry] { waiting.filter(\.acknowledged) }
     var count: Int { waiting.count }
 
     func append(shard: Int64, id: Int64, ts: Int64, doc: OpaquePointer?, now: Int64) {

@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 
 /// Old data leaves whole: shard_drop and retain.
@@ -64,7 +65,7 @@ final class LifecycleTests: XCTestCase {
                        ["r:2025:02", "r:2025:03", "r:2025:04", "r:2025:05"])
         XCTAssertEqual(try db.int("SELECT count(*) FROM r"), 92 - 31)
         // SQLite drops no table while a statement (the INSERT) runs: January's tables
-        // are retired in the catalog, and go at the next chance (any shard_drop, or close).
+        // are retired in the catalog, and go at the next chance (the next shard_drop).
         XCTAssertEqual(try db.int("SELECT count(*) FROM r_shards WHERE state = 'retired'"), 1)
         XCTAssertEqual(try db.int("SELECT shard_drop('r', 0)"), 0)
         XCTAssertEqual(try db.int("SELECT count(*) FROM sqlite_schema WHERE name LIKE 'r_2025_01%'"), 0)
@@ -76,5 +77,68 @@ final class LifecycleTests: XCTestCase {
         try db.exec("BEGIN; INSERT INTO r(doc) VALUES ('{\"t\":\"2025-09-01\"}'); ROLLBACK")
         XCTAssertEqual(try db.int("SELECT count(*) FROM r"), 62)
         XCTAssertEqual(try db.int("SELECT count(*) FROM shard_list('r')"), 5)
+    }
+}
+
+/// shard_archive: whole shards move to another file and stay queryable.
+final class ArchiveTests: XCTestCase {
+    var db: TestDatabase!
+    var folder: String { (db.path as NSString).deletingLastPathComponent }
+
+    override func setUpWithError() throws {
+        db = try TestDatabase()
+        try db.exec("""
+            CREATE VIRTUAL TABLE e USING shards(time = '$.t', category = '$.c', max_rows = 7, index = '$.n');
+            INSERT INTO e(doc) SELECT json_object('t', 1735689600000 + value * 43200000, 'c', CASE value % 3 WHEN 0 THEN 'x' ELSE 'y' END,
+                                                  'n', value % 11) FROM \(series(0, 179));
+            """)
+    }
+
+    let queries = [
+        "SELECT id, ts, shard, doc, n FROM e ORDER BY id",
+        "SELECT id FROM e WHERE n = 4 ORDER BY ts DESC LIMIT 5",
+        "SELECT n, count(*), min(ts), max(id) FROM e GROUP BY n ORDER BY n",
+        "SELECT count(*) FROM e WHERE ts BETWEEN 1736000000000 AND 1739000000000",
+        "SELECT count(*) FROM e('{\"c\":\"x\",\"n\":{\"$in\":[1,2,3]}}')",
+        "SELECT id FROM e WHERE shard LIKE 'e:y:2025:01:%' ORDER BY id",
+    ]
+
+    func answers(_ db: TestDatabase) throws -> [[[Value]]] { try queries.map { try db.query($0) } }
+
+    func testArchivedShardsAnswerAsBefore() throws {
+        let before = try answers(db)
+        let total = try db.int("SELECT count(*) FROM e")
+        let moved = try db.int("SELECT sum(rows) FROM shard_list('e') WHERE period_end <= 1738368000000")
+        XCTAssertEqual(try db.int("SELECT shard_archive('e', '2025-02-01', 'cold.db')"), moved)
+        XCTAssertEqual(try answers(db), before)
+        XCTAssertEqual(try db.int("SELECT count(*) FROM e"), total)
+        XCTAssertEqual(try db.query("SELECT DISTINCT state, file FROM shard_list('e') WHERE period_end <= 1738368000000"),
+                       [[.text("archived"), .text("cold.db")]])
+        XCTAssertEqual(try db.int("SELECT count(*) FROM sqlite_schema WHERE name LIKE 'e_%_2025_01_%'"), 0, "gone from the main file")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/cold.db"), "next to the main database")
+        XCTAssertTrue(try db.text("SELECT shards_explain('e', 'SELECT count(*) FROM e WHERE n = 1')")!.contains("(archive cold.db)"))
+        // Another connection reads them too, and a second archive appends to the file.
+        let other = try TestDatabase(path: db.path)
+        XCTAssertEqual(try answers(other), before)
+        XCTAssertGreaterThan(try other.int("SELECT shard_archive('e', '2025-03-01', 'cold.db')"), 0)
+        XCTAssertEqual(try answers(other), before)
+        XCTAssertEqual(try answers(db), before)
+        // Archived shards are read-only; new rows of an archived period go to a new hot shard.
+        db.expectError("DELETE FROM e WHERE n = 3", contains: "archived shards are read-only")
+        db.expectError("UPDATE e SET doc = '{\"t\":1735689600000,\"c\":\"x\",\"n\":1}' WHERE id = (SELECT min(id) FROM e)", contains: "read-only")
+        XCTAssertEqual(try answers(db), before)
+        try db.exec("INSERT INTO e(doc) VALUES ('{\"t\":\"2025-01-09\",\"c\":\"x\",\"n\":99}')")
+        XCTAssertEqual(try db.query("SELECT state FROM shard_list('e') WHERE shard = (SELECT shard FROM e WHERE n = 99)"), [[.text("sealed")]])
+    }
+
+    func testMissingAndUnwritableArchiveFiles() throws {
+        db.expectError("SELECT shard_archive('e', '2025-02-01', '/nonexistent-dir/cold.db')", contains: "cannot open archive file '/nonexistent-dir/cold.db'")
+        XCTAssertEqual(try db.int("SELECT count(*) FROM shard_list('e') WHERE state = 'archived'"), 0, "nothing moved")
+        XCTAssertEqual(try db.int("SELECT shard_archive('e', '2025-02-01', 'gone.db')"), try db.int("SELECT count(*) FROM e WHERE ts < 1738368000000"))
+        try FileManager.default.removeItem(atPath: folder + "/gone.db")
+        let fresh = try TestDatabase(path: db.path)
+        fresh.expectError("SELECT count(*) FROM e", contains: "archive file '\(folder)/gone.db'")
+        // Reads that need no archived shard still work.
+        XCTAssertGreaterThan(try fresh.int("SELECT count(*) FROM e WHERE ts >= 1738368000000"), 0)
     }
 }
