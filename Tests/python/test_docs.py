@@ -33,8 +33,9 @@ def main():
     script = [f".load {LIB}", setup]
     for i, (sql, _) in enumerate(cases):
         script += [f".print @@{i}", sql]
-    with tempfile.NamedTemporaryFile(suffix=".db") as db:
-        run = subprocess.run(["sqlite3", db.name], input="\n".join(script), text=True, capture_output=True)
+    # A folder of its own: the examples write an archive file next to the database.
+    with tempfile.TemporaryDirectory() as folder:
+        run = subprocess.run(["sqlite3", folder + "/docs.db"], input="\n".join(script), text=True, capture_output=True)
     outputs = re.split(r"^@@\d+\n", run.stdout, flags=re.M)[1:]
     passed = failed = 0
     if run.stderr:
