@@ -1,0 +1,181 @@
+import CShardShim
+import ShardCore
+
+// Old data leaves whole (shard_drop, retain, shard_archive); indexes added later.
+extension Collection {
+    // MARK: - lifecycle
+
+    /// shard_drop: drops every shard whose whole period ends at or before `before`
+    /// (ms), in one transaction; returns the rows dropped. Partition none never ends.
+    func dropShards(endingBy before: Int64) throws -> Int64 {
+        try flushBeforeRead()
+        try refresh()
+        let victims = catalog.shards.filter { s in !s.isRetired && (s.period.end.map { $0 <= before } ?? false) }
+        let rows = victims.isEmpty ? 0 : try inSavepoint("shards_drop") { try retire(victims) }
+        purgeRetired()
+        return rows
+    }
+
+    /// `retain`: when the first shard of a new newest period appears, whole periods
+    /// that ended more than `retain` before its start go.
+    func applyRetention(newPeriod: Period) throws {
+        guard let retain = options.retain, let start = newPeriod.start,
+              !catalog.shards.contains(where: { ($0.period.start ?? .min) > start }) else { return }
+        // "ended more than <retain> before": strictly earlier than the cutoff.
+        let cutoff = retain.cutoff(newestPeriodStart: start)
+        let victims = catalog.shards.filter { s in !s.isRetired && (s.period.end.map { $0 < cutoff } ?? false) }
+        if !victims.isEmpty { _ = try retire(victims) }
+    }
+
+    /// Takes shards out of the collection in the current transaction: their catalog
+    /// rows say `retired`, so no reader sees them from here on. Returns their rows.
+    func retire(_ victims: [ShardInfo]) throws -> Int64 {
+        let nums = victims.map { String($0.number) }.joined(separator: ",")
+        try db.exec("UPDATE \(qualifiedShards) SET state = '\(ShardInfo.retired)' WHERE num IN (\(nums))")
+        for s in victims {
+            s.state = ShardInfo.retired
+            s.dirty = false
+        }
+        catalogGeneration += 1
+        return victims.reduce(0) { $0 + $1.rows }
+    }
+
+    /// Drops the tables of retired shards, when SQLite allows (no other statement
+    /// running on the connection); otherwise they wait for the next chance.
+    func purgeRetired() {
+        dropArchivedTablesInMain()
+        let retired = catalog.shards.filter(\.isRetired)
+        guard !retired.isEmpty, !flushing else { return }
+        // Cached statements may name the tables; they are prepared again on use.
+        statements.removeAll()
+        for s in retired { insertStatements[s.number] = nil }
+        var sql = ""
+        for s in retired { sql += "DROP TABLE IF EXISTS \(qualified(s.tableName));" }
+        sql += "DELETE FROM \(qualifiedShards) WHERE num IN (\(retired.map { String($0.number) }.joined(separator: ",")));"
+        if (try? inSavepoint("shards_purge", { try db.exec(sql) })) != nil {
+            catalog.remove(numbers: Set(retired.map(\.number)))
+            catalogGeneration += 1
+        }
+    }
+
+    /// shard_archive: moves the shards whose whole period ends at or before `before`
+    /// into another database file and records the file in the catalog; returns the
+    /// rows moved. The archive is written and committed first (a copy left by a crash
+    /// is replaced next time), then the catalog, in one transaction of its own.
+    func archiveShards(endingBy before: Int64, file: String) throws -> Int64 {
+        guard !file.isEmpty, !file.contains("\0") else { throw ShardError("shards: shard_archive needs a file name") }
+        try flushBeforeRead()
+        try refresh()
+        let victims = catalog.shards.filter { s in s.isLive && (s.period.end.map { $0 <= before } ?? false) }
+        guard !victims.isEmpty else { return 0 }
+        let path = archivePath(file)
+        archives.close(path)
+        let archive = try Archives.open(path, flags: SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) { message in
+            "shards: cannot open archive file '\(path)' for writing: \(message)"
+        }
+        defer { _ = api.pointee.close_v2(archive.handle) }
+        do {
+            try archive.exec("BEGIN IMMEDIATE")
+            for s in victims {
+                try archive.exec("DROP TABLE IF EXISTS \"main\".\(SQLText.identifier(s.tableName));" + shardTableSQL(s, schema: "main"))
+                let read = try db.prepare("SELECT id, ts, doc FROM \(qualified(s.tableName))")
+                let write = try archive.prepare("INSERT INTO \"main\".\(SQLText.identifier(s.tableName))(id, ts, doc) VALUES (?1, ?2, ?3)")
+                while try read.step() {
+                    for c: Int32 in 0...2 { write.bind(c + 1, read.value(c)) }
+                    _ = try write.step()
+                    write.reset()
+                }
+            }
+            try archive.exec("COMMIT")
+        } catch {
+            try? archive.exec("ROLLBACK")
+            throw error
+        }
+        let rows = try inSavepoint("shards_archive") { () -> Int64 in
+            let update = try db.prepare("UPDATE \(qualifiedShards) SET state = 'archived', file = ?1 WHERE num = ?2")
+            for s in victims {
+                try update.bind([.text(file), .int(s.number)])
+                try update.run()
+            }
+            return victims.reduce(0) { $0 + $1.rows }
+        }
+        for s in victims {
+            s.state = ShardInfo.archived
+            s.file = file
+        }
+        catalogGeneration += 1
+        purgeRetired()
+        return rows
+    }
+
+    /// An archive file's path: as given when absolute, else next to the main database
+    /// (or the current directory for an in-memory one).
+    func archivePath(_ file: String) -> String {
+        if file.hasPrefix("/") { return file }
+        let main = api.pointee.db_filename(db.handle, schema).map { String(cString: $0) } ?? ""
+        guard let slash = main.lastIndex(of: "/") else { return file }
+        return String(main[...slash]) + file
+    }
+
+    /// Archived shards whose table is still in the main database (the drop had to wait).
+    func dropArchivedTablesInMain() {
+        let archived = catalog.shards.filter { $0.file != nil }
+        guard !archived.isEmpty, !flushing,
+              let exists = try? db.prepare("SELECT 1 FROM \(SQLText.identifier(schema)).sqlite_schema WHERE type = 'table' AND name = ?1")
+        else { return }
+        var sql = ""
+        for s in archived {
+            guard (try? exists.bind([.text(s.tableName)])) != nil, (try? exists.step()) == true else { exists.reset(); continue }
+            exists.reset()
+            sql += "DROP TABLE \(qualified(s.tableName));"
+        }
+        guard !sql.isEmpty else { return }
+        statements.removeAll()
+        for s in archived { insertStatements[s.number] = nil }
+        _ = try? inSavepoint("shards_purge") { try db.exec(sql) }
+    }
+
+    /// Runs `body` in a savepoint: all of it or, on error, none of it.
+    func inSavepoint<T>(_ name: String, _ body: () throws -> T) throws -> T {
+        try db.exec("SAVEPOINT \(name)")
+        do {
+            let result = try body()
+            try db.exec("RELEASE \(name)")
+            return result
+        } catch {
+            try? db.exec("ROLLBACK TO \(name); RELEASE \(name)")
+            catalogStale = true
+            throw error
+        }
+    }
+
+    // MARK: - indexes
+
+    /// ensure_json_index: creates the index on every shard lacking it and records the
+    /// path for future shards. Returns how many shards gained it.
+    func ensureIndex(_ path: JSONPath) throws -> Int64 {
+        if path.steps.isEmpty {
+            throw ShardError("shards: ensure_json_index needs a path below the root, like $.type")
+        }
+        try flushBeforeRead()
+        try refresh()
+        var gained: Int64 = 0
+        let exists = try db.prepare("SELECT 1 FROM \(SQLText.identifier(schema)).sqlite_schema WHERE type = 'index' AND name = ?1")
+        for shard in catalog.shards where shard.isLive {
+            try exists.bind([.text(indexName(shard: shard, path: path))])
+            let has = try exists.step()
+            exists.reset()
+            if !has {
+                try db.exec(createIndexSQL(shard: shard, path: path))
+                gained += 1
+            }
+        }
+        if !indexedPaths.contains(path) {
+            let rec = try db.prepare("INSERT OR IGNORE INTO \(qualifiedConfig)(key, value) VALUES (?1, NULL)")
+            try rec.bind([.text("path:" + path.text)])
+            try rec.run()
+            indexedPaths.append(path)
+        }
+        return gained
+    }
+}
