@@ -16,12 +16,14 @@ let package = Package(
     targets: [
         // sqlite3ext.h, the vtab/cursor structs that carry a Swift object, variadic calls.
         .target(name: "CShardShim"),
+        // zstd (Debian's libzstd-dev), for compressed shards.
+        .systemLibrary(name: "CZstd", path: "Sources/CZstd"),
         // Pure Swift: options, time, keys, paths, query compiler, routing plans.
         .target(name: "ShardCore", swiftSettings: hotPath),
         // The SQLite layer: entry point, API wrapper, virtual tables, functions.
         .target(
             name: "ShardExt",
-            dependencies: ["ShardCore", "CShardShim"],
+            dependencies: ["ShardCore", "CShardShim", "CZstd"],
             swiftSettings: hotPath,
             linkerSettings: [.unsafeFlags(["-static-stdlib"])]
         ),

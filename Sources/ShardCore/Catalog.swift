@@ -69,9 +69,15 @@ public final class ShardInfo {
     public static let retired = "retired"
     /// Moved into an archive file (`file`): read from there, never written.
     public static let archived = "archived"
+    /// Rewritten into compressed blocks (table `<table>_z`): read-only.
+    public static let compressed = "compressed"
 
-    /// Holds rows readers see in the main database.
-    public var isLive: Bool { !isRetired && file == nil }
+    public var isCompressed: Bool { state == ShardInfo.compressed }
+    /// The table that holds the shard's rows in its database.
+    public var storedTable: String { isCompressed ? tableName + "_z" : tableName }
+
+    /// Holds its rows uncompressed in the main database.
+    public var isLive: Bool { !isRetired && !isCompressed && file == nil }
 
     /// Records one inserted row.
     @inline(__always) public func noteInsert(id: Int64, ts: Int64) {

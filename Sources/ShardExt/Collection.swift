@@ -271,7 +271,7 @@ final class Collection {
         // Archive files are left as they are: they are the user's files.
         archives.closeAll()
         for s in catalog.shards {
-            sql += "DROP TABLE IF EXISTS \(qualified(s.tableName));"
+            sql += "DROP TABLE IF EXISTS \(qualified(s.tableName)); DROP TABLE IF EXISTS \(qualified(s.tableName + "_z"));"
         }
         sql += "DROP TABLE IF EXISTS \(qualifiedShards); DROP TABLE IF EXISTS \(qualifiedConfig);"
         try db.exec(sql)

@@ -50,7 +50,9 @@ extension Collection {
         statements.removeAll()
         for s in retired { insertStatements[s.number] = nil }
         var sql = ""
-        for s in retired { sql += "DROP TABLE IF EXISTS \(qualified(s.tableName));" }
+        for s in retired {
+            sql += "DROP TABLE IF EXISTS \(qualified(s.tableName)); DROP TABLE IF EXISTS \(qualified(s.tableName + "_z"));"
+        }
         sql += "DELETE FROM \(qualifiedShards) WHERE num IN (\(retired.map { String($0.number) }.joined(separator: ",")));"
         if (try? inSavepoint("shards_purge", { try db.exec(sql) })) != nil {
             catalog.remove(numbers: Set(retired.map(\.number)))
@@ -147,6 +149,83 @@ extension Collection {
             catalogStale = true
             throw error
         }
+    }
+
+    /// shard_compress: rewrites the shards whose whole period ends at or before
+    /// `before` into zstd-compressed blocks of `blockRows` documents, in one
+    /// transaction; returns the rows compressed. Each block keeps its id and ts
+    /// ranges, so reads skip the blocks that cannot match.
+    func compressShards(endingBy before: Int64) throws -> Int64 {
+        try flushBeforeRead()
+        try refresh()
+        let victims = catalog.shards.filter { s in s.isLive && (s.period.end.map { $0 <= before } ?? false) }
+        guard !victims.isEmpty else { return 0 }
+        statements.removeAll()
+        for s in victims { insertStatements[s.number] = nil }
+        let rows = try inSavepoint("shards_compress") { () -> Int64 in
+            var total: Int64 = 0
+            let mark = try db.prepare("UPDATE \(qualifiedShards) SET state = '\(ShardInfo.compressed)' WHERE num = ?1")
+            for s in victims {
+                total += try compress(s)
+                try mark.bind([.int(s.number)])
+                try mark.run()
+            }
+            return total
+        }
+        for s in victims { s.state = ShardInfo.compressed }
+        catalogGeneration += 1
+        return rows
+    }
+
+    static let blockRows = 1000
+
+    private func compress(_ s: ShardInfo) throws -> Int64 {
+        let blocks = qualified(s.tableName + "_z")
+        try db.exec("""
+            DROP TABLE IF EXISTS \(blocks);
+            CREATE TABLE \(blocks)(block INTEGER PRIMARY KEY, first_id INTEGER NOT NULL, last_id INTEGER NOT NULL,
+                                   min_ts INTEGER NOT NULL, max_ts INTEGER NOT NULL, rows INTEGER NOT NULL, data BLOB NOT NULL);
+            """)
+        let write = try db.prepare("INSERT INTO \(blocks)(first_id, last_id, min_ts, max_ts, rows, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+        var block = Block.Writer()
+        var firstId: Int64 = 0, lastId: Int64 = 0, minTs = Int64.max, maxTs = Int64.min
+        var total: Int64 = 0
+        func emit() throws {
+            write.bind(1, firstId)
+            write.bind(2, lastId)
+            write.bind(3, minTs)
+            write.bind(4, maxTs)
+            write.bind(5, Int64(block.count))
+            write.bind(6, blob: try Compression.compress(block.bytes))
+            _ = try write.step()
+            write.reset()
+            block = Block.Writer()
+            minTs = .max
+            maxTs = .min
+        }
+        do {
+            // Documents as JSON text: what a read of `doc` returns, so results stay identical.
+            let read = try db.prepare("SELECT id, ts, \(columnExpression(3, reading: true)) FROM \(qualified(s.tableName)) ORDER BY id")
+            while try read.step() {
+                let id = read.int64(0), ts = read.int64(1)
+                if block.count == 0 { firstId = id }
+                lastId = id
+                minTs = min(minTs, ts)
+                maxTs = max(maxTs, ts)
+                let text = api.pointee.column_text(read.handle, 2)
+                block.append(id: id, ts: ts, document: UnsafeRawBufferPointer(start: text, count: Int(api.pointee.column_bytes(read.handle, 2))))
+                total += 1
+                if block.count == Collection.blockRows { try emit() }
+            }
+        }
+        if block.count > 0 { try emit() }
+        // SQLite drops a table only while no other statement runs on the connection.
+        do {
+            try db.exec("DROP TABLE \(qualified(s.tableName))")
+        } catch let e as SQLiteError where e.code == SQLITE_LOCKED {
+            throw ShardError("shards: shard_compress must run as a statement of its own (SELECT shard_compress(...)); SQLite cannot drop a table while another statement runs")
+        }
+        return total
     }
 
     // MARK: - indexes

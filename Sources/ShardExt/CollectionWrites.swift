@@ -395,6 +395,9 @@ extension Collection {
         if let file = shard.file {
             throw ShardError("shards: document \(id) is in shard \(shard.keyText), archived in '\(file)'; archived shards are read-only")
         }
+        if shard.isCompressed {
+            throw ShardError("shards: document \(id) is in shard \(shard.keyText), which is compressed; compressed shards are read-only")
+        }
     }
 
     /// Deletes the row with this id, if there is one.

@@ -16,7 +16,7 @@ public func sqlite3_shardext_init(
             throw ShardError("shards: needs SQLite 3.38.0 or newer; this is \(sqliteVersion)")
         }
         let connection = Connection(db: db)
-        for (name, module) in [("shards", collectionModule), ("shard_list", shardListModule)] {
+        for (name, module) in [("shards", collectionModule), ("shard_list", shardListModule), ("shards_block", blockModule)] {
             let rc = api.pointee.create_module_v2(rawDb, name, module, retainedPointer(connection)) { releasePointer($0) }
             if rc != SQLITE_OK { throw db.error(rc) }
         }

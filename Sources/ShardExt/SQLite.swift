@@ -102,6 +102,12 @@ final class Statement {
 
     func bindNull(_ index: Int32) { _ = api.pointee.bind_null(handle, index) }
 
+    func bind(_ index: Int32, blob: [UInt8]) {
+        blob.withUnsafeBytes { b in
+            _ = api.pointee.bind_blob(handle, index, b.baseAddress, Int32(b.count), shard_transient())
+        }
+    }
+
     func bind(_ bindings: [SQLBinding]) throws {
         for (i, b) in bindings.enumerated() {
             let n = Int32(i + 1)

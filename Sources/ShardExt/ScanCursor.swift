@@ -22,6 +22,9 @@ final class ScanCursor {
     private var tail = ""
     /// `tail` without the ts range terms, for shards whose every row is inside them.
     private var tailInsideTime = ""
+    /// The FROM and WHERE of a compressed shard: its blocks, joined with their rows,
+    /// skipping blocks outside the id and ts bounds (the last four parameters).
+    private var compressedTail = ""
     private var timeBounds = IntBounds()
     /// Statement column of each collection column, -1 when not selected.
     private var columnMap: [Int32] = []
@@ -126,6 +129,9 @@ final class ScanCursor {
             }
         }
         timeBounds = pruning.times
+        for bound in [pruning.ids.lo, pruning.ids.hi, pruning.times.lo, pruning.times.hi] {
+            parameters.append(.query(.integer(bound)))
+        }
         cap = limit < 0 ? .max : limit.addingReportingOverflow(offset).overflow ? .max : limit + offset
 
         let shards = collection.catalog.shards.filter { !$0.isRetired && pruning.mayContain($0) }
@@ -204,6 +210,9 @@ final class ScanCursor {
         }
         tail = whereClause(conditions.map(\.sql)) + order
         tailInsideTime = whereClause(conditions.filter { !$0.timeRange }.map(\.sql)) + order
+        let n = parameters.count
+        let blocks = "z.last_id >= ?\(n - 3) AND z.first_id <= ?\(n - 2) AND z.max_ts >= ?\(n - 1) AND z.min_ts <= ?\(n)"
+        compressedTail = " AS z, shards_block(z.data)" + whereClause([blocks] + conditions.map(\.sql)) + order
     }
 
     /// Whether every row of the shard is inside the scan's ts range (its catalog
@@ -222,14 +231,14 @@ final class ScanCursor {
             let group = groups[nextGroup]
             nextGroup += 1
             for shard in group {
-                let tail = insideTimeRange(shard) ? tailInsideTime : self.tail
+                let tail = shard.isCompressed ? compressedTail : insideTimeRange(shard) ? tailInsideTime : self.tail
                 // An archived shard is read on its archive file's own connection.
                 let (db, cache, table): (Database, StatementCache, String)
                 if let file = shard.file {
                     let archive = try collection.archives.handle(collection.archivePath(file), shard: shard.keyText)
                     (db, cache, table) = (archive.db, archive.statements, "\"main\"." + SQLText.identifier(shard.tableName))
                 } else {
-                    (db, cache, table) = (collection.db, collection.statements, collection.qualified(shard.tableName))
+                    (db, cache, table) = (collection.db, collection.statements, collection.qualified(shard.storedTable))
                 }
                 let sql = head + table + tail
                 let stmt = try cache.checkout(db, sql)

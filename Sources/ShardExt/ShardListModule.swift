@@ -60,11 +60,12 @@ extension Collection {
             SELECT sum(pgsize) FROM dbstat(\(SQLText.literal(schema)), 1)
             WHERE name IN (SELECT name FROM \(SQLText.identifier(schema)).sqlite_schema WHERE tbl_name = ?1)
             """) {
-            try stat.bind([.text(shard.tableName)])
+            try stat.bind([.text(shard.storedTable)])
             if try stat.step() { return stat.optionalInt(0) }
             return nil
         }
-        return try db.scalarInt("SELECT total(length(doc)) + 16 * count(*) FROM \(SQLText.identifier(schema)).\(SQLText.identifier(shard.tableName))")
+        let estimate = shard.isCompressed ? "SELECT total(length(data)) + 48 * count(*)" : "SELECT total(length(doc)) + 16 * count(*)"
+        return try db.scalarInt("\(estimate) FROM \(SQLText.identifier(schema)).\(SQLText.identifier(shard.storedTable))")
     }
 }
 

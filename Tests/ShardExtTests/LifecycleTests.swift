@@ -142,3 +142,60 @@ final class ArchiveTests: XCTestCase {
         XCTAssertGreaterThan(try fresh.int("SELECT count(*) FROM e WHERE ts >= 1738368000000"), 0)
     }
 }
+
+/// shard_compress: sealed shards rewritten into zstd blocks, answers unchanged.
+final class CompressTests: XCTestCase {
+    var db: TestDatabase!
+
+    override func setUpWithError() throws {
+        db = try TestDatabase()
+        try db.exec("""
+            CREATE VIRTUAL TABLE e USING shards(time = '$.t', max_rows = 5000, index = '$.type', index = 'user: $.user.id');
+            INSERT INTO e(doc) SELECT json_object('t', 1735689600000 + value * 600000, 'type', 'type' || (value % 20),
+                                                  'user', json_object('id', value % 5000, 'plan', 'pro'), 'app', 'android',
+                                                  'url', 'https://example.com/x/' || (value % 1000), 'dur', value % 3000)
+                               FROM \(series(0, 11999));
+            """)
+    }
+
+    func testAnswersStayAndBytesShrink() throws {
+        let queries = ["SELECT id, ts, shard, doc, type, user FROM e ORDER BY id",
+                       "SELECT id FROM e WHERE type = 'type3' AND ts < 1736500000000 ORDER BY ts DESC LIMIT 7",
+                       "SELECT user, count(*) FROM e WHERE user < 50 GROUP BY user ORDER BY user",
+                       "SELECT count(*) FROM e('{\"type\":{\"$in\":[\"type1\",\"type2\"]},\"dur\":{\"$gt\":2000}}')",
+                       "SELECT id FROM e WHERE id IN (1099511627777, 1099511628000, 2199023255553) ORDER BY id"]
+        let before = try queries.map { try db.query($0) }
+        let january = "period_end <= 1738368000000"
+        let bytesBefore = try db.int("SELECT sum(bytes) FROM shard_list('e') WHERE \(january)")
+        let rows = try db.int("SELECT sum(rows) FROM shard_list('e') WHERE \(january)")
+        XCTAssertEqual(try db.int("SELECT shard_compress('e', '2025-02-01')"), rows)
+        XCTAssertEqual(try queries.map { try db.query($0) }, before)
+        XCTAssertEqual(try db.query("SELECT DISTINCT state FROM shard_list('e') WHERE \(january)"), [[.text("compressed")]])
+        let bytesAfter = try db.int("SELECT sum(bytes) FROM shard_list('e') WHERE \(january)")
+        XCTAssertLessThan(bytesAfter * 4, bytesBefore, "compressed shards must be several times smaller")
+        XCTAssertEqual(try db.int("SELECT count(*) FROM sqlite_schema WHERE name = 'e_2025_01_001'"), 0)
+        XCTAssertEqual(try db.int("SELECT shard_compress('e', '2025-02-01')"), 0, "already compressed")
+        // Another connection reads them the same.
+        XCTAssertEqual(try queries.map { try TestDatabase(path: db.path).query($0) }, before)
+        // Compressed shards are read-only; new rows of their period go to a new hot shard.
+        db.expectError("DELETE FROM e WHERE type = 'type3'", contains: "compressed shards are read-only")
+        try db.exec("INSERT INTO e(doc) VALUES ('{\"t\":\"2025-01-20\",\"type\":\"late\"}')")
+        XCTAssertEqual(try db.query("SELECT shard FROM e WHERE type = 'late'"), [[.text("e:2025:01:002")]])
+        // And they leave whole like any shard.
+        XCTAssertEqual(try db.int("SELECT shard_drop('e', '2025-02-01')"), rows + 1)
+        XCTAssertEqual(try db.int("SELECT count(*) FROM sqlite_schema WHERE name LIKE 'e_2025_01%'"), 0)
+    }
+
+    func testAllOrNothing() throws {
+        let before = try db.query("SELECT shard, state, rows FROM shard_list('e')")
+        try db.exec("BEGIN")
+        XCTAssertGreaterThan(try db.int("SELECT shard_compress('e', '2025-02-01')"), 0)
+        try db.exec("ROLLBACK")
+        XCTAssertEqual(try db.query("SELECT shard, state, rows FROM shard_list('e')"), before)
+        XCTAssertEqual(try db.int("SELECT count(*) FROM e"), 12000)
+        db.expectError("SELECT shard_compress('e', '2025-02-01') FROM e LIMIT 1", contains: "statement of its own")
+        XCTAssertEqual(try db.query("SELECT shard, state, rows FROM shard_list('e')"), before)
+        db.expectError("SELECT * FROM shards_block(x'00112233')", contains: "not a compressed shards block")
+        db.expectError("SELECT * FROM shards_block", contains: "no query solution")
+    }
+}

@@ -1,0 +1,36 @@
+import CZstd
+import ShardCore
+
+/// zstd, for the blocks of compressed shards.
+enum Compression {
+    /// Level 9: blocks are written once and read many times, so ratio matters more
+    /// than compression speed; decompression speed is the same at every level.
+    static let level: Int32 = 9
+
+    static func compress(_ input: [UInt8]) throws -> [UInt8] {
+        var output = [UInt8](repeating: 0, count: ZSTD_compressBound(input.count))
+        let n = input.withUnsafeBytes { src in
+            output.withUnsafeMutableBytes { dst in
+                ZSTD_compress(dst.baseAddress, dst.count, src.baseAddress, src.count, level)
+            }
+        }
+        if ZSTD_isError(n) != 0 { throw ShardError("shards: compression failed: \(String(cString: ZSTD_getErrorName(n)))") }
+        output.removeSubrange(n...)
+        return output
+    }
+
+    /// Decompresses a frame whose size it records (every block this extension writes).
+    static func decompress(_ input: UnsafeRawBufferPointer, into output: inout [UInt8]) throws {
+        let size = ZSTD_getFrameContentSize(input.baseAddress, input.count)
+        guard size != ZSTD_CONTENTSIZE_ERROR, size != ZSTD_CONTENTSIZE_UNKNOWN, size <= 1 << 30 else {
+            throw ShardError("shards: not a compressed shards block")
+        }
+        if output.count < Int(size) { output = [UInt8](repeating: 0, count: Int(size)) }
+        let n = output.withUnsafeMutableBytes { dst in
+            ZSTD_decompress(dst.baseAddress, Int(size), input.baseAddress, input.count)
+        }
+        if ZSTD_isError(n) != 0 || n != Int(size) {
+            throw ShardError("shards: corrupt compressed block: \(ZSTD_isError(n) != 0 ? String(cString: ZSTD_getErrorName(n)) : "short")")
+        }
+    }
+}
