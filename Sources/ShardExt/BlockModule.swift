@@ -9,19 +9,21 @@ import ShardCore
 private let blockColumns = "CREATE TABLE x(id INTEGER, ts INTEGER, doc TEXT, data HIDDEN)"
 
 private final class BlockCursor {
-    var buffer: [UInt8] = []
+    /// The decompressed block; the reader and rows point into it until the next start().
+    var buffer = UnsafeMutableRawBufferPointer(start: nil, count: 0)
     var reader: Block.Reader?
     var row: Block.Row?
     var rowNumber: Int64 = 0
+
+    deinit { buffer.deallocate() }
 
     func start(_ data: OpaquePointer?) throws {
         row = nil
         reader = nil
         guard valueType(data) == SQLITE_BLOB, let p = api.pointee.value_blob(data) else { return }
         let input = UnsafeRawBufferPointer(start: p, count: Int(api.pointee.value_bytes(data)))
-        try Compression.decompress(input, into: &buffer)
-        // The reader points into `buffer`, which stays put until the next start().
-        reader = try buffer.withUnsafeBytes { try Block.Reader(UnsafeRawBufferPointer(rebasing: $0[...])) }
+        let n = try Compression.decompress(input, into: &buffer)
+        reader = try Block.Reader(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
         rowNumber = 0
         try advance()
     }

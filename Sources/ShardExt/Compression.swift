@@ -19,18 +19,21 @@ enum Compression {
         return output
     }
 
-    /// Decompresses a frame whose size it records (every block this extension writes).
-    static func decompress(_ input: UnsafeRawBufferPointer, into output: inout [UInt8]) throws {
+    /// Decompresses a frame whose size it records (every block this extension writes)
+    /// into `buffer`, growing it when needed; returns the bytes written.
+    static func decompress(_ input: UnsafeRawBufferPointer, into buffer: inout UnsafeMutableRawBufferPointer) throws -> Int {
         let size = ZSTD_getFrameContentSize(input.baseAddress, input.count)
         guard size != ZSTD_CONTENTSIZE_ERROR, size != ZSTD_CONTENTSIZE_UNKNOWN, size <= 1 << 30 else {
             throw ShardError("shards: not a compressed shards block")
         }
-        if output.count < Int(size) { output = [UInt8](repeating: 0, count: Int(size)) }
-        let n = output.withUnsafeMutableBytes { dst in
-            ZSTD_decompress(dst.baseAddress, Int(size), input.baseAddress, input.count)
+        if buffer.count < Int(size) {
+            buffer.deallocate()
+            buffer = .allocate(byteCount: Int(size), alignment: 8)
         }
+        let n = ZSTD_decompress(buffer.baseAddress, Int(size), input.baseAddress, input.count)
         if ZSTD_isError(n) != 0 || n != Int(size) {
             throw ShardError("shards: corrupt compressed block: \(ZSTD_isError(n) != 0 ? String(cString: ZSTD_getErrorName(n)) : "short")")
         }
+        return n
     }
 }
