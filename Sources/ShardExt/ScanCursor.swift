@@ -23,7 +23,7 @@ final class ScanCursor {
     /// `tail` without the ts range terms, for shards whose every row is inside them.
     private var tailInsideTime = ""
     /// The FROM and WHERE of a compressed shard: its blocks, joined with their rows,
-    /// skipping blocks outside the id and ts bounds (the last four parameters).
+    /// skipping blocks outside the id and ts bounds.
     private var compressedTail = ""
     private var timeBounds = IntBounds()
     /// Statement column of each collection column, -1 when not selected.
@@ -129,10 +129,12 @@ final class ScanCursor {
             }
         }
         timeBounds = pruning.times
-        for bound in [pruning.ids.lo, pruning.ids.hi, pruning.times.lo, pruning.times.hi] {
+        cap = limit < 0 ? .max : limit.addingReportingOverflow(offset).overflow ? .max : limit + offset
+        // The last five parameters: the id and ts bounds (for a compressed shard's blocks),
+        // then the most rows a shard can contribute (-1: no limit).
+        for bound in [pruning.ids.lo, pruning.ids.hi, pruning.times.lo, pruning.times.hi, cap == .max ? -1 : cap] {
             parameters.append(.query(.integer(bound)))
         }
-        cap = limit < 0 ? .max : limit.addingReportingOverflow(offset).overflow ? .max : limit + offset
 
         let shards = collection.catalog.shards.filter { !$0.isRetired && pruning.mayContain($0) }
         groups = makeGroups(shards)
@@ -208,11 +210,14 @@ final class ScanCursor {
         func whereClause(_ conds: [String]) -> String {
             conds.isEmpty ? "" : " WHERE " + conds.joined(separator: " AND ")
         }
-        tail = whereClause(conditions.map(\.sql)) + order
-        tailInsideTime = whereClause(conditions.filter { !$0.timeRange }.map(\.sql)) + order
+        // No shard gives more than LIMIT + OFFSET rows: a shard that must sort (no
+        // index in that order, or a compressed one) keeps only the first ones.
         let n = parameters.count
-        let blocks = "z.last_id >= ?\(n - 3) AND z.first_id <= ?\(n - 2) AND z.max_ts >= ?\(n - 1) AND z.min_ts <= ?\(n)"
-        compressedTail = " AS z, shards_block(z.data)" + whereClause([blocks] + conditions.map(\.sql)) + order
+        let orderAndLimit = order + " LIMIT ?\(n)"
+        tail = whereClause(conditions.map(\.sql)) + orderAndLimit
+        tailInsideTime = whereClause(conditions.filter { !$0.timeRange }.map(\.sql)) + orderAndLimit
+        let blocks = "z.last_id >= ?\(n - 4) AND z.first_id <= ?\(n - 3) AND z.max_ts >= ?\(n - 2) AND z.min_ts <= ?\(n - 1)"
+        compressedTail = " AS z, shards_block(z.data)" + whereClause([blocks] + conditions.map(\.sql)) + orderAndLimit
     }
 
     /// Whether every row of the shard is inside the scan's ts range (its catalog
