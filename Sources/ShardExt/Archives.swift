@@ -1,5 +1,12 @@
 import CShardShim
 import ShardCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Archive files a collection reads from: each opened read-only on first use, on a
 /// connection of its own (ATTACH is not allowed inside a transaction, and a read can
@@ -30,6 +37,7 @@ final class Archives {
             h.lastUse = clock
             return h
         }
+        try Archives.recoverInterruptedWrite(path)
         let db = try Archives.open(path, flags: SQLITE_OPEN_READONLY) { message in
             "shards: archive file '\(path)' of shard \(shard) cannot be read: \(message)"
         }
@@ -46,6 +54,17 @@ final class Archives {
     func close(_ path: String) { open[path] = nil }
 
     func closeAll() { open.removeAll() }
+
+    /// A shard_archive killed part-way leaves a hot journal that a read-only
+    /// connection cannot roll back: open the file read-write once to let SQLite do it.
+    static func recoverInterruptedWrite(_ path: String) throws {
+        guard access(path + "-journal", F_OK) == 0 else { return }
+        let db = try open(path, flags: SQLITE_OPEN_READWRITE) { message in
+            "shards: archive file '\(path)' has an interrupted write that cannot be rolled back: \(message)"
+        }
+        defer { _ = api.pointee.close_v2(db.handle) }
+        _ = try db.scalarInt("SELECT count(*) FROM sqlite_schema")
+    }
 
     /// Opens a connection through the host's routines; the error says which file.
     static func open(_ path: String, flags: Int32, error: (String) -> String) throws -> Database {

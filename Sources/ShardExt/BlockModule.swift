@@ -6,7 +6,26 @@ import ShardCore
 //     SELECT ... FROM "events_2025_01_001_z" AS z, shards_block(z.data) WHERE <the shard's terms>
 // so every condition a plain shard runs (json_extract(doc, ...) included) runs here too.
 
-private let blockColumns = "CREATE TABLE x(id INTEGER, ts INTEGER, doc TEXT, data HIDDEN)"
+// With a block's `keys` and an equality probe (`shards_block(z.data, z.keys, <path
+// hash>, ?value)`), a block that certainly holds no matching row yields nothing and is
+// not even decompressed.
+
+private let blockColumns = "CREATE TABLE x(id INTEGER, ts INTEGER, doc TEXT, data HIDDEN, keys HIDDEN, path HIDDEN, value HIDDEN)"
+
+/// An SQL value as the block filters key it; nil for NULL (it never equals anything).
+func filterValue(_ v: OpaquePointer?) -> BlockFilter.Value? {
+    switch valueType(v) {
+    case SQLITE_INTEGER: return .integer(valueInt64(v))
+    case SQLITE_FLOAT: return .real(valueDouble(v))
+    case SQLITE_TEXT:
+        let p = api.pointee.value_text(v)
+        return .text(UnsafeRawBufferPointer(start: p, count: Int(api.pointee.value_bytes(v))))
+    case SQLITE_BLOB:
+        let p = api.pointee.value_blob(v)
+        return .blob(UnsafeRawBufferPointer(start: p, count: Int(api.pointee.value_bytes(v))))
+    default: return nil
+    }
+}
 
 private final class BlockCursor {
     /// The decompressed block; the reader and rows point into it until the next start().
@@ -17,10 +36,16 @@ private final class BlockCursor {
 
     deinit { buffer.deallocate() }
 
-    func start(_ data: OpaquePointer?) throws {
+    func start(_ data: OpaquePointer?, probe: (keys: OpaquePointer?, path: OpaquePointer?, value: OpaquePointer?)?) throws {
         row = nil
         reader = nil
         guard valueType(data) == SQLITE_BLOB, let p = api.pointee.value_blob(data) else { return }
+        if let probe, valueType(probe.keys) == SQLITE_BLOB, let k = api.pointee.value_blob(probe.keys),
+           let value = filterValue(probe.value),
+           !BlockFilter.mayContain(UnsafeRawBufferPointer(start: k, count: Int(api.pointee.value_bytes(probe.keys))),
+                                   pathHash: UInt64(bitPattern: valueInt64(probe.path)), value) {
+            return
+        }
         let input = UnsafeRawBufferPointer(start: p, count: Int(api.pointee.value_bytes(data)))
         let n = try Compression.decompress(input, into: &buffer)
         reader = try Block.Reader(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
@@ -59,20 +84,31 @@ let blockModule: UnsafeMutablePointer<sqlite3_module> = {
         return SQLITE_OK
     }
     // Needs its data argument: a plan without it is made too costly to choose.
+    // idxNum: 1 when the probe (keys, path, value) is given as argv[1...3].
     m.pointee.xBestIndex = { _, info in
         let info = info!
-        var found = false
+        var slots = [Int?](repeating: nil, count: 4)   // data, keys, path, value
         for i in 0..<Int(info.pointee.nConstraint) {
             let c = info.pointee.aConstraint[i]
-            guard c.iColumn == 3, Int32(c.op) == SQLITE_INDEX_CONSTRAINT_EQ else { continue }
-            guard c.usable != 0 else { continue }
-            info.pointee.aConstraintUsage[i].argvIndex = 1
-            info.pointee.aConstraintUsage[i].omit = 1
-            found = true
+            guard (3...6).contains(c.iColumn), Int32(c.op) == SQLITE_INDEX_CONSTRAINT_EQ, c.usable != 0 else { continue }
+            slots[Int(c.iColumn) - 3] = i
         }
-        info.pointee.estimatedCost = found ? 1000 : 1e18
-        info.pointee.estimatedRows = found ? 1000 : Int64.max / 2
-        return found ? SQLITE_OK : SQLITE_CONSTRAINT
+        guard let data = slots[0] else {
+            info.pointee.estimatedCost = 1e18
+            return SQLITE_CONSTRAINT
+        }
+        info.pointee.aConstraintUsage[data].argvIndex = 1
+        info.pointee.aConstraintUsage[data].omit = 1
+        if let k = slots[1], let p = slots[2], let v = slots[3] {
+            for (n, i) in [k, p, v].enumerated() {
+                info.pointee.aConstraintUsage[i].argvIndex = Int32(n + 2)
+                info.pointee.aConstraintUsage[i].omit = 1
+            }
+            info.pointee.idxNum = 1
+        }
+        info.pointee.estimatedCost = 1000
+        info.pointee.estimatedRows = 1000
+        return SQLITE_OK
     }
     m.pointee.xOpen = { _, out in
         let c = UnsafeMutablePointer<ShardCursor>.allocate(capacity: 1)
@@ -87,9 +123,10 @@ let blockModule: UnsafeMutablePointer<sqlite3_module> = {
         c.deallocate()
         return SQLITE_OK
     }
-    m.pointee.xFilter = { cur, _, _, argc, argv in
+    m.pointee.xFilter = { cur, idxNum, _, argc, argv in
         do {
-            try blockCursorOf(cur).start(argc > 0 ? argv![0] : nil)
+            let probe = idxNum == 1 && argc >= 4 ? (argv![1], argv![2], argv![3]) : nil
+            try blockCursorOf(cur).start(argc > 0 ? argv![0] : nil, probe: probe)
             return SQLITE_OK
         } catch {
             return failVtab(cur!.pointee.pVtab, error)

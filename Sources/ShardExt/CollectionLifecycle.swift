@@ -69,7 +69,11 @@ extension Collection {
         try flushBeforeRead()
         try refresh()
         let victims = catalog.shards.filter { s in s.isLive && (s.period.end.map { $0 <= before } ?? false) }
-        guard !victims.isEmpty else { return 0 }
+        guard !victims.isEmpty else {
+            // A crash after an earlier archive's catalog commit may have left tables behind.
+            purgeRetired()
+            return 0
+        }
         let path = archivePath(file)
         archives.close(path)
         let archive = try Archives.open(path, flags: SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) { message in
@@ -184,10 +188,13 @@ extension Collection {
         try db.exec("""
             DROP TABLE IF EXISTS \(blocks);
             CREATE TABLE \(blocks)(block INTEGER PRIMARY KEY, first_id INTEGER NOT NULL, last_id INTEGER NOT NULL,
-                                   min_ts INTEGER NOT NULL, max_ts INTEGER NOT NULL, rows INTEGER NOT NULL, data BLOB NOT NULL);
+                                   min_ts INTEGER NOT NULL, max_ts INTEGER NOT NULL, rows INTEGER NOT NULL,
+                                   keys BLOB NOT NULL, data BLOB NOT NULL);
             """)
-        let write = try db.prepare("INSERT INTO \(blocks)(first_id, last_id, min_ts, max_ts, rows, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+        let write = try db.prepare("INSERT INTO \(blocks)(first_id, last_id, min_ts, max_ts, rows, keys, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+        let paths = indexedPaths.map(\.text)
         var block = Block.Writer()
+        var keys = BlockFilter.Builder(paths: paths)
         var firstId: Int64 = 0, lastId: Int64 = 0, minTs = Int64.max, maxTs = Int64.min
         var total: Int64 = 0
         func emit() throws {
@@ -196,16 +203,20 @@ extension Collection {
             write.bind(3, minTs)
             write.bind(4, maxTs)
             write.bind(5, Int64(block.count))
-            write.bind(6, blob: try Compression.compress(block.bytes))
+            write.bind(6, blob: keys.build())
+            write.bind(7, blob: try Compression.compress(block.bytes))
             _ = try write.step()
             write.reset()
             block = Block.Writer()
+            keys = BlockFilter.Builder(paths: paths)
             minTs = .max
             maxTs = .min
         }
         do {
             // Documents as JSON text: what a read of `doc` returns, so results stay identical.
-            let read = try db.prepare("SELECT id, ts, \(columnExpression(3, reading: true)) FROM \(qualified(s.tableName)) ORDER BY id")
+            // Then each indexed path's value, for the block's filter.
+            let extracts = paths.map { ", json_extract(doc, \(SQLText.literal($0)))" }.joined()
+            let read = try db.prepare("SELECT id, ts, \(columnExpression(3, reading: true))\(extracts) FROM \(qualified(s.tableName)) ORDER BY id")
             while try read.step() {
                 let id = read.int64(0), ts = read.int64(1)
                 if block.count == 0 { firstId = id }
@@ -214,6 +225,9 @@ extension Collection {
                 maxTs = max(maxTs, ts)
                 let text = api.pointee.column_text(read.handle, 2)
                 block.append(id: id, ts: ts, document: UnsafeRawBufferPointer(start: text, count: Int(api.pointee.column_bytes(read.handle, 2))))
+                for k in paths.indices {
+                    if let v = filterValue(read.value(Int32(3 + k))) { keys.add(pathIndex: k, v) }
+                }
                 total += 1
                 if block.count == Collection.blockRows { try emit() }
             }

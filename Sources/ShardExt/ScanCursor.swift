@@ -25,6 +25,9 @@ final class ScanCursor {
     /// The FROM and WHERE of a compressed shard: its blocks, joined with their rows,
     /// skipping blocks outside the id and ts bounds.
     private var compressedTail = ""
+    /// The first equality on an indexed path: its path's hash and its parameter, the
+    /// probe that lets a compressed block's filter skip the block.
+    private var blockProbe: (pathHash: UInt64, parameter: Int)?
     private var timeBounds = IntBounds()
     /// Statement column of each collection column, -1 when not selected.
     private var columnMap: [Int32] = []
@@ -123,6 +126,9 @@ final class ScanCursor {
                 // `shard` terms are settled by pruning; SQLite checks them again.
                 guard column != 2 else { continue }
                 parameters.append(.value(api.pointee.value_dup(v)))
+                if term.op == .eq && column >= 4 && blockProbe == nil {
+                    blockProbe = (BlockFilter.pathHash(collection.options.indexes[column - 4].path.text), parameters.count)
+                }
                 var numeric = false
                 if case .integer = value { numeric = true } else if case .real = value { numeric = true }
                 conditions.append(("\(collection.columnExpression(column)) \(term.op.sql) ?\(parameters.count)", column == 1 && numeric))
@@ -217,7 +223,9 @@ final class ScanCursor {
         tail = whereClause(conditions.map(\.sql)) + orderAndLimit
         tailInsideTime = whereClause(conditions.filter { !$0.timeRange }.map(\.sql)) + orderAndLimit
         let blocks = "z.last_id >= ?\(n - 4) AND z.first_id <= ?\(n - 3) AND z.max_ts >= ?\(n - 2) AND z.min_ts <= ?\(n - 1)"
-        compressedTail = " AS z, shards_block(z.data)" + whereClause([blocks] + conditions.map(\.sql)) + orderAndLimit
+        let rows = blockProbe.map { "shards_block(z.data, z.keys, \(Int64(bitPattern: $0.pathHash)), ?\($0.parameter))" }
+            ?? "shards_block(z.data)"
+        compressedTail = " AS z, \(rows)" + whereClause([blocks] + conditions.map(\.sql)) + orderAndLimit
     }
 
     /// Whether every row of the shard is inside the scan's ts range (its catalog
@@ -355,6 +363,7 @@ final class ScanCursor {
     }
 
     private func release() {
+        blockProbe = nil
         for s in streams { s.cache.checkin(s.stmt) }
         streams.removeAll()
         heap.removeAll()
