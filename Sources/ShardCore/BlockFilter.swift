@@ -34,7 +34,7 @@ public enum BlockFilter {
         public func build() -> [UInt8] {
             var out: [UInt8] = [UInt8(paths.count)]
             for p in paths { for i in 0..<8 { out.append(UInt8(truncatingIfNeeded: p >> (8 * UInt64(i)))) } }
-            let bits = max(64, (keys.count * 10 + 7) / 8 * 8)
+            let bits = max(64, keys.count * 8)
             var filter = [UInt8](repeating: 0, count: bits / 8)
             for (h1, h2) in keys {
                 for i in 0..<UInt64(BlockFilter.hashes) {

@@ -3,9 +3,9 @@ import ShardCore
 
 /// zstd, for the blocks of compressed shards.
 enum Compression {
-    /// Level 9: blocks are written once and read many times, so ratio matters more
+    /// Level 15: blocks are written once and read many times, so ratio matters more
     /// than compression speed; decompression speed is the same at every level.
-    static let level: Int32 = 9
+    static let level: Int32 = 15
 
     static func compress(_ input: [UInt8]) throws -> [UInt8] {
         var output = [UInt8](repeating: 0, count: ZSTD_compressBound(input.count))
