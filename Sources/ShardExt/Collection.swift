@@ -219,10 +219,11 @@ final class Collection {
         if catalogStale { try refresh() }
         let dirty = catalog.dirtyShards
         guard !dirty.isEmpty else { return }
-        let stmt = try db.prepare("""
-            UPDATE \(qualifiedShards) SET rows = ?2, last_local = ?3, min_id = ?4, max_id = ?5, min_ts = ?6, max_ts = ?7
+        let stmt = try statements.checkout(db, """
+            UPDATE \(qualifiedShards) SET rows = ?2, last_local = max(last_local, ?3), min_id = ?4, max_id = ?5, min_ts = ?6, max_ts = ?7
             WHERE num = ?1
             """)
+        defer { statements.checkin(stmt) }
         for s in dirty {
             try stmt.bind([.int(s.number), .int(s.rows), .int(s.lastLocal), bindable(s.minId), bindable(s.maxId),
                            bindable(s.minTs), bindable(s.maxTs)])

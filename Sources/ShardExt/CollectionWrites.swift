@@ -178,9 +178,10 @@ extension Collection {
 
     /// Inserts a document and returns its id.
     func insert(doc: OpaquePointer?, explicitTs: OpaquePointer?) throws -> Int64 {
-        try prepareWrite()
-        // Buffered documents are written later: SQLite checks them now, in place().
+        // Buffered documents are written later: SQLite checks them now, in place(), and
+        // the catalog is looked at only when a new block of ids is reserved.
         let buffered = options.buffer > 0
+        if !buffered || catalogStale { try prepareWrite() }
         let p = try place(doc: doc, explicitTs: explicitTs, checkedByInsert: !buffered)
         if buffered { return try bufferInsert(doc: doc, p) }
         let (key, found) = route(p)
@@ -217,10 +218,14 @@ extension Collection {
     /// An id in the shard the placement routes to, from this connection's reservation;
     /// a new block of up to `buffer` ids is reserved in the catalog when it runs out.
     func reservedId(_ p: Placement) throws -> Int64 {
-        let (key, found) = route(p)
-        if let newest = catalog.newest(line: key.line), let id = buffer.takeReservedId(shard: newest.number) {
+        var (key, found) = route(p)
+        // Ids reserved earlier stay this connection's, whatever others did since.
+        if let holder = found ?? catalog.newest(line: key.line), let id = buffer.takeReservedId(shard: holder.number) {
             return id
         }
+        // A new block: the catalog must be current (another writer may have moved on).
+        try prepareWrite()
+        (key, found) = route(p)
         let shard = try found ?? createShard(key, containing: p.ts)
         let first = shard.lastLocal + 1
         let last = min(shard.lastLocal + options.buffer, options.maxRows, DocumentId.maxLocal)
@@ -241,14 +246,16 @@ extension Collection {
         guard !buffer.isEmpty, !flushing else { return 0 }
         flushing = true
         defer { flushing = false }
+        // Counters are written back whole at xSync: they must start from what other
+        // writers committed, so the catalog is brought up to date first.
         if enlisted {
-            if catalogStale { try refresh() }
+            try prepareWrite()
             return try buffer.drain(writeBuffered)
         }
         try db.exec("SAVEPOINT shards_flush")
         do {
             try enlist()
-            if catalogStale { try refresh() }
+            try prepareWrite()
             let n = try buffer.drain(writeBuffered)
             try db.exec("RELEASE shards_flush")
             return n

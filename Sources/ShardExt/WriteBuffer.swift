@@ -84,10 +84,15 @@ final class WriteBuffer {
     func savepoint(_ n: Int32) { savepoints[n] = (nextSeq, nextFlush) }
 
     /// The transaction committed: written entries are done, waiting ones acknowledged.
+    /// Entries are acknowledged in order, so only those since the last commit are visited.
     func committed() {
         free(written)
         written.removeAll()
-        for i in waiting.indices { waiting[i].acknowledged = true }
+        var i = waiting.count - 1
+        while i >= 0 && !waiting[i].acknowledged {
+            waiting[i].acknowledged = true
+            i -= 1
+        }
         savepoints.removeAll()
     }
 
