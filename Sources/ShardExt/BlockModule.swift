@@ -60,8 +60,7 @@ private final class BlockCursor {
 }
 
 private func blockCursorOf(_ cur: UnsafeMutablePointer<sqlite3_vtab_cursor>?) -> BlockCursor {
-    let c = UnsafeMutableRawPointer(cur!).assumingMemoryBound(to: ShardCursor.self)
-    return object(c.pointee.object, as: BlockCursor.self)
+    cursorObject(cur, as: BlockCursor.self)
 }
 
 let blockModule: UnsafeMutablePointer<sqlite3_module> = {
@@ -110,19 +109,8 @@ let blockModule: UnsafeMutablePointer<sqlite3_module> = {
         info.pointee.estimatedRows = 1000
         return SQLITE_OK
     }
-    m.pointee.xOpen = { _, out in
-        let c = UnsafeMutablePointer<ShardCursor>.allocate(capacity: 1)
-        c.initialize(to: ShardCursor(base: sqlite3_vtab_cursor(), object: retainedPointer(BlockCursor())))
-        out!.pointee = UnsafeMutableRawPointer(c).assumingMemoryBound(to: sqlite3_vtab_cursor.self)
-        return SQLITE_OK
-    }
-    m.pointee.xClose = { cur in
-        let c = UnsafeMutableRawPointer(cur!).assumingMemoryBound(to: ShardCursor.self)
-        releasePointer(c.pointee.object)
-        c.deinitialize(count: 1)
-        c.deallocate()
-        return SQLITE_OK
-    }
+    m.pointee.xOpen = { _, out in makeCursor(BlockCursor(), out) }
+    m.pointee.xClose = { freeCursor($0) }
     m.pointee.xFilter = { cur, idxNum, _, argc, argv in
         do {
             let probe = idxNum == 1 && argc >= 4 ? (argv![1], argv![2], argv![3]) : nil

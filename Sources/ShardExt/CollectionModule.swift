@@ -5,13 +5,11 @@ import ShardCore
 // calling convention to `Collection` (state, writes) and `ScanCursor` (reads).
 
 @inline(__always) private func collectionOf(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?) -> Collection {
-    let v = UnsafeMutableRawPointer(vtab!).assumingMemoryBound(to: ShardVtab.self)
-    return object(v.pointee.object, as: Collection.self)
+    vtabObject(vtab, as: Collection.self)
 }
 
 @inline(__always) private func cursorOf(_ cur: UnsafeMutablePointer<sqlite3_vtab_cursor>?) -> ScanCursor {
-    let c = UnsafeMutableRawPointer(cur!).assumingMemoryBound(to: ShardCursor.self)
-    return object(c.pointee.object, as: ScanCursor.self)
+    cursorObject(cur, as: ScanCursor.self)
 }
 
 /// xCreate / xConnect: parse the options, create or open the collection, declare its columns.
@@ -35,9 +33,7 @@ private func connect(
         }
         let rc = api.pointee.declare_vtab(rawDb, collection.declaration)
         if rc != SQLITE_OK { throw db.error(rc) }
-        let vtab = UnsafeMutablePointer<ShardVtab>.allocate(capacity: 1)
-        vtab.initialize(to: ShardVtab(base: sqlite3_vtab(), object: retainedPointer(collection)))
-        out!.pointee = UnsafeMutableRawPointer(vtab).assumingMemoryBound(to: sqlite3_vtab.self)
+        out!.pointee = makeVtab(collection)
         collection.connection = connection
         return SQLITE_OK
     } catch {
@@ -53,12 +49,7 @@ private func disconnect(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?, destroy: Bo
         do { try collection.dropAll() } catch { return failVtab(vtab, error) }
     }
     collection.connection?.detach(collection, dropped: destroy)
-    let v = UnsafeMutableRawPointer(vtab!).assumingMemoryBound(to: ShardVtab.self)
-    releasePointer(v.pointee.object)
-    if let msg = v.pointee.base.zErrMsg { api.pointee.free(msg) }
-    v.deinitialize(count: 1)
-    v.deallocate()
-    return SQLITE_OK
+    return freeVtab(vtab)
 }
 
 /// xBestIndex: which constraints the shards can answer, and the plan for xFilter
@@ -221,21 +212,6 @@ private func update(
     }
 }
 
-private func openCursor(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?, _ out: UnsafeMutablePointer<UnsafeMutablePointer<sqlite3_vtab_cursor>?>?) -> Int32 {
-    let cursor = ScanCursor(collection: collectionOf(vtab))
-    let c = UnsafeMutablePointer<ShardCursor>.allocate(capacity: 1)
-    c.initialize(to: ShardCursor(base: sqlite3_vtab_cursor(), object: retainedPointer(cursor)))
-    out!.pointee = UnsafeMutableRawPointer(c).assumingMemoryBound(to: sqlite3_vtab_cursor.self)
-    return SQLITE_OK
-}
-
-private func closeCursor(_ cur: UnsafeMutablePointer<sqlite3_vtab_cursor>?) -> Int32 {
-    let c = UnsafeMutableRawPointer(cur!).assumingMemoryBound(to: ShardCursor.self)
-    releasePointer(c.pointee.object)
-    c.deinitialize(count: 1)
-    c.deallocate()
-    return SQLITE_OK
-}
 
 /// Runs a vtab method body, turning thrown errors into the vtab's zErrMsg.
 @inline(__always) private func guarded(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?, _ body: () throws -> Void) -> Int32 {
@@ -257,8 +233,8 @@ let collectionModule: UnsafeMutablePointer<sqlite3_module> = {
     m.pointee.xBestIndex = { bestIndex($0, $1) }
     m.pointee.xDisconnect = { disconnect($0, destroy: false) }
     m.pointee.xDestroy = { disconnect($0, destroy: true) }
-    m.pointee.xOpen = { openCursor($0, $1) }
-    m.pointee.xClose = { closeCursor($0) }
+    m.pointee.xOpen = { vtab, out in makeCursor(ScanCursor(collection: collectionOf(vtab)), out) }
+    m.pointee.xClose = { freeCursor($0) }
     m.pointee.xFilter = { cur, _, idxStr, argc, argv in
         let cursor = cursorOf(cur)
         return guarded(cur!.pointee.pVtab) {

@@ -25,13 +25,11 @@ private final class ListCursor {
 }
 
 private func listTableOf(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?) -> ListTable {
-    let v = UnsafeMutableRawPointer(vtab!).assumingMemoryBound(to: ShardVtab.self)
-    return object(v.pointee.object, as: ListTable.self)
+    vtabObject(vtab, as: ListTable.self)
 }
 
 private func listCursorOf(_ cur: UnsafeMutablePointer<sqlite3_vtab_cursor>?) -> ListCursor {
-    let c = UnsafeMutableRawPointer(cur!).assumingMemoryBound(to: ShardCursor.self)
-    return object(c.pointee.object, as: ListCursor.self)
+    cursorObject(cur, as: ListCursor.self)
 }
 
 /// The rows of one collection's catalog.
@@ -79,19 +77,10 @@ let shardListModule: UnsafeMutablePointer<sqlite3_module> = {
         let rc = api.pointee.declare_vtab(rawDb, decl)
         if rc != SQLITE_OK { return rc }
         _ = shard_vtab_config(rawDb, SQLITE_VTAB_INNOCUOUS)
-        let vtab = UnsafeMutablePointer<ShardVtab>.allocate(capacity: 1)
-        vtab.initialize(to: ShardVtab(base: sqlite3_vtab(), object: retainedPointer(ListTable(object(aux, as: Connection.self)))))
-        out!.pointee = UnsafeMutableRawPointer(vtab).assumingMemoryBound(to: sqlite3_vtab.self)
+        out!.pointee = makeVtab(ListTable(object(aux, as: Connection.self)))
         return SQLITE_OK
     }
-    m.pointee.xDisconnect = { vtab in
-        let v = UnsafeMutableRawPointer(vtab!).assumingMemoryBound(to: ShardVtab.self)
-        releasePointer(v.pointee.object)
-        if let msg = v.pointee.base.zErrMsg { api.pointee.free(msg) }
-        v.deinitialize(count: 1)
-        v.deallocate()
-        return SQLITE_OK
-    }
+    m.pointee.xDisconnect = { freeVtab($0) }
     // idxNum bit 1: a collection name is given (argv[0]); bit 2: bytes are wanted.
     m.pointee.xBestIndex = { _, info in
         let info = info!
@@ -109,19 +98,8 @@ let shardListModule: UnsafeMutablePointer<sqlite3_module> = {
         info.pointee.estimatedCost = idxNum & 1 != 0 ? 10 : 1000
         return SQLITE_OK
     }
-    m.pointee.xOpen = { _, out in
-        let c = UnsafeMutablePointer<ShardCursor>.allocate(capacity: 1)
-        c.initialize(to: ShardCursor(base: sqlite3_vtab_cursor(), object: retainedPointer(ListCursor())))
-        out!.pointee = UnsafeMutableRawPointer(c).assumingMemoryBound(to: sqlite3_vtab_cursor.self)
-        return SQLITE_OK
-    }
-    m.pointee.xClose = { cur in
-        let c = UnsafeMutableRawPointer(cur!).assumingMemoryBound(to: ShardCursor.self)
-        releasePointer(c.pointee.object)
-        c.deinitialize(count: 1)
-        c.deallocate()
-        return SQLITE_OK
-    }
+    m.pointee.xOpen = { _, out in makeCursor(ListCursor(), out) }
+    m.pointee.xClose = { freeCursor($0) }
     m.pointee.xFilter = { cur, idxNum, _, argc, argv in
         let cursor = listCursorOf(cur)
         let table = listTableOf(cur!.pointee.pVtab)

@@ -1,0 +1,44 @@
+import CShardShim
+
+// The virtual tables and cursors SQLite holds carry a retained Swift object
+// (ShardVtab / ShardCursor in the shim); these make, read and free them.
+
+func makeVtab(_ object: AnyObject) -> UnsafeMutablePointer<sqlite3_vtab> {
+    let v = UnsafeMutablePointer<ShardVtab>.allocate(capacity: 1)
+    v.initialize(to: ShardVtab(base: sqlite3_vtab(), object: retainedPointer(object)))
+    return UnsafeMutableRawPointer(v).assumingMemoryBound(to: sqlite3_vtab.self)
+}
+
+@inline(__always) func vtabObject<T: AnyObject>(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?, as: T.Type) -> T {
+    let v = UnsafeMutableRawPointer(vtab!).assumingMemoryBound(to: ShardVtab.self)
+    return object(v.pointee.object, as: T.self)
+}
+
+func freeVtab(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?) -> Int32 {
+    let v = UnsafeMutableRawPointer(vtab!).assumingMemoryBound(to: ShardVtab.self)
+    releasePointer(v.pointee.object)
+    if let msg = v.pointee.base.zErrMsg { api.pointee.free(msg) }
+    v.deinitialize(count: 1)
+    v.deallocate()
+    return SQLITE_OK
+}
+
+func makeCursor(_ object: AnyObject, _ out: UnsafeMutablePointer<UnsafeMutablePointer<sqlite3_vtab_cursor>?>?) -> Int32 {
+    let c = UnsafeMutablePointer<ShardCursor>.allocate(capacity: 1)
+    c.initialize(to: ShardCursor(base: sqlite3_vtab_cursor(), object: retainedPointer(object)))
+    out!.pointee = UnsafeMutableRawPointer(c).assumingMemoryBound(to: sqlite3_vtab_cursor.self)
+    return SQLITE_OK
+}
+
+@inline(__always) func cursorObject<T: AnyObject>(_ cur: UnsafeMutablePointer<sqlite3_vtab_cursor>?, as: T.Type) -> T {
+    let c = UnsafeMutableRawPointer(cur!).assumingMemoryBound(to: ShardCursor.self)
+    return object(c.pointee.object, as: T.self)
+}
+
+func freeCursor(_ cur: UnsafeMutablePointer<sqlite3_vtab_cursor>?) -> Int32 {
+    let c = UnsafeMutableRawPointer(cur!).assumingMemoryBound(to: ShardCursor.self)
+    releasePointer(c.pointee.object)
+    c.deinitialize(count: 1)
+    c.deallocate()
+    return SQLITE_OK
+}
