@@ -143,9 +143,6 @@ final class Collection {
         return stmt.int64(0)
     }
 
-    /// Marks memory as behind the database; the next use reloads.
-    func invalidate() { catalogStale = true }
-
     /// Before the first write of a transaction (or after a partial rollback), make
     /// sure memory matches the database; later writes of it trust memory.
     @inline(__always) func prepareWrite() throws {
