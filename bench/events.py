@@ -20,3 +20,72 @@ COUNTRIES = ["US", "DE", "FR", "GB", "JP", "BR", "IN", "CA", "NL", "SE", "ES", "
 SECTIONS = ["home", "electronics", "books", "garden", "toys", "fashion", "sports", "music", "help", "account"]
 USERS = 50_000
 HEAVY_USERS = 500  # users 1..500 produce 20% of the events
+
+
+def generate(n, seed, start, end):
+    """n documents as JSON text in arrival order, with their ts and user ids: mostly
+    in time order, 2% arriving up to an hour late; every ts distinct, so ORDER BY ts
+    has one right answer."""
+    import random
+    rnd = random.Random(seed)
+    ts = sorted(rnd.randrange(start, end) for _ in range(n))
+    for i in range(1, n):
+        if ts[i] <= ts[i - 1]:
+            ts[i] = ts[i - 1] + 1
+    assert ts[-1] < end
+    arrival = [t + (rnd.randrange(3_600_000) if rnd.random() < 0.02 else rnd.randrange(5_000)) for t in ts]
+    order = sorted(range(n), key=arrival.__getitem__)
+    ts = [ts[i] for i in order]
+
+    def pick(pairs):
+        return rnd.choices([p[0] for p in pairs], weights=[p[1] for p in pairs], k=n)
+
+    types, apps, plans = pick(TYPES), pick(APPS), pick(PLANS)
+    docs, users = [], []
+    for i in range(n):
+        user = rnd.randrange(1, HEAVY_USERS + 1) if rnd.random() < 0.2 else rnd.randrange(1, USERS + 1)
+        users.append(user)
+        section = SECTIONS[rnd.randrange(len(SECTIONS))]
+        docs.append(
+            '{"ts":%d,"type":"%s","user":{"id":%d,"plan":"%s"},"app":"%s",'
+            '"url":"https://example.com/%s/%d?ref=%s","session":"%08x",'
+            '"country":"%s","dur":%d}'
+            % (ts[i], types[i], user, plans[i], apps[i], section, rnd.randrange(100_000),
+               SECTIONS[rnd.randrange(len(SECTIONS))], rnd.getrandbits(32),
+               COUNTRIES[rnd.randrange(len(COUNTRIES))], int(rnd.expovariate(1 / 2000)))
+        )
+    return docs, ts, users
+
+
+def connect(path, cache_mb):
+    """A WAL connection with the extension loaded; cache_mb 0 keeps SQLite's default."""
+    import apsw
+    conn = apsw.Connection(path)
+    conn.enable_load_extension(True)
+    conn.load_extension(LIB)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    if cache_mb:
+        conn.execute(f"PRAGMA cache_size = {-cache_mb * 1024}")
+    return conn
+
+
+def scalar(conn, sql, params=()):
+    row = conn.execute(sql, params).fetchone()
+    return row[0] if row else None
+
+
+def print_table(header, rows, markdown):
+    """The results, as a Markdown table for the README or aligned text."""
+    if markdown:
+        esc = lambda s: s.replace("|", "\\|")
+        print("| " + " | ".join(header) + " |")
+        print("|" + "|".join(["---"] + ["---:"] * 3 + ["---"] * (len(header) - 4)) + "|")
+        for r in rows:
+            print("| " + " | ".join(esc(c) for c in r) + " |")
+    else:
+        widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+        print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
+        print("  ".join("-" * w for w in widths))
+        for r in rows:
+            print("  ".join(c.ljust(w) for c, w in zip(r, widths)))

@@ -59,7 +59,7 @@ import time
 
 import apsw
 
-from events import APPS, COUNTRIES, HEAVY_USERS, LIB, PLANS, ROOT, SECTIONS, TYPES, USERS, YEAR
+from events import APPS, COUNTRIES, HEAVY_USERS, LIB, PLANS, ROOT, SECTIONS, TYPES, USERS, YEAR, connect, print_table, scalar
 
 
 START = calendar.timegm((YEAR, 1, 1, 0, 0, 0)) * 1000
@@ -137,22 +137,6 @@ def params_for(method, docs):
 
 
 # ---------------------------------------------------------------- child side
-
-
-def connect(path, cache_mb):
-    conn = apsw.Connection(path)
-    conn.enable_load_extension(True)
-    conn.load_extension(LIB)
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
-    if cache_mb:
-        conn.execute(f"PRAGMA cache_size = {-cache_mb * 1024}")
-    return conn
-
-
-def scalar(conn, sql, params=()):
-    row = conn.execute(sql, params).fetchone()
-    return row[0] if row else None
 
 
 def maxrss_mib():
@@ -506,18 +490,7 @@ def main():
 
     header = ["measurement", "collection", "plain", "ratio coll/plain", "goal", "met"]
     log()
-    if args.markdown:
-        esc = lambda s: s.replace("|", "\\|")
-        print("| " + " | ".join(header) + " |")
-        print("|" + "|".join(["---", "---:", "---:", "---:", "---", "---"]) + "|")
-        for r in rows:
-            print("| " + " | ".join(esc(c) for c in r) + " |")
-    else:
-        widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
-        print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
-        print("  ".join("-" * w for w in widths))
-        for r in rows:
-            print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
+    print_table(header, rows, args.markdown)
     print()
     print(f"Throughput is rows / seconds inside SQLite (building each transaction's parameters is not timed); "
           f"medians of {args.reps} run(s). Peak RSS is the child's ru_maxrss, including Python and the "

@@ -50,7 +50,6 @@ import calendar
 import gc
 import math
 import os
-import random
 import shlex
 import shutil
 import statistics
@@ -60,7 +59,7 @@ import time
 
 import apsw
 
-from events import APPS, COUNTRIES, HEAVY_USERS, LIB, PLANS, SECTIONS, TYPES, USERS, YEAR
+from events import HEAVY_USERS, YEAR, connect, generate, print_table, scalar
 
 
 RARE_TYPE = "purchase"  # ~1% of events
@@ -80,54 +79,7 @@ def month_start(m):
 # ---------------------------------------------------------------- data
 
 
-def generate(n, seed, start, end):
-    """n documents as JSON text in arrival order, their ts and user ids."""
-    rnd = random.Random(seed)
-    ts = sorted(rnd.randrange(start, end) for _ in range(n))
-    for i in range(1, n):  # unique times, so ORDER BY ts has one right answer
-        if ts[i] <= ts[i - 1]:
-            ts[i] = ts[i - 1] + 1
-    assert ts[-1] < end
-    arrival = [t + (rnd.randrange(3_600_000) if rnd.random() < 0.02 else rnd.randrange(5_000)) for t in ts]
-    order = sorted(range(n), key=arrival.__getitem__)
-    ts = [ts[i] for i in order]
-
-    def pick(pairs):
-        return rnd.choices([p[0] for p in pairs], weights=[p[1] for p in pairs], k=n)
-
-    types, apps, plans = pick(TYPES), pick(APPS), pick(PLANS)
-    docs, users = [], []
-    for i in range(n):
-        user = rnd.randrange(1, HEAVY_USERS + 1) if rnd.random() < 0.2 else rnd.randrange(1, USERS + 1)
-        users.append(user)
-        section = SECTIONS[rnd.randrange(len(SECTIONS))]
-        docs.append(
-            '{"ts":%d,"type":"%s","user":{"id":%d,"plan":"%s"},"app":"%s",'
-            '"url":"https://example.com/%s/%d?ref=%s","session":"%08x",'
-            '"country":"%s","dur":%d}'
-            % (ts[i], types[i], user, plans[i], apps[i], section, rnd.randrange(100_000),
-               SECTIONS[rnd.randrange(len(SECTIONS))], rnd.getrandbits(32),
-               COUNTRIES[rnd.randrange(len(COUNTRIES))], int(rnd.expovariate(1 / 2000)))
-        )
-    return docs, ts, users
-
-
 # ---------------------------------------------------------------- database
-
-
-def connect(path, cache_mb):
-    conn = apsw.Connection(path)
-    conn.enable_load_extension(True)
-    conn.load_extension(LIB)
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
-    conn.execute(f"PRAGMA cache_size = {-cache_mb * 1024}")
-    return conn
-
-
-def scalar(conn, sql, params=()):
-    row = conn.execute(sql, params).fetchone()
-    return row[0] if row else None
 
 
 def copy_db(src, dst):
@@ -284,22 +236,6 @@ def fmt_ms(ms):
 
 def fmt_ratio(r):
     return f"{r:.2f}x time" if r < 10 else f"{r:,.0f}x time"
-
-
-def print_table(table, markdown):
-    header = ["measurement", "collection", "plain / baseline", "ratio", "goal", "met"]
-    if markdown:
-        esc = lambda s: s.replace("|", "\\|")
-        print("| " + " | ".join(header) + " |")
-        print("|" + "|".join(["---", "---:", "---:", "---:", "---", "---"]) + "|")
-        for row in table:
-            print("| " + " | ".join(esc(c) for c in row) + " |")
-    else:
-        widths = [max(len(h), *(len(r[i]) for r in table)) for i, h in enumerate(header)]
-        print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
-        print("  ".join("-" * w for w in widths))
-        for row in table:
-            print("  ".join(c.ljust(w) for c, w in zip(row, widths)))
 
 
 def main():
@@ -479,7 +415,7 @@ def main():
 
     # ---- report
     log("")
-    print_table(table, args.markdown)
+    print_table(["measurement", "collection", "plain / baseline", "ratio", "goal", "met"], table, args.markdown)
     print("")
     print("Ratios: 1 is DELETE time / shard_drop time; 2 is bytes before / after; 3 and 4 are the time on the")
     print("compressed (archived) copy / the time on the uncompressed copy of the same database, same run.")

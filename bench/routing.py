@@ -41,7 +41,6 @@ import calendar
 import gc
 import math
 import os
-import random
 import shlex
 import statistics
 import sys
@@ -50,7 +49,7 @@ import time
 
 import apsw
 
-from events import APPS, COUNTRIES, HEAVY_USERS, LIB, PLANS, SECTIONS, TYPES, USERS, YEAR
+from events import YEAR, connect, generate, print_table, scalar
 
 GENERATOR = 2  # bump when the generated data changes, so a kept --db is rebuilt
 
@@ -74,54 +73,7 @@ INSERT_BATCH = 5_000
 # ---------------------------------------------------------------- data
 
 
-def generate(n, seed):
-    """n documents as JSON text, in arrival order, and their ts."""
-    rnd = random.Random(seed)
-    ts = sorted(rnd.randrange(START, END) for _ in range(n))
-    for i in range(1, n):  # unique times, so ORDER BY ts has one right answer
-        if ts[i] <= ts[i - 1]:
-            ts[i] = ts[i - 1] + 1
-    assert ts[-1] < END
-    # Arrival order: mostly in time order, 2% of events arrive up to an hour late.
-    arrival = [t + (rnd.randrange(3_600_000) if rnd.random() < 0.02 else rnd.randrange(5_000)) for t in ts]
-    order = sorted(range(n), key=arrival.__getitem__)
-    ts = [ts[i] for i in order]
-
-    def pick(pairs):
-        return rnd.choices([p[0] for p in pairs], weights=[p[1] for p in pairs], k=n)
-
-    types, apps, plans = pick(TYPES), pick(APPS), pick(PLANS)
-    docs = []
-    for i in range(n):
-        user = rnd.randrange(1, HEAVY_USERS + 1) if rnd.random() < 0.2 else rnd.randrange(1, USERS + 1)
-        section = SECTIONS[rnd.randrange(len(SECTIONS))]
-        docs.append(
-            '{"ts":%d,"type":"%s","user":{"id":%d,"plan":"%s"},"app":"%s",'
-            '"url":"https://example.com/%s/%d?ref=%s","session":"%08x",'
-            '"country":"%s","dur":%d}'
-            % (ts[i], types[i], user, plans[i], apps[i], section, rnd.randrange(100_000),
-               SECTIONS[rnd.randrange(len(SECTIONS))], rnd.getrandbits(32),
-               COUNTRIES[rnd.randrange(len(COUNTRIES))], int(rnd.expovariate(1 / 2000)))
-        )
-    return docs, ts
-
-
 # ---------------------------------------------------------------- database
-
-
-def connect(path, cache_mb):
-    conn = apsw.Connection(path)
-    conn.enable_load_extension(True)
-    conn.load_extension(LIB)
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
-    conn.execute(f"PRAGMA cache_size = {-cache_mb * 1024}")
-    return conn
-
-
-def scalar(conn, sql, params=()):
-    row = conn.execute(sql, params).fetchone()
-    return row[0] if row else None
 
 
 def meta_of(conn):
@@ -132,7 +84,7 @@ def meta_of(conn):
 
 def build(conn, args, log):
     t0 = time.perf_counter()
-    docs, ts = generate(args.events, args.seed)
+    docs, ts, _ = generate(args.events, args.seed, START, END)
     gen_s = time.perf_counter() - t0
     avg = sum(map(len, docs)) / len(docs)
     log(f"generated {len(docs):,} events in {gen_s:.1f} s, {avg:.0f} bytes of JSON each on average")
@@ -330,18 +282,7 @@ def report(by, rows, markdown):
         goal_text = goal if not note else (f"{goal}: {note}" if goal != "—" else note)
         table.append([label, fmt_ms(by[c].samples), fmt_ms(by[p].samples), f"{r['ratio']:.2f}x",
                       goal_text, "" if ok is None else ("yes" if ok else "**NO**" if markdown else "NO")])
-    if markdown:
-        esc = lambda s: s.replace("|", "\\|")
-        print("| " + " | ".join(header) + " |")
-        print("|" + "|".join(["---", "---:", "---:", "---:", "---", "---"]) + "|")
-        for row in table:
-            print("| " + " | ".join(esc(c) for c in row) + " |")
-    else:
-        widths = [max(len(h), *(len(r[i]) for r in table)) for i, h in enumerate(header)]
-        print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
-        print("  ".join("-" * w for w in widths))
-        for row in table:
-            print("  ".join(c.ljust(w) for c, w in zip(row, widths)))
+    print_table(header, table, markdown)
     return table
 
 
