@@ -53,21 +53,13 @@ import time
 
 import apsw
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-LIB = os.path.join(ROOT, ".build", "release", "libShardExt")
+from harness import Tally, connect, read_lines, spawn
+
 SELF = os.path.abspath(__file__)
 
 BASE_TS = 1735689600000          # 2025-01-01T00:00:00Z
 HOUR = 3_600_000
 RUN_STRIDE = 1_000_000           # seq = run * RUN_STRIDE + i
-
-
-def connect(path, busy_ms=10000):
-    conn = apsw.Connection(path)
-    conn.enable_load_extension(True)
-    conn.load_extension(LIB)
-    conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
-    return conn
 
 
 def doc(seq, i, writer=None):
@@ -215,25 +207,6 @@ def child_writer(db, writer, rows, mode, result_file):
 
 # --------------------------------------------------------------------------- parent side
 
-class Tally:
-    def __init__(self):
-        self.passed = self.failed = 0
-
-    def check(self, name, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print(f"ok    {name}" + (f"  ({detail})" if detail else ""))
-        else:
-            self.failed += 1
-            print(f"FAIL  {name}" + (f": {detail}" if detail else ""))
-        sys.stdout.flush()
-        return ok
-
-    def info(self, text):
-        print(f"      {text}")
-        sys.stdout.flush()
-
-
 T = Tally()
 
 
@@ -287,27 +260,10 @@ def schema_problems(conn, name="ev"):
     return problems
 
 
-def read_lines(pipe, sink):
-    buf = b""
-    while True:
-        chunk = os.read(pipe.fileno(), 65536)
-        if not chunk:
-            break
-        buf += chunk
-        *lines, buf = buf.split(b"\n")
-        sink.extend(l.decode() for l in lines)
-
-
-def spawn(args, stdin=False):
-    return subprocess.Popen([sys.executable, SELF, "--child", *map(str, args)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL, cwd=ROOT)
-
-
 def kill_run(db, run, batch, delay_ms):
     """Starts an inserting child, kills it delay_ms after it is ready; returns
     (acknowledged seqs, highest seq it may have written, stderr)."""
-    p = spawn(["insert", db, run, batch])
+    p = spawn(SELF, ["insert", db, run, batch])
     lines = []
     reader = threading.Thread(target=read_lines, args=(p.stdout, lines), daemon=True)
     reader.start()
@@ -464,7 +420,7 @@ def concurrent(tmp, writers, rows, max_rows, timeout, modes=("auto", "batch")):
     for w in range(writers):
         mode = modes[w % len(modes)]
         res = os.path.join(tmp, f"writer_{writers}_{'_'.join(modes)}_{w}.json")
-        procs.append((w, mode, res, spawn(["writer", path, w, rows, mode, res], stdin=True)))
+        procs.append((w, mode, res, spawn(SELF, ["writer", path, w, rows, mode, res], stdin=True)))
     for _, _, _, p in procs:
         assert p.stdout.readline().strip() == b"R", p.stderr.read()
     t0 = time.monotonic()

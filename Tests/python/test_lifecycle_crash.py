@@ -71,8 +71,8 @@ import time
 
 import apsw
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-LIB = os.path.join(ROOT, ".build", "release", "libShardExt")
+from harness import Tally, connect, read_lines, spawn
+
 SELF = os.path.abspath(__file__)
 
 BASE_TS = 1735689600000          # 2025-01-01T00:00:00Z
@@ -88,14 +88,6 @@ OPS = {
 }
 # VM steps between progress-handler calls in the children (kill granularity).
 NSTEPS = {"archive": 200, "compress": 200, "drop": 20}
-
-
-def connect(path, busy_ms=10000):
-    conn = apsw.Connection(path)
-    conn.enable_load_extension(True)
-    conn.load_extension(LIB)
-    conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
-    return conn
 
 
 # --------------------------------------------------------------------------- child
@@ -135,25 +127,6 @@ def child_op(db, op, steps_every, kill_at, kill_commit):
 
 
 # --------------------------------------------------------------------------- parent side
-
-class Tally:
-    def __init__(self):
-        self.passed = self.failed = 0
-
-    def check(self, name, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print(f"ok    {name}" + (f"  ({detail})" if detail else ""))
-        else:
-            self.failed += 1
-            print(f"FAIL  {name}" + (f": {detail}" if detail else ""))
-        sys.stdout.flush()
-        return ok
-
-    def info(self, text):
-        print(f"      {text}")
-        sys.stdout.flush()
-
 
 T = Tally()
 
@@ -196,27 +169,6 @@ def victims(base, op):
     return sorted(out)
 
 
-def spawn(args):
-    return subprocess.Popen([sys.executable, SELF, "--child", *map(str, args)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            stdin=subprocess.PIPE, cwd=ROOT)
-
-
-def read_lines(pipe, sink, got_g):
-    buf = b""
-    while True:
-        chunk = os.read(pipe.fileno(), 65536)
-        if not chunk:
-            break
-        buf += chunk
-        *lines, buf = buf.split(b"\n")
-        for line in lines:
-            sink.append(line.decode())
-            if line == b"G":
-                got_g.set()
-    got_g.set()
-
-
 def run_child(db, op, mode, value):
     """mode 'timer': the parent kills `value` ms after G (None: after D);
     mode 'steps': the child kills itself at progress call `value` (0: never, the
@@ -225,7 +177,7 @@ def run_child(db, op, mode, value):
     steps_every = NSTEPS[op] if mode in ("steps", "commit") else 0
     kill_at = value if mode == "steps" else 0
     kill_commit = value if mode == "commit" else 0
-    p = spawn(["op", db, op, steps_every, kill_at, kill_commit])
+    p = spawn(SELF, ["op", db, op, steps_every, kill_at, kill_commit], stdin=True)
     lines, got_g = [], threading.Event()
     reader = threading.Thread(target=read_lines, args=(p.stdout, lines, got_g), daemon=True)
     reader.start()

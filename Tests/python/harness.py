@@ -1,0 +1,64 @@
+"""What the process-level tests share: the built library, a connection with it
+loaded, children that run the same script, and the tally of checks."""
+import os
+import subprocess
+import sys
+
+import apsw
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+LIB = os.path.join(ROOT, ".build", "release", "libShardExt")
+
+
+def connect(path, busy_ms=10000):
+    conn = apsw.Connection(path)
+    conn.enable_load_extension(True)
+    conn.load_extension(LIB)
+    conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
+    return conn
+
+
+def spawn(script, args, stdin=False):
+    """The test script itself in its child mode, its output piped back."""
+    return subprocess.Popen([sys.executable, script, "--child", *map(str, args)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL, cwd=ROOT)
+
+
+def read_lines(pipe, sink, started=None):
+    """Appends a child's output lines to `sink` as they come; sets `started` when the
+    child prints "G" (it is about to act) and when its output ends."""
+    buf = b""
+    while True:
+        chunk = os.read(pipe.fileno(), 65536)
+        if not chunk:
+            break
+        buf += chunk
+        *lines, buf = buf.split(b"\n")
+        for line in lines:
+            sink.append(line.decode())
+            if started is not None and line == b"G":
+                started.set()
+    if started is not None:
+        started.set()
+
+
+class Tally:
+    """One line per check, counted for the closing `N passed, M failed`."""
+
+    def __init__(self):
+        self.passed = self.failed = 0
+
+    def check(self, name, ok, detail=""):
+        if ok:
+            self.passed += 1
+            print(f"ok    {name}" + (f"  ({detail})" if detail else ""))
+        else:
+            self.failed += 1
+            print(f"FAIL  {name}" + (f": {detail}" if detail else ""))
+        sys.stdout.flush()
+        return ok
+
+    def info(self, text):
+        print(f"      {text}")
+        sys.stdout.flush()
