@@ -76,6 +76,15 @@ public final class ShardInfo {
     /// The table that holds the shard's rows in its database.
     public var storedTable: String { isCompressed ? tableName + "_z" : tableName }
 
+    /// Inclusive bounds holding every row's ts: the catalog's recorded bounds (which
+    /// only ever widen before they are written back) within the period's.
+    public var timeBounds: (lo: Int64, hi: Int64) {
+        (max(minTs ?? .min, period.start ?? .min), min(maxTs ?? .max, period.end.map { $0 - 1 } ?? .max))
+    }
+
+    /// Whether the whole period is over at `ms` (its end is at or before it); never for partition none.
+    public func periodEnds(atOrBefore ms: Int64) -> Bool { period.end.map { $0 <= ms } ?? false }
+
     /// Holds its rows uncompressed in the main database.
     public var isLive: Bool { !isRetired && !isCompressed && file == nil }
 

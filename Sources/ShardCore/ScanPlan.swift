@@ -253,10 +253,7 @@ public struct ShardFilter: Sendable {
         let r = shard.ids
         if !ids.overlaps(r.lowerBound, r.upperBound) { return false }
         if let numbers, !numbers.contains(shard.number) { return false }
-        // The catalog's time bounds of a shard only ever widen before they are written
-        // back, so they hold every row; the period bounds hold them too.
-        let lo = max(shard.minTs ?? .min, shard.period.start ?? .min)
-        let hi = min(shard.maxTs ?? .max, shard.period.end.map { $0 - 1 } ?? .max)
+        let (lo, hi) = shard.timeBounds
         if !times.overlaps(lo, hi) { return false }
         if let timeList, !timeList.contains(where: { $0 >= lo && $0 <= hi }) { return false }
         if let keys, !keys.contains(shard.keyText) { return false }

@@ -56,6 +56,11 @@ final class Collection {
     var qualifiedShards: String { SQLText.identifier(schema) + "." + SQLText.identifier(shardsTable) }
     var qualifiedConfig: String { SQLText.identifier(schema) + "." + SQLText.identifier(configTable) }
 
+    /// Drops whatever table a shard has in this database: its rows, or its blocks.
+    func dropTablesSQL(_ s: ShardInfo) -> String {
+        "DROP TABLE IF EXISTS \(qualified(s.tableName)); DROP TABLE IF EXISTS \(qualified(s.tableName + "_z"));"
+    }
+
     func qualified(_ table: String) -> String {
         SQLText.identifier(schema) + "." + SQLText.identifier(table)
     }
@@ -269,7 +274,7 @@ final class Collection {
         // Archive files are left as they are: they are the user's files.
         archives.closeAll()
         for s in catalog.shards {
-            sql += "DROP TABLE IF EXISTS \(qualified(s.tableName)); DROP TABLE IF EXISTS \(qualified(s.tableName + "_z"));"
+            sql += dropTablesSQL(s)
         }
         sql += "DROP TABLE IF EXISTS \(qualifiedShards); DROP TABLE IF EXISTS \(qualifiedConfig);"
         try db.exec(sql)

@@ -10,7 +10,7 @@ extension Collection {
     func dropShards(endingBy before: Int64) throws -> Int64 {
         try flushBeforeRead()
         try refresh()
-        let victims = catalog.shards.filter { s in !s.isRetired && (s.period.end.map { $0 <= before } ?? false) }
+        let victims = catalog.shards.filter { !$0.isRetired && $0.periodEnds(atOrBefore: before) }
         let rows = victims.isEmpty ? 0 : try inSavepoint("shards_drop") { try retire(victims) }
         purgeRetired()
         return rows
@@ -23,7 +23,7 @@ extension Collection {
               !catalog.shards.contains(where: { ($0.period.start ?? .min) > start }) else { return }
         // "ended more than <retain> before": strictly earlier than the cutoff.
         let cutoff = retain.cutoff(newestPeriodStart: start)
-        let victims = catalog.shards.filter { s in !s.isRetired && (s.period.end.map { $0 < cutoff } ?? false) }
+        let victims = catalog.shards.filter { !$0.isRetired && $0.periodEnds(atOrBefore: cutoff - 1) }
         if !victims.isEmpty { _ = try retire(victims) }
     }
 
@@ -51,7 +51,7 @@ extension Collection {
         for s in retired { insertStatements[s.number] = nil }
         var sql = ""
         for s in retired {
-            sql += "DROP TABLE IF EXISTS \(qualified(s.tableName)); DROP TABLE IF EXISTS \(qualified(s.tableName + "_z"));"
+            sql += dropTablesSQL(s)
         }
         sql += "DELETE FROM \(qualifiedShards) WHERE num IN (\(retired.map { String($0.number) }.joined(separator: ",")));"
         if (try? inSavepoint("shards_purge", { try db.exec(sql) })) != nil {
@@ -68,7 +68,7 @@ extension Collection {
         guard !file.isEmpty, !file.contains("\0") else { throw ShardError("shards: shard_archive needs a file name") }
         try flushBeforeRead()
         try refresh()
-        let victims = catalog.shards.filter { s in s.isLive && (s.period.end.map { $0 <= before } ?? false) }
+        let victims = catalog.shards.filter { $0.isLive && $0.periodEnds(atOrBefore: before) }
         guard !victims.isEmpty else {
             // A crash after an earlier archive's catalog commit may have left tables behind.
             purgeRetired()
@@ -162,7 +162,7 @@ extension Collection {
     func compressShards(endingBy before: Int64) throws -> Int64 {
         try flushBeforeRead()
         try refresh()
-        let victims = catalog.shards.filter { s in s.isLive && (s.period.end.map { $0 <= before } ?? false) }
+        let victims = catalog.shards.filter { $0.isLive && $0.periodEnds(atOrBefore: before) }
         guard !victims.isEmpty else { return 0 }
         statements.removeAll()
         for s in victims { insertStatements[s.number] = nil }

@@ -167,13 +167,10 @@ final class ScanCursor {
         guard plan.order.byTime else {
             return (plan.order == .idDescending ? shards.reversed() : shards).map { [$0] }
         }
-        func span(_ s: ShardInfo) -> (lo: Int64, hi: Int64) {
-            (s.minTs ?? s.period.start ?? .min, s.maxTs ?? s.period.end.map { $0 - 1 } ?? .max)
-        }
         var groups: [[ShardInfo]] = []
         var groupHi = Int64.min
-        for s in shards.sorted(by: { span($0).lo < span($1).lo }) {
-            let (lo, hi) = span(s)
+        for s in shards.sorted(by: { $0.timeBounds.lo < $1.timeBounds.lo }) {
+            let (lo, hi) = s.timeBounds
             if groups.isEmpty || lo > groupHi {
                 groups.append([s])
                 groupHi = hi
@@ -228,11 +225,9 @@ final class ScanCursor {
         compressedTail = " AS z, \(rows)" + whereClause([blocks] + conditions.map(\.sql)) + orderAndLimit
     }
 
-    /// Whether every row of the shard is inside the scan's ts range (its catalog
-    /// bounds only ever widen, so they hold every row).
+    /// Whether every row of the shard is inside the scan's ts range.
     private func insideTimeRange(_ s: ShardInfo) -> Bool {
-        let lo = max(s.minTs ?? .min, s.period.start ?? .min)
-        let hi = min(s.maxTs ?? .max, s.period.end.map { $0 - 1 } ?? .max)
+        let (lo, hi) = s.timeBounds
         return lo >= timeBounds.lo && hi <= timeBounds.hi
     }
 
