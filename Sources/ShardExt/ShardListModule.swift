@@ -33,7 +33,7 @@ private func listCursorOf(_ cur: UnsafeMutablePointer<sqlite3_vtab_cursor>?) -> 
 }
 
 /// The rows of one collection's catalog.
-private func listing(_ c: Collection, withBytes: Bool) throws -> [ListRow] {
+private func listing(_ c: ShardedCollection, withBytes: Bool) throws -> [ListRow] {
     try c.flushBeforeRead()
     try c.refresh()
     let now = Clock.nowMilliseconds()
@@ -47,7 +47,7 @@ private func listing(_ c: Collection, withBytes: Bool) throws -> [ListRow] {
     return rows
 }
 
-extension Collection {
+extension ShardedCollection {
     /// Bytes a shard takes: its table and indexes from dbstat when SQLite has it;
     /// otherwise an estimate (document bytes plus 16 per row, indexes not counted).
     func bytes(of shard: ShardInfo) throws -> Int64? {

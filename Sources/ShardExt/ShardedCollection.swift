@@ -4,7 +4,7 @@ import ShardCore
 /// One collection on one connection: its options, its catalog in memory, and the
 /// statements it keeps prepared. The virtual table, the cursor and the SQL
 /// functions all work through it.
-final class Collection {
+final class ShardedCollection {
     let db: Database
     let schema: String
     let name: String
@@ -75,10 +75,10 @@ final class Collection {
     }
 
     /// xCreate: a new collection with its shadow tables, in the caller's transaction.
-    static func create(db: Database, schema: String, name: String, options: CollectionOptions) throws -> Collection {
+    static func create(db: Database, schema: String, name: String, options: CollectionOptions) throws -> ShardedCollection {
         try CollectionName.validate(name)
         let jsonb = sqliteVersionNumber >= jsonbVersion
-        let c = Collection(db: db, schema: schema, name: name, options: options, jsonb: jsonb)
+        let c = ShardedCollection(db: db, schema: schema, name: name, options: options, jsonb: jsonb)
         try db.exec("""
             CREATE TABLE \(c.qualifiedConfig)(key TEXT PRIMARY KEY, value);
             CREATE TABLE \(c.qualifiedShards)(
@@ -100,7 +100,7 @@ final class Collection {
     }
 
     /// xConnect: an existing collection; refuses JSONB storage on an SQLite that cannot read it.
-    static func connect(db: Database, schema: String, name: String, options: CollectionOptions) throws -> Collection {
+    static func connect(db: Database, schema: String, name: String, options: CollectionOptions) throws -> ShardedCollection {
         var storage = "text", createdWith = "?"
         let stmt: Statement
         do {
@@ -118,7 +118,7 @@ final class Collection {
         if storage == "jsonb" && sqliteVersionNumber < jsonbVersion {
             throw ShardError("shards: collection '\(name)' stores JSONB documents (created with SQLite \(createdWith)); this SQLite is \(sqliteVersion), and JSONB needs 3.45.0 or newer")
         }
-        return Collection(db: db, schema: schema, name: name, options: options, jsonb: storage == "jsonb")
+        return ShardedCollection(db: db, schema: schema, name: name, options: options, jsonb: storage == "jsonb")
     }
 
     /// The paths the scanner reads: the time, then the category.
@@ -311,7 +311,7 @@ func fnv1a64Hex(_ s: String) -> String {
 
 // MARK: - columns
 
-extension Collection {
+extension ShardedCollection {
     /// id, ts, shard, doc, one per declared index, then the hidden filter.
     var columnCount: Int { 5 + options.indexes.count }
     var filterColumn: Int { 4 + options.indexes.count }
@@ -340,7 +340,7 @@ extension Collection {
 
 // MARK: - tracing (shards_explain)
 
-extension Collection {
+extension ShardedCollection {
     /// While a trace is on, each scan records how many shards it visits and the SQL
     /// it runs in each.
     func traceScan(visiting count: Int) {

@@ -2,7 +2,7 @@ import CShardShim
 import ShardCore
 
 // Writes: where a document goes, and putting it there, directly or through the buffer.
-extension Collection {
+extension ShardedCollection {
     // MARK: - routing a document
 
     /// Where a document goes: its time and its (encoded) category.

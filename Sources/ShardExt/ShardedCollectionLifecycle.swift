@@ -2,7 +2,7 @@ import CShardShim
 import ShardCore
 
 // Old data leaves whole (shard_drop, retain, shard_archive); indexes added later.
-extension Collection {
+extension ShardedCollection {
     // MARK: - lifecycle
 
     /// shard_drop: drops every shard whose whole period ends at or before `before`
@@ -229,7 +229,7 @@ extension Collection {
                     if let v = filterValue(read.value(Int32(3 + k))) { keys.add(pathIndex: k, v) }
                 }
                 total += 1
-                if block.count == Collection.blockRows { try emit() }
+                if block.count == ShardedCollection.blockRows { try emit() }
             }
         }
         if block.count > 0 { try emit() }
