@@ -44,17 +44,14 @@ final class ShardedCollection {
     var explicitTransaction = false
     var flushing = false
 
+    /// Every statement on the catalog tables.
+    let store: CatalogStore
     let statements = StatementCache()
     var insertStatements: [Int64: Statement] = [:]
     var probe: Statement?
     var dataVersionStatement: Statement?
 
     static let jsonbVersion: Int32 = 3_045_000
-
-    var shardsTable: String { name + "_shards" }
-    var configTable: String { name + "_config" }
-    var qualifiedShards: String { SQLText.identifier(schema) + "." + SQLText.identifier(shardsTable) }
-    var qualifiedConfig: String { SQLText.identifier(schema) + "." + SQLText.identifier(configTable) }
 
     /// Drops whatever table a shard has in this database: its rows, or its blocks.
     func dropTablesSQL(_ s: ShardInfo) -> String {
@@ -72,6 +69,7 @@ final class ShardedCollection {
         self.options = options
         self.jsonb = jsonb
         self.indexedPaths = options.indexes.map(\.path)
+        self.store = CatalogStore(db: db, schema: schema, name: name)
     }
 
     /// xCreate: a new collection with its shadow tables, in the caller's transaction.
@@ -79,42 +77,20 @@ final class ShardedCollection {
         try CollectionName.validate(name)
         let jsonb = sqliteVersionNumber >= jsonbVersion
         let c = ShardedCollection(db: db, schema: schema, name: name, options: options, jsonb: jsonb)
-        try db.exec("""
-            CREATE TABLE \(c.qualifiedConfig)(key TEXT PRIMARY KEY, value);
-            CREATE TABLE \(c.qualifiedShards)(
-              key TEXT PRIMARY KEY, tbl TEXT NOT NULL UNIQUE, num INTEGER NOT NULL UNIQUE,
-              category TEXT, period TEXT NOT NULL, seq INTEGER NOT NULL,
-              period_start INTEGER, period_end INTEGER,
-              rows INTEGER NOT NULL DEFAULT 0, last_local INTEGER NOT NULL DEFAULT 0,
-              min_id INTEGER, max_id INTEGER, min_ts INTEGER, max_ts INTEGER,
-              state TEXT NOT NULL DEFAULT 'hot', file TEXT);
-            """)
-        let insert = try db.prepare("INSERT INTO \(c.qualifiedConfig)(key, value) VALUES (?1, ?2)")
-        for (k, v) in [("storage", jsonb ? "jsonb" : "text"), ("created_with", sqliteVersion),
-                       ("shards_version", shardsVersion), ("next_number", "1")] {
-            try insert.bind([.text(k), .text(v)])
-            try insert.run()
-        }
+        try c.store.createTables(storage: jsonb ? "jsonb" : "text", createdWith: sqliteVersion, version: shardsVersion)
         c.catalogStale = false
         return c
     }
 
     /// xConnect: an existing collection; refuses JSONB storage on an SQLite that cannot read it.
     static func connect(db: Database, schema: String, name: String, options: CollectionOptions) throws -> ShardedCollection {
-        var storage = "text", createdWith = "?"
-        let stmt: Statement
+        let config: [String: String]
         do {
-            stmt = try db.prepare("SELECT key, value FROM \(SQLText.identifier(schema)).\(SQLText.identifier(name + "_config"))")
-        } catch {
-            throw ShardError("shards: collection '\(name)' has lost its catalog table \(name)_config: \(error)")
+            config = try CatalogStore(db: db, schema: schema, name: name).config()
+        } catch let e as SQLiteError where e.code == SQLITE_ERROR {
+            throw ShardError("shards: collection '\(name)' has lost its catalog table \(name)_config: \(e)")
         }
-        while try stmt.step() {
-            switch stmt.text(0) {
-            case "storage": storage = stmt.text(1) ?? "text"
-            case "created_with": createdWith = stmt.text(1) ?? "?"
-            default: break
-            }
-        }
+        let storage = config["storage"] ?? "text", createdWith = config["created_with"] ?? "?"
         if storage == "jsonb" && sqliteVersionNumber < jsonbVersion {
             throw ShardError("shards: collection '\(name)' stores JSONB documents (created with SQLite \(createdWith)); this SQLite is \(sqliteVersion), and JSONB needs 3.45.0 or newer")
         }
@@ -160,28 +136,24 @@ final class ShardedCollection {
     func reload() throws {
         let dirty = Set(catalog.dirtyShards.map(\.number))
         var shards: [ShardInfo] = []
-        let stmt = try db.prepare("""
-            SELECT category, period, seq, num, rows, last_local, min_id, max_id, min_ts, max_ts, state, file
-            FROM \(qualifiedShards) ORDER BY num
-            """)
-        while try stmt.step() {
-            let periodLabel = stmt.text(1) ?? ""
-            guard let period = options.partition.period(label: periodLabel) else {
-                throw ShardError("shards: catalog of '\(name)' holds a bad period '\(periodLabel)'")
+        for row in try store.shards() {
+            guard let period = options.partition.period(label: row.period) else {
+                throw ShardError("shards: catalog of '\(name)' holds a bad period '\(row.period)'")
             }
-            let key = ShardKey(collection: name, category: stmt.text(0), period: periodLabel, seq: Int(stmt.int64(2)))
+            guard let state = row.state else {
+                throw ShardError("shards: catalog of '\(name)' holds a bad state for shard \(row.number)")
+            }
+            let key = ShardKey(collection: name, category: row.category, period: row.period, seq: row.seq)
             shards.append(ShardInfo(
-                key: key, number: stmt.int64(3), period: period, rows: stmt.int64(4), lastLocal: stmt.int64(5),
-                minId: stmt.optionalInt(6), maxId: stmt.optionalInt(7), minTs: stmt.optionalInt(8), maxTs: stmt.optionalInt(9),
-                state: stmt.text(10) ?? "hot", file: stmt.text(11)))
+                key: key, number: row.number, period: period, rows: row.rows, lastLocal: row.lastLocal,
+                minId: row.minId, maxId: row.maxId, minTs: row.minTs, maxTs: row.maxTs, state: state, file: row.file))
         }
         catalog = Catalog(shards)
         catalogGeneration += 1
-        nextNumber = try db.scalarInt("SELECT value FROM \(qualifiedConfig) WHERE key = 'next_number'") ?? 1
+        nextNumber = try store.nextNumber()
         var paths = options.indexes.map(\.path)
-        let ensured = try db.prepare("SELECT substr(key, 6) FROM \(qualifiedConfig) WHERE key LIKE 'path:%' ORDER BY rowid")
-        while try ensured.step() {
-            if let p = try? JSONPath(parsing: ensured.text(0) ?? ""), !paths.contains(p) { paths.append(p) }
+        for text in try store.indexedPaths() {
+            if let p = try? JSONPath(parsing: text), !paths.contains(p) { paths.append(p) }
         }
         indexedPaths = paths
         // Counters of our own unsynced writes survive a partial rollback only as
@@ -221,16 +193,7 @@ final class ShardedCollection {
         if catalogStale { try refresh() }
         let dirty = catalog.dirtyShards
         guard !dirty.isEmpty else { return }
-        let stmt = try statements.checkout(db, """
-            UPDATE \(qualifiedShards) SET rows = ?2, last_local = max(last_local, ?3), min_id = ?4, max_id = ?5, min_ts = ?6, max_ts = ?7
-            WHERE num = ?1
-            """)
-        defer { statements.checkin(stmt) }
-        for s in dirty {
-            try stmt.bind([.int(s.number), .int(s.rows), .int(s.lastLocal), bindable(s.minId), bindable(s.maxId),
-                           bindable(s.minTs), bindable(s.maxTs)])
-            try stmt.run()
-        }
+        for s in dirty { try store.writeCounters(s) }
     }
 
     /// xCommit: memory and database agree again.
@@ -258,8 +221,6 @@ final class ShardedCollection {
         catalogStale = true
     }
 
-    func bindable(_ v: Int64?) -> SQLBinding { v.map { .int($0) } ?? .null }
-
     // MARK: - teardown
 
     /// xDestroy: drops every shard and shadow table.
@@ -276,8 +237,8 @@ final class ShardedCollection {
         for s in catalog.shards {
             sql += dropTablesSQL(s)
         }
-        sql += "DROP TABLE IF EXISTS \(qualifiedShards); DROP TABLE IF EXISTS \(qualifiedConfig);"
         try db.exec(sql)
+        try store.dropTables()
     }
 
     /// Writes what is buffered, then finalizes every statement before the connection
@@ -285,6 +246,7 @@ final class ShardedCollection {
     func close() {
         flushOnClose()
         archives.closeAll()
+        store.finalizeAll()
         statements.removeAll()
         insertStatements.removeAll()
         probe = nil

@@ -30,10 +30,9 @@ extension ShardedCollection {
     /// Takes shards out of the collection in the current transaction: their catalog
     /// rows say `retired`, so no reader sees them from here on. Returns their rows.
     func retire(_ victims: [ShardInfo]) throws -> Int64 {
-        let nums = victims.map { String($0.number) }.joined(separator: ",")
-        try db.exec("UPDATE \(qualifiedShards) SET state = '\(ShardInfo.retired)' WHERE num IN (\(nums))")
+        for s in victims { try store.setState(.retired, shard: s.number) }
         for s in victims {
-            s.state = ShardInfo.retired
+            s.state = .retired
             s.dirty = false
         }
         catalogGeneration += 1
@@ -53,8 +52,11 @@ extension ShardedCollection {
         for s in retired {
             sql += dropTablesSQL(s)
         }
-        sql += "DELETE FROM \(qualifiedShards) WHERE num IN (\(retired.map { String($0.number) }.joined(separator: ",")));"
-        if (try? inSavepoint("shards_purge", { try db.exec(sql) })) != nil {
+        let purged: Void? = try? inSavepoint("shards_purge") {
+            try db.exec(sql)
+            for s in retired { try store.deleteShard(s.number) }
+        }
+        if purged != nil {
             catalog.remove(numbers: Set(retired.map(\.number)))
             catalogGeneration += 1
         }
@@ -98,15 +100,11 @@ extension ShardedCollection {
             throw error
         }
         let rows = try inSavepoint("shards_archive") { () -> Int64 in
-            let update = try db.prepare("UPDATE \(qualifiedShards) SET state = 'archived', file = ?1 WHERE num = ?2")
-            for s in victims {
-                try update.bind([.text(file), .int(s.number)])
-                try update.run()
-            }
+            for s in victims { try store.setArchived(shard: s.number, file: file) }
             return victims.reduce(0) { $0 + $1.rows }
         }
         for s in victims {
-            s.state = ShardInfo.archived
+            s.state = .archived
             s.file = file
         }
         catalogGeneration += 1
@@ -168,15 +166,13 @@ extension ShardedCollection {
         for s in victims { insertStatements[s.number] = nil }
         let rows = try inSavepoint("shards_compress") { () -> Int64 in
             var total: Int64 = 0
-            let mark = try db.prepare("UPDATE \(qualifiedShards) SET state = '\(ShardInfo.compressed)' WHERE num = ?1")
             for s in victims {
                 total += try compress(s)
-                try mark.bind([.int(s.number)])
-                try mark.run()
+                try store.setState(.compressed, shard: s.number)
             }
             return total
         }
-        for s in victims { s.state = ShardInfo.compressed }
+        for s in victims { s.state = .compressed }
         catalogGeneration += 1
         return rows
     }
@@ -264,9 +260,7 @@ extension ShardedCollection {
             }
         }
         if !indexedPaths.contains(path) {
-            let rec = try db.prepare("INSERT OR IGNORE INTO \(qualifiedConfig)(key, value) VALUES (?1, NULL)")
-            try rec.bind([.text("path:" + path.text)])
-            try rec.run()
+            try store.recordIndexedPath(path.text)
             indexedPaths.append(path)
         }
         return gained

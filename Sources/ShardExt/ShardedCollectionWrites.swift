@@ -171,7 +171,7 @@ extension ShardedCollection {
     /// A shard splits once it has handed out max_rows ids (reserved ones included;
     /// deletes do not make room), so concurrent writers agree on where rows go.
     @inline(__always) func hasRoom(_ s: ShardInfo) -> Bool {
-        s.lastLocal < options.maxRows && s.lastLocal < DocumentId.maxLocal && s.state == "hot"
+        s.lastLocal < options.maxRows && s.lastLocal < DocumentId.maxLocal && s.state == .hot
     }
 
     // MARK: - writes
@@ -231,7 +231,7 @@ extension ShardedCollection {
         let last = min(shard.lastLocal + options.buffer, options.maxRows, DocumentId.maxLocal)
         shard.lastLocal = last
         shard.dirty = true
-        try db.exec("UPDATE \(qualifiedShards) SET last_local = \(last) WHERE num = \(shard.number)")
+        try store.reserveIds(shard: shard.number, through: last)
         buffer.reserve(shard: shard.number, first: first + 1, last: last)
         return DocumentId.make(shard: shard.number, local: first)
     }
@@ -304,7 +304,7 @@ extension ShardedCollection {
         defer { _ = api.pointee.close_v2(other.handle) }
         do {
             try other.exec("BEGIN IMMEDIATE")
-            var touched: [Int64: (table: String, rows: Int64, minId: Int64, maxId: Int64, minTs: Int64, maxTs: Int64)] = [:]
+            var touched: [Int64: (rows: Int64, minId: Int64, maxId: Int64, minTs: Int64, maxTs: Int64)] = [:]
             var inserts: [Int64: Statement] = [:]
             for e in entries {
                 guard let shard = catalog.shard(number: e.shard) else { continue }
@@ -317,19 +317,14 @@ extension ShardedCollection {
                 stmt.bind(3, e.doc)
                 _ = try stmt.step()
                 stmt.reset()
-                let t = touched[e.shard] ?? (shard.tableName, 0, e.id, e.id, e.ts, e.ts)
-                touched[e.shard] = (t.table, t.rows + 1, min(t.minId, e.id), max(t.maxId, e.id), min(t.minTs, e.ts), max(t.maxTs, e.ts))
+                let t = touched[e.shard] ?? (0, e.id, e.id, e.ts, e.ts)
+                touched[e.shard] = (t.rows + 1, min(t.minId, e.id), max(t.maxId, e.id), min(t.minTs, e.ts), max(t.maxTs, e.ts))
             }
-            let update = try other.prepare("""
-                UPDATE "main".\(SQLText.identifier(shardsTable)) SET rows = rows + ?2,
-                  min_id = min(coalesce(min_id, ?3), ?3), max_id = max(coalesce(max_id, ?4), ?4),
-                  min_ts = min(coalesce(min_ts, ?5), ?5), max_ts = max(coalesce(max_ts, ?6), ?6)
-                WHERE num = ?1
-                """)
+            let otherStore = CatalogStore(db: other, schema: "main", name: self.name)
             for (num, t) in touched {
-                try update.bind([.int(num), .int(t.rows), .int(t.minId), .int(t.maxId), .int(t.minTs), .int(t.maxTs)])
-                try update.run()
+                try otherStore.addRows(shard: num, count: t.rows, ids: t.minId...t.maxId, times: t.minTs...t.maxTs)
             }
+            otherStore.finalizeAll()
             inserts.removeAll()
             try other.exec("COMMIT")
         } catch {
@@ -359,14 +354,8 @@ extension ShardedCollection {
         } catch let e as SQLiteError {
             throw SQLiteError(code: e.code, message: "shards: cannot create shard \(key.text) as table \(shard.tableName): \(e.message)")
         }
-        let row = try db.prepare("""
-            INSERT INTO \(qualifiedShards)(key, tbl, num, category, period, seq, period_start, period_end)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-            """)
-        try row.bind([.text(key.text), .text(shard.tableName), .int(number), key.category.map { .text($0) } ?? .null,
-                      .text(key.period), .int(Int64(key.seq)), bindable(period.start), bindable(period.end)])
-        try row.run()
-        try db.exec("UPDATE \(qualifiedConfig) SET value = \(number + 1) WHERE key = 'next_number'")
+        try store.insertShard(shard)
+        try store.setNextNumber(number + 1)
         nextNumber = number + 1
         catalog.add(shard)
         if key.seq == 1 { try applyRetention(newPeriod: period) }
