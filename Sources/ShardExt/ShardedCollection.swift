@@ -23,11 +23,9 @@ final class ShardedCollection {
     var lastRouteGeneration = 0
     var catalogGeneration = 0
 
-    /// Set when memory may be behind the database (rollback, another connection).
-    var catalogStale = true
+    /// Where the collection stands in SQLite's transaction (see NOTES ON TRANSACTIONS there).
+    var transaction = TransactionState()
     var lastDataVersion: Int64 = -1
-    /// Set by xBegin: the first write of a transaction checks for other writers once.
-    var checkBeforeWrite = true
     weak var connection: Connection?
     /// Virtual-table instances sharing this collection (see Connection.attach).
     var instances = 0
@@ -38,11 +36,6 @@ final class ShardedCollection {
 
     /// Documents inserted but not written yet (`buffer = N`).
     let buffer = WriteBuffer()
-    /// Between xBegin and xCommit/xRollback: SQLite will tell us how the transaction ends.
-    var enlisted = false
-    /// The transaction was opened by BEGIN (not a single autocommit statement).
-    var explicitTransaction = false
-    var flushing = false
 
     /// Every statement on the catalog tables.
     let store: CatalogStore
@@ -78,7 +71,7 @@ final class ShardedCollection {
         let jsonb = sqliteVersionNumber >= jsonbVersion
         let c = ShardedCollection(db: db, schema: schema, name: name, options: options, jsonb: jsonb)
         try c.store.createTables(storage: jsonb ? "jsonb" : "text", createdWith: sqliteVersion, version: shardsVersion)
-        c.catalogStale = false
+        c.transaction.reloaded()
         return c
     }
 
@@ -108,7 +101,7 @@ final class ShardedCollection {
     /// connection committed or a rollback undid our own changes.
     func refresh() throws {
         let dv = try dataVersion()
-        if dv != lastDataVersion || catalogStale {
+        if dv != lastDataVersion || transaction.catalogStale {
             try reload()
             lastDataVersion = dv
         }
@@ -127,9 +120,9 @@ final class ShardedCollection {
     /// Before the first write of a transaction (or after a partial rollback), make
     /// sure memory matches the database; later writes of it trust memory.
     @inline(__always) func prepareWrite() throws {
-        if checkBeforeWrite || catalogStale {
+        if transaction.needsWriteCheck {
             try refresh()
-            checkBeforeWrite = false
+            transaction.checkedForWrite()
         }
     }
 
@@ -162,7 +155,7 @@ final class ShardedCollection {
             try recount(s)
         }
         insertStatements.removeAll()
-        catalogStale = false
+        transaction.reloaded()
     }
 
     func recount(_ s: ShardInfo) throws {
@@ -179,18 +172,16 @@ final class ShardedCollection {
 
     /// xBegin: the first write of a transaction checks for other writers once.
     func began() {
-        checkBeforeWrite = true
-        if !enlisted { explicitTransaction = !db.isAutocommit }
-        enlisted = true
+        transaction.began(autocommit: db.isAutocommit)
     }
 
     /// xSync: at COMMIT of an explicit transaction the buffer is written; then the
     /// in-memory counters of changed shards, all inside the transaction. (An
     /// autocommit statement's commit leaves the buffer alone: that is its point.)
     func sync() throws {
-        if explicitTransaction { try flush() }
+        if transaction.isExplicit { try flush() }
         // After a partial rollback, count again before writing counters back.
-        if catalogStale { try refresh() }
+        if transaction.catalogStale { try refresh() }
         let dirty = catalog.dirtyShards
         guard !dirty.isEmpty else { return }
         for s in dirty { try store.writeCounters(s) }
@@ -200,17 +191,14 @@ final class ShardedCollection {
     func committed() {
         for s in catalog.dirtyShards { s.dirty = false }
         buffer.committed()
-        checkBeforeWrite = true
-        enlisted = false
+        transaction.committed()
     }
 
     /// xRollback: everything of this transaction is gone, including new shards.
     func rolledBack() {
         for s in catalog.dirtyShards { s.dirty = false }
         buffer.rolledBack()
-        catalogStale = true
-        checkBeforeWrite = true
-        enlisted = false
+        transaction.rolledBack()
     }
 
     /// xSavepoint / xRollbackTo.
@@ -218,7 +206,7 @@ final class ShardedCollection {
 
     func rolledBack(toSavepoint n: Int32) {
         buffer.rolledBack(toSavepoint: n)
-        catalogStale = true
+        transaction.rolledBackToSavepoint()
     }
 
     // MARK: - teardown

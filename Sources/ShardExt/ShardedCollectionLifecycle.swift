@@ -44,7 +44,7 @@ extension ShardedCollection {
     func purgeRetired() {
         dropArchivedTablesInMain()
         let retired = catalog.shards.filter(\.isRetired)
-        guard !retired.isEmpty, !flushing else { return }
+        guard !retired.isEmpty, !transaction.flushing else { return }
         // Cached statements may name the tables; they are prepared again on use.
         statements.removeAll()
         for s in retired { insertStatements[s.number] = nil }
@@ -124,7 +124,7 @@ extension ShardedCollection {
     /// Archived shards whose table is still in the main database (the drop had to wait).
     func dropArchivedTablesInMain() {
         let archived = catalog.shards.filter { $0.file != nil }
-        guard !archived.isEmpty, !flushing,
+        guard !archived.isEmpty, !transaction.flushing,
               let exists = try? db.prepare("SELECT 1 FROM \(SQLText.identifier(schema)).sqlite_schema WHERE type = 'table' AND name = ?1")
         else { return }
         var sql = ""
@@ -148,7 +148,7 @@ extension ShardedCollection {
             return result
         } catch {
             try? db.exec("ROLLBACK TO \(name); RELEASE \(name)")
-            catalogStale = true
+            transaction.markStale()
             throw error
         }
     }

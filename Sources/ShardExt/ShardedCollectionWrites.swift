@@ -181,7 +181,7 @@ extension ShardedCollection {
         // Buffered documents are written later: SQLite checks them now, in place(), and
         // the catalog is looked at only when a new block of ids is reserved.
         let buffered = options.buffer > 0
-        if !buffered || catalogStale { try prepareWrite() }
+        if !buffered || transaction.catalogStale { try prepareWrite() }
         let p = try place(doc: doc, explicitTs: explicitTs, checkedByInsert: !buffered)
         if buffered { return try bufferInsert(doc: doc, p) }
         let (key, found) = route(p)
@@ -243,12 +243,12 @@ extension ShardedCollection {
     /// documents go back to the buffer).
     @discardableResult
     func flush() throws -> Int {
-        guard !buffer.isEmpty, !flushing else { return 0 }
-        flushing = true
-        defer { flushing = false }
+        guard !buffer.isEmpty, !transaction.flushing else { return 0 }
+        transaction.flushing = true
+        defer { transaction.flushing = false }
         // Counters are written back whole at xSync: they must start from what other
         // writers committed, so the catalog is brought up to date first.
-        if enlisted {
+        if transaction.isEnlisted {
             try prepareWrite()
             return try buffer.drain(writeBuffered)
         }
