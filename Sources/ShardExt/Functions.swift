@@ -53,8 +53,7 @@ private func shardInsert(_ ctx: OpaquePointer?, _ argc: Int32, _ argv: ValueArra
 /// shard_key(collection, doc_or_time) -> the key a document or time routes to now.
 private func shardKey(_ ctx: OpaquePointer?, _ argc: Int32, _ argv: ValueArray) throws {
     let collection = try connectionOf(ctx).collection(try textArgument(argv[0], "the collection name"))
-    try collection.flushBeforeRead()
-    try collection.refresh()
+    try collection.readyToRead()
     let arg = argv[1]
     let placement: ShardedCollection.Placement
     let isDocument = valueType(arg) == SQLITE_TEXT && (valueText(arg) ?? "").first(where: { !$0.isWhitespace }) == "{"

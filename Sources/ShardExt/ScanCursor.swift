@@ -65,8 +65,7 @@ final class ScanCursor {
     func filter(plan: ScanPlan, argv: ValueArray?, argc: Int32) throws {
         release()
         self.plan = plan
-        try collection.flushBeforeRead()
-        try collection.refresh()
+        try collection.readyToRead()
         var pruning = ShardFilter()
         /// Each condition, and whether it is a numeric ts range (implied for shards inside it).
         var conditions: [(sql: String, timeRange: Bool)] = []

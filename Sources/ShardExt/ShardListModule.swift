@@ -34,8 +34,7 @@ private func listCursorOf(_ cur: UnsafeMutablePointer<sqlite3_vtab_cursor>?) -> 
 
 /// The rows of one collection's catalog.
 private func listing(_ c: ShardedCollection, withBytes: Bool) throws -> [ListRow] {
-    try c.flushBeforeRead()
-    try c.refresh()
+    try c.readyToRead()
     let now = Clock.nowMilliseconds()
     var rows: [ListRow] = []
     for s in c.catalog.shards where !s.isRetired {

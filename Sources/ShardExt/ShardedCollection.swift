@@ -97,9 +97,26 @@ final class ShardedCollection {
 
     // MARK: - catalog
 
+    /// Before a read of the collection (a scan, shard_key, shard_list, a lifecycle
+    /// function): this connection's buffered documents are written, so it reads its
+    /// own writes, and memory catches up with the database.
+    func readyToRead() throws {
+        if !buffer.isEmpty { try flush() }
+        try catchUp()
+    }
+
+    /// Before a write: the first write of a transaction (or the first after a partial
+    /// rollback) catches up with the database; later writes of it trust memory.
+    @inline(__always) func readyToWrite() throws {
+        if transaction.needsWriteCheck {
+            try catchUp()
+            transaction.checkedForWrite()
+        }
+    }
+
     /// Brings the catalog in memory up to date with the database when another
     /// connection committed or a rollback undid our own changes.
-    func refresh() throws {
+    private func catchUp() throws {
         let dv = try dataVersion()
         if dv != lastDataVersion || transaction.catalogStale {
             try reload()
@@ -117,16 +134,7 @@ final class ShardedCollection {
         return stmt.int64(0)
     }
 
-    /// Before the first write of a transaction (or after a partial rollback), make
-    /// sure memory matches the database; later writes of it trust memory.
-    @inline(__always) func prepareWrite() throws {
-        if transaction.needsWriteCheck {
-            try refresh()
-            transaction.checkedForWrite()
-        }
-    }
-
-    func reload() throws {
+    private func reload() throws {
         let dirty = Set(catalog.dirtyShards.map(\.number))
         var shards: [ShardInfo] = []
         for row in try store.shards() {
@@ -181,7 +189,7 @@ final class ShardedCollection {
     func sync() throws {
         if transaction.isExplicit { try flush() }
         // After a partial rollback, count again before writing counters back.
-        if transaction.catalogStale { try refresh() }
+        if transaction.catalogStale { try catchUp() }
         let dirty = catalog.dirtyShards
         guard !dirty.isEmpty else { return }
         for s in dirty { try store.writeCounters(s) }
@@ -214,7 +222,7 @@ final class ShardedCollection {
     /// xDestroy: drops every shard and shadow table.
     func dropAll() throws {
         buffer.discardAll()
-        try refresh()
+        try catchUp()
         statements.removeAll()
         insertStatements.removeAll()
         probe = nil

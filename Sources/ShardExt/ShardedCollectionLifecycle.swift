@@ -8,8 +8,7 @@ extension ShardedCollection {
     /// shard_drop: drops every shard whose whole period ends at or before `before`
     /// (ms), in one transaction; returns the rows dropped. Partition none never ends.
     func dropShards(endingBy before: Int64) throws -> Int64 {
-        try flushBeforeRead()
-        try refresh()
+        try readyToRead()
         let victims = catalog.shards.filter { !$0.isRetired && $0.periodEnds(atOrBefore: before) }
         let rows = victims.isEmpty ? 0 : try inSavepoint("shards_drop") { try retire(victims) }
         purgeRetired()
@@ -68,8 +67,7 @@ extension ShardedCollection {
     /// is replaced next time), then the catalog, in one transaction of its own.
     func archiveShards(endingBy before: Int64, file: String) throws -> Int64 {
         guard !file.isEmpty, !file.contains("\0") else { throw ShardError("shards: shard_archive needs a file name") }
-        try flushBeforeRead()
-        try refresh()
+        try readyToRead()
         let victims = catalog.shards.filter { $0.isLive && $0.periodEnds(atOrBefore: before) }
         guard !victims.isEmpty else {
             // A crash after an earlier archive's catalog commit may have left tables behind.
@@ -158,8 +156,7 @@ extension ShardedCollection {
     /// transaction; returns the rows compressed. Each block keeps its id and ts
     /// ranges, so reads skip the blocks that cannot match.
     func compressShards(endingBy before: Int64) throws -> Int64 {
-        try flushBeforeRead()
-        try refresh()
+        try readyToRead()
         let victims = catalog.shards.filter { $0.isLive && $0.periodEnds(atOrBefore: before) }
         guard !victims.isEmpty else { return 0 }
         statements.removeAll()
@@ -246,8 +243,7 @@ extension ShardedCollection {
         if path.steps.isEmpty {
             throw ShardError("shards: ensure_json_index needs a path below the root, like $.type")
         }
-        try flushBeforeRead()
-        try refresh()
+        try readyToRead()
         var gained: Int64 = 0
         let exists = try db.prepare("SELECT 1 FROM \(SQLText.identifier(schema)).sqlite_schema WHERE type = 'index' AND name = ?1")
         for shard in catalog.shards where shard.isLive {

@@ -181,7 +181,7 @@ extension ShardedCollection {
         // Buffered documents are written later: SQLite checks them now, in place(), and
         // the catalog is looked at only when a new block of ids is reserved.
         let buffered = options.buffer > 0
-        if !buffered || transaction.catalogStale { try prepareWrite() }
+        if !buffered || transaction.catalogStale { try readyToWrite() }
         let p = try place(doc: doc, explicitTs: explicitTs, checkedByInsert: !buffered)
         if buffered { return try bufferInsert(doc: doc, p) }
         let (key, found) = route(p)
@@ -224,7 +224,7 @@ extension ShardedCollection {
             return id
         }
         // A new block: the catalog must be current (another writer may have moved on).
-        try prepareWrite()
+        try readyToWrite()
         (key, found) = route(p)
         let shard = try found ?? createShard(key, containing: p.ts)
         let first = shard.lastLocal + 1
@@ -249,13 +249,13 @@ extension ShardedCollection {
         // Counters are written back whole at xSync: they must start from what other
         // writers committed, so the catalog is brought up to date first.
         if transaction.isEnlisted {
-            try prepareWrite()
+            try readyToWrite()
             return try buffer.drain(writeBuffered)
         }
         try db.exec("SAVEPOINT shards_flush")
         do {
             try enlist()
-            try prepareWrite()
+            try readyToWrite()
             let n = try buffer.drain(writeBuffered)
             try db.exec("RELEASE shards_flush")
             return n
@@ -276,11 +276,6 @@ extension ShardedCollection {
         defer { stmt.reset() }
         _ = try stmt.step()
         shard.noteInsert(id: e.id, ts: e.ts)
-    }
-
-    /// Before a read: a connection reads its own writes.
-    func flushBeforeRead() throws {
-        if !buffer.isEmpty { try flush() }
     }
 
     /// Joins the current transaction as a writer (xBegin ... xCommit/xRollback) with a
@@ -398,7 +393,7 @@ extension ShardedCollection {
 
     /// Deletes the row with this id, if there is one.
     func delete(id: Int64) throws {
-        try prepareWrite()
+        try readyToWrite()
         guard let shard = catalog.shard(number: DocumentId.shardNumber(of: id)) else { return }
         try checkWritable(shard, id: id)
         let stmt = try statements.checkout(db, "DELETE FROM \(qualified(shard.tableName)) WHERE id = ?1")
@@ -410,7 +405,7 @@ extension ShardedCollection {
 
     /// Replaces a document (and/or its explicit ts). It must stay in its shard's period and category.
     func update(id: Int64, doc: OpaquePointer?, docChanged: Bool, explicitTs: OpaquePointer?, tsChanged: Bool) throws {
-        try prepareWrite()
+        try readyToWrite()
         guard let shard = catalog.shard(number: DocumentId.shardNumber(of: id)) else { return }
         try checkWritable(shard, id: id)
         let tbl = qualified(shard.tableName)
