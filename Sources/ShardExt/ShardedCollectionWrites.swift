@@ -5,12 +5,6 @@ import ShardCore
 extension ShardedCollection {
     // MARK: - routing a document
 
-    /// Where a document goes: its time and its (encoded) category.
-    struct Placement {
-        let ts: Int64
-        let category: String?
-    }
-
     /// Reads the time and category of a document and checks that it is a JSON object.
     /// `explicitTs` is the INSERT's own `ts` value, allowed only without a `time` path.
     ///
@@ -151,27 +145,8 @@ extension ShardedCollection {
     }
 
     /// The key a placement routes to now, and the shard if it exists and has room.
-    func route(_ p: Placement) -> (key: ShardKey, shard: ShardInfo?) {
-        // Most inserts go where the previous one went: no key to build, no lookup.
-        if let s = lastRoute, lastRouteGeneration == catalogGeneration, hasRoom(s),
-           s.period.contains(p.ts), s.key.category == p.category {
-            return (s.key, s)
-        }
-        let period = options.partition.period(containing: p.ts)
-        let first = ShardKey(collection: name, category: p.category, period: period.label, seq: 1)
-        guard let newest = catalog.newest(line: first.line) else { return (first, nil) }
-        if !hasRoom(newest) {
-            return (newest.key.next, nil)
-        }
-        lastRoute = newest
-        lastRouteGeneration = catalogGeneration
-        return (newest.key, newest)
-    }
-
-    /// A shard splits once it has handed out max_rows ids (reserved ones included;
-    /// deletes do not make room), so concurrent writers agree on where rows go.
-    @inline(__always) func hasRoom(_ s: ShardInfo) -> Bool {
-        s.lastLocal < options.maxRows && s.lastLocal < DocumentId.maxLocal && s.state == .hot
+    @inline(__always) func route(_ p: Placement) -> (key: ShardKey, shard: ShardInfo?) {
+        router.route(p, in: catalog, generation: catalogGeneration)
     }
 
     // MARK: - writes
@@ -410,7 +385,7 @@ extension ShardedCollection {
         try checkWritable(shard, id: id)
         let tbl = qualified(shard.tableName)
         // The stored row, for what the update leaves as it was.
-        let stored = try db.prepare("SELECT \(columnExpression(3, reading: true)), ts FROM \(tbl) WHERE id = ?1")
+        let stored = try db.prepare("SELECT \(columns.expression(.doc, reading: true)), ts FROM \(tbl) WHERE id = ?1")
         stored.bind(1, id)
         guard try stored.step() else { return }
         let newDoc = docChanged ? doc : stored.value(0)
