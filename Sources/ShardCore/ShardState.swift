@@ -9,6 +9,6 @@ public enum ShardState: String, CaseIterable, Sendable {
     case retired
     /// Moved into an archive file (the catalog's `file`): read from there, never written.
     case archived
-    /// Rewritten into compressed blocks (table `<table>_z`): read-only.
+    /// Rewritten into compressed blocks (table `ShardInfo.blocksTable`): read-only.
     case compressed
 }

@@ -15,7 +15,7 @@ final class CatalogStore {
 
     /// The columns of `<c>_shards` that `shards()` reads, in SELECT order, named as in the table.
     private enum ShardColumn: Int32, CaseIterable {
-        case category, period, seq, num, rows, last_local, min_id, max_id, min_ts, max_ts, state, file
+        case category, period, seq, num, rows, last_local, min_id, max_id, min_ts, max_ts, state, file, tbl
     }
 
     let db: Database
@@ -153,6 +153,8 @@ final class CatalogStore {
         /// The stored text; nil when it is not a `ShardState`.
         let state: ShardState?
         let file: String?
+        /// The shard's table (named by `ShardTableName` when it was made).
+        let table: String?
     }
 
     /// Every catalog row, by shard number.
@@ -168,7 +170,8 @@ final class CatalogStore {
                 category: text(.category), period: text(.period) ?? "", seq: Int(int(.seq)), number: int(.num),
                 rows: int(.rows), lastLocal: int(.last_local), minId: optionalInt(.min_id), maxId: optionalInt(.max_id),
                 minTs: optionalInt(.min_ts), maxTs: optionalInt(.max_ts),
-                state: ShardState(rawValue: text(.state) ?? ShardState.hot.rawValue), file: text(.file)))
+                state: ShardState(rawValue: text(.state) ?? ShardState.hot.rawValue), file: text(.file),
+                table: text(.tbl)))
         }
         return rows
     }

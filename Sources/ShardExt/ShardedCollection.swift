@@ -49,7 +49,7 @@ final class ShardedCollection {
 
     /// Drops whatever table a shard has in this database: its rows, or its blocks.
     func dropTablesSQL(_ s: ShardInfo) -> String {
-        "DROP TABLE IF EXISTS \(qualified(s.tableName)); DROP TABLE IF EXISTS \(qualified(s.tableName + "_z"));"
+        "DROP TABLE IF EXISTS \(qualified(s.tableName)); DROP TABLE IF EXISTS \(qualified(s.blocksTable));"
     }
 
     func qualified(_ table: String) -> String {
@@ -150,7 +150,8 @@ final class ShardedCollection {
             let key = ShardKey(collection: name, category: row.category, period: row.period, seq: row.seq)
             shards.append(ShardInfo(
                 key: key, number: row.number, period: period, rows: row.rows, lastLocal: row.lastLocal,
-                minId: row.minId, maxId: row.maxId, minTs: row.minTs, maxTs: row.maxTs, state: state, file: row.file))
+                minId: row.minId, maxId: row.maxId, minTs: row.minTs, maxTs: row.maxTs, state: state, file: row.file,
+                tableName: row.table))
         }
         catalog = Catalog(shards)
         catalogGeneration += 1
