@@ -49,15 +49,6 @@ struct OptionArgument {
     }
 }
 
-extension ShardError {
-    /// The same error with `context` in front: "shards: option time: bad JSON path ...".
-    func within(_ context: String) -> ShardError {
-        let prefix = "shards: "
-        let reason = message.hasPrefix(prefix) ? String(message.dropFirst(prefix.count)) : message
-        return ShardError(prefix + context + ": " + reason)
-    }
-}
-
 extension JSONPath {
     /// A path that names a field: the root `$` is the whole document, never a time,
     /// category or useful index.

@@ -171,9 +171,7 @@ private struct QueryCompiler {
         do {
             path = try JSONPath(dottedField: name)
         } catch let error as ShardError {
-            var message = Substring(error.message)
-            if message.hasPrefix("shards: ") { message = message.dropFirst(8) }
-            throw Self.failure(base, String(message))
+            throw Self.failure(base, error.reason)
         }
         if seenPaths.insert(Array(path.text.utf8)).inserted { paths.append(path) }
         let operand = "json_extract(doc, " + SQLText.literal(path.text) + ")"

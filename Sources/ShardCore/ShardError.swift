@@ -1,6 +1,24 @@
-/// An error a user can act on: the message reaches SQL as the statement's error.
+/// An error a user can act on: its reason reaches SQL as the statement's error,
+/// with the extension's "shards: " prefix put in front once, at that boundary
+/// (`message`).
 public struct ShardError: Error, Equatable, CustomStringConvertible, Sendable {
-    public let message: String
-    public init(_ message: String) { self.message = message }
+    public static let prefix = "shards: "
+
+    /// What went wrong, without the prefix ("no such collection: events").
+    public let reason: String
+
+    /// Messages written before the prefix moved to the boundary still spell it;
+    /// it is taken off here, once, so that nesting (`within`) never doubles it.
+    public init(_ reason: String) {
+        self.reason = reason.hasPrefix(Self.prefix) ? String(reason.dropFirst(Self.prefix.count)) : reason
+    }
+
+    /// The text SQL sees: "shards: " + reason.
+    public var message: String { Self.prefix + reason }
     public var description: String { message }
+
+    /// The same error with `context` in front: "shards: option time: bad JSON path ...".
+    public func within(_ context: String) -> ShardError {
+        ShardError(context + ": " + reason)
+    }
 }

@@ -14,14 +14,12 @@ import Darwin
 /// least recently used is closed first.
 final class Archives {
     final class Handle {
-        let db: Database
+        private let owner: OwnedDatabase
+        var db: Database { owner.db }
         let statements = StatementCache(capacity: 512)
         var lastUse = 0
-        init(_ db: Database) { self.db = db }
-        deinit {
-            statements.removeAll()
-            _ = api.pointee.close_v2(db.handle)
-        }
+        init(_ owner: OwnedDatabase) { self.owner = owner }
+        deinit { statements.removeAll() }
     }
 
     private var open: [String: Handle] = [:]
@@ -38,9 +36,8 @@ final class Archives {
             return h
         }
         try Archives.recoverInterruptedWrite(path)
-        let db = try Archives.open(path, flags: SQLITE_OPEN_READONLY) { message in
-            "shards: archive file '\(path)' of shard \(shard) cannot be read: \(message)"
-        }
+        let db = try OwnedDatabase.open(path, flags: SQLITE_OPEN_READONLY,
+                                        context: "archive file '\(path)' of shard \(shard) cannot be read")
         if open.count >= limit, let oldest = open.min(by: { $0.value.lastUse < $1.value.lastUse })?.key {
             open[oldest] = nil
         }
@@ -59,23 +56,8 @@ final class Archives {
     /// connection cannot roll back: open the file read-write once to let SQLite do it.
     static func recoverInterruptedWrite(_ path: String) throws {
         guard access(path + "-journal", F_OK) == 0 else { return }
-        let db = try open(path, flags: SQLITE_OPEN_READWRITE) { message in
-            "shards: archive file '\(path)' has an interrupted write that cannot be rolled back: \(message)"
-        }
-        defer { _ = api.pointee.close_v2(db.handle) }
-        _ = try db.scalarInt("SELECT count(*) FROM sqlite_schema")
-    }
-
-    /// Opens a connection through the host's routines; the error says which file.
-    static func open(_ path: String, flags: Int32, error: (String) -> String) throws -> Database {
-        var handle: OpaquePointer?
-        let rc = api.pointee.open_v2(path, &handle, flags, nil)
-        guard rc == SQLITE_OK, let handle else {
-            let message = handle.map { String(cString: api.pointee.errmsg($0)!) } ?? "out of memory"
-            if let handle { _ = api.pointee.close_v2(handle) }
-            throw SQLiteError(code: rc, message: error(message))
-        }
-        _ = api.pointee.busy_timeout(handle, 5000)
-        return Database(handle: handle)
+        let owner = try OwnedDatabase.open(path, flags: SQLITE_OPEN_READWRITE,
+                                           context: "archive file '\(path)' has an interrupted write that cannot be rolled back")
+        _ = try owner.db.scalarInt("SELECT count(*) FROM sqlite_schema")
     }
 }

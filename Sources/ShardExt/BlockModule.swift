@@ -17,12 +17,8 @@ func filterValue(_ v: OpaquePointer?) -> BlockFilter.Value? {
     switch valueType(v) {
     case SQLITE_INTEGER: return .integer(valueInt64(v))
     case SQLITE_FLOAT: return .real(valueDouble(v))
-    case SQLITE_TEXT:
-        let p = api.pointee.value_text(v)
-        return .text(UnsafeRawBufferPointer(start: p, count: Int(api.pointee.value_bytes(v))))
-    case SQLITE_BLOB:
-        let p = api.pointee.value_blob(v)
-        return .blob(UnsafeRawBufferPointer(start: p, count: Int(api.pointee.value_bytes(v))))
+    case SQLITE_TEXT: return .text(valueTextBytes(v) ?? UnsafeRawBufferPointer(start: nil, count: 0))
+    case SQLITE_BLOB: return .blob(valueBlobBytes(v) ?? UnsafeRawBufferPointer(start: nil, count: 0))
     default: return nil
     }
 }
@@ -39,14 +35,12 @@ private final class BlockCursor {
     func start(_ data: OpaquePointer?, probe: (keys: OpaquePointer?, path: OpaquePointer?, value: OpaquePointer?)?) throws {
         row = nil
         reader = nil
-        guard valueType(data) == SQLITE_BLOB, let p = api.pointee.value_blob(data) else { return }
-        if let probe, valueType(probe.keys) == SQLITE_BLOB, let k = api.pointee.value_blob(probe.keys),
+        guard valueType(data) == SQLITE_BLOB, let input = valueBlobBytes(data) else { return }
+        if let probe, valueType(probe.keys) == SQLITE_BLOB, let keys = valueBlobBytes(probe.keys),
            let value = filterValue(probe.value),
-           !BlockFilter.mayContain(UnsafeRawBufferPointer(start: k, count: Int(api.pointee.value_bytes(probe.keys))),
-                                   pathHash: UInt64(bitPattern: valueInt64(probe.path)), value) {
+           !BlockFilter.mayContain(keys, pathHash: UInt64(bitPattern: valueInt64(probe.path)), value) {
             return
         }
-        let input = UnsafeRawBufferPointer(start: p, count: Int(api.pointee.value_bytes(data)))
         let n = try Compression.decompress(input, into: &buffer)
         reader = try Block.Reader(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
         rowNumber = 0
@@ -58,6 +52,9 @@ private final class BlockCursor {
         rowNumber += 1
     }
 }
+
+/// The vtab's object: shards_block keeps no state of its own.
+private final class BlockTable {}
 
 private func blockCursorOf(_ cur: UnsafeMutablePointer<sqlite3_vtab_cursor>?) -> BlockCursor {
     cursorObject(cur, as: BlockCursor.self)
@@ -71,17 +68,10 @@ let blockModule: UnsafeMutablePointer<sqlite3_module> = {
         let rc = api.pointee.declare_vtab(rawDb, blockColumns)
         if rc != SQLITE_OK { return rc }
         _ = shard_vtab_config(rawDb, SQLITE_VTAB_INNOCUOUS)
-        let vtab = UnsafeMutablePointer<sqlite3_vtab>.allocate(capacity: 1)
-        vtab.initialize(to: sqlite3_vtab())
-        out!.pointee = vtab
+        out!.pointee = makeVtab(BlockTable())
         return SQLITE_OK
     }
-    m.pointee.xDisconnect = { vtab in
-        if let msg = vtab!.pointee.zErrMsg { api.pointee.free(msg) }
-        vtab!.deinitialize(count: 1)
-        vtab!.deallocate()
-        return SQLITE_OK
-    }
+    m.pointee.xDisconnect = { freeVtab($0) }
     // Needs its data argument: a plan without it is made too costly to choose.
     // idxNum: 1 when the probe (keys, path, value) is given as argv[1...3].
     m.pointee.xBestIndex = { _, info in
@@ -112,33 +102,25 @@ let blockModule: UnsafeMutablePointer<sqlite3_module> = {
     m.pointee.xOpen = { _, out in makeCursor(BlockCursor(), out) }
     m.pointee.xClose = { freeCursor($0) }
     m.pointee.xFilter = { cur, idxNum, _, argc, argv in
-        do {
+        guarded(cur!.pointee.pVtab) {
             let probe = idxNum == 1 && argc >= 4 ? (argv![1], argv![2], argv![3]) : nil
             try blockCursorOf(cur).start(argc > 0 ? argv![0] : nil, probe: probe)
-            return SQLITE_OK
-        } catch {
-            return failVtab(cur!.pointee.pVtab, error)
         }
     }
     m.pointee.xNext = { cur in
-        do {
-            try blockCursorOf(cur).advance()
-            return SQLITE_OK
-        } catch {
-            return failVtab(cur!.pointee.pVtab, error)
-        }
+        guarded(cur!.pointee.pVtab) { try blockCursorOf(cur).advance() }
     }
     m.pointee.xEof = { cur in blockCursorOf(cur).row == nil ? 1 : 0 }
     m.pointee.xColumn = { cur, ctx, i in
         guard let row = blockCursorOf(cur).row else { return SQLITE_OK }
         switch i {
-        case 0: api.pointee.result_int64(ctx, row.id)
-        case 1: api.pointee.result_int64(ctx, row.ts)
+        case 0: resultInt64(ctx, row.id)
+        case 1: resultInt64(ctx, row.ts)
         case 2:
             row.document.withMemoryRebound(to: CChar.self) { chars in
                 api.pointee.result_text(ctx, chars.baseAddress, Int32(chars.count), shard_transient())
             }
-        default: api.pointee.result_null(ctx)
+        default: resultNull(ctx)
         }
         return SQLITE_OK
     }

@@ -37,16 +37,15 @@ private func connect(
         collection.connection = connection
         return SQLITE_OK
     } catch {
-        let (code, message) = sqliteCodeAndMessage(error)
-        errOut?.pointee = shard_strdup(message)
-        return code
+        return failConnect(errOut, error)
     }
 }
 
 private func disconnect(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?, destroy: Bool) -> Int32 {
     let collection = collectionOf(vtab)
     if destroy {
-        do { try collection.dropAll() } catch { return failVtab(vtab, error) }
+        let rc = guarded(vtab) { try collection.dropAll() }
+        if rc != SQLITE_OK { return rc }
     }
     collection.connection?.detach(collection, dropped: destroy)
     return freeVtab(vtab)
@@ -171,10 +170,10 @@ private func update(
 ) -> Int32 {
     let collection = collectionOf(vtab)
     let argv = argv!
-    do {
+    return guarded(vtab) {
         if argc == 1 {
             try collection.delete(id: valueInt64(argv[0]))
-            return SQLITE_OK
+            return
         }
         // argv[2 + column number] are the new column values.
         let columns = collection.columns
@@ -190,34 +189,20 @@ private func update(
                 throw ShardError("shards: column \(columns.name(c)) is computed from doc; insert only doc (and ts)")
             }
             rowidOut!.pointee = try collection.insert(doc: doc, explicitTs: ts)
-            return SQLITE_OK
+            return
         }
         let old = valueInt64(argv[0])
         if valueType(argv[1]) != SQLITE_INTEGER || valueInt64(argv[1]) != old
-            || (api.pointee.value_nochange(id) == 0 && valueInt64(id) != old) {
+            || (!valueIsUnchanged(id) && valueInt64(id) != old) {
             throw ShardError("shards: the id of a document cannot change")
         }
-        for c in derived where api.pointee.value_nochange(value(c)) == 0 {
+        for c in derived where !valueIsUnchanged(value(c)) {
             throw ShardError("shards: column \(columns.name(c)) is computed from doc and cannot be set")
         }
-        let docChanged = api.pointee.value_nochange(doc) == 0
-        let tsChanged = api.pointee.value_nochange(ts) == 0
-        guard docChanged || tsChanged else { return SQLITE_OK }
+        let docChanged = !valueIsUnchanged(doc)
+        let tsChanged = !valueIsUnchanged(ts)
+        guard docChanged || tsChanged else { return }
         try collection.update(id: old, doc: doc, docChanged: docChanged, explicitTs: ts, tsChanged: tsChanged)
-        return SQLITE_OK
-    } catch {
-        return failVtab(vtab, error)
-    }
-}
-
-
-/// Runs a vtab method body, turning thrown errors into the vtab's zErrMsg.
-@inline(__always) private func guarded(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?, _ body: () throws -> Void) -> Int32 {
-    do {
-        try body()
-        return SQLITE_OK
-    } catch {
-        return failVtab(vtab, error)
     }
 }
 

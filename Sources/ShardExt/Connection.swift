@@ -43,14 +43,12 @@ final class Connection {
     /// statement has touched it yet on this connection.
     func collection(_ name: String) throws -> ShardedCollection {
         if let c = collections[Self.key("main", name)] { return c }
-        do {
-            // Preparing a statement on the table makes SQLite call xConnect.
-            _ = try db.prepare("SELECT 1 FROM main.\(SQLText.identifier(name)) LIMIT 0")
-        } catch let e as SQLiteError where !e.message.hasPrefix("no such table") {
-            throw e   // the collection exists but cannot be opened: say why
-        } catch {
-            throw ShardError("shards: no such collection: \(name)")
-        }
+        let exists = try db.scalarInt("SELECT count(*) FROM pragma_table_list WHERE schema = 'main' AND name = ?1 COLLATE NOCASE",
+                                      [.text(name)]) ?? 0
+        guard exists > 0 else { throw ShardError("no such collection: \(name)") }
+        // Preparing a statement on the table makes SQLite call xConnect; an error
+        // says why an existing collection cannot be opened.
+        _ = try db.prepare("SELECT 1 FROM main.\(SQLText.identifier(name)) LIMIT 0")
         guard let c = collections[Self.key("main", name)] else {
             throw ShardError("shards: '\(name)' is not a shards collection")
         }

@@ -8,18 +8,45 @@ import ShardCore
 /// The host's routines. Loaded once per call site; the struct is never copied.
 @inline(__always) var api: UnsafePointer<sqlite3_api_routines> { shard_api()! }
 
-/// An error from SQLite itself, carrying its result code (SQLITE_BUSY stays SQLITE_BUSY).
+/// An error from SQLite itself, carrying its result code (SQLITE_BUSY stays SQLITE_BUSY)
+/// and the extended code that tells the cases apart (SQLITE_CONSTRAINT_NOTNULL).
+/// Recognise errors by these codes, never by their text.
 struct SQLiteError: Error {
     let code: Int32
+    let extendedCode: Int32
+    /// SQLite's own text.
     let message: String
+    /// What the extension was doing, without the "shards: " prefix; nil for an error
+    /// passed on as SQLite said it.
+    var context: String?
+
+    init(code: Int32, extendedCode: Int32? = nil, message: String, context: String? = nil) {
+        self.code = code
+        self.extendedCode = extendedCode ?? code
+        self.message = message
+        self.context = context
+    }
+
+    /// The same error, explained by what the extension was doing.
+    func within(_ context: String) -> SQLiteError {
+        var e = self
+        e.context = self.context.map { context + ": " + $0 } ?? context
+        return e
+    }
 }
 
-/// The result code and message an error becomes at the SQL boundary.
+/// Extended codes Swift cannot import (they are macros with an expression).
+let SQLITE_CONSTRAINT_NOTNULL: Int32 = SQLITE_CONSTRAINT | (5 << 8)
+
+/// The result code and message an error becomes at the SQL boundary. The only
+/// place the "shards: " prefix is put on (when the text does not have it yet).
 func sqliteCodeAndMessage(_ error: Error) -> (Int32, String) {
     switch error {
-    case let e as SQLiteError: return (e.code, e.message)
+    case let e as SQLiteError:
+        guard let context = e.context else { return (e.code, e.message) }
+        return (e.code, ShardError(context + ": " + e.message).message)
     case let e as ShardError: return (SQLITE_ERROR, e.message)
-    default: return (SQLITE_ERROR, "shards: \(error)")
+    default: return (SQLITE_ERROR, ShardError("\(error)").message)
     }
 }
 
@@ -29,8 +56,17 @@ struct Database {
 
     var errorMessage: String { String(cString: api.pointee.errmsg(handle)!) }
 
+    /// The error of a call that returned `code`, with the connection's extended code
+    /// when it belongs to that call.
     func error(_ code: Int32) -> SQLiteError {
-        SQLiteError(code: code, message: errorMessage)
+        let extended = api.pointee.extended_errcode(handle)
+        return SQLiteError(code: code, extendedCode: extended & 0xff == code & 0xff ? extended : code,
+                           message: errorMessage)
+    }
+
+    /// The file behind `schema` ("" for an in-memory or temporary database).
+    func filename(_ schema: String) -> String {
+        api.pointee.db_filename(handle, schema).map { String(cString: $0) } ?? ""
     }
 
     func exec(_ sql: String) throws {
@@ -43,7 +79,7 @@ struct Database {
         let flags: UInt32 = persistent ? UInt32(SQLITE_PREPARE_PERSISTENT) : 0
         let rc = api.pointee.prepare_v3(handle, sql, -1, flags, &stmt, nil)
         if rc != SQLITE_OK { throw error(rc) }
-        guard let stmt else { throw ShardError("shards: empty statement: \(sql)") }
+        guard let stmt else { throw ShardError("empty statement: \(sql)") }
         return Statement(stmt, db: self)
     }
 
@@ -58,6 +94,30 @@ struct Database {
     var changes: Int64 { Int64(api.pointee.changes(handle)) }
     var lastInsertRowid: Int64 { api.pointee.last_insert_rowid(handle) }
     var isAutocommit: Bool { api.pointee.get_autocommit(handle) != 0 }
+}
+
+/// A connection the extension opened itself (an archive file, the close-time flush):
+/// closed when the last reference goes away. close_v2 waits for statements still
+/// prepared on it, whatever order they are released in.
+final class OwnedDatabase {
+    let db: Database
+
+    private init(_ db: Database) { self.db = db }
+    deinit { _ = api.pointee.close_v2(db.handle) }
+
+    /// Opens `path` through the host's routines; a failure is explained by `context`.
+    static func open(_ path: String, flags: Int32, context: String) throws -> OwnedDatabase {
+        var handle: OpaquePointer?
+        let rc = api.pointee.open_v2(path, &handle, flags, nil)
+        guard rc == SQLITE_OK, let handle else {
+            let error = handle.map { Database(handle: $0).error(rc) }
+                ?? SQLiteError(code: rc, message: "out of memory")
+            if let handle { _ = api.pointee.close_v2(handle) }
+            throw error.within(context)
+        }
+        _ = api.pointee.busy_timeout(handle, 5000)
+        return OwnedDatabase(Database(handle: handle))
+    }
 }
 
 /// A value to bind from Swift.
@@ -89,6 +149,10 @@ final class Statement {
 
     @inline(__always) func bind(_ index: Int32, _ value: OpaquePointer?) {
         _ = api.pointee.bind_value(handle, index, value)
+    }
+
+    @inline(__always) func bind(_ index: Int32, _ value: ValueCopy) {
+        _ = api.pointee.bind_value(handle, index, value.handle)
     }
 
     func bind(_ index: Int32, _ text: String) {
@@ -147,6 +211,12 @@ final class Statement {
     @inline(__always) func double(_ col: Int32) -> Double { api.pointee.column_double(handle, col) }
     @inline(__always) func value(_ col: Int32) -> OpaquePointer? { api.pointee.column_value(handle, col) }
 
+    /// The column's text, valid until the next step or reset.
+    @inline(__always) func textBytes(_ col: Int32) -> UnsafeRawBufferPointer {
+        let p = api.pointee.column_text(handle, col)
+        return UnsafeRawBufferPointer(start: p, count: Int(api.pointee.column_bytes(handle, col)))
+    }
+
     func text(_ col: Int32) -> String? {
         guard let p = api.pointee.column_text(handle, col) else { return nil }
         return String(cString: p)
@@ -168,6 +238,49 @@ func valueText(_ v: OpaquePointer?) -> String? {
     return String(cString: p)
 }
 
+/// The value's text (nil for a NULL or out of memory), valid while the value is.
+@inline(__always) func valueTextBytes(_ v: OpaquePointer?) -> UnsafeRawBufferPointer? {
+    guard let p = api.pointee.value_text(v) else { return nil }
+    return UnsafeRawBufferPointer(start: p, count: Int(api.pointee.value_bytes(v)))
+}
+
+/// The value's bytes as a blob (nil when empty or NULL), valid while the value is.
+@inline(__always) func valueBlobBytes(_ v: OpaquePointer?) -> UnsafeRawBufferPointer? {
+    guard let p = api.pointee.value_blob(v) else { return nil }
+    return UnsafeRawBufferPointer(start: p, count: Int(api.pointee.value_bytes(v)))
+}
+
+@inline(__always) func valueIsUnchanged(_ v: OpaquePointer?) -> Bool { api.pointee.value_nochange(v) != 0 }
+
+/// A copy of an sqlite3_value (sqlite3_value_dup) that outlives the call it came
+/// from, freed when the last reference goes away. Made per statement, not per row;
+/// the write buffer, which copies a document per insert, owns its copies directly
+/// (`ValueCopy.duplicate` / `release`) to keep the insert path free of an object each.
+final class ValueCopy {
+    let handle: OpaquePointer?
+
+    init(_ value: OpaquePointer?) { handle = api.pointee.value_dup(value) }
+    deinit { api.pointee.value_free(handle) }
+
+    /// The values of an IN list handed over whole (sqlite3_vtab_in_first/next); SQLite
+    /// reuses one value object while iterating, so each is copied as it comes.
+    static func inList(_ list: OpaquePointer?, db: Database) throws -> [ValueCopy] {
+        var copies: [ValueCopy] = []
+        var item: OpaquePointer?
+        var rc = api.pointee.vtab_in_first(list, &item)
+        while rc == SQLITE_OK {
+            copies.append(ValueCopy(item))
+            rc = api.pointee.vtab_in_next(list, &item)
+        }
+        if rc != SQLITE_DONE { throw db.error(rc) }
+        return copies
+    }
+
+    /// A bare copy for an owner that frees it with `release`.
+    @inline(__always) static func duplicate(_ value: OpaquePointer?) -> OpaquePointer? { api.pointee.value_dup(value) }
+    @inline(__always) static func release(_ copy: OpaquePointer?) { api.pointee.value_free(copy) }
+}
+
 /// The arguments SQLite hands a function or xUpdate, as a buffer of sqlite3_value pointers.
 typealias ValueArray = UnsafeMutablePointer<OpaquePointer?>
 
@@ -182,6 +295,10 @@ func resultText(_ ctx: OpaquePointer?, _ text: String) {
     }
 }
 
+@inline(__always) func resultValue(_ ctx: OpaquePointer?, _ v: OpaquePointer?) { api.pointee.result_value(ctx, v) }
+@inline(__always) func resultNull(_ ctx: OpaquePointer?) { api.pointee.result_null(ctx) }
+@inline(__always) func resultInt64(_ ctx: OpaquePointer?, _ v: Int64) { api.pointee.result_int64(ctx, v) }
+
 func resultError(_ ctx: OpaquePointer?, _ error: Error) {
     let (code, message) = sqliteCodeAndMessage(error)
     api.pointee.result_error(ctx, message, -1)
@@ -192,10 +309,27 @@ func resultError(_ ctx: OpaquePointer?, _ error: Error) {
 func failVtab(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?, _ error: Error) -> Int32 {
     let (code, message) = sqliteCodeAndMessage(error)
     if let vtab {
-        if let old = vtab.pointee.zErrMsg { api.pointee.free(old) }
+        sqliteFree(vtab.pointee.zErrMsg)
         vtab.pointee.zErrMsg = shard_strdup(message)
     }
     return code
+}
+
+/// Sets the message of a failed xCreate/xConnect and returns the code to hand back.
+func failConnect(_ errOut: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ error: Error) -> Int32 {
+    let (code, message) = sqliteCodeAndMessage(error)
+    errOut?.pointee = shard_strdup(message)
+    return code
+}
+
+/// Frees memory SQLite allocated (sqlite3_free).
+func sqliteFree(_ p: UnsafeMutableRawPointer?) { if let p { api.pointee.free(p) } }
+func sqliteFree(_ p: UnsafeMutablePointer<CChar>?) { if let p { api.pointee.free(p) } }
+
+/// Writes to SQLite's error log (sqlite3_log, SQLITE_CONFIG_LOG): what the extension
+/// could not report to a statement, such as a failure while a connection closes.
+func sqliteLog(_ code: Int32, _ message: String) {
+    shard_log(code, ShardError(message).message)
 }
 
 /// The running SQLite's version number, e.g. 3045001.

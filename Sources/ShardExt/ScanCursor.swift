@@ -10,12 +10,12 @@ final class ScanCursor {
 
     /// What every shard statement binds, as ?1, ?2, ...
     private enum Parameter {
-        case value(OpaquePointer?)   // a copy (sqlite3_value_dup) of an xFilter argument
+        case value(ValueCopy)        // a copy of an xFilter argument
         case query(SQLParameter)     // from a compiled query document
     }
     private var parameters: [Parameter] = []
     /// The query document this scan applied (a copy), the value of its `filter` column.
-    private var appliedDocument: OpaquePointer?
+    private var appliedDocument: ValueCopy?
 
     /// The SELECT of every shard, split around its table name; built once per xFilter.
     private var select = ShardSelect()
@@ -79,21 +79,9 @@ final class ScanCursor {
             case .like, .glob:
                 pruning.add(column, op: term.op, value: pruneValue(v))
             case .in:
-                // SQLite reuses one value object while iterating: copy each as it comes.
-                var list: [OpaquePointer?] = []
-                var item: OpaquePointer?
-                var rc = api.pointee.vtab_in_first(v, &item)
-                while rc == SQLITE_OK {
-                    list.append(api.pointee.value_dup(item))
-                    rc = api.pointee.vtab_in_next(v, &item)
-                }
-                if rc != SQLITE_DONE {
-                    list.forEach { api.pointee.value_free($0) }
-                    throw collection.db.error(rc)
-                }
-                pruning.add(column, inList: list.map(pruneValue))
+                let list = try ValueCopy.inList(v, db: collection.db)
+                pruning.add(column, inList: list.map { pruneValue($0.handle) })
                 if column == .shard || list.isEmpty {
-                    list.forEach { api.pointee.value_free($0) }
                     if column != .shard { conditions.append(.init("0")) }
                     continue
                 }
@@ -104,7 +92,7 @@ final class ScanCursor {
                 }
                 conditions.append(.init("\(columns.expression(column)) IN (\(marks.joined(separator: ", ")))"))
             case .match:
-                if appliedDocument == nil { appliedDocument = api.pointee.value_dup(v) }
+                if appliedDocument == nil { appliedDocument = ValueCopy(v) }
                 guard valueType(v) != SQLITE_NULL else { continue }
                 let text = valueText(v) ?? ""
                 let compiled = try QueryDocument.compile(text, firstParameter: parameters.count + 1)
@@ -115,7 +103,7 @@ final class ScanCursor {
                 pruning.add(column, op: term.op, value: value)
                 // `shard` terms are settled by pruning; SQLite checks them again.
                 guard column != .shard else { continue }
-                parameters.append(.value(api.pointee.value_dup(v)))
+                parameters.append(.value(ValueCopy(v)))
                 if term.op == .eq, case .index(let n) = column, blockProbe == nil {
                     blockProbe = .init(pathHash: BlockFilter.pathHash(columns.indexes[n].path.text), parameter: parameters.count)
                 }
@@ -291,18 +279,18 @@ final class ScanCursor {
             // A row of a scan that applied a document did match it: answer that document.
             // Otherwise answering NULL would silently drop rows, so refuse.
             if let matched = appliedDocument {
-                api.pointee.result_value(ctx, matched)
+                resultValue(ctx, matched.handle)
             } else {
-                api.pointee.result_error(ctx, "shards: filter takes a query document as a top-level term: WHERE filter = '{...}' AND ..., or \(collection.name)('{...}'); it cannot be read or used under OR or NOT", -1)
+                resultError(ctx, ShardError("shards: filter takes a query document as a top-level term: WHERE filter = '{...}' AND ..., or \(collection.name)('{...}'); it cannot be read or used under OR or NOT"))
             }
             return
         default: break
         }
         let c = i < select.columnMap.count ? select.columnMap[i] : -1
         if c < 0 {
-            api.pointee.result_null(ctx)
+            resultNull(ctx)
         } else {
-            api.pointee.result_value(ctx, row.stmt.value(c))
+            resultValue(ctx, row.stmt.value(c))
         }
     }
 
@@ -310,8 +298,6 @@ final class ScanCursor {
         for s in streams { s.cache.checkin(s.stmt) }
         streams.removeAll()
         heap.removeAll()
-        for case .value(let v) in parameters { api.pointee.value_free(v) }
-        api.pointee.value_free(appliedDocument)
         appliedDocument = nil
         parameters.removeAll()
         groups.removeAll()

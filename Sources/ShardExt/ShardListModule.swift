@@ -102,7 +102,7 @@ let shardListModule: UnsafeMutablePointer<sqlite3_module> = {
     m.pointee.xFilter = { cur, idxNum, _, argc, argv in
         let cursor = listCursorOf(cur)
         let table = listTableOf(cur!.pointee.pVtab)
-        do {
+        return guarded(cur!.pointee.pVtab) {
             let names: [String]
             if idxNum & 1 != 0 {
                 guard argc >= 1, valueType(argv![0]) == SQLITE_TEXT, let n = valueText(argv![0]) else {
@@ -117,9 +117,6 @@ let shardListModule: UnsafeMutablePointer<sqlite3_module> = {
                 cursor.rows += try listing(try table.connection.collection(n), withBytes: idxNum & 2 != 0)
             }
             cursor.position = 0
-            return SQLITE_OK
-        } catch {
-            return failVtab(cur!.pointee.pVtab, error)
         }
     }
     m.pointee.xNext = { cur in
@@ -135,9 +132,9 @@ let shardListModule: UnsafeMutablePointer<sqlite3_module> = {
         let row = c.rows[c.position]
         let value: Any? = Int(i) < row.count ? row[Int(i)] : row[0]
         switch value {
-        case let v as Int64: api.pointee.result_int64(ctx, v)
+        case let v as Int64: resultInt64(ctx, v)
         case let s as String: resultText(ctx, s)
-        default: api.pointee.result_null(ctx)
+        default: resultNull(ctx)
         }
         return SQLITE_OK
     }

@@ -254,12 +254,6 @@ final class ShardedCollection {
     }
 }
 
-extension String {
-    func dropPrefix(_ prefix: String) -> Substring {
-        hasPrefix(prefix) ? dropFirst(prefix.count) : Substring(self)
-    }
-}
-
 /// FNV-1a 64 of a string, as 16 hex digits: short, stable names for path indexes.
 func fnv1a64Hex(_ s: String) -> String {
     var h: UInt64 = 0xcbf29ce484222325

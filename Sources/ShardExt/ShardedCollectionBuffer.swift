@@ -89,20 +89,41 @@ extension ShardedCollection {
     /// connection down (running SQL on it could reload a schema it is iterating), so
     /// the acknowledged documents are written through a connection of their own to
     /// the same file, with the catalog counters, in one transaction. An in-memory
-    /// database goes away with its connection: nothing to write then.
+    /// database goes away with its connection: nothing to write then. Nobody is left
+    /// to return an error to, so a failure is written to SQLite's error log
+    /// (sqlite3_log) with the number of documents lost and why.
     func flushOnClose() {
         defer { buffer.discardAll() }
         let entries = buffer.acknowledged
-        guard !entries.isEmpty, let name = api.pointee.db_filename(db.handle, schema),
-              case let path = String(cString: name), !path.isEmpty,
-              let other = try? Archives.open(path, flags: SQLITE_OPEN_READWRITE, error: { $0 }) else { return }
-        defer { _ = api.pointee.close_v2(other.handle) }
+        let path = db.filename(schema)
+        guard !entries.isEmpty, !path.isEmpty else { return }
         do {
-            try other.exec("BEGIN IMMEDIATE")
+            let orphans = try writeOnClose(entries, to: path)
+            if orphans > 0 {
+                sqliteLog(SQLITE_ERROR, "\(orphans) buffered documents of '\(name)' were lost at close: "
+                          + "their shards were dropped by another connection")
+            }
+        } catch {
+            let (code, message) = sqliteCodeAndMessage(error)
+            sqliteLog(code, "\(entries.count) buffered documents of '\(name)' were lost at close: \(message)")
+        }
+    }
+
+    /// Writes `entries` in one transaction; returns how many had no shard left to go to.
+    private func writeOnClose(_ entries: [WriteBuffer.Entry], to path: String) throws -> Int {
+        let owner = try OwnedDatabase.open(path, flags: SQLITE_OPEN_READWRITE, context: "cannot open '\(path)'")
+        let other = owner.db
+        defer { withExtendedLifetime(owner) {} }
+        try other.exec("BEGIN IMMEDIATE")
+        do {
             var touched: [Int64: (rows: Int64, minId: Int64, maxId: Int64, minTs: Int64, maxTs: Int64)] = [:]
             var inserts: [Int64: Statement] = [:]
+            var orphans = 0
             for e in entries {
-                guard let shard = catalog.shard(number: e.shard) else { continue }
+                guard let shard = catalog.shard(number: e.shard) else {
+                    orphans += 1
+                    continue
+                }
                 // On its own connection, the collection's file is "main".
                 let stmt = try inserts[e.shard] ?? other.prepare(
                     "INSERT INTO \"main\".\(SQLText.identifier(shard.tableName))(id, ts, doc) VALUES (?1, ?2, \(storedDocument))")
@@ -110,20 +131,23 @@ extension ShardedCollection {
                 stmt.bind(1, e.id)
                 stmt.bind(2, e.ts)
                 stmt.bind(3, e.doc)
+                defer { stmt.reset() }
                 _ = try stmt.step()
-                stmt.reset()
                 let t = touched[e.shard] ?? (0, e.id, e.id, e.ts, e.ts)
                 touched[e.shard] = (t.rows + 1, min(t.minId, e.id), max(t.maxId, e.id), min(t.minTs, e.ts), max(t.maxTs, e.ts))
             }
             let otherStore = CatalogStore(db: other, schema: "main", name: self.name)
+            defer { otherStore.finalizeAll() }
             for (num, t) in touched {
                 try otherStore.addRows(shard: num, count: t.rows, ids: t.minId...t.maxId, times: t.minTs...t.maxTs)
             }
-            otherStore.finalizeAll()
             inserts.removeAll()
             try other.exec("COMMIT")
+            return orphans
         } catch {
+            // Nothing was written: the log line counts every entry as lost.
             try? other.exec("ROLLBACK")
+            throw error
         }
     }
 }

@@ -72,10 +72,10 @@ extension ShardedCollection {
         }
         let path = archivePath(file)
         archives.close(path)
-        let archive = try Archives.open(path, flags: SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) { message in
-            "shards: cannot open archive file '\(path)' for writing: \(message)"
-        }
-        defer { _ = api.pointee.close_v2(archive.handle) }
+        let owner = try OwnedDatabase.open(path, flags: SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                                           context: "cannot open archive file '\(path)' for writing")
+        let archive = owner.db
+        defer { withExtendedLifetime(owner) {} }
         do {
             try archive.exec("BEGIN IMMEDIATE")
             for s in victims {
@@ -110,7 +110,7 @@ extension ShardedCollection {
     /// (or the current directory for an in-memory one).
     func archivePath(_ file: String) -> String {
         if file.hasPrefix("/") { return file }
-        let main = api.pointee.db_filename(db.handle, schema).map { String(cString: $0) } ?? ""
+        let main = db.filename(schema)
         guard let slash = main.lastIndex(of: "/") else { return file }
         return String(main[...slash]) + file
     }
@@ -212,8 +212,7 @@ extension ShardedCollection {
                 lastId = id
                 minTs = min(minTs, ts)
                 maxTs = max(maxTs, ts)
-                let text = api.pointee.column_text(read.handle, 2)
-                block.append(id: id, ts: ts, document: UnsafeRawBufferPointer(start: text, count: Int(api.pointee.column_bytes(read.handle, 2))))
+                block.append(id: id, ts: ts, document: read.textBytes(2))
                 for k in paths.indices {
                     if let v = filterValue(read.value(Int32(3 + k))) { keys.add(pathIndex: k, v) }
                 }

@@ -25,8 +25,9 @@ extension ShardedCollection {
         defer { stmt.reset() }
         do {
             guard try stmt.step() else { throw ShardError("shards: could not read the document") }
-        } catch let e as SQLiteError {
-            throw ShardError("shards: malformed JSON document (\(e.message))")
+        } catch let e as SQLiteError where e.code == SQLITE_ERROR {
+            // The probe only reads the value: a plain error is the document's.
+            throw ShardError("malformed JSON document (\(e.message))")
         }
         let kind = stmt.text(0) ?? "null"
         guard kind == "object" else {
@@ -62,8 +63,7 @@ extension ShardedCollection {
     /// Placement from the scanner, or nil when SQLite must answer (not an object,
     /// a value the scanner cannot render exactly as json_extract would).
     func scannedPlacement(_ doc: OpaquePointer?, explicitTs: OpaquePointer?) throws -> Placement? {
-        guard let text = api.pointee.value_text(doc) else { return nil }
-        let bytes = UnsafeRawBufferPointer(start: text, count: Int(api.pointee.value_bytes(doc)))
+        guard let bytes = valueTextBytes(doc) else { return nil }
         guard DocumentScanner.startsWithObject(bytes) else { return nil }
         var values: [ScannedValue] = []
         if !scanPaths.isEmpty {
@@ -97,7 +97,7 @@ extension ShardedCollection {
 
     func parseTime(_ text: String, path: JSONPath) throws -> Int64 {
         do { return try Time.parse(text) } catch let e as ShardError {
-            throw ShardError("shards: unreadable time at \(path.text): \(e.message.dropPrefix("shards: "))")
+            throw e.within("unreadable time at \(path.text)")
         }
     }
 

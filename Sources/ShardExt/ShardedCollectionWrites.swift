@@ -21,11 +21,24 @@ extension ShardedCollection {
         defer { stmt.reset() }
         do {
             _ = try stmt.step()
-        } catch let e as SQLiteError where e.message.contains("malformed JSON") || e.message.contains("NOT NULL") {
-            throw ShardError("shards: malformed JSON document")
+        } catch let e as SQLiteError {
+            throw insertFailure(e, doc: doc)
         }
         shard.noteInsert(id: id, ts: p.ts)
         return id
+    }
+
+    /// Why an insert of `doc` failed: a malformed document is said so, by the error's
+    /// code and a second look at the document; anything else is SQLite's own error.
+    func insertFailure(_ e: SQLiteError, doc: OpaquePointer?) -> Error {
+        let malformed = ShardError("malformed JSON document")
+        // Text storage: json_valid's NULL is refused by the NOT NULL of doc.
+        if e.extendedCode == SQLITE_CONSTRAINT_NOTNULL { return malformed }
+        // jsonb() fails with a plain error; the document itself is tested (a cold path).
+        guard jsonb, e.code == SQLITE_ERROR, let check = try? db.prepare("SELECT json_valid(?1, 6)") else { return e }
+        check.bind(1, doc)
+        guard (try? check.step()) == true, check.int64(0) == 0 else { return e }
+        return malformed
     }
 
     func insertStatement(for shard: ShardInfo) throws -> Statement {
@@ -48,7 +61,7 @@ extension ShardedCollection {
         do {
             try db.exec(shardTableSQL(shard, schema: schema))
         } catch let e as SQLiteError {
-            throw SQLiteError(code: e.code, message: "shards: cannot create shard \(key.text) as table \(shard.tableName): \(e.message)")
+            throw e.within("cannot create shard \(key.text) as table \(shard.tableName)")
         }
         try store.insertShard(shard)
         try store.setNextNumber(number + 1)

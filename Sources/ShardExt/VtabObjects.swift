@@ -17,7 +17,7 @@ func makeVtab(_ object: AnyObject) -> UnsafeMutablePointer<sqlite3_vtab> {
 func freeVtab(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?) -> Int32 {
     let v = UnsafeMutableRawPointer(vtab!).assumingMemoryBound(to: ShardVtab.self)
     releasePointer(v.pointee.object)
-    if let msg = v.pointee.base.zErrMsg { api.pointee.free(msg) }
+    sqliteFree(v.pointee.base.zErrMsg)
     v.deinitialize(count: 1)
     v.deallocate()
     return SQLITE_OK
@@ -41,4 +41,15 @@ func freeCursor(_ cur: UnsafeMutablePointer<sqlite3_vtab_cursor>?) -> Int32 {
     c.deinitialize(count: 1)
     c.deallocate()
     return SQLITE_OK
+}
+
+/// Runs the body of a vtab or cursor method: a thrown error becomes the vtab's
+/// zErrMsg and the code returned to SQLite. Every module's methods go through it.
+@inline(__always) func guarded(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?, _ body: () throws -> Void) -> Int32 {
+    do {
+        try body()
+        return SQLITE_OK
+    } catch {
+        return failVtab(vtab, error)
+    }
 }

@@ -13,7 +13,8 @@ final class WriteBuffer {
         let shard: Int64
         let id: Int64
         let ts: Int64
-        /// A copy of the document (sqlite3_value_dup), freed when the entry is done.
+        /// A copy of the document (sqlite3_value_dup) the buffer owns: freed when the
+        /// entry is done, and by the buffer's deinit for whatever is left.
         let doc: OpaquePointer?
         /// Buffered by a statement whose transaction has committed (the user was told "done").
         var acknowledged: Bool
@@ -45,7 +46,7 @@ final class WriteBuffer {
 
     func append(shard: Int64, id: Int64, ts: Int64, doc: OpaquePointer?, now: Int64) {
         if waiting.isEmpty { oldest = now }
-        waiting.append(Entry(shard: shard, id: id, ts: ts, doc: api.pointee.value_dup(doc), acknowledged: false, seq: nextSeq))
+        waiting.append(Entry(shard: shard, id: id, ts: ts, doc: ValueCopy.duplicate(doc), acknowledged: false, seq: nextSeq))
         nextSeq += 1
     }
 
@@ -129,6 +130,6 @@ final class WriteBuffer {
     }
 
     private func free(_ entries: [Entry]) {
-        for e in entries { api.pointee.value_free(e.doc) }
+        for e in entries { ValueCopy.release(e.doc) }
     }
 }
