@@ -25,8 +25,13 @@ let package = Package(
             name: "ShardExt",
             dependencies: ["ShardCore", "CShardShim", "CZstd"],
             swiftSettings: hotPath,
-            linkerSettings: [.unsafeFlags(["-static-stdlib"])]
+            linkerSettings: [.unsafeFlags(["-static-stdlib"])],
+            plugins: ["SourceStamp"]
         ),
+        // The fingerprint of Sources/ built into the library (shards_source_stamp), so
+        // the tests refuse a stale build instead of testing it.
+        .executableTarget(name: "SourceStampTool"),
+        .plugin(name: "SourceStamp", capability: .buildTool(), dependencies: ["SourceStampTool"]),
         // Tests open databases with the system libsqlite3 and load the built library.
         .systemLibrary(name: "CSQLite", path: "Tests/CSQLite"),
         .testTarget(name: "ShardCoreTests", dependencies: ["ShardCore"]),

@@ -27,3 +27,10 @@ public func sqlite3_shardext_init(
         return SQLITE_ERROR
     }
 }
+
+/// The fingerprint of the sources this library was built from (the SourceStamp
+/// plugin): the tests compare it with the checkout's, so they never test a stale build.
+@_cdecl("shards_source_stamp")
+public func shards_source_stamp() -> UnsafePointer<CChar> {
+    UnsafeRawPointer(sourceStamp.utf8Start).assumingMemoryBound(to: CChar.self)
+}

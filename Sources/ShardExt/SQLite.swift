@@ -38,16 +38,23 @@ struct SQLiteError: Error {
 /// Extended codes Swift cannot import (they are macros with an expression).
 let SQLITE_CONSTRAINT_NOTNULL: Int32 = SQLITE_CONSTRAINT | (5 << 8)
 
-/// The result code and message an error becomes at the SQL boundary. The only
-/// place the "shards: " prefix is put on (when the text does not have it yet).
-func sqliteCodeAndMessage(_ error: Error) -> (Int32, String) {
+/// What an error says before the SQL boundary: its code, its text without the
+/// "shards: " prefix, and whether the text is ours (SQLite's own words pass as they are).
+func errorReason(_ error: Error) -> (code: Int32, reason: String, ours: Bool) {
     switch error {
     case let e as SQLiteError:
-        guard let context = e.context else { return (e.code, e.message) }
-        return (e.code, ShardError(context + ": " + e.message).message)
-    case let e as ShardError: return (SQLITE_ERROR, e.message)
-    default: return (SQLITE_ERROR, ShardError("\(error)").message)
+        guard let context = e.context else { return (e.code, e.message, false) }
+        return (e.code, context + ": " + e.message, true)
+    case let e as ShardError: return (SQLITE_ERROR, e.reason, true)
+    default: return (SQLITE_ERROR, "\(error)", true)
     }
+}
+
+/// The result code and message an error becomes at the SQL boundary. The only
+/// place the "shards: " prefix is put on.
+func sqliteCodeAndMessage(_ error: Error) -> (Int32, String) {
+    let (code, reason, ours) = errorReason(error)
+    return (code, ours ? ShardError(reason).message : reason)
 }
 
 /// A connection handle we do not own.

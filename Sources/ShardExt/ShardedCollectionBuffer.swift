@@ -104,8 +104,8 @@ extension ShardedCollection {
                           + "their shards were dropped by another connection")
             }
         } catch {
-            let (code, message) = sqliteCodeAndMessage(error)
-            sqliteLog(code, "\(entries.count) buffered documents of '\(name)' were lost at close: \(message)")
+            let (code, reason, _) = errorReason(error)
+            sqliteLog(code, "\(entries.count) buffered documents of '\(name)' were lost at close: \(reason)")
         }
     }
 

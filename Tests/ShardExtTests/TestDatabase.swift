@@ -10,6 +10,58 @@ let extensionPath: String = {
     return repo.appendingPathComponent(".build/release/libShardExt.so").path
 }()
 
+/// Why the release library cannot be tested, if it cannot: `swift test` does not
+/// build it (the test target loads it as a user would), so after an edit it would
+/// silently test the old one. The library carries the fingerprint of the Sources/
+/// it was built from (the SourceStamp plugin); it must be this checkout's. Checked
+/// once; every test that loads the library fails with this message.
+let staleLibrary: String? = {
+    if ProcessInfo.processInfo.environment["SHARDS_LIB"] != nil { return nil }
+    let rebuild = "run `swift build -c release` (or scripts/test) before `swift test`"
+    guard let lib = dlopen(extensionPath, RTLD_NOW | RTLD_LOCAL) else {
+        return "\(extensionPath) cannot be opened (\(String(cString: dlerror()))): \(rebuild)"
+    }
+    defer { dlclose(lib) }
+    guard let symbol = dlsym(lib, "shards_source_stamp") else {
+        return "\(extensionPath) has no source fingerprint: \(rebuild)"
+    }
+    typealias Stamp = @convention(c) () -> UnsafePointer<CChar>
+    let built = String(cString: unsafeBitCast(symbol, to: Stamp.self)())
+    let current = sourceFingerprint()
+    return built == current ? nil : "\(extensionPath) was built from other sources (\(built), the checkout is \(current)): \(rebuild)"
+}()
+
+/// FNV-1a 64 over every file under Sources/ (relative path, NUL, bytes, NUL, sorted by
+/// path), as Sources/SourceStampTool computes it at build time.
+func sourceFingerprint() -> String {
+    let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let sources = repo.appendingPathComponent("Sources").path
+    var files: [String] = []
+    if let walk = FileManager.default.enumerator(atPath: sources) {
+        for case let file as String in walk {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: sources + "/" + file, isDirectory: &isDirectory), !isDirectory.boolValue {
+                files.append(file)
+            }
+        }
+    }
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    func mix<S: Sequence>(_ bytes: S) where S.Element == UInt8 {
+        for b in bytes {
+            hash ^= UInt64(b)
+            hash &*= 0x100_0000_01b3
+        }
+    }
+    for file in files.sorted() {
+        mix(file.utf8)
+        mix([0])
+        mix(FileManager.default.contents(atPath: sources + "/" + file) ?? Data())
+        mix([0])
+    }
+    let hex = String(hash, radix: 16)
+    return String(repeating: "0", count: 16 - hex.count) + hex
+}
+
 /// An SQL value as the tests compare them.
 enum Value: Equatable, CustomStringConvertible {
     case null, int(Int64), real(Double), text(String), blob([UInt8])
@@ -55,6 +107,7 @@ final class TestDatabase {
     }
 
     func loadExtension() throws {
+        if let staleLibrary { throw SQLFailure(code: SQLITE_ERROR, message: staleLibrary) }
         sqlite3_enable_load_extension(handle, 1)
         var err: UnsafeMutablePointer<CChar>?
         let rc = sqlite3_load_extension(handle, extensionPath, nil, &err)

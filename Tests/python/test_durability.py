@@ -100,6 +100,38 @@ def child_insert(db, run, batch):
             i += batch
 
 
+def child_close_lost(db):
+    """Buffers 3 acknowledged documents, lets another connection drop their shard
+    table, closes, and prints what SQLite's error log received (one line each)."""
+    apsw.config(apsw.SQLITE_CONFIG_LOG, lambda code, message: print(f"L {code} {message}", flush=True))
+    conn = connect(db)
+    conn.execute("CREATE VIRTUAL TABLE ev USING shards(time = '$.ts', buffer = 100, flush_ms = 100000)")
+    conn.execute("INSERT INTO ev(doc) VALUES (?)", (doc(0, 0),))
+    conn.execute("SELECT shard_flush('ev')")
+    table = conn.execute("SELECT tbl FROM shard_list('ev')").fetchall()[0][0]
+    for i in range(1, 4):
+        conn.execute("INSERT INTO ev(doc) VALUES (?)", (doc(i, i),))
+    other = apsw.Connection(db)
+    other.execute(f'DROP TABLE "{table}"')
+    other.close()
+    conn.close()
+    print("closed", flush=True)
+
+
+def close_lost(tmp):
+    """README, Durability: a close-time write that fails is reported in SQLite's log
+    with the number of documents lost and why."""
+    path = os.path.join(tmp, "close_lost.db")
+    p = spawn(SELF, ["close_lost", path])
+    out, err = p.communicate(timeout=60)
+    lines = out.decode().splitlines()
+    logged = [l for l in lines if l.startswith("L ") and "shards:" in l]
+    T.check("close: a failed close-time write is logged with the number of documents lost and why",
+            p.returncode == 0 and "closed" in lines and len(logged) == 1
+            and "shards: 3 buffered documents of 'ev' were lost at close: no such table" in logged[0],
+            f"rc={p.returncode} log={logged!r} err={err.decode()[-300:]!r}")
+
+
 def child_writer(db, writer, rows, mode, result_file):
     """One of several concurrent writers: waits for 'go' on stdin, inserts `rows`
     documents, retries on apsw.BusyError, writes {seq: id} and the retry count."""
@@ -828,6 +860,8 @@ def main():
         kind, rest = args.child[0], args.child[1:]
         if kind == "insert":
             child_insert(rest[0], int(rest[1]), int(rest[2]))
+        elif kind == "close_lost":
+            child_close_lost(rest[0])
         elif kind == "writer":
             child_writer(rest[0], int(rest[1]), int(rest[2]), rest[3], rest[4])
         return 0
@@ -848,6 +882,7 @@ def main():
             T.check("crash[buffer 100]: CREATE with buffer = 100, flush_ms = 100000", False, refused)
         else:
             buffer_semantics(tmp)
+        close_lost(tmp)
         rows = 600 if args.quick else 3000
         concurrent(tmp, 2, rows, 200, timeout=120)
         concurrent(tmp, 4, rows // 2 if args.quick else rows, 200, timeout=120)
