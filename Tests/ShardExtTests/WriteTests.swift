@@ -70,14 +70,7 @@ final class WriteTests: XCTestCase {
             UPDATE events SET doc = '{"ts":"2025-01-03","type":"bb","user":{"id":2}}' WHERE type = 'b';
             """)
         XCTAssertEqual(try db.query("SELECT type, ts FROM events WHERE user = 2"), [[.text("bb"), .int(1735862400000)]])
-        db.expectError("UPDATE events SET doc = '{\"ts\":\"2025-03-01\"}' WHERE user = 1", contains: "delete it and insert it again")
-        db.expectError("UPDATE events SET type = 'x' WHERE user = 1", contains: "column type is computed from doc")
-        db.expectError("UPDATE events SET id = 5 WHERE user = 1", contains: "id of a document cannot change")
-        db.expectError("UPDATE events SET doc = '[1]' WHERE user = 1", contains: "JSON object")
-        db.expectError("UPDATE events SET ts = 5 WHERE user = 1", contains: "ts cannot be given or set")
-        db.expectError("SELECT ensure_json_index('events', '$')", contains: "below the root")
-        db.expectError("INSERT INTO events(doc) VALUES ('5')", contains: "not a number")
-        db.expectError("INSERT INTO events(doc) VALUES ('true')", contains: "not a boolean")
+        // Each refused update is a case of sql/errors/writes.sql.
         try db.exec("DELETE FROM events WHERE type = 'a'")
         try db.exec("DELETE FROM events WHERE id = ?", [.int(2 << 40 | 1)])
         XCTAssertEqual(try db.query("SELECT type FROM events"), [[.text("bb")]])
@@ -87,6 +80,8 @@ final class WriteTests: XCTestCase {
         XCTAssertEqual(try db.int("SELECT shard_insert('events', '{\"ts\":\"2025-01-09\"}')"), 1 << 40 | 3)
     }
 
+    /// Each bad document through the three ways in (INSERT, shard_insert, a multi-row
+    /// INSERT) leaves no trace. (The messages of single statements are sql/errors cases.)
     func testBadDocumentsWriteNothing() throws {
         try db.exec("INSERT INTO events(doc) VALUES ('{\"ts\":0}')")
         let before = try footprint()
@@ -107,36 +102,15 @@ final class WriteTests: XCTestCase {
             // A bad row in the middle of a multi-row insert takes the whole statement with it.
             db.expectError("INSERT INTO events(doc) VALUES ('{\"ts\":\"2030-01-01\"}'), (?)", [.text(doc)], contains: message)
         }
-        db.expectError("INSERT INTO events(doc) VALUES (NULL)", contains: "doc is NULL")
-        db.expectError("INSERT INTO events(id, doc) VALUES (5, '{\"ts\":0}')", contains: "ids are assigned")
-        db.expectError("INSERT INTO events(rowid, doc) VALUES (5, '{\"ts\":0}')", contains: "ids are assigned")
-        db.expectError("INSERT INTO events(type, doc) VALUES ('x', '{\"ts\":0}')", contains: "column type is computed")
-        db.expectError("INSERT INTO events(ts, doc) VALUES (5, '{\"ts\":0}')", contains: "ts cannot be given or set")
-        db.expectError("SELECT shard_insert('nope', '{}')", contains: "no such collection: nope")
-        db.expectError("SELECT shard_insert(NULL, '{}')", contains: "collection name must be text")
         XCTAssertEqual(try footprint(), before)
     }
 
-    func testBadOptionsAreRefused() throws {
-        let cases: [(String, String)] = [
-            ("partiton = month", "unknown option 'partiton'"),
-            ("partition = weekly", "bad partition 'weekly'"),
-            ("partition = month, partition = day", "partition"),
-            ("max_rows = 0", "max_rows"),
-            ("max_rows = ten", "max_rows"),
-            ("time = 'ts'", "bad JSON path"),
-            ("time = '$.a'') ; DROP TABLE x; --'", "bad JSON path"),
-            ("index = '$.id'", "id"),
-            ("index = 'a: $.x', index = 'a: $.y'", "a"),
-            ("index = '$.x[0]'", "name"),
-            ("time_unit = s", "time_unit"),
-            ("justtext", "key = value"),
-        ]
-        for (opts, message) in cases {
-            db.expectError("CREATE VIRTUAL TABLE bad USING shards(\(opts))", contains: message)
+    /// A refused CREATE leaves no table behind. (Its messages are sql/errors/options.sql cases.)
+    func testBadOptionsLeaveNothing() throws {
+        for opts in ["partiton = month", "max_rows = 0", "time = '$.a'') ; DROP TABLE x; --'", "index = 'a: $.x', index = 'a: $.y'"] {
+            XCTAssertThrowsError(try db.exec("CREATE VIRTUAL TABLE bad USING shards(\(opts))"), opts)
             XCTAssertEqual(try db.int("SELECT count(*) FROM sqlite_schema WHERE name LIKE 'bad%'"), 0, opts)
         }
-        db.expectError("CREATE VIRTUAL TABLE \"we'ird\" USING shards()", contains: "collection name")
     }
 
     func testBlobDocumentsAreStoredAsText() throws {

@@ -1,17 +1,15 @@
-"""The SQL tests again, in a host that carries its own, newer SQLite: Python's apsw
-(SQLite 3.45+, so documents are stored as JSONB). Run from the repository root:
+"""What only a host with its own, newer SQLite can show: Python's apsw (SQLite
+3.45+, so documents are stored as JSONB). Run from the repository root:
 
     .venv/bin/python Tests/python/test_host.py
 
-It runs every sql/*.sql case file (each row must be `<case-id>|1`), every
-sql/errors/*.sql error file (each statement after `-- expect: <text>` must fail with
-<text>), the demo, then checks that only JSONB can show: how documents are stored,
-what the doc column returns, indexes over JSONB, and that a JSONB collection opened
-by the system sqlite3 shell (an older SQLite) fails with an error naming both
-versions. Prints one line per group and a final `N passed, M failed`; exits 1 on
-any failure.
+(The sql/ cases run in apsw too, through Tests/python/sql_cases.py.) It checks how
+documents are stored, what the doc column returns, indexes over JSONB, that a JSONB
+collection opened by the system sqlite3 shell (an older SQLite) fails with an error
+naming both versions, and how the library behaves as a guest of a host (exactly
+which functions and modules loading adds, failed statements, defensive mode).
+Prints one line per group and a final `N passed, M failed`; exits 1 on any failure.
 """
-import glob
 import os
 import re
 import shutil
@@ -25,8 +23,6 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 LIB = os.path.join(ROOT, ".build", "release", "libShardExt")
 SHELL = os.environ.get("SQLITE3", "sqlite3")
 
-CASE_LINE = re.compile(r"^\s*select\s+'([^'|]+)',", re.I | re.M)
-EXPECT_LINE = re.compile(r"^--\s*expect:\s*(.*\S)\s*$")
 
 
 class Tally:
@@ -69,145 +65,6 @@ def connect(path=":memory:"):
     conn.enable_load_extension(True)
     conn.load_extension(LIB)
     return conn
-
-
-def statements(text):
-    """SQL statements of a shell script, in order: dot-commands dropped, split with
-    apsw.complete (a line with several statements stays one chunk)."""
-    out, buf = [], ""
-    for line in text.splitlines(keepends=True):
-        if line.startswith(".") and not sql_in(buf):
-            continue
-        buf += line
-        if apsw.complete(buf):
-            out.append(buf.strip())
-            buf = ""
-    if sql_in(buf):
-        out.append(buf.strip())
-    return out
-
-
-def sql_in(text):
-    """Whether text holds more than blank lines and -- comments."""
-    return any(l.strip() and not l.strip().startswith("--") for l in text.splitlines())
-
-
-def wants_file_db(text):
-    return re.match(r"--\s*db:\s*file\s*$", text.splitlines()[0] if text else "") is not None
-
-
-class Database:
-    """A fresh database for one run: :memory:, or a temporary file."""
-
-    def __init__(self, file):
-        self.dir = tempfile.mkdtemp() if file else None
-        self.path = os.path.join(self.dir, "case.db") if file else ":memory:"
-
-    def __enter__(self):
-        return self.path
-
-    def __exit__(self, *exc):
-        if self.dir:
-            shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def run_case_file(path):
-    T.start(os.path.relpath(path, ROOT) + " (apsw)")
-    text = open(path).read()
-    expected = CASE_LINE.findall(text)
-    seen = set()
-    for dup in {i for i in expected if expected.count(i) > 1}:
-        T.check(False, f"duplicate case id {dup}")
-    with Database(wants_file_db(text)) as db:
-        conn = connect(db)
-        for sql in statements(text):
-            try:
-                rows = list(conn.execute(sql))
-            except apsw.Error as e:
-                T.check(False, "error", f"{e}\n  in: {sql[:200]}")
-                continue
-            for row in rows:
-                case = row[0] if row else None
-                ok = len(row) == 2 and case in expected and case not in seen and row[1] == 1
-                if isinstance(case, str):
-                    seen.add(case)
-                T.check(ok, f"bad row {row!r}")
-        conn.close()
-    for case in expected:
-        if case not in seen:
-            T.check(False, f"no row for case {case}")
-    T.end()
-
-
-def error_blocks(text):
-    setup, blocks, current = [], [], None
-    for line in text.splitlines():
-        m = EXPECT_LINE.match(line)
-        if m:
-            current = [m.group(1), []]
-            blocks.append(current)
-        elif current is None:
-            setup.append(line)
-        else:
-            current[1].append(line)
-    strip = lambda lines: "\n".join(statements("\n".join(lines)))
-    return strip(setup), [(expect, strip(lines)) for expect, lines in blocks]
-
-
-def run_error_file(path):
-    T.start(os.path.relpath(path, ROOT) + " (apsw)")
-    text = open(path).read()
-    setup, blocks = error_blocks(text)
-    file_db = wants_file_db(text)
-    # Each statement on a fresh database after the setup, as scripts/test-sql does.
-    for expect, sql in blocks:
-        with Database(file_db) as db:
-            conn = connect(db)
-            try:
-                conn.execute(setup)
-            except apsw.Error as e:
-                T.check(False, "setup failed", str(e))
-                conn.close()
-                continue
-            try:
-                conn.execute(sql)
-                T.check(False, f"did not fail: {sql[:200]}", f"expected: {expect}")
-            except apsw.Error as e:
-                T.check(expect in str(e), f"wrong error: {sql[:200]}", f"expected: {expect}\n  got:      {e}")
-            conn.close()
-    # Then all of them on one connection: whatever they tried, the setup's table x
-    # (when there is one) is still there with its rows.
-    with Database(file_db) as db:
-        conn = connect(db)
-        conn.execute(setup)
-        has_x = conn.execute("select count(*) from sqlite_schema where name = 'x' and type = 'table'").fetchone()[0]
-        before = conn.execute("select count(*) from x").fetchone()[0] if has_x else None
-        for _, sql in blocks:
-            try:
-                conn.execute(sql)
-            except apsw.Error:
-                pass
-        if has_x:
-            still = conn.execute("select count(*) from sqlite_schema where name = 'x' and type = 'table'").fetchone()[0]
-            T.check(still == 1 and conn.execute("select count(*) from x").fetchone()[0] == before,
-                    "table x did not survive the refused statements")
-        conn.close()
-    T.end()
-
-
-def run_demo(path):
-    T.start(os.path.relpath(path, ROOT) + " (apsw, twice)")
-    with Database(True) as db:
-        for attempt in (1, 2):
-            conn = connect(db)
-            try:
-                for sql in statements(open(path).read()):
-                    list(conn.execute(sql))
-                T.check(True, "")
-            except apsw.Error as e:
-                T.check(False, f"run {attempt}", str(e))
-            conn.close()
-    T.end()
 
 
 # --- checks only a JSONB host can make -------------------------------------------
@@ -449,13 +306,6 @@ def main():
     if not os.path.exists(LIB + ".so"):
         print(f"{LIB}.so is missing; run: swift build -c release")
         return 2
-    for path in sorted(glob.glob(os.path.join(ROOT, "sql", "*.sql"))):
-        if os.path.basename(path) == "demo.sql":
-            run_demo(path)
-        else:
-            run_case_file(path)
-    for path in sorted(glob.glob(os.path.join(ROOT, "sql", "errors", "*.sql"))):
-        run_error_file(path)
     jsonb_checks()
     cross_version_checks()
     host_checks()

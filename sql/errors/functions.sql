@@ -8,6 +8,9 @@ create table plain(doc);
 -- expect: shards: no such collection: nope
 select shard_insert('nope', '{"ts":1}');
 
+-- expect: shards: ensure_json_index needs a path below the root, like $.type
+select ensure_json_index('e', '$');
+
 -- expect: shards: no such collection: nope
 select shard_key('nope', '{"ts":1}');
 

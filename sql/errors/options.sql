@@ -125,6 +125,9 @@ create virtual table e using shards(time = '$.a' '$.b');
 -- expect: shards: collection name 'e-3' must be letters, digits and _
 create virtual table "e-3" using shards(partition = none);
 
+-- expect: shards: option time: bad JSON path
+create virtual table e using shards(time = '$.a'') ; DROP TABLE x; --');
+
 -- expect: shards: a collection cannot be renamed
 create virtual table e using shards(partition = none);
 alter table e rename to f;

@@ -25,6 +25,9 @@ insert into e(doc) values ('5');
 -- expect: shards: a document must be a JSON object, not
 insert into e(doc) values ('null');
 
+-- expect: shards: a document must be a JSON object, not a boolean
+insert into e(doc) values ('true');
+
 -- expect: shards: doc must be a JSON object given as text, not a number
 insert into e(doc) values (5);
 
