@@ -1,4 +1,4 @@
-/// A validated JSON path (SPEC 2): `$` then `.name`, `."any text"` or `[N]` steps.
+/// A validated JSON path (README, "Options"): `$` then `.name`, `."any text"` or `[N]` steps.
 /// Only these ever reach SQL, always through `text`, rendered by us from `steps`.
 public struct JSONPath: Hashable, Sendable {
     public enum Step: Hashable, Sendable { case key(String), index(Int) }

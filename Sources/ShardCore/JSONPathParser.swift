@@ -1,4 +1,4 @@
-/// The path grammar of SPEC 2, strict on purpose: whatever passes here is also
+/// The path grammar of README's "Options" (JSON paths), strict on purpose: whatever passes here is also
 /// understood the same way by SQLite's json_extract.
 enum JSONPathParser {
     static let maxIndexDigits = 9

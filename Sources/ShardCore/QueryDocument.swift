@@ -1,4 +1,4 @@
-/// Query documents: the `filter` of SPEC 6, compiled to one SQL condition on `doc`.
+/// Query documents: the `filter` of README's "Reads and routing", compiled to one SQL condition on `doc`.
 ///
 /// A query document is a JSON object; `{}` matches every row. Its members are ANDed.
 ///

@@ -1,4 +1,4 @@
-/// Names one shard: `<collection>[:<category>][:<period>]:<seq>` (SPEC 3).
+/// Names one shard: `<collection>[:<category>][:<period>]:<seq>` (README, "How it is laid out"; ARCHITECTURE.md, "Shard tables").
 public struct ShardKey: Hashable, Sendable {
     public let collection: String
     /// Already encoded by `CategoryName`; nil when the collection has no category.

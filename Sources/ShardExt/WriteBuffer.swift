@@ -1,7 +1,7 @@
 import CShardShim
 import ShardCore
 
-/// Documents a connection has inserted but not yet written (`buffer = N`, SPEC 8).
+/// Documents a connection has inserted but not yet written (`buffer = N`; README, "Durability and write buffering").
 ///
 /// Each document is routed and given its id when it is inserted: ids come from a
 /// block the connection reserves in the catalog (one catalog write per block), so

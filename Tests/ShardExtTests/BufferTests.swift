@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 
-/// `buffer = N`: every flush trigger of SPEC 8, and what a rollback does to buffered rows.
+/// `buffer = N`: every flush trigger README's "Durability and write buffering" lists, and what a rollback does to buffered rows.
 final class BufferTests: XCTestCase {
     var db: TestDatabase!
 
