@@ -18,9 +18,6 @@ private func textArgument(_ v: OpaquePointer?, _ what: String) throws -> String 
 /// A function body: arguments in, a result or an error out.
 private typealias Body = (OpaquePointer?, Int32, ValueArray) throws -> Void
 
-private func run(_ ctx: OpaquePointer?, _ argc: Int32, _ argv: ValueArray?, _ body: Body) {
-    do { try body(ctx, argc, argv!) } catch { resultError(ctx, error) }
-}
 
 /// The INSERT that shard_insert steps. It goes through the virtual table so the
 /// write joins the transaction like any INSERT (catalog counters are written at
@@ -163,7 +160,7 @@ func registerFunctions(_ db: Database, _ connection: Connection) throws {
             db.handle, f.name, f.argc, f.flags, retainedPointer(FunctionIndex(i, connection)),
             { ctx, argc, argv in
                 let fi = object(api.pointee.user_data(ctx), as: FunctionIndex.self)
-                run(ctx, argc, argv, functions[fi.index].body)
+                guarded(ctx) { try functions[fi.index].body(ctx, argc, argv!) }
             }, nil, nil, { releasePointer($0) })
         if rc != SQLITE_OK { throw db.error(rc) }
     }

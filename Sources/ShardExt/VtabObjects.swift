@@ -1,7 +1,8 @@
 import CShardShim
 
 // The virtual tables and cursors SQLite holds carry a retained Swift object
-// (ShardVtab / ShardCursor in the shim); these make, read and free them.
+// (ShardVtab / ShardCursor in the shim); these make, read and free them. And
+// `guarded`, which every module method and SQL function runs its body in.
 
 func makeVtab(_ object: AnyObject) -> UnsafeMutablePointer<sqlite3_vtab> {
     let v = UnsafeMutablePointer<ShardVtab>.allocate(capacity: 1)
@@ -52,4 +53,10 @@ func freeCursor(_ cur: UnsafeMutablePointer<sqlite3_vtab_cursor>?) -> Int32 {
     } catch {
         return failVtab(vtab, error)
     }
+}
+
+/// The same for an SQL function: a thrown error becomes the function's result error
+/// (message and code).
+@inline(__always) func guarded(_ ctx: OpaquePointer?, _ body: () throws -> Void) {
+    do { try body() } catch { resultError(ctx, error) }
 }
