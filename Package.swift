@@ -12,6 +12,7 @@ let package = Package(
     name: "shards",
     products: [
         .library(name: "ShardExt", type: .dynamic, targets: ["ShardExt"]),
+        .executable(name: "shards-node", targets: ["ShardNode"]),
     ],
     targets: [
         // sqlite3ext.h, the vtab/cursor structs that carry a Swift object, variadic calls.
@@ -27,6 +28,11 @@ let package = Package(
             swiftSettings: hotPath,
             linkerSettings: [.unsafeFlags(["-static-stdlib"])]
         ),
+        // libdqlite and the system libsqlite3, for the cluster node.
+        .systemLibrary(name: "CDqlite", path: "Sources/CDqlite"),
+        // shards-node: a dqlite node with the extension linked in (the ShardExt target's
+        // code, built in the same run, so the node never loads a stale library).
+        .executableTarget(name: "ShardNode", dependencies: ["ShardExt", "CDqlite"]),
         // Tests open databases with the system libsqlite3 and load the built library.
         .systemLibrary(name: "CSQLite", path: "Tests/CSQLite"),
         .testTarget(name: "ShardCoreTests", dependencies: ["ShardCore"]),

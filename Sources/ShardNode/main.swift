@@ -1,0 +1,98 @@
+import CDqlite
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// shards-node: a dqlite node whose every SQLite connection has the shards
+/// extension. Clients (the `dqlite` shell, wire-protocol libraries) connect to any
+/// node; statements run on the leader and Raft replicates what they write.
+func runNode() -> Int32 {
+    let options: NodeOptions
+    do throws(UsageError) {
+        options = try NodeOptions.parse(Array(CommandLine.arguments.dropFirst()))
+    } catch {
+        if error.helpOnly {
+            print(NodeOptions.usage)
+            return 0
+        }
+        fputs("shards-node: \(error.message)\n\(NodeOptions.usage)\n", stderr)
+        return 2
+    }
+    let log = Log(node: options.id)
+    do throws(NodeError) {
+        try run(options, log)
+        return 0
+    } catch {
+        log.event("error: \(error.message)")
+        return 1
+    }
+}
+
+private func run(_ options: NodeOptions, _ log: Log) throws(NodeError) {
+    try makeDirectories(options.dir)
+    let fresh = !hasRaftState(options.dir)
+    let membership = Membership(id: options.id, address: options.address, seeds: options.join, log: log)
+    if fresh && options.id != 1 {
+        guard !options.join.isEmpty else {
+            throw NodeError("node \(options.id) has no data in \(options.dir): give --join to join a cluster (only node 1 bootstraps one)")
+        }
+        // Before writing anything: a node that cannot reach the cluster leaves no state.
+        _ = try membership.findLeader(seconds: 10)
+    }
+
+    // Every connection the node opens gets the extension. Registering initialises
+    // SQLite, so it comes after any sqlite3_config (this process makes none).
+    guard shard_node_register_extension() == SQLITE_OK else {
+        throw NodeError("cannot register the shards extension with SQLite")
+    }
+    // SIGTERM and SIGINT are taken by sigwait below: block them before dqlite starts
+    // its thread, which inherits the mask. A peer that hangs up must not kill us.
+    var stopSignals = sigset_t()
+    sigemptyset(&stopSignals)
+    sigaddset(&stopSignals, SIGTERM)
+    sigaddset(&stopSignals, SIGINT)
+    pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
+    signal(SIGPIPE, SIG_IGN)
+
+    let node = try DqliteNode(id: options.id, address: options.address, dir: options.dir)
+    try node.bind(options.address)
+    try node.start()
+    let how = !fresh ? "restarted from its data" : options.id == 1 ? "bootstrapped a new cluster" : "joining"
+    log.event("started at \(options.address), data in \(options.dir), \(how)")
+
+    if !options.join.isEmpty {
+        do throws(NodeError) {
+            try membership.becomeVoter(seconds: fresh ? 60 : 5)
+        } catch {
+            if fresh || error.final {
+                node.stop()
+                throw error
+            }
+            log.event("could not check membership (\(error.message)); running with the membership recorded in \(options.dir)")
+        }
+    }
+
+    var received: Int32 = 0
+    sigwait(&stopSignals, &received)
+    log.event("\(received == SIGTERM ? "SIGTERM" : "SIGINT") received, stopping")
+    node.stop()
+    log.event("stopped")
+}
+
+/// Raft keeps its term and vote in metadata1/metadata2 from a node's first start.
+private func hasRaftState(_ dir: String) -> Bool {
+    access(dir + "/metadata1", F_OK) == 0 || access(dir + "/metadata2", F_OK) == 0
+}
+
+/// mkdir -p.
+private func makeDirectories(_ path: String) throws(NodeError) {
+    var prefix = path.hasPrefix("/") ? "/" : ""
+    for part in path.split(separator: "/") {
+        prefix += part + "/"
+        if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
+            throw NodeError("cannot make the data directory \(path): \(errnoText())")
+        }
+    }
+}
+
+exit(runNode())
