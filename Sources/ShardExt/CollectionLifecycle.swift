@@ -66,6 +66,7 @@ extension Collection {
     /// is replaced next time), then the catalog, in one transaction of its own.
     func archiveShards(endingBy before: Int64, file: String) throws -> Int64 {
         guard !file.isEmpty, !file.contains("\0") else { throw ShardError("shards: shard_archive needs a file name") }
+        try Replication.requireLocalFiles(db, schema: schema, for: "shard_archive", because: Replication.archiveFile)
         try flushBeforeRead()
         try refresh()
         let victims = catalog.shards.filter { $0.isLive && $0.periodEnds(atOrBefore: before) }

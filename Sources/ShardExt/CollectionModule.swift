@@ -26,6 +26,9 @@ private func connect(
         let arguments = (3..<Int(argc)).map { String(cString: argv![$0]!) }
         let options = try CollectionOptions.parse(arguments: arguments)
         try CollectionName.validate(name)
+        if create && options.buffer > 0 {
+            try Replication.requireLocalFiles(db, schema: schema, for: "buffer = \(options.buffer)", because: Replication.bufferedRows)
+        }
         let collection = try connection.attach(schema: schema, name: name, create: create) {
             create
                 ? try Collection.create(db: db, schema: schema, name: name, options: options)

@@ -243,7 +243,7 @@ final class ScanCursor {
                 // An archived shard is read on its archive file's own connection.
                 let (db, cache, table): (Database, StatementCache, String)
                 if let file = shard.file {
-                    let archive = try collection.archives.handle(collection.archivePath(file), shard: shard.keyText)
+                    let archive = try collection.archiveForReading(file, shard: shard)
                     (db, cache, table) = (archive.db, archive.statements, "\"main\"." + SQLText.identifier(shard.tableName))
                 } else {
                     (db, cache, table) = (collection.db, collection.statements, collection.qualified(shard.storedTable))
