@@ -29,6 +29,7 @@ def free_port():
 class LocalCluster:
     def __init__(self, size=3, workdir=None):
         self.workdir = workdir or tempfile.mkdtemp(prefix="shards-cluster-")
+        os.makedirs(self.workdir, exist_ok=True)
         self.addresses = {i: f"127.0.0.1:{free_port()}" for i in range(1, size + 1)}
         self.procs = {}
         self.offsets = {}

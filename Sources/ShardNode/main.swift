@@ -36,8 +36,6 @@ private func run(_ options: NodeOptions, _ log: Log) throws(NodeError) {
         guard !options.join.isEmpty else {
             throw NodeError("node \(options.id) has no data in \(options.dir): give --join to join a cluster (only node 1 bootstraps one)")
         }
-        // Before writing anything: a node that cannot reach the cluster leaves no state.
-        _ = try membership.findLeader(seconds: 10)
     }
 
     // Every connection the node opens gets the extension. Registering initialises
@@ -56,6 +54,10 @@ private func run(_ options: NodeOptions, _ log: Log) throws(NodeError) {
 
     let node = try DqliteNode(id: options.id, address: options.address, dir: options.dir)
     try node.bind(options.address)
+    if fresh && options.id != 1 {
+        // Before dqlite writes anything: a node that cannot reach the cluster leaves no state.
+        _ = try membership.findLeader(seconds: 10)
+    }
     try node.start()
     let how = !fresh ? "restarted from its data" : options.id == 1 ? "bootstrapped a new cluster" : "joining"
     log.event("started at \(options.address), data in \(options.dir), \(how)")
