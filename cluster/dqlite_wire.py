@@ -29,6 +29,8 @@ RES_FAILURE, RES_SERVER, RES_SERVERS, RES_DB, RES_RESULT, RES_ROWS = 0, 1, 3, 4,
 # Value types.
 INTEGER, FLOAT, TEXT, BLOB, NULL, UNIXTIME, ISO8601, BOOLEAN = 1, 2, 3, 4, 5, 9, 10, 11
 
+QUICKACK = getattr(socket, "TCP_QUICKACK", None)   # Linux only
+
 ROWS_PART = 0xEEEEEEEEEEEEEEEE
 ROWS_DONE = 0xFFFFFFFFFFFFFFFF
 
@@ -148,6 +150,11 @@ class Connection:
     def _receive(self, n):
         data = bytearray()
         while len(data) < n:
+            # dqlite 1.11 leaves Nagle's algorithm on for client connections, so the
+            # second part of a response waits for our ACK; a delayed ACK (40 ms on
+            # Linux) would stall it. Acknowledge at once (the kernel resets this).
+            if QUICKACK is not None:
+                self.sock.setsockopt(socket.IPPROTO_TCP, QUICKACK, 1)
             chunk = self.sock.recv(n - len(data))
             if not chunk:
                 raise ConnectionError(f"{self.address} closed the connection")
