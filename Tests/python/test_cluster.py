@@ -2,7 +2,7 @@
 
 Run from the repository root after `swift build -c release`:
 
-    python3 Tests/python/test_cluster.py
+    .venv/bin/python Tests/python/test_cluster.py
 
 Needs libdqlite (the node links it) and the `sqlite3` shell; the cluster is driven
 through the wire-protocol client in cluster/dqlite_wire.py. Every node runs on a
@@ -38,27 +38,13 @@ import time
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "cluster"))
 from dqlite_wire import Error  # noqa: E402
+from harness import Tally  # noqa: E402
 from local import NODE, LocalCluster, free_port  # noqa: E402
 
 LIB = os.path.join(ROOT, ".build", "release", "libShardExt")
 BASE_TS = 1735689600000          # 2025-01-01T00:00:00Z
 DAY = 86_400_000
 EVENTS, BATCH = 50_000, 500
-
-
-class Tally:
-    def __init__(self):
-        self.passed = self.failed = 0
-
-    def check(self, name, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print(f"ok    {name}" + (f"  ({detail})" if detail else ""))
-        else:
-            self.failed += 1
-            print(f"FAIL  {name}" + (f": {detail}" if detail else ""))
-        sys.stdout.flush()
-        return ok
 
 
 def node(*args, timeout=30):
