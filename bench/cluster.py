@@ -17,6 +17,7 @@ is from this one run.
 import argparse
 import ctypes
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -155,6 +156,10 @@ def main():
     finally:
         for c in clusters:
             c.stop()
+        for side in ("full", "normal"):
+            if side in sides:
+                sides[side].close()
+        shutil.rmtree(work, ignore_errors=True)
 
     def ratio(a, b):
         return f"{a / b:.2f}x"

@@ -29,6 +29,7 @@ Prints one line per check and `N passed, M failed`; exits 1 on failure.
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -89,7 +90,7 @@ def load_with_failover(t, cluster):
     db = cluster.client()
     db.exec("""CREATE VIRTUAL TABLE ev USING shards(partition = day, time = '$.ts', max_rows = 2000,
                index = '$.type', index = '$.batch', index = '$.user')""")
-    acked, killed, failovers, timer = [], None, 0, None
+    acked, killed, failovers, timer, outcomes = [], None, 0, None, []
     for b in range(EVENTS // BATCH):
         payload = json.dumps([event(s) for s in range(b * BATCH, (b + 1) * BATCH)], separators=(",", ":"))
         if b == 30:
@@ -112,6 +113,7 @@ def load_with_failover(t, cluster):
                     timer.join()
                 db = cluster.client()
                 (present,) = db.query("SELECT count(*) FROM ev WHERE batch = ?", [b])[0]
+                outcomes.append(f"batch {b} {'had committed' if present else 'had not committed, sent again'}")
                 if present == BATCH:
                     acked.append(b)
                     break
@@ -120,7 +122,7 @@ def load_with_failover(t, cluster):
                     break
     t.check("the leader was killed mid-load and the load went on through the survivors",
             killed is not None and killed not in cluster.running() and failovers >= 1 and len(acked) == EVENTS // BATCH,
-            f"node {killed} killed, {failovers} retried request(s), {len(acked)} batches acknowledged")
+            f"node {killed} killed; {', '.join(outcomes)}; {len(acked)} batches acknowledged")
     return acked, killed
 
 
@@ -300,6 +302,10 @@ def main():
         for i in sorted(cluster.running()):
             rc = cluster.terminate(i)
             t.check(f"node {i} stops cleanly on SIGTERM", rc == 0 and cluster.log(i).rstrip().endswith("stopped"))
+    if not t.failed:
+        shutil.rmtree(workdir, ignore_errors=True)   # kept, with the node logs, when a check failed
+    else:
+        print(f"node logs and data: {workdir}")
     print(f"{t.passed} passed, {t.failed} failed ({time.time() - started:.0f} s)")
     sys.exit(1 if t.failed else 0)
 
