@@ -20,7 +20,8 @@ for the crashes, SIGTERM otherwise), also when a check fails.
 4. Retention, merging, compression and ensure_json_index give the same answers,
    step by step, on the cluster and in a local file (the sqlite3 shell, the same
    system SQLite as the nodes).
-5. What would escape replication is refused with an error saying why, and the
+5. What would escape replication is refused (also checked first, without a
+   cluster, on a Python VFS in apsw) with an error saying why, and the
    node carries on: shard_archive, buffer > 0, a SELECT that writes outside a
    transaction. The `dqlite` shell (go-dqlite) reads and writes the collection.
    A clean stop (SIGTERM) exits 0.
@@ -283,10 +284,48 @@ def dqlite_shell(t, cluster):
             key.isdigit() and int(after) == before + 1 and int(listed) == before + 1, f"{before} -> {after} rows")
 
 
+def vfs_rules_without_a_cluster(t):
+    """The same rules on any VFS that is not a local file's: here a Python VFS in
+    apsw (SQLite 3.5x), inheriting the default one."""
+    import apsw
+
+    class OtherVFS(apsw.VFS):
+        def __init__(self):
+            super().__init__("shards-test-vfs", "")
+
+    vfs = OtherVFS()
+    folder = tempfile.mkdtemp(prefix="shards-vfs-test-")
+    conn = apsw.Connection(os.path.join(folder, "other.db"), vfs="shards-test-vfs")
+    conn.enable_load_extension(True)
+    conn.load_extension(LIB)
+    conn.execute("CREATE VIRTUAL TABLE ev USING shards(time = '$.ts')")
+    def error(sql):
+        try:
+            conn.execute(sql).fetchall()
+            return "no error"
+        except apsw.Error as e:
+            return str(e)
+    e1 = error("SELECT shard_insert('ev', '{\"ts\":1}')")
+    e2 = error("CREATE VIRTUAL TABLE b USING shards(buffer = 5)")
+    conn.execute("BEGIN")
+    inside = conn.execute("SELECT shard_insert('ev', '{\"ts\":1}')").fetchall()
+    e3 = error("SELECT shard_archive('ev', '2030-01-01', 'cold.db')")
+    conn.execute("COMMIT")
+    t.check("another VFS (apsw's): a SELECT that writes needs a transaction, buffer and archives are refused",
+            "shards-test-vfs" in e1 and "only inside BEGIN ... COMMIT" in e1 and "buffer = 5 cannot be used" in e2
+            and "shard_archive cannot be used" in e3 and len(inside) == 1
+            and conn.execute("SELECT count(*) FROM ev").fetchall() == [(1,)]
+            and not os.path.exists(os.path.join(folder, "cold.db")), e3[:100])
+    conn.close()
+    vfs.unregister()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 def main():
     t = Tally()
     workdir = tempfile.mkdtemp(prefix="shards-cluster-test-")
     started = time.time()
+    vfs_rules_without_a_cluster(t)
     with LocalCluster(3, os.path.join(workdir, "cluster")) as cluster:
         cluster.start_all()
         t.check("three nodes: node 1 bootstraps, nodes 2 and 3 join as voters",
