@@ -69,3 +69,27 @@ func monotonicSeconds() -> Double {
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
+
+/// Logs who leads the cluster, as the node itself sees it, each time that changes.
+struct LeaderWatch {
+    let address: String
+    let log: Log
+    private var client: WireClient?
+    private var last: String?
+
+    init(address: String, log: Log) {
+        self.address = address
+        self.log = log
+    }
+
+    mutating func check() {
+        do throws(NodeError) {
+            if client == nil { client = try WireClient(connectingTo: address, timeoutMs: 1000) }
+            let now = try client!.leader().map { "node \($0.id) at \($0.address) leads" } ?? "no leader known"
+            if now != last { log.event(now) }
+            last = now
+        } catch {
+            client = nil
+        }
+    }
+}

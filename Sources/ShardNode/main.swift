@@ -74,8 +74,14 @@ private func run(_ options: NodeOptions, _ log: Log) throws(NodeError) {
         }
     }
 
-    var received: Int32 = 0
-    sigwait(&stopSignals, &received)
+    // Until a stop signal: once a second, ask the node who leads, and log changes.
+    var watch = LeaderWatch(address: options.address, log: log)
+    var received: Int32 = -1
+    var second = timespec(tv_sec: 1, tv_nsec: 0)
+    while received < 0 {
+        received = sigtimedwait(&stopSignals, nil, &second)
+        if received < 0 { watch.check() }
+    }
     log.event("\(received == SIGTERM ? "SIGTERM" : "SIGINT") received, stopping")
     node.stop()
     log.event("stopped")
