@@ -165,6 +165,7 @@ func registerFunctions(_ db: Database, _ connection: Connection) throws {
             { ctx, argc, argv in
                 let fi = object(api.pointee.user_data(ctx), as: FunctionIndex.self)
                 let f = functions[fi.index]
+                // The side-effecting functions are the DIRECTONLY ones.
                 if f.flags & SQLITE_DIRECTONLY != 0, let vfs = fi.replicatingVFS {
                     do { try Replication.requireTransactionForWrite(fi.connection.db, vfs: vfs, function: f.name) }
                     catch { return resultError(ctx, error) }
