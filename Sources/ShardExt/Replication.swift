@@ -56,7 +56,7 @@ enum Replication {
     }
 }
 
-extension Collection {
+extension ShardedCollection {
     /// The connection reading an archived shard's file: refused on a replicated
     /// database, where that file would be this machine's alone.
     func archiveForReading(_ file: String, shard: ShardInfo) throws -> Archives.Handle {
