@@ -45,10 +45,12 @@ private func run(_ options: NodeOptions, _ log: Log) throws(NodeError) {
     }
     // SIGTERM and SIGINT are taken by sigwait below: block them before dqlite starts
     // its thread, which inherits the mask. A peer that hangs up must not kill us.
+    // SIGUSR1 is the join thread's way to say the node must stop because it failed.
     var stopSignals = sigset_t()
     sigemptyset(&stopSignals)
     sigaddset(&stopSignals, SIGTERM)
     sigaddset(&stopSignals, SIGINT)
+    sigaddset(&stopSignals, SIGUSR1)
     pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
     signal(SIGPIPE, SIG_IGN)
 
@@ -62,15 +64,21 @@ private func run(_ options: NodeOptions, _ log: Log) throws(NodeError) {
     let how = !fresh ? "restarted from its data" : options.id == 1 ? "bootstrapped a new cluster" : "joining"
     log.event("started at \(options.address), data in \(options.dir), \(how)")
 
+    // Joining takes a while (the leader must catch the node up): it runs on a thread
+    // of its own, so a stop signal is taken at once meanwhile.
+    var joinError: NodeError?
     if !options.join.isEmpty {
-        do throws(NodeError) {
-            try membership.becomeVoter(seconds: fresh ? 60 : 5)
-        } catch {
-            if fresh || error.final {
-                node.stop()
-                throw error
+        startThread {
+            do throws(NodeError) {
+                try membership.becomeVoter(seconds: fresh ? 60 : 5)
+            } catch {
+                if fresh || error.final {
+                    joinError = error
+                    kill(getpid(), SIGUSR1)
+                } else {
+                    log.event("could not check membership (\(error.message)); running with the membership recorded in \(options.dir)")
+                }
             }
-            log.event("could not check membership (\(error.message)); running with the membership recorded in \(options.dir)")
         }
     }
 
@@ -82,9 +90,28 @@ private func run(_ options: NodeOptions, _ log: Log) throws(NodeError) {
         received = sigtimedwait(&stopSignals, nil, &second)
         if received < 0 { watch.check() }
     }
+    if received == SIGUSR1, let joinError {
+        node.stop()
+        throw joinError
+    }
     log.event("\(received == SIGTERM ? "SIGTERM" : "SIGINT") received, stopping")
     node.stop()
     log.event("stopped")
+}
+
+/// Runs `body` on a new detached thread.
+private func startThread(_ body: @escaping () -> Void) {
+    final class Body {
+        let run: () -> Void
+        init(_ run: @escaping () -> Void) { self.run = run }
+    }
+    var thread = pthread_t()
+    let context = Unmanaged.passRetained(Body(body)).toOpaque()
+    pthread_create(&thread, nil, { context in
+        Unmanaged<Body>.fromOpaque(context!).takeRetainedValue().run()
+        return nil
+    }, context)
+    pthread_detach(thread)
 }
 
 /// Raft keeps its term and vote in metadata1/metadata2 from a node's first start.

@@ -71,6 +71,10 @@ def command_line(t, workdir, cluster):
     rc, out = node("--id", "8", "--address", used, "--dir", os.path.join(workdir, "n8"), "--join", cluster.addresses[2])
     t.check("a used port: exit 1, says so", rc == 1 and f"cannot listen on {used}: Address already in use" in out,
             out.strip()[-90:])
+    rc, out = node("--id", "2", "--address", f"127.0.0.1:{free_port()}", "--dir", os.path.join(workdir, "n2"),
+                   "--join", cluster.addresses[1])
+    t.check("an id already in the cluster at another address: exit 1, says so",
+            rc == 1 and "node id 2 is already a member of the cluster at" in out, out.strip()[-90:])
     start = time.time()
     rc, out = node("--id", "9", "--address", f"127.0.0.1:{free_port()}", "--dir", os.path.join(workdir, "n9"),
                    "--join", f"127.0.0.1:{free_port()}")
