@@ -29,9 +29,9 @@ enum Replication {
 
     /// Throws unless `schema` is on a local VFS: `what` needs files of this machine,
     /// `because` says how.
-    static func requireLocalFiles(_ db: Database, schema: String, for what: String, because: String) throws {
+    static func requireLocalFiles(_ db: Database, schema: String, for what: @autoclosure () -> String, because: String) throws {
         guard let vfs = replicatingVFS(db, schema: schema) else { return }
-        throw ShardError("shards: \(what) cannot be used on VFS '\(vfs)' (not a local file: replicated, as under dqlite): \(because), outside replication")
+        throw ShardError("shards: \(what()) cannot be used on VFS '\(vfs)' (not a local file: replicated, as under dqlite): \(because), outside replication")
     }
 
     static let archiveFile = "an archive file is written and read on this machine alone"
