@@ -338,15 +338,10 @@ final class ScanCursor {
             return
         }
         if i == collection.filterColumn {
-            // SQLite reads `filter` to test a term again (the AND terms around a
-            // MULTI-INDEX OR) or because the term never reached us (under OR, under NOT).
-            // A row of a scan that applied a document did match it: answer that document.
-            // Otherwise answering NULL would silently drop rows, so refuse.
-            if let matched = appliedDocument {
-                api.pointee.result_value(ctx, matched)
-            } else {
-                api.pointee.result_error(ctx, "shards: filter takes a query document as a top-level term: WHERE filter = '{...}' AND ..., or \(collection.name)('{...}'); it cannot be read or used under OR or NOT", -1)
-            }
+            // The document this scan applied (every row it returns matched it), else
+            // NULL, like a plain column nobody set. xBestIndex keeps the cases where
+            // NULL would drop rows the document matched from reaching here unnoticed.
+            if let matched = appliedDocument { api.pointee.result_value(ctx, matched) } else { api.pointee.result_null(ctx) }
             return
         }
         let c = i < columnMap.count ? columnMap[i] : -1
