@@ -319,7 +319,7 @@ extension Collection {
     /// The CREATE TABLE that declares the collection's columns to SQLite.
     var declaration: String {
         var cols = ["id INTEGER", "ts INTEGER", "shard TEXT", "doc TEXT"]
-        cols += options.indexes.map { SQLText.identifier($0.name) }
+        cols += options.indexes.map { SQLText.identifier($0.name) + ($0.type.map { " " + $0.declared } ?? "") }
         cols.append("filter HIDDEN")
         return "CREATE TABLE x(" + cols.joined(separator: ", ") + ")"
     }

@@ -109,7 +109,7 @@ final class ScanCursor {
                 }
                 var marks: [String] = []
                 for item in list {
-                    parameters.append(.value(item))
+                    parameters.append(converted(item, column: column))
                     marks.append("?\(parameters.count)")
                 }
                 conditions.append(("\(collection.columnExpression(column)) IN (\(marks.joined(separator: ", ")))", false))
@@ -125,7 +125,7 @@ final class ScanCursor {
                 pruning.add(column: column, op: term.op, value: value)
                 // `shard` terms are settled by pruning; SQLite checks them again.
                 guard column != 2 else { continue }
-                parameters.append(.value(api.pointee.value_dup(v)))
+                parameters.append(converted(api.pointee.value_dup(v), column: column))
                 if term.op == .eq && column >= 4 && blockProbe == nil {
                     blockProbe = (BlockFilter.pathHash(collection.options.indexes[column - 4].path.text), parameters.count)
                 }
@@ -150,6 +150,26 @@ final class ScanCursor {
         returned = 0
         eof = false
         if cap == 0 { eof = true } else if !(try openNextGroup()) { eof = true }
+    }
+
+    /// A copy of an xFilter argument compared with `column`, converted as SQLite
+    /// converts a value compared with a column of the column's declared type (its
+    /// affinity), so the shard's `json_extract(...) op ?` matches what SQLite would.
+    /// Takes ownership of `copy`.
+    private func converted(_ copy: OpaquePointer?, column: Int) -> Parameter {
+        guard column >= 4, let type = collection.options.indexes[column - 4].type else { return .value(copy) }
+        switch type {
+        case .integer, .real:
+            // Text that reads as a number becomes that number (SQLite's own conversion).
+            _ = api.pointee.value_numeric_type(copy)
+            return .value(copy)
+        case .text:
+            let t = valueType(copy)
+            guard t == SQLITE_INTEGER || t == SQLITE_FLOAT else { return .value(copy) }
+            let text = valueText(copy) ?? ""   // SQLite's own spelling of the number
+            api.pointee.value_free(copy)
+            return .query(.text(text))
+        }
     }
 
     private func pruneValue(_ v: OpaquePointer?) -> PruneValue {

@@ -128,3 +128,6 @@ create virtual table "e-3" using shards(partition = none);
 -- expect: shards: a collection cannot be renamed
 create virtual table e using shards(partition = none);
 alter table e rename to f;
+
+-- expect: shards: bad index 'user: $.user.id int': unknown type 'int'; valid: integer, real, text, or none
+create virtual table e using shards(index = 'user: $.user.id int');
