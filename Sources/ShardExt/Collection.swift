@@ -49,7 +49,7 @@ final class Collection {
     var probe: Statement?
     var dataVersionStatement: Statement?
 
-    static let jsonbVersion: Int32 = 3_045_000
+    static let jsonbVersion = Storage.jsonbVersionNumber
 
     var shardsTable: String { name + "_shards" }
     var configTable: String { name + "_config" }
@@ -77,7 +77,7 @@ final class Collection {
     /// xCreate: a new collection with its shadow tables, in the caller's transaction.
     static func create(db: Database, schema: String, name: String, options: CollectionOptions) throws -> Collection {
         try CollectionName.validate(name)
-        let jsonb = sqliteVersionNumber >= jsonbVersion
+        let jsonb = try options.storage.storesJSONB(versionNumber: sqliteVersionNumber, version: sqliteVersion)
         let c = Collection(db: db, schema: schema, name: name, options: options, jsonb: jsonb)
         try db.exec("""
             CREATE TABLE \(c.qualifiedConfig)(key TEXT PRIMARY KEY, value);

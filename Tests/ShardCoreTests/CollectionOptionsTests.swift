@@ -47,7 +47,7 @@ final class CollectionOptionsTests: XCTestCase {
 
     func testUnknownAndRepeatedOptions() {
         assertShardError(try parse("partiton = month"), message: "shards: unknown option 'partiton'; "
-            + "valid options: partition, time, time_unit, category, max_rows, index, buffer, flush_ms, retain")
+            + "valid options: partition, time, time_unit, category, max_rows, index, buffer, flush_ms, retain, storage")
         assertShardError(try parse("retain = '90 days'", "partition = none"), "retain needs periods")
         assertShardError(try parse("retain = 'ninety days'"), "bad retain 'ninety days'")
         assertShardError(try parse("retain = '3 weeks'"), "bad retain '3 weeks'")
@@ -138,6 +138,18 @@ final class CollectionOptionsTests: XCTestCase {
         XCTAssertEqual(try IndexSpec(parsing: " user : $.user.id "), IndexSpec(name: "user", path: path("$.user.id")))
         XCTAssertEqual(try IndexSpec(parsing: "k: $.\"a:b\""), IndexSpec(name: "k", path: path("$.\"a:b\"")))
         XCTAssertEqual(try IndexSpec(parsing: "$.\"a:b\".c").name, "c")
+    }
+
+    func testStorage() throws {
+        XCTAssertEqual(try parse().storage, .auto)
+        XCTAssertEqual(try parse("storage = TEXT").storage, .text)
+        assertShardError(try parse("storage = blob"), message: "shards: bad storage 'blob'; valid: auto, jsonb, text")
+        XCTAssertTrue(try Storage.auto.storesJSONB(versionNumber: 3_045_000, version: "3.45.0"))
+        XCTAssertFalse(try Storage.auto.storesJSONB(versionNumber: 3_044_999, version: "3.44.9"))
+        XCTAssertFalse(try Storage.text.storesJSONB(versionNumber: 3_054_001, version: "3.54.1"))
+        XCTAssertTrue(try Storage.jsonb.storesJSONB(versionNumber: 3_054_001, version: "3.54.1"))
+        assertShardError(try Storage.jsonb.storesJSONB(versionNumber: 3_040_001, version: "3.40.1"),
+                         message: "shards: storage = jsonb needs SQLite 3.45.0 or newer; this SQLite is 3.40.1; use storage = text (or auto)")
     }
 
     func testIndexTypes() throws {

@@ -238,6 +238,10 @@ def jsonb_checks():
     q = lambda sql, *a: conn.execute(sql, a).fetchall()
 
     T.check(q("select value from ev_config where key = 'storage'") == [("jsonb",)], "storage recorded as jsonb")
+    for storage, want in [("auto", "jsonb"), ("jsonb", "jsonb"), ("text", "text"), ("TEXT", "text")]:
+        conn.execute(f"create virtual table st using shards(storage = {storage})")
+        T.check(q("select value from st_config where key = 'storage'") == [(want,)], f"storage = {storage} stores {want}")
+        conn.execute("drop table st")
     tables = [r[0] for r in q("select tbl from shard_list('ev')")]
     T.check(len(tables) >= 3, "documents spread over several shards", repr(tables))
     types = set()
@@ -355,6 +359,28 @@ def cross_version_checks():
         conn.close()
         r = run_shell(path2, "select count(*) from events;")
         T.check(r.stdout.strip() == "2" and r.stderr == "", "the shell reads it back", r.stdout + r.stderr)
+
+        # storage = text: a collection made by this newer SQLite opens and works in the old shell.
+        path3 = os.path.join(d, "portable.db")
+        conn = connect(path3)
+        conn.execute("create virtual table events using shards(time = '$.ts', max_rows = 2, index = 'user: $.user.id integer', storage = text)")
+        for i in range(5):
+            conn.execute("insert into events(doc) values (?)", (f'{{"ts":"2025-01-1{i}T08:00:00Z","user":{{"id":{i % 2}}}}}',))
+        q = lambda sql: conn.execute(sql).fetchall()
+        T.check(q("select value from events_config where key = 'storage'") == [("text",)], "storage = text recorded as text")
+        tables = [r[0] for r in q("select tbl from shard_list('events')")]
+        T.check(all(q(f'select typeof(doc) from "{t}"') and {r[0] for r in q(f'select typeof(doc) from "{t}"')} == {"text"} for t in tables),
+                "storage = text stores text under SQLite " + new, repr(tables))
+        conn.close()
+        r = run_shell(path3, "select count(*), sum(user = '1') from events;\n"
+                             "insert into events(doc) values ('{\"ts\":\"2025-02-01\",\"user\":{\"id\":1}}');\n"
+                             "select count(*) from events where user = '1';\n"
+                             "select count(*) from shard_list('events');")
+        T.check(r.stdout.split() == ["5|2", "3", "4"] and r.stderr == "",
+                f"the {old} shell reads, queries and writes a storage = text collection made by {new}", r.stdout + r.stderr)
+        r = run_shell(os.path.join(d, "j.db"), "create virtual table j using shards(storage = jsonb);")
+        T.check(r.returncode != 0 and "storage = jsonb needs SQLite 3.45.0 or newer; this SQLite is " + old in r.stderr,
+                "storage = jsonb is refused by the old shell, naming its version", r.stderr.strip())
     finally:
         shutil.rmtree(d, ignore_errors=True)
     T.end()
