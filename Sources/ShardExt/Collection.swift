@@ -58,7 +58,7 @@ final class Collection {
 
     /// Drops whatever table a shard has in this database: its rows, or its blocks.
     func dropTablesSQL(_ s: ShardInfo) -> String {
-        "DROP TABLE IF EXISTS \(qualified(s.tableName)); DROP TABLE IF EXISTS \(qualified(s.tableName + "_z"));"
+        "DROP TABLE IF EXISTS \(qualified(s.tableName)); DROP TABLE IF EXISTS \(qualified(s.blocksTable));"
     }
 
     func qualified(_ table: String) -> String {
@@ -161,7 +161,7 @@ final class Collection {
         let dirty = Set(catalog.dirtyShards.map(\.number))
         var shards: [ShardInfo] = []
         let stmt = try db.prepare("""
-            SELECT category, period, seq, num, rows, last_local, min_id, max_id, min_ts, max_ts, state, file
+            SELECT category, period, seq, num, rows, last_local, min_id, max_id, min_ts, max_ts, state, file, tbl
             FROM \(qualifiedShards) ORDER BY num
             """)
         while try stmt.step() {
@@ -173,7 +173,7 @@ final class Collection {
             shards.append(ShardInfo(
                 key: key, number: stmt.int64(3), period: period, rows: stmt.int64(4), lastLocal: stmt.int64(5),
                 minId: stmt.optionalInt(6), maxId: stmt.optionalInt(7), minTs: stmt.optionalInt(8), maxTs: stmt.optionalInt(9),
-                state: stmt.text(10) ?? "hot", file: stmt.text(11)))
+                state: stmt.text(10) ?? "hot", file: stmt.text(11), tableName: stmt.text(12)))
         }
         catalog = Catalog(shards)
         catalogGeneration += 1
