@@ -160,9 +160,18 @@ final class ScanCursor {
         guard column >= 4, let type = collection.options.indexes[column - 4].type else { return .value(copy) }
         switch type {
         case .integer, .real:
-            // Text that reads as a number becomes that number (SQLite's own conversion).
-            _ = api.pointee.value_numeric_type(copy)
-            return .value(copy)
+            // Text that reads as a number becomes that number. Not by
+            // sqlite3_value_numeric_type: on a copy, which belongs to no connection,
+            // SQLite 3.53 dereferences its missing connection.
+            guard valueType(copy) == SQLITE_TEXT, let number = NumericAffinity.convert(valueText(copy) ?? "") else {
+                return .value(copy)
+            }
+            api.pointee.value_free(copy)
+            switch number {
+            case .integer(let n): return .query(.integer(n))
+            case .real(let d): return .query(.real(d))
+            default: return .query(.null)   // convert returns numbers only
+            }
         case .text:
             let t = valueType(copy)
             guard t == SQLITE_INTEGER || t == SQLITE_FLOAT else { return .value(copy) }
