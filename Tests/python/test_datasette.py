@@ -174,17 +174,19 @@ def main():
         got = json.loads(fetch(f"{base}/events.json?user=570")[1])["filtered_table_rows_count"]
         check("?user=570 finds the documents of user 570", got == want and want > 0, f"{got} != {want}")
 
-        # Pagination: follow next_url to the end, on both.
-        def all_pages(table):
-            url, rows, pages = f"{base}/{table}.json?_size=40&_sort=ts", [], 0
+        # Pagination: follow next_url to the end, on both. Sorted by user, the next
+        # page's bound comes back as text ('572'): the integer column converts it.
+        def all_pages(table, sort):
+            url, rows, pages = f"{base}/{table}.json?_size=40&{sort}", [], 0
             while url and pages < 50:
                 j = json.loads(fetch(url)[1])
                 rows += j["rows"]
                 url, pages = j.get("next_url"), pages + 1
             return rows, pages
-        (ra, pa), (rb, pb) = all_pages("events"), all_pages("plain")
-        check("pagination by ts: every page, every row, as the plain table", ra == rb and len(ra) == 300 and pa == 8,
-              f"{len(ra)} rows in {pa} pages vs {len(rb)} in {pb}")
+        for sort in ["_sort=ts", "_sort=user", "_sort_desc=type", "_sort=rowid"]:
+            (ra, pa), (rb, pb) = all_pages("events", sort), all_pages("plain", sort)
+            check(f"pagination by {sort}: every page, every row, as the plain table", ra == rb and len(ra) == 300 and pa == 8,
+                  f"{len(ra)} rows in {pa} pages vs {len(rb)} in {pb}")
         status, body = fetch(f"{base}/events.csv?_stream=on&_size=max")
         check("streamed CSV of every row", status == 200 and len(list(csv.reader(io.StringIO(body)))) == 301, f"{status} {body[:200]}")
 
