@@ -133,6 +133,14 @@ def sqlite_utils_checks():
         r = subprocess.run([cli, "query", db, "select type, count(*) as n from events where user = '571' group by type order by type"],
                            capture_output=True, text=True)
         check("sqlite-utils query reads it back", json.loads(r.stdout or "null") == [{"type": "click", "n": 5}, {"type": "view", "n": 5}], r.stdout + r.stderr)
+        # A Python whose sqlite3 cannot load extensions keeps a working sqlite-utils.
+        import warnings
+        from sqlite_shards import sqlite_utils_plugin
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            sqlite_utils_plugin.prepare_connection(object())
+        check("the plugin warns, not fails, where extensions cannot load",
+              any("cannot load extensions" in str(w.message) for w in caught), repr([str(w.message) for w in caught]))
         # The same through the library.
         conn = sqlite_utils.Database(db)
         conn["events"].insert_all({"doc": doc} for doc in DOCS)
