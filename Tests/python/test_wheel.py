@@ -5,10 +5,14 @@ in .venv-hosts (where pip installed python/sqlite-shards and python/datasette-sh
 
 Checks that the wheel is a platform wheel holding the release library, that
 `sqlite_shards.load(conn)` works in the standard sqlite3 module, apsw, sqlean.py and
-pysqlite3 (in .venv-pysqlite3), and the sqlite-utils NDJSON recipe of the README.
+pysqlite3 (in .venv-pysqlite3), that every sql/*.sql case file passes in each of
+those hosts but apsw (Tests/python/test_host.py runs them there), each with its own
+SQLite, and the sqlite-utils NDJSON recipe of the README.
 """
+import glob
 import json
 import os
+import re
 import subprocess
 import sys
 import sysconfig
@@ -71,11 +75,56 @@ def exercise(conn, name):
 
 EXPECTED = [("0.1.0", 30, 15, 10, 6)]
 
+CASE_LINE = re.compile(r"^\s*select\s+'([^'|]+)',", re.I | re.M)
+
+
+def run_case_files(connect, complete):
+    """Every sql/*.sql case file (the demo aside) on a fresh connection of a host:
+    each `select '<case-id>', ...` must give one row `(<case-id>, 1)`. Returns the
+    number of cases passed and the failures."""
+    passed, failures = 0, []
+    for path in sorted(glob.glob(os.path.join(ROOT, "sql", "*.sql"))):
+        if path.endswith("demo.sql"):
+            continue
+        text = open(path).read()
+        expected, seen = set(CASE_LINE.findall(text)), set()
+        with tempfile.TemporaryDirectory() as d:
+            file_db = re.match(r"--\s*db:\s*file\s*$", text.splitlines()[0]) is not None
+            conn = connect(os.path.join(d, "case.db") if file_db else ":memory:")
+            buf = ""
+            for line in text.splitlines(keepends=True):
+                if line.startswith(".") and all(not l.strip() or l.strip().startswith("--") for l in buf.splitlines()):
+                    continue   # a dot-command of the shell (.load), outside any statement
+                buf += line
+                if not complete(buf):
+                    continue
+                try:
+                    for row in conn.execute(buf):
+                        if len(row) == 2 and row[0] in expected and row[1] == 1:
+                            seen.add(row[0])
+                        else:
+                            failures.append(f"{os.path.basename(path)}: bad row {tuple(row)!r}")
+                except Exception as e:
+                    failures.append(f"{os.path.basename(path)}: {e} in {buf.strip()[:120]}")
+                buf = ""
+            conn.close()
+        passed += len(seen)
+        failures += [f"{os.path.basename(path)}: no row for {case}" for case in sorted(expected - seen)]
+    return passed, failures
+
+
+def loaded(make, path):
+    conn = make(path)
+    sqlite_shards.load(conn)
+    return conn
+
 
 def host_checks():
-    hosts = [("apsw", lambda: apsw.Connection(":memory:")), ("sqlean.py", lambda: sqlean.connect(":memory:"))]
+    complete_of = {"sqlean.py": sqlean.complete_statement, "sqlite3": sqlite3.complete_statement}
+    hosts = [("apsw", lambda path=":memory:": apsw.Connection(path)),
+             ("sqlean.py", lambda path=":memory:": sqlean.connect(path, isolation_level=None))]
     if hasattr(sqlite3.Connection, "enable_load_extension"):
-        hosts.append(("sqlite3", lambda: sqlite3.connect(":memory:")))
+        hosts.append(("sqlite3", lambda path=":memory:": sqlite3.connect(path, isolation_level=None)))
     else:
         check(f"this Python's sqlite3 cannot load extensions ({sys.executable}); run with Debian's python3", False)
     for name, make in hosts:
@@ -86,6 +135,9 @@ def host_checks():
             check(f"{name}: a collection works", got == EXPECTED, f"{got!r} != {EXPECTED!r}")
         except Exception as e:
             check(f"{name}: load and use", False, repr(e))
+        if name != "apsw":   # apsw runs them in Tests/python/test_host.py
+            passed, failures = run_case_files(lambda path: loaded(make, path), complete_of[name])
+            check(f"{name}: the SQL case files pass ({passed} cases)", passed > 300 and not failures, "\n".join(failures[:10]))
         try:
             conn.load_extension(sqlite_shards.loadable_path())
             check(f"{name}: extension loading is off again after load()", False)
@@ -105,12 +157,16 @@ def host_checks():
     py = os.path.join(ROOT, ".venv-pysqlite3", "bin", "python")
     code = ("import json, sys, pysqlite3.dbapi2 as s, sqlite_shards\n"
             f"sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r})\n"
-            "from test_wheel import exercise\n"
-            "c = s.connect(':memory:'); sqlite_shards.load(c); print(json.dumps([s.sqlite_version, exercise(c, 'pysqlite3')]))")
+            "from test_wheel import exercise, run_case_files\n"
+            "def connect(path):\n"
+            "    c = s.connect(path, isolation_level=None); sqlite_shards.load(c); return c\n"
+            "cases = run_case_files(connect, s.complete_statement)\n"
+            "print(json.dumps([s.sqlite_version, exercise(connect(':memory:'), 'pysqlite3'), cases]))")
     r = subprocess.run([py, "-c", code], capture_output=True, text=True)
     try:
-        version, got = json.loads(r.stdout)
+        version, got, (passed, failures) = json.loads(r.stdout)
         check(f"pysqlite3 (SQLite {version}): a collection works", [tuple(x) for x in got] == EXPECTED, repr(got))
+        check(f"pysqlite3: the SQL case files pass ({passed} cases)", passed > 300 and not failures, "\n".join(failures[:10]))
     except ValueError:
         check("pysqlite3: load and use", False, (r.stdout + r.stderr)[-2000:])
 
