@@ -15,16 +15,15 @@ let package = Package(
         .executable(name: "shards-node", targets: ["ShardNode"]),
     ],
     targets: [
-        // sqlite3ext.h, the vtab/cursor structs that carry a Swift object, variadic calls.
+        // sqlite3ext.h, the vtab/cursor structs that carry a Swift object, variadic calls,
+        // and zstd loaded at run time (dlopen), so the build needs no zstd headers.
         .target(name: "CShardShim"),
-        // zstd (Debian's libzstd-dev), for compressed shards.
-        .systemLibrary(name: "CZstd", path: "Sources/CZstd"),
         // Pure Swift: options, time, keys, paths, query compiler, routing plans.
         .target(name: "ShardCore", swiftSettings: hotPath),
         // The SQLite layer: entry point, API wrapper, virtual tables, functions.
         .target(
             name: "ShardExt",
-            dependencies: ["ShardCore", "CShardShim", "CZstd"],
+            dependencies: ["ShardCore", "CShardShim"],
             swiftSettings: hotPath,
             linkerSettings: [.unsafeFlags(["-static-stdlib"])]
         ),

@@ -127,6 +127,7 @@ private func debugText() -> String {
         shards \(shardsVersion)
         sqlite \(sqliteVersion)
         jsonb \(jsonb ? "on" : "off")
+        zstd \(shard_zstd() != nil ? "libzstd.so.1" : "missing (" + String(cString: shard_zstd_error()) + ")")
         build \(build), static Swift runtime, SQLite through the extension API pointer
         """
 }
