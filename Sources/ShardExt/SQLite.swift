@@ -71,6 +71,13 @@ struct Database {
                            message: errorMessage)
     }
 
+    /// The name of the VFS `schema` is opened with (SQLITE_FCNTL_VFS_POINTER).
+    func vfsName(_ schema: String) -> UnsafePointer<CChar>? {
+        var vfs: UnsafeMutablePointer<sqlite3_vfs>?
+        guard api.pointee.file_control(handle, schema, SQLITE_FCNTL_VFS_POINTER, &vfs) == SQLITE_OK else { return nil }
+        return vfs?.pointee.zName
+    }
+
     /// The file behind `schema` ("" for an in-memory or temporary database).
     func filename(_ schema: String) -> String {
         api.pointee.db_filename(handle, schema).map { String(cString: $0) } ?? ""
@@ -338,6 +345,9 @@ func sqliteFree(_ p: UnsafeMutablePointer<CChar>?) { if let p { api.pointee.free
 func sqliteLog(_ code: Int32, _ message: String) {
     shard_log(code, ShardError(message).message)
 }
+
+/// The name of the process's default VFS.
+var defaultVFSName: UnsafePointer<CChar>? { api.pointee.vfs_find(nil)?.pointee.zName }
 
 /// The running SQLite's version number, e.g. 3045001.
 var sqliteVersionNumber: Int32 { api.pointee.libversion_number() }
