@@ -88,7 +88,9 @@ class Database:
 # --- the hosts -------------------------------------------------------------------
 # Each host answers three questions: run a script and give back its rows and its
 # errors; run setup then a block and say whether (and how) the block failed; run a
-# script ignoring errors and give back the rows of a last query.
+# script ignoring errors and give back the rows of a last query. The shell is one;
+# ConnectionHost serves every Python host (apsw here; sqlite3, sqlean.py and
+# pysqlite3 in Tests/python/test_wheel.py).
 
 class ShellHost:
     name = "sqlite3"
@@ -118,28 +120,24 @@ class ShellHost:
         return out.splitlines()[-1:] if out else []
 
 
-class ApswHost:
-    name = "apsw"
+class ConnectionHost:
+    """A Python host: `connect(path)` gives a connection with the library loaded whose
+    `execute` runs one statement and yields rows (apsw, sqlite3, sqlean.py,
+    pysqlite3); `complete(text)` says whether text ends a statement."""
 
-    def __init__(self):
-        import apsw
-        self.apsw = apsw
-
-    def connect(self, db):
-        conn = self.apsw.Connection(db)
-        conn.enable_load_extension(True)
-        conn.load_extension(LIB)
-        return conn
+    def __init__(self, name, connect, complete, error=Exception):
+        self.name, self.connect, self.complete, self.error = name, connect, complete, error
 
     def statements(self, text):
-        """SQL statements of a shell script, in order: dot-commands dropped, split with
-        apsw.complete (a line with several statements stays one chunk)."""
+        """SQL statements of a shell script, in order: dot-commands dropped, split where
+        `complete` says a statement ends (a line with several statements stays one
+        chunk)."""
         out, buf = [], ""
         for line in text.splitlines(keepends=True):
             if line.startswith(".") and not sql_in(buf):
                 continue
             buf += line
-            if self.apsw.complete(buf):
+            if self.complete(buf):
                 out.append(buf.strip())
                 buf = ""
         if sql_in(buf):
@@ -158,7 +156,7 @@ class ApswHost:
             for stmt in self.statements(sql):
                 try:
                     rows += [self.line(r) for r in conn.execute(stmt)]
-                except self.apsw.Error as e:
+                except self.error as e:
                     errors.append(f"{e}\n  in: {stmt[:200]}")
         finally:
             conn.close()
@@ -167,15 +165,17 @@ class ApswHost:
     def fails(self, db, setup, block):
         conn = self.connect(db)
         try:
-            try:
-                conn.execute("\n".join(self.statements(setup)))
-            except self.apsw.Error as e:
-                return True, f"setup failed: {e}"
-            try:
-                conn.execute("\n".join(self.statements(block)))
-                return False, ""
-            except self.apsw.Error as e:
-                return True, str(e)
+            for stmt in self.statements(setup):
+                try:
+                    list(conn.execute(stmt))
+                except self.error as e:
+                    return True, f"setup failed: {e}"
+            for stmt in self.statements(block):
+                try:
+                    list(conn.execute(stmt))
+                except self.error as e:
+                    return True, str(e)
+            return False, ""
         finally:
             conn.close()
 
@@ -184,15 +184,26 @@ class ApswHost:
         try:
             for stmt in self.statements(sql):
                 try:
-                    conn.execute(stmt)
-                except self.apsw.Error:
+                    list(conn.execute(stmt))
+                except self.error:
                     pass
             try:
                 return [self.line(r) for r in conn.execute(query)]
-            except self.apsw.Error:
+            except self.error:
                 return []   # as the shell, which prints no row
         finally:
             conn.close()
+
+
+def apsw_host():
+    import apsw
+
+    def connect(db):
+        conn = apsw.Connection(db)
+        conn.enable_load_extension(True)
+        conn.load_extension(LIB)
+        return conn
+    return ConnectionHost("apsw", connect, apsw.complete, apsw.Error)
 
 
 def sql_in(text):
@@ -292,6 +303,18 @@ def run_demo(host, f):
 RUNNERS = {"cases": run_cases, "errors": run_errors, "demo": run_demo}
 
 
+def case_files_in(host, kinds=("cases",)):
+    """Runs the sql/ files of `kinds` in `host`; returns (cases passed, failures)."""
+    passed, failures = 0, []
+    for path in default_files():
+        f = CaseFile(path)
+        if f.kind in kinds:
+            p, notes = RUNNERS[f.kind](host, f)
+            passed += p
+            failures += [f"{f.name}: {n}" for n in notes]
+    return passed, failures
+
+
 def default_files():
     return sorted(glob.glob(os.path.join(ROOT, "sql", "*.sql"))) + \
         sorted(glob.glob(os.path.join(ROOT, "sql", "errors", "*.sql")))
@@ -327,7 +350,7 @@ def main(argv):
         hosts.append(ShellHost())
     if which in ("apsw", "both"):
         try:
-            hosts.append(ApswHost())
+            hosts.append(apsw_host())
         except ImportError:
             print("apsw is not installed here: run scripts/python-env, then .venv/bin/python "
                   "Tests/python/sql_cases.py (or --host shell)")

@@ -9,10 +9,8 @@ pysqlite3 (in .venv-pysqlite3), that every sql/*.sql case file passes in each of
 those hosts but apsw (Tests/python/test_host.py runs them there), each with its own
 SQLite, and the sqlite-utils NDJSON recipe of the README.
 """
-import glob
 import json
 import os
-import re
 import subprocess
 import sys
 import sysconfig
@@ -20,6 +18,9 @@ import tempfile
 import zipfile
 
 import sqlite_shards
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sql_cases  # noqa: E402  (the runner of sql/, next to this file)
 
 # The hosts are imported in main(): the pysqlite3 environment imports only exercise().
 
@@ -75,42 +76,11 @@ def exercise(conn, name):
 
 EXPECTED = [("0.1.0", 30, 15, 10, 6)]
 
-CASE_LINE = re.compile(r"^\s*select\s+'([^'|]+)',", re.I | re.M)
-
-
 def run_case_files(connect, complete):
-    """Every sql/*.sql case file (the demo aside) on a fresh connection of a host:
-    each `select '<case-id>', ...` must give one row `(<case-id>, 1)`. Returns the
+    """Every sql/*.sql case file (the demo aside) on a fresh connection of a host,
+    through the one runner of the format (Tests/python/sql_cases.py). Returns the
     number of cases passed and the failures."""
-    passed, failures = 0, []
-    for path in sorted(glob.glob(os.path.join(ROOT, "sql", "*.sql"))):
-        if path.endswith("demo.sql"):
-            continue
-        text = open(path).read()
-        expected, seen = set(CASE_LINE.findall(text)), set()
-        with tempfile.TemporaryDirectory() as d:
-            file_db = re.match(r"--\s*db:\s*file\s*$", text.splitlines()[0]) is not None
-            conn = connect(os.path.join(d, "case.db") if file_db else ":memory:")
-            buf = ""
-            for line in text.splitlines(keepends=True):
-                if line.startswith(".") and all(not l.strip() or l.strip().startswith("--") for l in buf.splitlines()):
-                    continue   # a dot-command of the shell (.load), outside any statement
-                buf += line
-                if not complete(buf):
-                    continue
-                try:
-                    for row in conn.execute(buf):
-                        if len(row) == 2 and row[0] in expected and row[1] == 1:
-                            seen.add(row[0])
-                        else:
-                            failures.append(f"{os.path.basename(path)}: bad row {tuple(row)!r}")
-                except Exception as e:
-                    failures.append(f"{os.path.basename(path)}: {e} in {buf.strip()[:120]}")
-                buf = ""
-            conn.close()
-        passed += len(seen)
-        failures += [f"{os.path.basename(path)}: no row for {case}" for case in sorted(expected - seen)]
-    return passed, failures
+    return sql_cases.case_files_in(sql_cases.ConnectionHost("host", connect, complete))
 
 
 def loaded(make, path):
