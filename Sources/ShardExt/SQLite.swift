@@ -1,9 +1,11 @@
 import CShardShim
 import ShardCore
 
-// The one place that touches SQLite's C API. Everything goes through the
-// host's sqlite3_api_routines (see CShardShim.h); above this file the code is
-// plain Swift working with `Database`, `Statement` and `SQLiteError`.
+// The wrapper of SQLite's C API: with the module adapters (CollectionModule,
+// ShardListModule, BlockModule, Functions, Entry), the only code that calls through
+// the host's sqlite3_api_routines (see CShardShim.h). Above them the code is plain
+// Swift working with `Database`, `OwnedDatabase`, `Statement`, `ValueCopy` and
+// `SQLiteError`.
 
 /// The host's routines. Loaded once per call site; the struct is never copied.
 @inline(__always) var api: UnsafePointer<sqlite3_api_routines> { shard_api()! }
