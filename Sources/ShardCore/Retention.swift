@@ -23,11 +23,21 @@ public struct Retention: Equatable, Sendable {
         self.init(count: n, unit: unit)
     }
 
+    /// Whether a period starting at `start` may count as the newest one, the one
+    /// retention measures from: not when it starts after the wall clock's current
+    /// period (SPEC 9), so one mistyped far-future time cannot drop a collection.
+    public static func countsAsNewest(periodStart start: Int64, wallClockPeriodStart now: Int64) -> Bool {
+        start <= now
+    }
+
     /// The time before which whole periods are dropped, when the newest period starts at `start` (ms).
+    /// Saturates at the earliest time rather than overflow.
     public func cutoff(newestPeriodStart start: Int64) -> Int64 {
         switch unit {
-        case .hours: return start - count * Civil.msPerHour
-        case .days: return start - count * Civil.msPerDay
+        case .hours, .days:
+            let (span, o1) = count.multipliedReportingOverflow(by: unit == .hours ? Civil.msPerHour : Civil.msPerDay)
+            let (cut, o2) = start.subtractingReportingOverflow(span)
+            return o1 || o2 ? .min : cut
         case .months, .years:
             let days = Civil.floorDiv(start, Civil.msPerDay)
             let timeOfDay = start - days * Civil.msPerDay

@@ -19,8 +19,12 @@ extension Collection {
     /// `retain`: when the first shard of a new newest period appears, whole periods
     /// that ended more than `retain` before its start go.
     func applyRetention(newPeriod: Period) throws {
-        guard let retain = options.retain, let start = newPeriod.start,
-              !catalog.shards.contains(where: { ($0.period.start ?? .min) > start }) else { return }
+        guard let retain = options.retain, let start = newPeriod.start else { return }
+        let now = options.partition.period(containing: Clock.nowMilliseconds()).start ?? .max
+        func countsAsNewest(_ s: Int64) -> Bool { Retention.countsAsNewest(periodStart: s, wallClockPeriodStart: now) }
+        guard countsAsNewest(start),
+              !catalog.shards.contains(where: { ($0.period.start ?? .min) > start && countsAsNewest($0.period.start!) })
+        else { return }
         // "ended more than <retain> before": strictly earlier than the cutoff.
         let cutoff = retain.cutoff(newestPeriodStart: start)
         let victims = catalog.shards.filter { !$0.isRetired && $0.periodEnds(atOrBefore: cutoff - 1) }
