@@ -170,14 +170,18 @@ final class Collection {
                 throw ShardError("shards: catalog of '\(name)' holds a bad period '\(periodLabel)'")
             }
             let key = ShardKey(collection: name, category: stmt.text(0), period: periodLabel, seq: Int(stmt.int64(2)))
-            shards.append(ShardInfo(
+            let shard = ShardInfo(
                 key: key, number: stmt.int64(3), period: period, rows: stmt.int64(4), lastLocal: stmt.int64(5),
                 minId: stmt.optionalInt(6), maxId: stmt.optionalInt(7), minTs: stmt.optionalInt(8), maxTs: stmt.optionalInt(9),
-                state: stmt.text(10) ?? "hot", file: stmt.text(11)))
+                state: stmt.text(10) ?? "hot", file: stmt.text(11))
+            try CatalogCheck.check(collection: name, shard)
+            shards.append(shard)
         }
+        let next = try db.scalarInt("SELECT value FROM \(qualifiedConfig) WHERE key = 'next_number'") ?? 1
+        try CatalogCheck.check(collection: name, nextNumber: next, highest: shards.map(\.number).max() ?? 0)
         catalog = Catalog(shards)
         catalogGeneration += 1
-        nextNumber = try db.scalarInt("SELECT value FROM \(qualifiedConfig) WHERE key = 'next_number'") ?? 1
+        nextNumber = next
         var paths = options.indexes.map(\.path)
         let ensured = try db.prepare("SELECT substr(key, 6) FROM \(qualifiedConfig) WHERE key LIKE 'path:%' ORDER BY rowid")
         while try ensured.step() {

@@ -353,6 +353,9 @@ extension Collection {
     func createShard(_ key: ShardKey, containing ts: Int64) throws -> ShardInfo {
         let period = options.partition.period(containing: ts)
         let number = nextNumber
+        guard number <= DocumentId.maxShardNumber else {
+            throw ShardError("shards: collection '\(name)' has used all \(DocumentId.maxShardNumber) shard numbers")
+        }
         let shard = ShardInfo(key: key, number: number, period: period)
         do {
             try db.exec(shardTableSQL(shard, schema: schema))
