@@ -160,7 +160,7 @@ extension Collection {
     }
 
     /// shard_compress: rewrites the shards whose whole period ends at or before
-    /// `before` into zstd-compressed blocks of `blockRows` documents, in one
+    /// `before` into zstd-compressed blocks (`Block.maxRows` documents or `Block.targetBytes`), in one
     /// transaction; returns the rows compressed. Each block keeps its id and ts
     /// ranges, so reads skip the blocks that cannot match.
     func compressShards(endingBy before: Int64) throws -> Int64 {
@@ -184,8 +184,6 @@ extension Collection {
         catalogGeneration += 1
         return rows
     }
-
-    static let blockRows = 1000
 
     private func compress(_ s: ShardInfo) throws -> Int64 {
         let blocks = qualified(s.tableName + "_z")
@@ -223,17 +221,22 @@ extension Collection {
             let read = try db.prepare("SELECT id, ts, \(columnExpression(3, reading: true))\(extracts) FROM \(qualified(s.tableName)) ORDER BY id")
             while try read.step() {
                 let id = read.int64(0), ts = read.int64(1)
-                if block.count == 0 { firstId = id }
-                lastId = id
-                minTs = min(minTs, ts)
-                maxTs = max(maxTs, ts)
                 let text = api.pointee.column_text(read.handle, 2)
-                block.append(id: id, ts: ts, document: UnsafeRawBufferPointer(start: text, count: Int(api.pointee.column_bytes(read.handle, 2))))
+                let length = Int(api.pointee.column_bytes(read.handle, 2))
+                guard length <= Block.maxDocumentBytes else {
+                    throw ShardError("shards: document \(id) of shard \(s.keyText) is too large to compress (\(length) bytes; a compressed block holds documents of at most \(Block.maxDocumentBytes) bytes)")
+                }
+                if block.count > 0 && !block.fits(documentBytes: length) { try emit() }
+                if block.count == 0 { firstId = id }
+                block.append(id: id, ts: ts, document: UnsafeRawBufferPointer(start: text, count: length))
                 for k in paths.indices {
                     if let v = filterValue(read.value(Int32(3 + k))) { keys.add(pathIndex: k, v) }
                 }
+                lastId = id
+                minTs = min(minTs, ts)
+                maxTs = max(maxTs, ts)
                 total += 1
-                if block.count == Collection.blockRows { try emit() }
+                if block.isFull { try emit() }
             }
         }
         if block.count > 0 { try emit() }

@@ -116,8 +116,8 @@ def c3_block_claiming_a_gigabyte(E, folder):
     check(len(frame) < 40000, f"frame is {len(frame)} bytes")
     expect_error(conn, "SELECT count(*) FROM shards_block(?)", "block", (frame,))
     # Under a heap limit, a frame below the maximum that does not fit is an error too.
-    conn.execute("PRAGMA hard_heap_limit = 40000000")
-    expect_error(conn, "SELECT count(*) FROM shards_block(?)", "memory", (zstd_rle_frame(48 << 20),))
+    conn.execute("PRAGMA hard_heap_limit = 8000000")
+    expect_error(conn, "SELECT count(*) FROM shards_block(?)", "memory", (zstd_rle_frame(12 << 20),))
     conn.execute("PRAGMA hard_heap_limit = 0")
     # A view calling it (shards_block is innocuous): the same bound.
     conn.execute("CREATE VIEW v AS SELECT * FROM shards_block(x'" + frame.hex() + "')")
@@ -318,10 +318,10 @@ def d8_blocks_split_by_bytes_and_bounded(E, folder):
     check(blocks >= 3, f"10 documents of 300 KB make {blocks} blocks")
     check(one(conn, "SELECT count(*) FROM ev WHERE length(doc) > 300000") == 10, "read back")
     # One document larger than a block may ever be: compression refuses, nothing changes.
-    conn.execute("INSERT INTO ev(doc) VALUES (?)", (doc(1, month=2, pad="y" * (65 << 20)),))
+    conn.execute("INSERT INTO ev(doc) VALUES (?)", (doc(1, month=2, pad="y" * (17 << 20)),))
     expect_error(conn, "SELECT shard_compress('ev', '2025-03-01')", "too large")
     check(one(conn, "SELECT state FROM shard_list('ev') WHERE shard LIKE 'ev:2025:02%'") != "compressed", "left alone")
-    check(one(conn, "SELECT length(doc) > (65 << 20) FROM ev WHERE ts >= 1738368000000") == 1, "still readable")
+    check(one(conn, "SELECT length(doc) > (17 << 20) FROM ev WHERE ts >= 1738368000000") == 1, "still readable")
 
 
 @case
