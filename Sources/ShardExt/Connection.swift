@@ -6,6 +6,8 @@ import ShardCore
 final class Connection {
     let db: Database
     private var collections: [String: Collection] = [:]
+    /// A shards_explain is running on this connection (they do not nest).
+    var explaining = false
 
     init(db: Database) { self.db = db }
 
