@@ -43,6 +43,8 @@ final class Collection {
     /// The transaction was opened by BEGIN (not a single autocommit statement).
     var explicitTransaction = false
     var flushing = false
+    /// A statement writing a shard table is running (see writingShard).
+    var shardWriteRunning = false
 
     let statements = StatementCache()
     var insertStatements: [Int64: Statement] = [:]

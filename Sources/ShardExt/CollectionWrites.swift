@@ -193,12 +193,24 @@ extension Collection {
         stmt.bind(3, doc)
         defer { stmt.reset() }
         do {
-            _ = try stmt.step()
+            try writingShard { _ = try stmt.step() }
         } catch let e as SQLiteError where e.message.contains("malformed JSON") || e.message.contains("NOT NULL") {
             throw ShardError("shards: malformed JSON document")
         }
         shard.noteInsert(id: id, ts: p.ts)
         return id
+    }
+
+    /// Runs a statement that writes a shard table. A trigger on that table which
+    /// writes to the collection would come back here while the statement still runs
+    /// (and step it again): that is refused, with an error instead of a recursion.
+    @inline(__always) func writingShard(_ body: () throws -> Void) throws {
+        guard !shardWriteRunning else {
+            throw ShardError("shards: a write to '\(name)' re-entered the collection (a trigger on one of its shard tables writes to it?); shard tables cannot have triggers that write to their collection")
+        }
+        shardWriteRunning = true
+        defer { shardWriteRunning = false }
+        try body()
     }
 
     // MARK: - buffered writes
@@ -274,7 +286,7 @@ extension Collection {
         stmt.bind(2, e.ts)
         stmt.bind(3, e.doc)
         defer { stmt.reset() }
-        _ = try stmt.step()
+        try writingShard { _ = try stmt.step() }
         shard.noteInsert(id: e.id, ts: e.ts)
     }
 
@@ -418,7 +430,7 @@ extension Collection {
         let stmt = try statements.checkout(db, "DELETE FROM \(qualified(shard.tableName)) WHERE id = ?1")
         defer { statements.checkin(stmt) }
         stmt.bind(1, id)
-        try stmt.run()
+        try writingShard { try stmt.run() }
         if db.changes > 0 { shard.noteDelete() }
     }
 
@@ -445,7 +457,7 @@ extension Collection {
         stmt.bind(1, id)
         stmt.bind(2, ts)
         stmt.bind(3, newDoc)
-        try stmt.run()
+        try writingShard { try stmt.run() }
         withExtendedLifetime(stored) {}   // newDoc may point into its row until here
         if db.changes > 0 { shard.noteTime(ts) }
     }
