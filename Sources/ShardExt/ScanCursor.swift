@@ -140,6 +140,8 @@ final class ScanCursor {
         for bound in [pruning.ids.lo, pruning.ids.hi, pruning.times.lo, pruning.times.hi] {
             parameters.append(.query(.integer(bound)))
         }
+        // Then LIMIT + OFFSET, when there is one: bound, so every LIMIT shares one statement.
+        if cap != .max { parameters.append(.query(.integer(cap))) }
 
         let shards = collection.catalog.shards.filter { !$0.isRetired && pruning.mayContain($0) }
         groups = makeGroups(shards)
@@ -213,10 +215,12 @@ final class ScanCursor {
             conds.isEmpty ? "" : " WHERE " + conds.joined(separator: " AND ")
         }
         // No shard gives more than LIMIT + OFFSET rows: a shard that must sort (no
-        // index in that order, or a compressed one) keeps only the first ones. Written
-        // as a literal: a bound LIMIT made every execution about four times slower.
-        let n = parameters.count
-        let orderAndLimit = order + (cap == .max ? "" : " LIMIT \(cap)")
+        // index in that order, or a compressed one) keeps only the first ones. The
+        // limit is bound (the last parameter), not written into the SQL: one statement
+        // per shard serves every LIMIT, instead of one more in the cache per value.
+        let hasLimit = cap != .max
+        let n = parameters.count - (hasLimit ? 1 : 0)
+        let orderAndLimit = order + (hasLimit ? " LIMIT ?\(parameters.count)" : "")
         tail = whereClause(conditions.map(\.sql)) + orderAndLimit
         tailInsideTime = whereClause(conditions.filter { !$0.timeRange }.map(\.sql)) + orderAndLimit
         let blocks = "z.last_id >= ?\(n - 3) AND z.first_id <= ?\(n - 2) AND z.max_ts >= ?\(n - 1) AND z.min_ts <= ?\(n)"
