@@ -33,6 +33,8 @@ final class Collection {
     var instances = 0
     /// Read-only connections to archive files.
     let archives = Archives()
+    /// The random id this collection's archive files record as their owner (config `owner_id`).
+    var ownerId: String?
     /// Lines of shards_explain while it runs a query; nil otherwise.
     var trace: [String]?
 
@@ -97,13 +99,14 @@ final class Collection {
             try insert.bind([.text(k), .text(v)])
             try insert.run()
         }
+        try db.exec("INSERT INTO \(c.qualifiedConfig)(key, value) VALUES ('owner_id', lower(hex(randomblob(16))))")
         c.catalogStale = false
         return c
     }
 
     /// xConnect: an existing collection; refuses JSONB storage on an SQLite that cannot read it.
     static func connect(db: Database, schema: String, name: String, options: CollectionOptions) throws -> Collection {
-        var storage = "text", createdWith = "?"
+        var storage = "text", createdWith = "?", ownerId: String?
         let stmt: Statement
         do {
             stmt = try db.prepare("SELECT key, value FROM \(SQLText.identifier(schema)).\(SQLText.identifier(name + "_config"))")
@@ -114,13 +117,16 @@ final class Collection {
             switch stmt.text(0) {
             case "storage": storage = stmt.text(1) ?? "text"
             case "created_with": createdWith = stmt.text(1) ?? "?"
+            case "owner_id": ownerId = stmt.text(1)
             default: break
             }
         }
         if storage == "jsonb" && sqliteVersionNumber < jsonbVersion {
             throw ShardError("shards: collection '\(name)' stores JSONB documents (created with SQLite \(createdWith)); this SQLite is \(sqliteVersion), and JSONB needs 3.45.0 or newer")
         }
-        return Collection(db: db, schema: schema, name: name, options: options, jsonb: storage == "jsonb")
+        let c = Collection(db: db, schema: schema, name: name, options: options, jsonb: storage == "jsonb")
+        c.ownerId = ownerId
+        return c
     }
 
     /// The paths the scanner reads: the time, then the category.
@@ -252,6 +258,7 @@ final class Collection {
         for s in catalog.dirtyShards { s.dirty = false }
         buffer.rolledBack()
         catalogStale = true
+        ownerId = nil
         checkBeforeWrite = true
         enlisted = false
     }
@@ -262,6 +269,7 @@ final class Collection {
     func rolledBack(toSavepoint n: Int32) {
         buffer.rolledBack(toSavepoint: n)
         catalogStale = true
+        ownerId = nil
     }
 
     func bindable(_ v: Int64?) -> SQLBinding { v.map { .int($0) } ?? .null }

@@ -69,7 +69,8 @@ extension Collection {
     /// rows moved. The archive is written and committed first (a copy left by a crash
     /// is replaced next time), then the catalog, in one transaction of its own.
     func archiveShards(endingBy before: Int64, file: String) throws -> Int64 {
-        guard !file.isEmpty, !file.contains("\0") else { throw ShardError("shards: shard_archive needs a file name") }
+        let path = try archivePath(file)
+        try checkArchiveAccess(file: file, path: path)
         try flushBeforeRead()
         try refresh()
         let victims = catalog.shards.filter { $0.isLive && $0.periodEnds(atOrBefore: before) }
@@ -78,7 +79,7 @@ extension Collection {
             purgeRetired()
             return 0
         }
-        let path = archivePath(file)
+        try checkNotOwnDatabase(path: path, file: file)
         archives.close(path)
         let archive = try Archives.open(path, flags: SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) { message in
             "shards: cannot open archive file '\(path)' for writing: \(message)"
@@ -86,6 +87,7 @@ extension Collection {
         defer { _ = api.pointee.close_v2(archive.handle) }
         do {
             try archive.exec("BEGIN IMMEDIATE")
+            try verifyOwner(archive, file: file, claim: true)
             for s in victims {
                 try archive.exec("DROP TABLE IF EXISTS \"main\".\(SQLText.identifier(s.tableName));" + shardTableSQL(s, schema: "main"))
                 let read = try db.prepare("SELECT id, ts, doc FROM \(qualified(s.tableName))")
@@ -116,15 +118,6 @@ extension Collection {
         catalogGeneration += 1
         purgeRetired()
         return rows
-    }
-
-    /// An archive file's path: as given when absolute, else next to the main database
-    /// (or the current directory for an in-memory one).
-    func archivePath(_ file: String) -> String {
-        if file.hasPrefix("/") { return file }
-        let main = api.pointee.db_filename(db.handle, schema).map { String(cString: $0) } ?? ""
-        guard let slash = main.lastIndex(of: "/") else { return file }
-        return String(main[...slash]) + file
     }
 
     /// Archived shards whose table is still in the main database (the drop had to wait).

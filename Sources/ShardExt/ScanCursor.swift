@@ -246,8 +246,8 @@ final class ScanCursor {
                 let tail = shard.isCompressed ? compressedTail : insideTimeRange(shard) ? tailInsideTime : self.tail
                 // An archived shard is read on its archive file's own connection.
                 let (db, cache, table): (Database, StatementCache, String)
-                if let file = shard.file {
-                    let archive = try collection.archives.handle(collection.archivePath(file), shard: shard.keyText)
+                if shard.file != nil {
+                    let archive = try collection.archive(of: shard)
                     (db, cache, table) = (archive.db, archive.statements, "\"main\"." + SQLText.identifier(shard.tableName))
                 } else {
                     (db, cache, table) = (collection.db, collection.statements, collection.qualified(shard.storedTable))

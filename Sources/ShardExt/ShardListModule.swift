@@ -52,8 +52,7 @@ extension Collection {
     /// otherwise an estimate (document bytes plus 16 per row, indexes not counted).
     func bytes(of shard: ShardInfo) throws -> Int64? {
         // An archived shard is measured in its archive file.
-        let (db, schema) = try shard.file.map { (try archives.handle(archivePath($0), shard: shard.keyText).db, "main") }
-            ?? (self.db, self.schema)
+        let (db, schema) = shard.file != nil ? (try archive(of: shard).db, "main") : (self.db, self.schema)
         if let stat = try? db.prepare("""
             SELECT sum(pgsize) FROM dbstat(\(SQLText.literal(schema)), 1)
             WHERE name IN (SELECT name FROM \(SQLText.identifier(schema)).sqlite_schema WHERE tbl_name = ?1)
