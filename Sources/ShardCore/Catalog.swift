@@ -68,8 +68,10 @@ public final class ShardInfo {
     /// Dropped (by shard_drop or retain) but its table not removed yet: SQLite drops a
     /// table only while no other statement runs, so the catalog marks it first and
     /// the table goes at the next chance. Readers, listings and counts skip it.
-    public var isRetired: Bool { state == ShardInfo.retired }
+    public var isRetired: Bool { state == ShardInfo.retired || state == ShardInfo.retiredCompressed }
     public static let retired = "retired"
+    /// Retired after compression: its table to drop is the blocks table.
+    public static let retiredCompressed = "retired-compressed"
     /// Moved into an archive file (`file`): read from there, never written.
     public static let archived = "archived"
     /// Rewritten into compressed blocks (table `<table>_z`): read-only.
@@ -77,7 +79,7 @@ public final class ShardInfo {
 
     public var isCompressed: Bool { state == ShardInfo.compressed }
     /// The table that holds the shard's rows in its database.
-    public var storedTable: String { isCompressed ? tableName + "_z" : tableName }
+    public var storedTable: String { isCompressed || state == ShardInfo.retiredCompressed ? tableName + "_z" : tableName }
 
     /// Inclusive bounds holding every row's ts: the catalog's recorded bounds (which
     /// only ever widen before they are written back) within the period's.
@@ -171,7 +173,7 @@ public struct Catalog {
 /// once per load, so that no value stored there (by a bug, a crash, or a hand) can
 /// make arithmetic trap: every number inside the range its use allows.
 public enum CatalogCheck {
-    public static let states: Set<String> = ["hot", ShardInfo.retired, ShardInfo.archived, ShardInfo.compressed]
+    public static let states: Set<String> = ["hot", ShardInfo.retired, ShardInfo.retiredCompressed, ShardInfo.archived, ShardInfo.compressed]
 
     /// Throws "shards: catalog of '<collection>' is inconsistent: ..." naming the first bad value.
     public static func check(collection: String, _ s: ShardInfo) throws {

@@ -60,9 +60,10 @@ final class Collection {
     var qualifiedShards: String { SQLText.identifier(schema) + "." + SQLText.identifier(shardsTable) }
     var qualifiedConfig: String { SQLText.identifier(schema) + "." + SQLText.identifier(configTable) }
 
-    /// Drops whatever table a shard has in this database: its rows, or its blocks.
+    /// Drops the table the catalog says holds a shard in this database (its rows, or
+    /// its blocks), and nothing else: a user's table of a similar name stays.
     func dropTablesSQL(_ s: ShardInfo) -> String {
-        "DROP TABLE IF EXISTS \(qualified(s.tableName)); DROP TABLE IF EXISTS \(qualified(s.tableName + "_z"));"
+        "DROP TABLE IF EXISTS \(qualified(s.storedTable));"
     }
 
     func qualified(_ table: String) -> String {
@@ -168,10 +169,15 @@ final class Collection {
     func reload() throws {
         let dirty = Set(catalog.dirtyShards.map(\.number))
         var shards: [ShardInfo] = []
-        let stmt = try db.prepare("""
-            SELECT category, period, seq, num, rows, last_local, min_id, max_id, min_ts, max_ts, state, file
-            FROM \(qualifiedShards) ORDER BY num
-            """)
+        let stmt: Statement
+        do {
+            stmt = try db.prepare("""
+                SELECT category, period, seq, num, rows, last_local, min_id, max_id, min_ts, max_ts, state, file
+                FROM \(qualifiedShards) ORDER BY num
+                """)
+        } catch let e as SQLiteError where e.message.hasPrefix("no such table") {
+            throw ShardError("shards: collection '\(name)' has lost its catalog table \(shardsTable)")
+        }
         while try stmt.step() {
             let periodLabel = stmt.text(1) ?? ""
             guard let period = options.partition.period(label: periodLabel) else {
@@ -277,9 +283,11 @@ final class Collection {
     // MARK: - teardown
 
     /// xDestroy: drops every shard and shadow table.
+    /// Only tables the catalog lists go, each named as its shard's key says (a row
+    /// whose `tbl` disagrees is skipped); a catalog that is missing or fails its
+    /// checks still lets the collection be dropped.
     func dropAll() throws {
         buffer.discardAll()
-        try refresh()
         statements.removeAll()
         insertStatements.removeAll()
         probe = nil
@@ -287,8 +295,17 @@ final class Collection {
         var sql = ""
         // Archive files are left as they are: they are the user's files.
         archives.closeAll()
-        for s in catalog.shards {
-            sql += dropTablesSQL(s)
+        let hasCatalog = try db.scalarInt("SELECT count(*) FROM \(SQLText.identifier(schema)).sqlite_schema WHERE type = 'table' AND name = ?1",
+                                          [.text(shardsTable)]) ?? 0
+        if hasCatalog > 0 {
+            let listed = try db.prepare("SELECT category, period, seq, tbl, state FROM \(qualifiedShards)")
+            while try listed.step() {
+                let key = ShardKey(collection: name, category: listed.text(0), period: listed.text(1) ?? "", seq: Int(listed.int64(2)))
+                guard key.tableName == listed.text(3) else { continue }
+                let shard = ShardInfo(key: key, number: 0, period: Period(start: nil, end: nil, label: key.period),
+                                      state: listed.text(4) ?? "hot")
+                sql += dropTablesSQL(shard)
+            }
         }
         sql += "DROP TABLE IF EXISTS \(qualifiedShards); DROP TABLE IF EXISTS \(qualifiedConfig);"
         try db.exec(sql)

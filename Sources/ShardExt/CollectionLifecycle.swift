@@ -35,9 +35,12 @@ extension Collection {
     /// rows say `retired`, so no reader sees them from here on. Returns their rows.
     func retire(_ victims: [ShardInfo]) throws -> Int64 {
         let nums = victims.map { String($0.number) }.joined(separator: ",")
-        try db.exec("UPDATE \(qualifiedShards) SET state = '\(ShardInfo.retired)' WHERE num IN (\(nums))")
+        try db.exec("""
+            UPDATE \(qualifiedShards) SET state = CASE state WHEN '\(ShardInfo.compressed)' THEN '\(ShardInfo.retiredCompressed)'
+              ELSE '\(ShardInfo.retired)' END WHERE num IN (\(nums))
+            """)
         for s in victims {
-            s.state = ShardInfo.retired
+            s.state = s.isCompressed ? ShardInfo.retiredCompressed : ShardInfo.retired
             s.dirty = false
         }
         catalogGeneration += 1
@@ -181,7 +184,6 @@ extension Collection {
     private func compress(_ s: ShardInfo) throws -> Int64 {
         let blocks = qualified(s.tableName + "_z")
         try db.exec("""
-            DROP TABLE IF EXISTS \(blocks);
             CREATE TABLE \(blocks)(block INTEGER PRIMARY KEY, first_id INTEGER NOT NULL, last_id INTEGER NOT NULL,
                                    min_ts INTEGER NOT NULL, max_ts INTEGER NOT NULL, rows INTEGER NOT NULL,
                                    keys BLOB NOT NULL, data BLOB NOT NULL);

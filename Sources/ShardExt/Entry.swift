@@ -15,6 +15,9 @@ public func sqlite3_shardext_init(
         if sqliteVersionNumber < 3_038_000 {
             throw ShardError("shards: needs SQLite 3.38.0 or newer; this is \(sqliteVersion)")
         }
+        // Loaded on this connection already: the first registration stands (a second
+        // one would give the functions a Connection that knows no collection).
+        if (try? db.prepare("SELECT shards_version()")) != nil { return SQLITE_OK }
         let connection = Connection(db: db)
         for (name, module) in [("shards", collectionModule), ("shard_list", shardListModule), ("shards_block", blockModule)] {
             let rc = api.pointee.create_module_v2(rawDb, name, module, retainedPointer(connection)) { releasePointer($0) }

@@ -356,7 +356,7 @@ def inspect(folder, base, op, vics):
                 p["states"].append(f"{key}: compressed, but it has no block table")
             elif blocks[key] != nrows:
                 p["states"].append(f"{key}: compressed with {nrows} rows, its blocks hold {blocks[key]}")
-        elif state == "retired":
+        elif state in ("retired", "retired-compressed"):
             leftovers.append(f"{key}: retired, table not dropped yet")
             if listed is not None and key in listed:
                 p["states"].append(f"{key}: retired, but shard_list shows it")

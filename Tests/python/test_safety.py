@@ -476,7 +476,9 @@ def drop_table_after_catalog_dropped_by_hand(E, folder):
     conn = E.open_(os.path.join(folder, "db"))
     conn.execute(S)
     conn.execute("DROP TABLE ev_shards")
-    expect_error(conn, "SELECT count(*) FROM ev", "catalog")
+    fresh = E.open_(os.path.join(folder, "db"))
+    expect_error(fresh, "SELECT count(*) FROM ev", "lost its catalog table ev_shards")
+    fresh.close()
     conn.execute("DROP TABLE ev")
     left = [r[0] for r in conn.execute("SELECT name FROM sqlite_schema WHERE name = 'ev' OR name LIKE 'ev\\_c%' ESCAPE '\\'")]
     check(left == [], f"left {left}")
