@@ -26,8 +26,9 @@ public enum DocumentId {
 /// transaction and written back before it commits (see `dirty`).
 public final class ShardInfo {
     public let key: ShardKey
-    /// `key.text` and `key.tableName`, rendered once: the cursor reads them per row.
+    /// `key.text`, rendered once: the cursor reads it per row.
     public let keyText: String
+    /// The shard's table, as the catalog records it (`ShardTableName`).
     public let tableName: String
     public let number: Int64
     public let period: Period
@@ -47,10 +48,10 @@ public final class ShardInfo {
 
     public init(key: ShardKey, number: Int64, period: Period, rows: Int64 = 0, lastLocal: Int64 = 0,
                 minId: Int64? = nil, maxId: Int64? = nil, minTs: Int64? = nil, maxTs: Int64? = nil,
-                state: String = "hot", file: String? = nil) {
+                state: String = "hot", file: String? = nil, tableName: String? = nil) {
         self.key = key
         self.keyText = key.text
-        self.tableName = key.tableName
+        self.tableName = tableName ?? key.tableName
         self.number = number
         self.period = period
         self.rows = rows
@@ -74,12 +75,14 @@ public final class ShardInfo {
     public static let retiredCompressed = "retired-compressed"
     /// Moved into an archive file (`file`): read from there, never written.
     public static let archived = "archived"
-    /// Rewritten into compressed blocks (table `<table>_z`): read-only.
+    /// Rewritten into compressed blocks (table `blocksTable`): read-only.
     public static let compressed = "compressed"
 
     public var isCompressed: Bool { state == ShardInfo.compressed }
     /// The table that holds the shard's rows in its database.
-    public var storedTable: String { isCompressed || state == ShardInfo.retiredCompressed ? tableName + "_z" : tableName }
+    public var storedTable: String { isCompressed || state == ShardInfo.retiredCompressed ? blocksTable : tableName }
+    /// The table of the shard's compressed blocks.
+    public var blocksTable: String { ShardTableName.blocks(of: tableName, collection: key.collection) }
 
     /// Inclusive bounds holding every row's ts: the catalog's recorded bounds (which
     /// only ever widen before they are written back) within the period's.
@@ -192,6 +195,9 @@ public enum CatalogCheck {
         if let lo = s.minId, let hi = s.maxId, lo > hi { throw bad("has min_id above max_id") }
         if let lo = s.minTs, let hi = s.maxTs, lo > hi { throw bad("has min_ts above max_ts") }
         guard states.contains(s.state) else { throw bad("has state '\(s.state)'") }
+        // The table read, written and dropped is the one its key names (or named, before
+        // the current scheme): never another table of the database.
+        guard ShardTableName.isTable(s.tableName, of: s.key) else { throw bad("names table '\(s.tableName)'") }
     }
 
     /// The next shard number must be above every shard's and still make valid ids.

@@ -172,7 +172,7 @@ final class Collection {
         let stmt: Statement
         do {
             stmt = try db.prepare("""
-                SELECT category, period, seq, num, rows, last_local, min_id, max_id, min_ts, max_ts, state, file
+                SELECT category, period, seq, num, rows, last_local, min_id, max_id, min_ts, max_ts, state, file, tbl
                 FROM \(qualifiedShards) ORDER BY num
                 """)
         } catch let e as SQLiteError where e.message.hasPrefix("no such table") {
@@ -187,7 +187,7 @@ final class Collection {
             let shard = ShardInfo(
                 key: key, number: stmt.int64(3), period: period, rows: stmt.int64(4), lastLocal: stmt.int64(5),
                 minId: stmt.optionalInt(6), maxId: stmt.optionalInt(7), minTs: stmt.optionalInt(8), maxTs: stmt.optionalInt(9),
-                state: stmt.text(10) ?? "hot", file: stmt.text(11))
+                state: stmt.text(10) ?? "hot", file: stmt.text(11), tableName: stmt.text(12))
             try CatalogCheck.check(collection: name, shard)
             shards.append(shard)
         }
@@ -301,9 +301,9 @@ final class Collection {
             let listed = try db.prepare("SELECT category, period, seq, tbl, state FROM \(qualifiedShards)")
             while try listed.step() {
                 let key = ShardKey(collection: name, category: listed.text(0), period: listed.text(1) ?? "", seq: Int(listed.int64(2)))
-                guard key.tableName == listed.text(3) else { continue }
+                guard let table = listed.text(3), ShardTableName.isTable(table, of: key) else { continue }
                 let shard = ShardInfo(key: key, number: 0, period: Period(start: nil, end: nil, label: key.period),
-                                      state: listed.text(4) ?? "hot")
+                                      state: listed.text(4) ?? "hot", tableName: table)
                 sql += dropTablesSQL(shard)
             }
         }

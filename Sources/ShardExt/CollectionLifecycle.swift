@@ -182,7 +182,7 @@ extension Collection {
     }
 
     private func compress(_ s: ShardInfo) throws -> Int64 {
-        let blocks = qualified(s.tableName + "_z")
+        let blocks = qualified(s.blocksTable)
         try db.exec("""
             CREATE TABLE \(blocks)(block INTEGER PRIMARY KEY, first_id INTEGER NOT NULL, last_id INTEGER NOT NULL,
                                    min_ts INTEGER NOT NULL, max_ts INTEGER NOT NULL, rows INTEGER NOT NULL,

@@ -177,7 +177,7 @@ final class CompressTests: XCTestCase {
         XCTAssertEqual(try db.query("SELECT DISTINCT state FROM shard_list('e') WHERE \(january)"), [[.text("compressed")]])
         let bytesAfter = try db.int("SELECT sum(bytes) FROM shard_list('e') WHERE \(january)")
         XCTAssertLessThan(bytesAfter * 4, bytesBefore, "compressed shards must be several times smaller")
-        XCTAssertEqual(try db.int("SELECT count(*) FROM sqlite_schema WHERE name = 'e_2025_01_001'"), 0)
+        XCTAssertEqual(try db.int("SELECT count(*) FROM sqlite_schema WHERE name = 'e_2025-01-001'"), 0)
         XCTAssertEqual(try db.int("SELECT shard_compress('e', '2025-02-01')"), 0, "already compressed")
         // Another connection reads them the same.
         XCTAssertEqual(try queries.map { try TestDatabase(path: db.path).query($0) }, before)
