@@ -161,7 +161,7 @@ def victims(base, op):
     """Shard keys the operation acts on, from the base catalog."""
     out = []
     for key, (tbl, state, file, rows, end) in base["shards"].items():
-        if end is None or end > BEFORE_MS or state == "retired":
+        if end is None or end > BEFORE_MS or state in ("retired", "retired-compressed"):
             continue
         if op != "drop" and (state != "hot" or file is not None):
             continue
@@ -379,7 +379,7 @@ def inspect(folder, base, op, vics):
         elif op == "compress":
             ok = row is not None and row[1] == "compressed"
         else:
-            ok = row is None or row[1] == "retired"
+            ok = row is None or row[1] in ("retired", "retired-compressed")
         if ok:
             reached.append(key)
     if reached and len(reached) != len(vics):
