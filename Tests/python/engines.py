@@ -73,6 +73,8 @@ class ApswConnection:
     def execute(self, sql, params=()):
         try:
             return [list(r) for r in self.conn.execute(sql, params)]
+        except UnicodeDecodeError:
+            return [["<text that is not UTF-8>"]]   # SQLite passes such text through; Python cannot decode it
         except self.apsw.Error as e:
             raise SQLError(str(e).split(": ", 1)[-1], getattr(e, "result", 1))
 
