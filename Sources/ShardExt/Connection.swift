@@ -71,6 +71,49 @@ final class Connection {
     }
 }
 
+// MARK: - one Connection per database handle
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+extension Connection {
+    private final class Entry {
+        weak var connection: Connection?
+        init(_ c: Connection) { connection = c }
+    }
+    /// Handles the extension is loaded on. An entry dies with its Connection, which
+    /// SQLite releases when the handle closes, so a reused address is a new handle.
+    nonisolated(unsafe) private static var loaded: [OpaquePointer: Entry] = [:]
+    private static let lock: UnsafeMutablePointer<pthread_mutex_t> = {
+        let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        pthread_mutex_init(m, nil)
+        return m
+    }()
+
+    /// A new Connection for this handle, or nil when the extension is loaded on it already.
+    static func registerOnce(_ db: Database) -> Connection? {
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
+        if loaded[db.handle]?.connection != nil { return nil }
+        loaded = loaded.filter { $0.value.connection != nil }
+        let c = Connection(db: db)
+        loaded[db.handle] = Entry(c)
+        return c
+    }
+
+    /// The load failed after registerOnce: a later load must try again.
+    static func forget(_ db: Database) {
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
+        loaded[db.handle] = nil
+    }
+}
+
 /// Swift objects handed to C as user data: retained once per registration, released
 /// by the destructor SQLite calls for that registration.
 func retainedPointer(_ object: AnyObject) -> UnsafeMutableRawPointer {

@@ -390,6 +390,61 @@ def e4_catalog_file_cannot_point_elsewhere(E, folder):
     check(table is not None, "other has a table of that name")
 
 
+@case
+def e2_defensive_mode_guards_every_table_at_every_moment(E, folder):
+    path = os.path.join(folder, "db")
+    conn = E.open_(path)
+    conn.execute(S.replace("max_rows=2", "max_rows=2, category='$.app'"))
+    conn.execute(f"INSERT INTO ev(doc) VALUES ('{doc(2, app='a_b')}')")
+    conn.execute(f"INSERT INTO ev(doc) VALUES ('{doc(3, month=2)}'); SELECT shard_compress('ev', '2025-02-01')")
+    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_schema WHERE type = 'table' AND name LIKE 'ev\\_%' ESCAPE '\\'")]
+    check(len(tables) >= 4 and any(t.endswith("-z") for t in tables), f"tables {tables}")
+    conn.close()
+
+    old_sqlite = tuple(map(int, E.version().split(".")[:2])) < (3, 45)
+
+    def attacks(c, tables):
+        for t in tables:
+            q = '"' + t + '"'
+            for sql in [f"DELETE FROM {q}", f"UPDATE {q} SET rowid = rowid", f"DROP TABLE {q}",
+                        f"CREATE TRIGGER tr AFTER INSERT ON {q} BEGIN SELECT 1; END",
+                        f"CREATE INDEX ix ON {q}(rowid)", f"ALTER TABLE {q} RENAME TO gone"]:
+                try:
+                    c.execute(sql)
+                except SQLError:
+                    continue
+                if sql.startswith("CREATE TRIGGER") and old_sqlite:
+                    # SQLite 3.40 lets a trigger be made on a shadow table (newer ones do
+                    # not); such a trigger still cannot write one.
+                    c.execute("DROP TRIGGER tr")
+                    continue
+                raise Failure(f"defensive mode let through: {sql}")
+        for sql in ["SELECT shards_explain('ev', 'UPDATE ev_config SET value = 1')",
+                    "CREATE TABLE \"ev_2025-09-001\"(x)", "CREATE TABLE \"ev_x-2025-09-001\"(x)"]:
+            expect_error(c, sql, "")
+
+    # Before the collection connects: a fresh connection, nothing has touched ev yet.
+    fresh = E.open_(path)
+    fresh.defensive()
+    attacks(fresh, tables)
+    # After: the collection is in use, and a shard table made in this session too.
+    check(one(fresh, "SELECT count(*) FROM ev") == 3, "reads under defensive mode")
+    fresh.execute(f"INSERT INTO ev(doc) VALUES ('{doc(3, month=3, app='z')}')")
+    made = [r[0] for r in fresh.execute("SELECT name FROM sqlite_schema WHERE name LIKE '%2025-03%' AND type = 'table'")]
+    check(len(made) == 1, f"made {made}")
+    attacks(fresh, tables + made)
+    if tuple(map(int, E.version().split(".")[:2])) >= (3, 37):
+        kinds = {r[1]: r[2] for r in fresh.execute("PRAGMA table_list") if r[0] == "main"}
+        check(all(kinds.get(t) == "shadow" for t in tables + made), f"table_list: {kinds}")
+    # The collection's own work still goes through.
+    check(one(fresh, "SELECT shard_compress('ev', '2025-03-01')") >= 1, "compress under defensive mode")
+    check(one(fresh, "SELECT shard_drop('ev', '2025-02-01')") >= 1, "drop under defensive mode")
+    check(one(fresh, "SELECT count(*) FROM ev") >= 1, "reads after")
+    check(one(fresh, "PRAGMA integrity_check") == "ok", "intact")
+    fresh.execute("DROP TABLE ev")
+    check(one(fresh, "SELECT count(*) FROM sqlite_schema WHERE name LIKE 'ev%'") == 0, "DROP TABLE under defensive mode")
+
+
 # MARK: - unbounded
 
 @case
@@ -495,6 +550,9 @@ class Host:
 
     def capture_log(self, sink):
         engines.capture_log(self.engine, sink)
+
+    def version(self):
+        return engines.version(self.engine)
 
 
 def child(engine, name):
