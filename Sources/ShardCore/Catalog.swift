@@ -39,16 +39,15 @@ public final class ShardInfo {
     public var maxId: Int64?
     public var minTs: Int64?
     public var maxTs: Int64?
-    /// What the catalog stores: `hot` for a live shard; later states (compressed,
-    /// archived) come from the lifecycle functions.
-    public var state: String
+    /// `hot` for a live shard; later states come from the lifecycle functions.
+    public var state: ShardState
     public var file: String?
     /// Counters changed in memory since the catalog row was last written.
     public var dirty = false
 
     public init(key: ShardKey, number: Int64, period: Period, rows: Int64 = 0, lastLocal: Int64 = 0,
                 minId: Int64? = nil, maxId: Int64? = nil, minTs: Int64? = nil, maxTs: Int64? = nil,
-                state: String = "hot", file: String? = nil, tableName: String? = nil) {
+                state: ShardState = .hot, file: String? = nil, tableName: String? = nil) {
         self.key = key
         self.keyText = key.text
         self.tableName = tableName ?? key.tableName
@@ -66,21 +65,11 @@ public final class ShardInfo {
 
     public var ids: ClosedRange<Int64> { DocumentId.range(ofShard: number) }
 
-    /// Dropped (by shard_drop or retain) but its table not removed yet: SQLite drops a
-    /// table only while no other statement runs, so the catalog marks it first and
-    /// the table goes at the next chance. Readers, listings and counts skip it.
-    public var isRetired: Bool { state == ShardInfo.retired || state == ShardInfo.retiredCompressed }
-    public static let retired = "retired"
-    /// Retired after compression: its table to drop is the blocks table.
-    public static let retiredCompressed = "retired-compressed"
-    /// Moved into an archive file (`file`): read from there, never written.
-    public static let archived = "archived"
-    /// Rewritten into compressed blocks (table `blocksTable`): read-only.
-    public static let compressed = "compressed"
-
-    public var isCompressed: Bool { state == ShardInfo.compressed }
+    /// See `ShardState.retired` and `.retiredCompressed`.
+    public var isRetired: Bool { state == .retired || state == .retiredCompressed }
+    public var isCompressed: Bool { state == .compressed }
     /// The table that holds the shard's rows in its database.
-    public var storedTable: String { isCompressed || state == ShardInfo.retiredCompressed ? blocksTable : tableName }
+    public var storedTable: String { isCompressed || state == .retiredCompressed ? blocksTable : tableName }
     /// The table of the shard's compressed blocks.
     public var blocksTable: String { ShardTableName.blocks(of: tableName, collection: key.collection) }
 
@@ -122,7 +111,7 @@ public final class ShardInfo {
     /// A shard is sealed once it no longer takes inserts: a newer shard of its line
     /// exists, or its period ended before `now` (ms).
     public func displayState(isNewestOfLine: Bool, now: Int64) -> String {
-        guard state == "hot" else { return state }
+        guard state == .hot else { return state.rawValue }
         if !isNewestOfLine { return "sealed" }
         if let end = period.end, end <= now { return "sealed" }
         return "hot"
@@ -168,6 +157,18 @@ public struct Catalog {
         newestByLine[shard.key.line] === shard
     }
 
+    /// Shards not yet retired whose whole period ended at or before `ms`: what
+    /// shard_drop (and retain) take.
+    public func ended(by ms: Int64) -> [ShardInfo] {
+        shards.filter { !$0.isRetired && $0.periodEnds(atOrBefore: ms) }
+    }
+
+    /// Live shards (see `ShardInfo.isLive`) whose whole period ended at or before
+    /// `ms`: what shard_archive and shard_compress take.
+    public func liveEnded(by ms: Int64) -> [ShardInfo] {
+        shards.filter { $0.isLive && $0.periodEnds(atOrBefore: ms) }
+    }
+
     public var totalRows: Int64 { shards.reduce(0) { $0 + ($1.isRetired ? 0 : $1.rows) } }
     public var dirtyShards: [ShardInfo] { shards.filter(\.dirty) }
 }
@@ -176,8 +177,6 @@ public struct Catalog {
 /// once per load, so that no value stored there (by a bug, a crash, or a hand) can
 /// make arithmetic trap: every number inside the range its use allows.
 public enum CatalogCheck {
-    public static let states: Set<String> = ["hot", ShardInfo.retired, ShardInfo.retiredCompressed, ShardInfo.archived, ShardInfo.compressed]
-
     /// Throws "shards: catalog of '<collection>' is inconsistent: ..." naming the first bad value.
     public static func check(collection: String, _ s: ShardInfo) throws {
         func bad(_ what: String) -> ShardError {
@@ -194,7 +193,6 @@ public enum CatalogCheck {
         }
         if let lo = s.minId, let hi = s.maxId, lo > hi { throw bad("has min_id above max_id") }
         if let lo = s.minTs, let hi = s.maxTs, lo > hi { throw bad("has min_ts above max_ts") }
-        guard states.contains(s.state) else { throw bad("has state '\(s.state)'") }
         // The table read, written and dropped is the one its key names (or named, before
         // the current scheme): never another table of the database.
         guard ShardTableName.isTable(s.tableName, of: s.key) else { throw bad("names table '\(s.tableName)'") }

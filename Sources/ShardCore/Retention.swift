@@ -50,3 +50,20 @@ public struct Retention: Equatable, Sendable {
         }
     }
 }
+
+extension Retention {
+    /// The shards to drop when the first shard of `newPeriod` appears: when it is the
+    /// newest period, every shard not yet retired whose whole period ended more than
+    /// `retain` before its start. None for a period without a start (partition none).
+    /// Periods that start after the wall clock's current one (`now`, the start of the
+    /// current period) never count as newest (see `countsAsNewest`).
+    public func victims(in catalog: Catalog, newPeriod: Period, wallClockPeriodStart now: Int64 = .max) -> [ShardInfo] {
+        func counts(_ start: Int64) -> Bool { Retention.countsAsNewest(periodStart: start, wallClockPeriodStart: now) }
+        guard let start = newPeriod.start, counts(start),
+              !catalog.shards.contains(where: { s in s.period.start.map { $0 > start && counts($0) } ?? false })
+        else { return [] }
+        // "ended more than <retain> before": strictly earlier than the cutoff.
+        let cut = cutoff(newestPeriodStart: start)
+        return cut == .min ? [] : catalog.ended(by: cut - 1)
+    }
+}

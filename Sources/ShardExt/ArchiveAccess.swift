@@ -16,7 +16,7 @@ import Darwin
 // - an archive records its owner (the collection's owner_id and name) in its
 //   `shards_owner` table, and is written and read only by that owner.
 
-extension Collection {
+extension ShardedCollection {
     /// The archive file's absolute path: the name checked, then taken from the main
     /// database's folder (the current directory for an in-memory database).
     func archivePath(_ file: String) throws -> String {
@@ -57,15 +57,13 @@ extension Collection {
     /// A random id, kept in the collection's config, that its archives record.
     func ensureOwnerId() throws -> String {
         if let id = try recordedOwnerId() { return id }
-        try db.exec("INSERT OR IGNORE INTO \(qualifiedConfig)(key, value) VALUES ('owner_id', lower(hex(randomblob(16))))")
-        guard let id = try recordedOwnerId() else { throw ShardError("shards: cannot record the owner of '\(name)'") }
+        ownerId = try store.ownerId(create: true)
+        guard let id = ownerId else { throw ShardError("shards: cannot record the owner of '\(name)'") }
         return id
     }
 
     func recordedOwnerId() throws -> String? {
-        if let ownerId { return ownerId }
-        let stmt = try db.prepare("SELECT value FROM \(qualifiedConfig) WHERE key = 'owner_id'")
-        ownerId = try stmt.step() ? stmt.text(0) : nil
+        if ownerId == nil { ownerId = try store.ownerId(create: false) }
         return ownerId
     }
 

@@ -5,7 +5,7 @@ import ShardCore
 /// a time for id order or no order; for ts order, shards whose time ranges overlap
 /// are read together and merged on (ts, id), so no sort is needed above us.
 final class ScanCursor {
-    let collection: Collection
+    let collection: ShardedCollection
     private var plan = ScanPlan()
 
     /// What every shard statement binds, as ?1, ?2, ...
@@ -18,19 +18,8 @@ final class ScanCursor {
     private var appliedDocument: OpaquePointer?
 
     /// The SELECT of every shard, split around its table name; built once per xFilter.
-    private var head = ""
-    private var tail = ""
-    /// `tail` without the ts range terms, for shards whose every row is inside them.
-    private var tailInsideTime = ""
-    /// The FROM and WHERE of a compressed shard: its blocks, joined with their rows,
-    /// skipping blocks outside the id and ts bounds.
-    private var compressedTail = ""
-    /// The first equality on an indexed path: its path's hash and its parameter, the
-    /// probe that lets a compressed block's filter skip the block.
-    private var blockProbe: (pathHash: UInt64, parameter: Int)?
+    private var select = ShardSelect()
     private var timeBounds = IntBounds()
-    /// Statement column of each collection column, -1 when not selected.
-    private var columnMap: [Int32] = []
 
     private var groups: [[ShardInfo]] = []
     private var nextGroup = 0
@@ -56,7 +45,7 @@ final class ScanCursor {
     private var cap: Int64 = .max
     private(set) var eof = true
 
-    init(collection: Collection) { self.collection = collection }
+    init(collection: ShardedCollection) { self.collection = collection }
 
     deinit { release() }
 
@@ -65,18 +54,19 @@ final class ScanCursor {
     func filter(plan: ScanPlan, argv: ValueArray?, argc: Int32) throws {
         release()
         self.plan = plan
-        try collection.flushBeforeRead()
-        try collection.refresh()
+        try collection.readyToRead()
+        let columns = collection.columns
         var pruning = ShardFilter()
-        /// Each condition, and whether it is a numeric ts range (implied for shards inside it).
-        var conditions: [(sql: String, timeRange: Bool)] = []
+        var conditions: [ShardSelect.Condition] = []
+        var blockProbe: ShardSelect.BlockProbe?
         var limit: Int64 = -1, offset: Int64 = 0
         var argi = 0
         for term in plan.terms {
-            let column = term.column
+            // (LIMIT and OFFSET terms carry no column.)
+            let column = columns.column(term.column)
             guard term.op.takesArgument else {
-                pruning.add(column: column, op: .isnull, value: .other)
-                conditions.append(("\(collection.columnExpression(column)) IS NULL", false))
+                pruning.add(column, op: .isnull, value: .other)
+                conditions.append(.init("\(columns.expression(column)) IS NULL"))
                 continue
             }
             let v = argv![argi]
@@ -87,7 +77,7 @@ final class ScanCursor {
             case .offset:
                 offset = max(valueInt64(v), 0)
             case .like, .glob:
-                pruning.add(column: column, op: term.op, value: pruneValue(v))
+                pruning.add(column, op: term.op, value: pruneValue(v))
             case .in:
                 // SQLite reuses one value object while iterating: copy each as it comes.
                 var list: [OpaquePointer?] = []
@@ -101,10 +91,10 @@ final class ScanCursor {
                     list.forEach { api.pointee.value_free($0) }
                     throw collection.db.error(rc)
                 }
-                pruning.add(column: column, inList: list.map(pruneValue))
-                if column == 2 || list.isEmpty {
+                pruning.add(column, inList: list.map(pruneValue))
+                if column == .shard || list.isEmpty {
                     list.forEach { api.pointee.value_free($0) }
-                    if column != 2 { conditions.append(("0", false)) }
+                    if column != .shard { conditions.append(.init("0")) }
                     continue
                 }
                 var marks: [String] = []
@@ -112,26 +102,27 @@ final class ScanCursor {
                     parameters.append(.value(item))
                     marks.append("?\(parameters.count)")
                 }
-                conditions.append(("\(collection.columnExpression(column)) IN (\(marks.joined(separator: ", ")))", false))
+                conditions.append(.init("\(columns.expression(column)) IN (\(marks.joined(separator: ", ")))"))
             case .match:
                 if appliedDocument == nil { appliedDocument = api.pointee.value_dup(v) }
                 guard valueType(v) != SQLITE_NULL else { continue }
                 let text = valueText(v) ?? ""
                 let compiled = try QueryDocument.compile(text, firstParameter: parameters.count + 1)
                 parameters += compiled.parameters.map { .query($0) }
-                conditions.append((compiled.sql, false))
+                conditions.append(.init(compiled.sql))
             default:
                 let value = pruneValue(v)
-                pruning.add(column: column, op: term.op, value: value)
+                pruning.add(column, op: term.op, value: value)
                 // `shard` terms are settled by pruning; SQLite checks them again.
-                guard column != 2 else { continue }
+                guard column != .shard else { continue }
                 parameters.append(.value(api.pointee.value_dup(v)))
-                if term.op == .eq && column >= 4 && blockProbe == nil {
-                    blockProbe = (BlockFilter.pathHash(collection.options.indexes[column - 4].path.text), parameters.count)
+                if term.op == .eq, case .index(let n) = column, blockProbe == nil {
+                    blockProbe = .init(pathHash: BlockFilter.pathHash(columns.indexes[n].path.text), parameter: parameters.count)
                 }
                 var numeric = false
                 if case .integer = value { numeric = true } else if case .real = value { numeric = true }
-                conditions.append(("\(collection.columnExpression(column)) \(term.op.sql) ?\(parameters.count)", column == 1 && numeric))
+                conditions.append(.init("\(columns.expression(column)) \(term.op.sql) ?\(parameters.count)",
+                                        timeRange: column == .ts && numeric))
             }
         }
         timeBounds = pruning.times
@@ -140,13 +131,13 @@ final class ScanCursor {
         for bound in [pruning.ids.lo, pruning.ids.hi, pruning.times.lo, pruning.times.hi] {
             parameters.append(.query(.integer(bound)))
         }
-        // Then LIMIT + OFFSET, when there is one: bound, so every LIMIT shares one statement.
-        if cap != .max { parameters.append(.query(.integer(cap))) }
 
         let shards = collection.catalog.shards.filter { !$0.isRetired && pruning.mayContain($0) }
         groups = makeGroups(shards)
-        columnMap = makeColumnMap()
-        makeTemplate(conditions)
+        select = ShardSelect(plan: plan, columns: columns, conditions: conditions, parameterCount: parameters.count,
+                             cap: cap, blockProbe: blockProbe)
+        // Then LIMIT + OFFSET, when there is one: bound, so every LIMIT shares one statement.
+        if cap != .max { parameters.append(.query(.integer(cap))) }
         collection.traceScan(visiting: shards.count)
 
         returned = 0
@@ -184,51 +175,6 @@ final class ScanCursor {
         return plan.order.isDescending ? groups.reversed() : groups
     }
 
-    /// Statement columns: id (the rowid), ts when used or merged on, then what the query uses.
-    private func makeColumnMap() -> [Int32] {
-        let n = collection.columnCount
-        var map = [Int32](repeating: -1, count: n)
-        map[0] = 0
-        var next: Int32 = 1
-        for c in 1..<n where c != 2 && c != collection.filterColumn && (plan.uses(column: c) || (c == 1 && plan.order.byTime)) {
-            map[c] = next
-            next += 1
-        }
-        return map
-    }
-
-    private func makeTemplate(_ conditions: [(sql: String, timeRange: Bool)]) {
-        var cols = ["id"]
-        for c in 1..<columnMap.count where columnMap[c] >= 0 {
-            cols.append(collection.columnExpression(c, reading: true))
-        }
-        head = "SELECT " + cols.joined(separator: ", ") + " FROM "
-        let order: String
-        switch plan.order {
-        case .idAscending: order = " ORDER BY id"
-        case .idDescending: order = " ORDER BY id DESC"
-        case .tsAscending: order = " ORDER BY ts, id"
-        case .tsDescending: order = " ORDER BY ts DESC, id DESC"
-        case .none: order = ""
-        }
-        func whereClause(_ conds: [String]) -> String {
-            conds.isEmpty ? "" : " WHERE " + conds.joined(separator: " AND ")
-        }
-        // No shard gives more than LIMIT + OFFSET rows: a shard that must sort (no
-        // index in that order, or a compressed one) keeps only the first ones. The
-        // limit is bound (the last parameter), not written into the SQL: one statement
-        // per shard serves every LIMIT, instead of one more in the cache per value.
-        let hasLimit = cap != .max
-        let n = parameters.count - (hasLimit ? 1 : 0)
-        let orderAndLimit = order + (hasLimit ? " LIMIT ?\(parameters.count)" : "")
-        tail = whereClause(conditions.map(\.sql)) + orderAndLimit
-        tailInsideTime = whereClause(conditions.filter { !$0.timeRange }.map(\.sql)) + orderAndLimit
-        let blocks = "z.last_id >= ?\(n - 3) AND z.first_id <= ?\(n - 2) AND z.max_ts >= ?\(n - 1) AND z.min_ts <= ?\(n)"
-        let rows = blockProbe.map { "shards_block(z.data, z.keys, \(Int64(bitPattern: $0.pathHash)), ?\($0.parameter))" }
-            ?? "shards_block(z.data)"
-        compressedTail = " AS z, \(rows)" + whereClause([blocks] + conditions.map(\.sql)) + orderAndLimit
-    }
-
     /// Whether every row of the shard is inside the scan's ts range.
     private func insideTimeRange(_ s: ShardInfo) -> Bool {
         let (lo, hi) = s.timeBounds
@@ -243,7 +189,7 @@ final class ScanCursor {
             let group = groups[nextGroup]
             nextGroup += 1
             for shard in group {
-                let tail = shard.isCompressed ? compressedTail : insideTimeRange(shard) ? tailInsideTime : self.tail
+                let tail = shard.isCompressed ? select.compressedTail : insideTimeRange(shard) ? select.tailInsideTime : select.tail
                 // An archived shard is read on its archive file's own connection.
                 let (db, cache, table): (Database, StatementCache, String)
                 if shard.file != nil {
@@ -252,7 +198,7 @@ final class ScanCursor {
                 } else {
                     (db, cache, table) = (collection.db, collection.statements, collection.qualified(shard.storedTable))
                 }
-                let sql = head + table + tail
+                let sql = select.head + table + tail
                 let stmt = try cache.checkout(db, sql)
                 collection.traceShard(shard, sql: sql)
                 for (i, p) in parameters.enumerated() { bind(stmt, Int32(i + 1), p) }
@@ -337,11 +283,11 @@ final class ScanCursor {
     /// xColumn.
     func column(_ ctx: OpaquePointer?, _ i: Int) {
         guard let row = current else { return }
-        if i == 2 {
+        switch collection.columns.column(i) {
+        case .shard:
             resultText(ctx, row.shard.keyText)
             return
-        }
-        if i == collection.filterColumn {
+        case .filter:
             // SQLite reads `filter` to test a term again (the AND terms around a
             // MULTI-INDEX OR) or because the term never reached us (under OR, under NOT).
             // A row of a scan that applied a document did match it: answer that document.
@@ -352,8 +298,9 @@ final class ScanCursor {
                 api.pointee.result_error(ctx, "shards: filter takes a query document as a top-level term: WHERE filter = '{...}' AND ..., or \(collection.name)('{...}'); it cannot be read or used under OR or NOT", -1)
             }
             return
+        default: break
         }
-        let c = i < columnMap.count ? columnMap[i] : -1
+        let c = i < select.columnMap.count ? select.columnMap[i] : -1
         if c < 0 {
             api.pointee.result_null(ctx)
         } else {
@@ -362,7 +309,6 @@ final class ScanCursor {
     }
 
     private func release() {
-        blockProbe = nil
         for s in streams { s.cache.checkin(s.stmt) }
         streams.removeAll()
         heap.removeAll()

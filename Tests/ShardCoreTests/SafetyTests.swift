@@ -5,7 +5,7 @@ import XCTest
 /// names, retention's wall-clock guard, block bounds, linear `ts IN`, blank SQL.
 final class SafetyTests: XCTestCase {
     private func shard(number: Int64 = 1, seq: Int = 1, rows: Int64 = 0, lastLocal: Int64 = 0,
-                       minId: Int64? = nil, maxId: Int64? = nil, state: String = "hot") -> ShardInfo {
+                       minId: Int64? = nil, maxId: Int64? = nil, state: ShardState = .hot) -> ShardInfo {
         ShardInfo(key: ShardKey(collection: "ev", category: nil, period: "2025:01", seq: seq), number: number,
                   period: Partition.month.period(label: "2025:01")!, rows: rows, lastLocal: lastLocal,
                   minId: minId, maxId: maxId, state: state)
@@ -19,7 +19,7 @@ final class SafetyTests: XCTestCase {
             (shard(seq: .max), "has seq"), (shard(seq: 0), "has seq"),
             (shard(rows: .max), "has rows"), (shard(rows: -1), "has rows"), (shard(rows: .min), "has rows"),
             (shard(lastLocal: .max), "has last_local"), (shard(minId: 5), "records id 5"),
-            (shard(minId: 1 << 40 | 9, maxId: 1 << 40 | 2), "min_id above max_id"), (shard(state: "odd"), "has state"),
+            (shard(minId: 1 << 40 | 9, maxId: 1 << 40 | 2), "min_id above max_id"),
         ]
         for (s, part) in bad {
             assertShardError(try CatalogCheck.check(collection: "ev", s), "catalog of 'ev' is inconsistent", part)
@@ -63,8 +63,8 @@ final class SafetyTests: XCTestCase {
 
     func testTsInPrunesByBinarySearch() {
         var f = ShardFilter()
-        f.add(column: 1, inList: (0..<100_000).map { .integer(Int64($0) * 10) })
-        f.add(column: 1, inList: [.integer(500), .integer(505), .integer(999_990)])
+        f.add(.ts, inList: (0..<100_000).map { .integer(Int64($0) * 10) })
+        f.add(.ts, inList: [.integer(500), .integer(505), .integer(999_990)])
         XCTAssertEqual(f.timeList, [500, 999_990])
         XCTAssertTrue(ShardFilter.anyValue(of: [1, 5, 9], in: 5, 5))
         XCTAssertTrue(ShardFilter.anyValue(of: [1, 5, 9], in: 6, 100))

@@ -2,15 +2,14 @@ import CShardShim
 import ShardCore
 
 // Old data leaves whole (shard_drop, retain, shard_archive); indexes added later.
-extension Collection {
+extension ShardedCollection {
     // MARK: - lifecycle
 
     /// shard_drop: drops every shard whose whole period ends at or before `before`
     /// (ms), in one transaction; returns the rows dropped. Partition none never ends.
     func dropShards(endingBy before: Int64) throws -> Int64 {
-        try flushBeforeRead()
-        try refresh()
-        let victims = catalog.shards.filter { !$0.isRetired && $0.periodEnds(atOrBefore: before) }
+        try readyToRead()
+        let victims = catalog.ended(by: before)
         let rows = victims.isEmpty ? 0 : try inSavepoint("shards_drop") { try retire(victims) }
         purgeRetired()
         return rows
@@ -19,28 +18,17 @@ extension Collection {
     /// `retain`: when the first shard of a new newest period appears, whole periods
     /// that ended more than `retain` before its start go.
     func applyRetention(newPeriod: Period) throws {
-        guard let retain = options.retain, let start = newPeriod.start else { return }
         let now = options.partition.period(containing: Clock.nowMilliseconds()).start ?? .max
-        func countsAsNewest(_ s: Int64) -> Bool { Retention.countsAsNewest(periodStart: s, wallClockPeriodStart: now) }
-        guard countsAsNewest(start),
-              !catalog.shards.contains(where: { ($0.period.start ?? .min) > start && countsAsNewest($0.period.start!) })
-        else { return }
-        // "ended more than <retain> before": strictly earlier than the cutoff.
-        let cutoff = retain.cutoff(newestPeriodStart: start)
-        let victims = catalog.shards.filter { !$0.isRetired && $0.periodEnds(atOrBefore: cutoff - 1) }
+        guard let victims = options.retain?.victims(in: catalog, newPeriod: newPeriod, wallClockPeriodStart: now) else { return }
         if !victims.isEmpty { _ = try retire(victims) }
     }
 
     /// Takes shards out of the collection in the current transaction: their catalog
     /// rows say `retired`, so no reader sees them from here on. Returns their rows.
     func retire(_ victims: [ShardInfo]) throws -> Int64 {
-        let nums = victims.map { String($0.number) }.joined(separator: ",")
-        try db.exec("""
-            UPDATE \(qualifiedShards) SET state = CASE state WHEN '\(ShardInfo.compressed)' THEN '\(ShardInfo.retiredCompressed)'
-              ELSE '\(ShardInfo.retired)' END WHERE num IN (\(nums))
-            """)
+        for s in victims { try store.setState(s.isCompressed ? .retiredCompressed : .retired, shard: s.number) }
         for s in victims {
-            s.state = s.isCompressed ? ShardInfo.retiredCompressed : ShardInfo.retired
+            s.state = s.isCompressed ? .retiredCompressed : .retired
             s.dirty = false
         }
         catalogGeneration += 1
@@ -52,7 +40,7 @@ extension Collection {
     func purgeRetired() {
         dropArchivedTablesInMain()
         let retired = catalog.shards.filter(\.isRetired)
-        guard !retired.isEmpty, !flushing else { return }
+        guard !retired.isEmpty, !transaction.flushing else { return }
         // Cached statements may name the tables; they are prepared again on use.
         statements.removeAll()
         for s in retired { insertStatements[s.number] = nil }
@@ -60,8 +48,11 @@ extension Collection {
         for s in retired {
             sql += dropTablesSQL(s)
         }
-        sql += "DELETE FROM \(qualifiedShards) WHERE num IN (\(retired.map { String($0.number) }.joined(separator: ",")));"
-        if (try? inSavepoint("shards_purge", { try db.exec(sql) })) != nil {
+        let purged: Void? = try? inSavepoint("shards_purge") {
+            try db.exec(sql)
+            for s in retired { try store.deleteShard(s.number) }
+        }
+        if purged != nil {
             catalog.remove(numbers: Set(retired.map(\.number)))
             catalogGeneration += 1
         }
@@ -74,9 +65,8 @@ extension Collection {
     func archiveShards(endingBy before: Int64, file: String) throws -> Int64 {
         let path = try archivePath(file)
         try checkArchiveAccess(file: file, path: path)
-        try flushBeforeRead()
-        try refresh()
-        let victims = catalog.shards.filter { $0.isLive && $0.periodEnds(atOrBefore: before) }
+        try readyToRead()
+        let victims = catalog.liveEnded(by: before)
         guard !victims.isEmpty else {
             // A crash after an earlier archive's catalog commit may have left tables behind.
             purgeRetired()
@@ -107,15 +97,11 @@ extension Collection {
             throw error
         }
         let rows = try inSavepoint("shards_archive") { () -> Int64 in
-            let update = try db.prepare("UPDATE \(qualifiedShards) SET state = 'archived', file = ?1 WHERE num = ?2")
-            for s in victims {
-                try update.bind([.text(file), .int(s.number)])
-                try update.run()
-            }
+            for s in victims { try store.setArchived(shard: s.number, file: file) }
             return victims.reduce(0) { $0 + $1.rows }
         }
         for s in victims {
-            s.state = ShardInfo.archived
+            s.state = .archived
             s.file = file
         }
         catalogGeneration += 1
@@ -126,7 +112,7 @@ extension Collection {
     /// Archived shards whose table is still in the main database (the drop had to wait).
     func dropArchivedTablesInMain() {
         let archived = catalog.shards.filter { $0.file != nil }
-        guard !archived.isEmpty, !flushing,
+        guard !archived.isEmpty, !transaction.flushing,
               let exists = try? db.prepare("SELECT 1 FROM \(SQLText.identifier(schema)).sqlite_schema WHERE type = 'table' AND name = ?1")
         else { return }
         var sql = ""
@@ -150,7 +136,7 @@ extension Collection {
             return result
         } catch {
             try? db.exec("ROLLBACK TO \(name); RELEASE \(name)")
-            catalogStale = true
+            transaction.markStale()
             throw error
         }
     }
@@ -160,23 +146,20 @@ extension Collection {
     /// transaction; returns the rows compressed. Each block keeps its id and ts
     /// ranges, so reads skip the blocks that cannot match.
     func compressShards(endingBy before: Int64) throws -> Int64 {
-        try flushBeforeRead()
-        try refresh()
-        let victims = catalog.shards.filter { $0.isLive && $0.periodEnds(atOrBefore: before) }
+        try readyToRead()
+        let victims = catalog.liveEnded(by: before)
         guard !victims.isEmpty else { return 0 }
         statements.removeAll()
         for s in victims { insertStatements[s.number] = nil }
         let rows = try inSavepoint("shards_compress") { () -> Int64 in
             var total: Int64 = 0
-            let mark = try db.prepare("UPDATE \(qualifiedShards) SET state = '\(ShardInfo.compressed)' WHERE num = ?1")
             for s in victims {
                 total += try compress(s)
-                try mark.bind([.int(s.number)])
-                try mark.run()
+                try store.setState(.compressed, shard: s.number)
             }
             return total
         }
-        for s in victims { s.state = ShardInfo.compressed }
+        for s in victims { s.state = .compressed }
         catalogGeneration += 1
         return rows
     }
@@ -213,7 +196,7 @@ extension Collection {
             // Documents as JSON text: what a read of `doc` returns, so results stay identical.
             // Then each indexed path's value, for the block's filter.
             let extracts = paths.map { ", json_extract(doc, \(SQLText.literal($0)))" }.joined()
-            let read = try db.prepare("SELECT id, ts, \(columnExpression(3, reading: true))\(extracts) FROM \(qualified(s.tableName)) ORDER BY id")
+            let read = try db.prepare("SELECT id, ts, \(columns.expression(.doc, reading: true))\(extracts) FROM \(qualified(s.tableName)) ORDER BY id")
             while try read.step() {
                 let id = read.int64(0), ts = read.int64(1)
                 let text = api.pointee.column_text(read.handle, 2)
@@ -252,8 +235,7 @@ extension Collection {
         if path.steps.isEmpty {
             throw ShardError("shards: ensure_json_index needs a path below the root, like $.type")
         }
-        try flushBeforeRead()
-        try refresh()
+        try readyToRead()
         var gained: Int64 = 0
         let exists = try db.prepare("SELECT 1 FROM \(SQLText.identifier(schema)).sqlite_schema WHERE type = 'index' AND name = ?1")
         for shard in catalog.shards where shard.isLive {
@@ -266,9 +248,7 @@ extension Collection {
             }
         }
         if !indexedPaths.contains(path) {
-            let rec = try db.prepare("INSERT OR IGNORE INTO \(qualifiedConfig)(key, value) VALUES (?1, NULL)")
-            try rec.bind([.text("path:" + path.text)])
-            try rec.run()
+            try store.recordIndexedPath(path.text)
             indexedPaths.append(path)
         }
         return gained

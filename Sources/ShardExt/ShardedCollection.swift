@@ -1,0 +1,312 @@
+import CShardShim
+import ShardCore
+
+/// One collection on one connection: its options, its catalog in memory, and the
+/// statements it keeps prepared. The virtual table, the cursor and the SQL
+/// functions all work through it.
+final class ShardedCollection {
+    let db: Database
+    let schema: String
+    let name: String
+    let options: CollectionOptions
+    /// Documents are stored as JSONB (SQLite 3.45+ at creation) or as text.
+    let jsonb: Bool
+
+    var catalog = Catalog()
+    var nextNumber: Int64 = 1
+    /// Paths indexed on every shard: the declared ones, then those added by ensure_json_index.
+    var indexedPaths: [JSONPath]
+
+    /// Picks each document's shard; remembers the last one while `catalogGeneration` holds.
+    var router: Router
+    /// Moves whenever the catalog in memory changes.
+    var catalogGeneration = 0
+    /// The virtual table's columns.
+    let columns: ColumnLayout
+
+    /// Where the collection stands in SQLite's transaction (see NOTES ON TRANSACTIONS there).
+    var transaction = TransactionState()
+    var lastDataVersion: Int64 = -1
+    weak var connection: Connection?
+    /// Virtual-table instances sharing this collection (see Connection.attach).
+    var instances = 0
+    /// Read-only connections to archive files.
+    let archives = Archives()
+    /// Lines of shards_explain while it runs a query; nil otherwise.
+    var trace: [String]?
+
+    /// Documents inserted but not written yet (`buffer = N`).
+    let buffer = WriteBuffer()
+    /// A statement writing a shard table is running (see writingShard).
+    var shardWriteRunning = false
+    /// The random id this collection's archive files record as their owner (config `owner_id`).
+    var ownerId: String?
+
+    /// Every statement on the catalog tables.
+    let store: CatalogStore
+    let statements = StatementCache()
+    var insertStatements: [Int64: Statement] = [:]
+    var probe: Statement?
+    var dataVersionStatement: Statement?
+
+    static let jsonbVersion: Int32 = 3_045_000
+
+    /// Drops the table the catalog says holds a shard in this database (its rows, or
+    /// its blocks), and nothing else: a user's table of a similar name stays.
+    func dropTablesSQL(_ s: ShardInfo) -> String {
+        "DROP TABLE IF EXISTS \(qualified(s.storedTable));"
+    }
+
+    func qualified(_ table: String) -> String {
+        SQLText.identifier(schema) + "." + SQLText.identifier(table)
+    }
+
+    private init(db: Database, schema: String, name: String, options: CollectionOptions, jsonb: Bool) {
+        self.db = db
+        self.schema = schema
+        self.name = name
+        self.options = options
+        self.jsonb = jsonb
+        self.indexedPaths = options.indexes.map(\.path)
+        self.store = CatalogStore(db: db, schema: schema, name: name)
+        self.router = Router(collection: name, options: options)
+        self.columns = ColumnLayout(indexes: options.indexes, jsonb: jsonb)
+    }
+
+    /// xCreate: a new collection with its shadow tables, in the caller's transaction.
+    static func create(db: Database, schema: String, name: String, options: CollectionOptions) throws -> ShardedCollection {
+        try CollectionName.validate(name)
+        let jsonb = sqliteVersionNumber >= jsonbVersion
+        let c = ShardedCollection(db: db, schema: schema, name: name, options: options, jsonb: jsonb)
+        try c.store.createTables(storage: jsonb ? "jsonb" : "text", createdWith: sqliteVersion, version: shardsVersion)
+        c.transaction.reloaded()
+        return c
+    }
+
+    /// xConnect: an existing collection; refuses JSONB storage on an SQLite that cannot read it.
+    static func connect(db: Database, schema: String, name: String, options: CollectionOptions) throws -> ShardedCollection {
+        let config: [String: String]
+        do {
+            config = try CatalogStore(db: db, schema: schema, name: name).config()
+        } catch let e as SQLiteError where e.code == SQLITE_ERROR {
+            throw ShardError("shards: collection '\(name)' has lost its catalog table \(name)_config: \(e)")
+        }
+        let storage = config["storage"] ?? "text", createdWith = config["created_with"] ?? "?"
+        if storage == "jsonb" && sqliteVersionNumber < jsonbVersion {
+            throw ShardError("shards: collection '\(name)' stores JSONB documents (created with SQLite \(createdWith)); this SQLite is \(sqliteVersion), and JSONB needs 3.45.0 or newer")
+        }
+        let c = ShardedCollection(db: db, schema: schema, name: name, options: options, jsonb: storage == "jsonb")
+        c.ownerId = config["owner_id"]
+        return c
+    }
+
+    /// The paths the scanner reads: the time, then the category.
+    lazy var scanPaths: [JSONPath] = [options.timePath, options.categoryPath].compactMap { $0 }
+    /// How ?3 (the document) is stored: JSONB, or text even when handed a BLOB of JSON text.
+    var storedDocument: String { jsonb ? "jsonb(?3)" : "CAST(?3 AS TEXT)" }
+
+    // MARK: - catalog
+
+    /// Before a read of the collection (a scan, shard_key, shard_list, a lifecycle
+    /// function): this connection's buffered documents are written, so it reads its
+    /// own writes, and memory catches up with the database.
+    func readyToRead() throws {
+        if !buffer.isEmpty { try flush() }
+        try catchUp()
+    }
+
+    /// Before a write: the first write of a transaction (or the first after a partial
+    /// rollback) catches up with the database; later writes of it trust memory.
+    @inline(__always) func readyToWrite() throws {
+        if transaction.needsWriteCheck {
+            try catchUp()
+            transaction.checkedForWrite()
+        }
+    }
+
+    /// Brings the catalog in memory up to date with the database when another
+    /// connection committed or a rollback undid our own changes.
+    private func catchUp() throws {
+        let dv = try dataVersion()
+        if dv != lastDataVersion || transaction.catalogStale {
+            try reload()
+            lastDataVersion = dv
+        }
+    }
+
+    func dataVersion() throws -> Int64 {
+        if dataVersionStatement == nil {
+            dataVersionStatement = try db.prepare("PRAGMA \(SQLText.identifier(schema)).data_version", persistent: true)
+        }
+        let stmt = dataVersionStatement!
+        defer { stmt.reset() }
+        guard try stmt.step() else { return 0 }
+        return stmt.int64(0)
+    }
+
+    private func reload() throws {
+        let dirty = Set(catalog.dirtyShards.map(\.number))
+        var shards: [ShardInfo] = []
+        let rows: [CatalogStore.ShardRow]
+        do {
+            rows = try store.shards()
+        } catch let e as SQLiteError where e.message.hasPrefix("no such table") {
+            throw ShardError("shards: collection '\(name)' has lost its catalog table \(name)_shards")
+        }
+        for row in rows {
+            guard let period = options.partition.period(label: row.period) else {
+                throw ShardError("shards: catalog of '\(name)' holds a bad period '\(row.period)'")
+            }
+            guard let state = row.state else {
+                throw ShardError("shards: catalog of '\(name)' holds a bad state for shard \(row.number)")
+            }
+            let key = ShardKey(collection: name, category: row.category, period: row.period, seq: row.seq)
+            let shard = ShardInfo(
+                key: key, number: row.number, period: period, rows: row.rows, lastLocal: row.lastLocal,
+                minId: row.minId, maxId: row.maxId, minTs: row.minTs, maxTs: row.maxTs, state: state, file: row.file,
+                tableName: row.table)
+            try CatalogCheck.check(collection: name, shard)
+            shards.append(shard)
+        }
+        let next = try store.nextNumber()
+        try CatalogCheck.check(collection: name, nextNumber: next, highest: shards.map(\.number).max() ?? 0)
+        catalog = Catalog(shards)
+        catalogGeneration += 1
+        nextNumber = next
+        var paths = options.indexes.map(\.path)
+        for text in try store.indexedPaths() {
+            if let p = try? JSONPath(parsing: text), !paths.contains(p) { paths.append(p) }
+        }
+        indexedPaths = paths
+        // Counters of our own unsynced writes survive a partial rollback only as
+        // far as the rows do: count them again from the shard itself.
+        for s in catalog.shards where dirty.contains(s.number) {
+            try recount(s)
+        }
+        insertStatements.removeAll()
+        transaction.reloaded()
+    }
+
+    func recount(_ s: ShardInfo) throws {
+        let stmt = try db.prepare("SELECT count(*), min(id), max(id), min(ts), max(ts) FROM \(qualified(s.tableName))")
+        guard try stmt.step() else { return }
+        s.rows = stmt.int64(0)
+        s.minId = stmt.optionalInt(1)
+        s.maxId = stmt.optionalInt(2)
+        s.minTs = stmt.optionalInt(3)
+        s.maxTs = stmt.optionalInt(4)
+        if let maxId = s.maxId { s.lastLocal = max(s.lastLocal, maxId & DocumentId.maxLocal) }
+        s.dirty = true
+    }
+
+    /// xBegin: the first write of a transaction checks for other writers once.
+    func began() {
+        transaction.began(autocommit: db.isAutocommit)
+    }
+
+    /// xSync: at COMMIT of an explicit transaction the buffer is written; then the
+    /// in-memory counters of changed shards, all inside the transaction. (An
+    /// autocommit statement's commit leaves the buffer alone: that is its point.)
+    func sync() throws {
+        if transaction.isExplicit { try flush() }
+        // After a partial rollback, count again before writing counters back.
+        if transaction.catalogStale { try catchUp() }
+        let dirty = catalog.dirtyShards
+        guard !dirty.isEmpty else { return }
+        for s in dirty { try store.writeCounters(s) }
+    }
+
+    /// xCommit: memory and database agree again.
+    func committed() {
+        for s in catalog.dirtyShards { s.dirty = false }
+        buffer.committed()
+        transaction.committed()
+    }
+
+    /// xRollback: everything of this transaction is gone, including new shards.
+    func rolledBack() {
+        for s in catalog.dirtyShards { s.dirty = false }
+        buffer.rolledBack()
+        transaction.rolledBack()
+        ownerId = nil
+    }
+
+    /// xSavepoint / xRollbackTo.
+    func savepoint(_ n: Int32) { buffer.savepoint(n) }
+
+    func rolledBack(toSavepoint n: Int32) {
+        buffer.rolledBack(toSavepoint: n)
+        transaction.rolledBackToSavepoint()
+        ownerId = nil
+    }
+
+    // MARK: - teardown
+
+    /// xDestroy: drops every shard and shadow table.
+    /// Only tables the catalog lists go, each named as its shard's key says (a row
+    /// whose `tbl` disagrees is skipped); a catalog that is missing or fails its
+    /// checks still lets the collection be dropped.
+    func dropAll() throws {
+        buffer.discardAll()
+        statements.removeAll()
+        insertStatements.removeAll()
+        probe = nil
+        dataVersionStatement = nil
+        var sql = ""
+        // Archive files are left as they are: they are the user's files.
+        archives.closeAll()
+        for (key, table, state) in try store.listedTables(collection: name) {
+            guard let table, ShardTableName.isTable(table, of: key) else { continue }
+            let shard = ShardInfo(key: key, number: 0, period: Period(start: nil, end: nil, label: key.period),
+                                  state: state ?? .hot, tableName: table)
+            sql += dropTablesSQL(shard)
+        }
+        try db.exec(sql)
+        try store.dropTables()
+    }
+
+    /// Writes what is buffered, then finalizes every statement before the connection
+    /// lets go of the table.
+    func close() {
+        flushOnClose()
+        archives.closeAll()
+        store.finalizeAll()
+        statements.removeAll()
+        insertStatements.removeAll()
+        probe = nil
+        dataVersionStatement = nil
+    }
+}
+
+extension String {
+    func dropPrefix(_ prefix: String) -> Substring {
+        hasPrefix(prefix) ? dropFirst(prefix.count) : Substring(self)
+    }
+}
+
+/// FNV-1a 64 of a string, as 16 hex digits: short, stable names for path indexes.
+func fnv1a64Hex(_ s: String) -> String {
+    var h: UInt64 = 0xcbf29ce484222325
+    for b in s.utf8 {
+        h ^= UInt64(b)
+        h = h &* 0x100000001b3
+    }
+    let hex = String(h, radix: 16)
+    return String(repeating: "0", count: 16 - hex.count) + hex
+}
+
+// MARK: - tracing (shards_explain)
+
+extension ShardedCollection {
+    /// While a trace is on, each scan records how many shards it visits and the SQL
+    /// it runs in each.
+    func traceScan(visiting count: Int) {
+        guard trace != nil else { return }
+        trace!.append("scan: \(count) of \(catalog.shards.count) shards")
+    }
+
+    func traceShard(_ shard: ShardInfo, sql: String) {
+        guard trace != nil else { return }
+        trace!.append("  \(shard.keyText)\(shard.file.map { " (archive \($0))" } ?? ""): \(sql)")
+    }
+}

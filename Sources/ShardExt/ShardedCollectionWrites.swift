@@ -1,0 +1,149 @@
+import CShardShim
+import ShardCore
+
+// Writes: a document into its shard, shards and their indexes made, updates and deletes.
+extension ShardedCollection {
+    /// Inserts a document and returns its id.
+    func insert(doc: OpaquePointer?, explicitTs: OpaquePointer?) throws -> Int64 {
+        // Buffered documents are written later: SQLite checks them now, in place(), and
+        // the catalog is looked at only when a new block of ids is reserved.
+        let buffered = options.buffer > 0
+        if !buffered || transaction.catalogStale { try readyToWrite() }
+        let p = try place(doc: doc, explicitTs: explicitTs, checkedByInsert: !buffered)
+        if buffered { return try bufferInsert(doc: doc, p) }
+        let (key, found) = route(p)
+        let shard = try found ?? createShard(key, containing: p.ts)
+        let id = DocumentId.make(shard: shard.number, local: shard.lastLocal + 1)
+        let stmt = try insertStatement(for: shard)
+        stmt.bind(1, id)
+        stmt.bind(2, p.ts)
+        stmt.bind(3, doc)
+        defer { stmt.reset() }
+        do {
+            try writingShard { _ = try stmt.step() }
+        } catch let e as SQLiteError where e.message.contains("malformed JSON") || e.message.contains("NOT NULL") {
+            throw ShardError("shards: malformed JSON document")
+        }
+        shard.noteInsert(id: id, ts: p.ts)
+        return id
+    }
+
+    /// Runs a statement that writes a shard table. A trigger on that table which
+    /// writes to the collection would come back here while the statement still runs
+    /// (and step it again): that is refused, with an error instead of a recursion.
+    @inline(__always) func writingShard(_ body: () throws -> Void) throws {
+        guard !shardWriteRunning else {
+            throw ShardError("shards: a write to '\(name)' re-entered the collection (a trigger on one of its shard tables writes to it?); shard tables cannot have triggers that write to their collection")
+        }
+        shardWriteRunning = true
+        defer { shardWriteRunning = false }
+        try body()
+    }
+
+    func insertStatement(for shard: ShardInfo) throws -> Statement {
+        if let s = insertStatements[shard.number] { return s }
+        // jsonb() rejects malformed JSON itself; text storage keeps the text as given,
+        // and a NULL from the json_valid test trips the NOT NULL of doc. (A single-row
+        // VALUES, not INSERT ... SELECT: that would open a statement journal per row.)
+        let doc = jsonb ? "jsonb(?3)" : "CASE WHEN json_valid(?3) THEN CAST(?3 AS TEXT) END"
+        let s = try db.prepare("INSERT INTO \(qualified(shard.tableName))(id, ts, doc) VALUES (?1, ?2, \(doc))", persistent: true)
+        insertStatements[shard.number] = s
+        return s
+    }
+
+
+    /// Creates a shard table with its indexes and its catalog row, in the caller's transaction.
+    func createShard(_ key: ShardKey, containing ts: Int64) throws -> ShardInfo {
+        let period = options.partition.period(containing: ts)
+        let number = nextNumber
+        guard number <= DocumentId.maxShardNumber else {
+            throw ShardError("shards: collection '\(name)' has used all \(DocumentId.maxShardNumber) shard numbers")
+        }
+        let shard = ShardInfo(key: key, number: number, period: period)
+        do {
+            try db.exec(shardTableSQL(shard, schema: schema))
+        } catch let e as SQLiteError {
+            throw SQLiteError(code: e.code, message: "shards: cannot create shard \(key.text) as table \(shard.tableName): \(e.message)")
+        }
+        try store.insertShard(shard)
+        try store.setNextNumber(number + 1)
+        nextNumber = number + 1
+        catalog.add(shard)
+        if key.seq == 1 { try applyRetention(newPeriod: period) }
+        return shard
+    }
+
+    /// A shard's table and every index, in `schema` (the collection's, or an archive's "main").
+    func shardTableSQL(_ shard: ShardInfo, schema: String) -> String {
+        let s = SQLText.identifier(schema) + "."
+        let table = SQLText.identifier(shard.tableName)
+        var sql = "CREATE TABLE \(s)\(table)(id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, doc \(jsonb ? "BLOB" : "TEXT") NOT NULL);"
+        sql += "CREATE INDEX \(s)\(SQLText.identifier(shard.tableName + "_ts")) ON \(table)(ts);"
+        for path in indexedPaths {
+            sql += createIndexSQL(shard: shard, path: path, schema: schema) + ";"
+        }
+        return sql
+    }
+
+    /// The index of `path` on a shard: `<table>_<column>` for declared indexes, `<table>_p<hash>` otherwise.
+    func indexName(shard: ShardInfo, path: JSONPath) -> String {
+        if let spec = options.indexes.first(where: { $0.path == path }) {
+            return shard.tableName + "_" + spec.name
+        }
+        return shard.tableName + "_p" + fnv1a64Hex(path.text)
+    }
+
+    func createIndexSQL(shard: ShardInfo, path: JSONPath, schema: String? = nil) -> String {
+        let name = SQLText.identifier(schema ?? self.schema) + "." + SQLText.identifier(indexName(shard: shard, path: path))
+        return "CREATE INDEX IF NOT EXISTS \(name) ON \(SQLText.identifier(shard.tableName))(json_extract(doc, \(SQLText.literal(path.text))))"
+    }
+
+    func checkWritable(_ shard: ShardInfo, id: Int64) throws {
+        if let file = shard.file {
+            throw ShardError("shards: document \(id) is in shard \(shard.keyText), archived in '\(file)'; archived shards are read-only")
+        }
+        if shard.isCompressed {
+            throw ShardError("shards: document \(id) is in shard \(shard.keyText), which is compressed; compressed shards are read-only")
+        }
+    }
+
+    /// Deletes the row with this id, if there is one.
+    func delete(id: Int64) throws {
+        try readyToWrite()
+        guard let shard = catalog.shard(number: DocumentId.shardNumber(of: id)) else { return }
+        try checkWritable(shard, id: id)
+        let stmt = try statements.checkout(db, "DELETE FROM \(qualified(shard.tableName)) WHERE id = ?1")
+        defer { statements.checkin(stmt) }
+        stmt.bind(1, id)
+        try writingShard { try stmt.run() }
+        if db.changes > 0 { shard.noteDelete() }
+    }
+
+    /// Replaces a document (and/or its explicit ts). It must stay in its shard's period and category.
+    func update(id: Int64, doc: OpaquePointer?, docChanged: Bool, explicitTs: OpaquePointer?, tsChanged: Bool) throws {
+        try readyToWrite()
+        guard let shard = catalog.shard(number: DocumentId.shardNumber(of: id)) else { return }
+        try checkWritable(shard, id: id)
+        let tbl = qualified(shard.tableName)
+        // The stored row, for what the update leaves as it was.
+        let stored = try db.prepare("SELECT \(columns.expression(.doc, reading: true)), ts FROM \(tbl) WHERE id = ?1")
+        stored.bind(1, id)
+        guard try stored.step() else { return }
+        let newDoc = docChanged ? doc : stored.value(0)
+        let p = try place(doc: newDoc, explicitTs: tsChanged ? explicitTs : nil, isUpdate: true)
+        // Without a time path, the stored time stays unless ts itself is set.
+        let ts = options.timePath == nil && !tsChanged ? stored.int64(1) : p.ts
+        let period = options.partition.period(containing: ts)
+        if period.label != shard.key.period || p.category != shard.key.category {
+            throw ShardError("shards: this update moves document \(id) out of shard \(shard.keyText) (to another period or category); delete it and insert it again")
+        }
+        let stmt = try statements.checkout(db, "UPDATE \(tbl) SET ts = ?2, doc = \(storedDocument) WHERE id = ?1")
+        defer { statements.checkin(stmt) }
+        stmt.bind(1, id)
+        stmt.bind(2, ts)
+        stmt.bind(3, newDoc)
+        try writingShard { try stmt.run() }
+        withExtendedLifetime(stored) {}   // newDoc may point into its row until here
+        if db.changes > 0 { shard.noteTime(ts) }
+    }
+}
