@@ -74,7 +74,7 @@ final class Archives {
     }
 
     /// Opens a connection through the host's routines; the error says which file.
-    static func open(_ path: String, flags: Int32, error: (String) -> String) throws -> Database {
+    static func open(_ path: String, flags: Int32, busyMs: Int32 = 5000, error: (String) -> String) throws -> Database {
         var handle: OpaquePointer?
         let rc = api.pointee.open_v2(path, &handle, flags, nil)
         guard rc == SQLITE_OK, let handle else {
@@ -82,7 +82,7 @@ final class Archives {
             if let handle { _ = api.pointee.close_v2(handle) }
             throw SQLiteError(code: rc, message: error(message))
         }
-        _ = api.pointee.busy_timeout(handle, 5000)
+        _ = api.pointee.busy_timeout(handle, busyMs)
         return Database(handle: handle)
     }
 }
