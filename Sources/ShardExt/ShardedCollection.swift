@@ -37,6 +37,9 @@ final class ShardedCollection {
 
     /// Documents inserted but not written yet (`buffer = N`).
     let buffer = WriteBuffer()
+    /// Shards whose counters this transaction changed and that left memory (purged):
+    /// if a ROLLBACK TO brings them back, they are counted again like dirty ones.
+    var recountAfterRollback = Set<Int64>()
     /// A statement writing a shard table is running (see writingShard).
     var shardWriteRunning = false
     /// The random id this collection's archive files record as their owner (config `owner_id`).
@@ -145,7 +148,7 @@ final class ShardedCollection {
     }
 
     private func reload() throws {
-        let dirty = Set(catalog.dirtyShards.map(\.number))
+        let dirty = Set(catalog.dirtyShards.map(\.number)).union(recountAfterRollback)
         var shards: [ShardInfo] = []
         let rows: [CatalogStore.ShardRow]
         do {
@@ -183,12 +186,18 @@ final class ShardedCollection {
         for s in catalog.shards where dirty.contains(s.number) {
             try recount(s)
         }
+        recountAfterRollback.removeAll()
         insertStatements.removeAll()
         transaction.reloaded()
     }
 
+    /// Counts a shard's rows again from its table (its blocks, when compressed). An
+    /// archived or retired shard takes no writes: its catalog row stands.
     func recount(_ s: ShardInfo) throws {
-        let stmt = try db.prepare("SELECT count(*), min(id), max(id), min(ts), max(ts) FROM \(qualified(s.tableName))")
+        guard !s.isRetired, s.file == nil else { return }
+        let stmt = try db.prepare(s.isCompressed
+            ? "SELECT coalesce(sum(rows), 0), min(first_id), max(last_id), min(min_ts), max(max_ts) FROM \(qualified(s.storedTable))"
+            : "SELECT count(*), min(id), max(id), min(ts), max(ts) FROM \(qualified(s.tableName))")
         guard try stmt.step() else { return }
         s.rows = stmt.int64(0)
         s.minId = stmt.optionalInt(1)
@@ -219,6 +228,7 @@ final class ShardedCollection {
     /// xCommit: memory and database agree again.
     func committed() {
         for s in catalog.dirtyShards { s.dirty = false }
+        recountAfterRollback.removeAll()
         buffer.committed()
         transaction.committed()
     }
@@ -226,6 +236,7 @@ final class ShardedCollection {
     /// xRollback: everything of this transaction is gone, including new shards.
     func rolledBack() {
         for s in catalog.dirtyShards { s.dirty = false }
+        recountAfterRollback.removeAll()
         buffer.rolledBack()
         transaction.rolledBack()
         ownerId = nil

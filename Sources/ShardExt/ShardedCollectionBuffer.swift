@@ -19,8 +19,10 @@ extension ShardedCollection {
     /// a new block of up to `buffer` ids is reserved in the catalog when it runs out.
     func reservedId(_ p: Placement) throws -> Int64 {
         var (key, found) = route(p)
-        // Ids reserved earlier stay this connection's, whatever others did since.
-        if let holder = found ?? catalog.newest(line: key.line), let id = buffer.takeReservedId(shard: holder.number) {
+        // Ids reserved earlier stay this connection's, whatever others did since, while
+        // their shard takes rows (a compressed or archived one never does again).
+        if let holder = found ?? catalog.newest(line: key.line), holder.state == .hot,
+           let id = buffer.takeReservedId(shard: holder.number) {
             return id
         }
         // A new block: the catalog must be current (another writer may have moved on).

@@ -5,10 +5,23 @@ import ShardCore
 extension ShardedCollection {
     // MARK: - lifecycle
 
+    /// Before a lifecycle function (or ensure_json_index) changes anything: the buffer
+    /// is written and memory is current; the collection is enlisted in the caller's
+    /// transaction, so that ROLLBACK and ROLLBACK TO restore its tables, catalog and
+    /// memory together (SQLite tells an enlisted table how its transaction ends); and
+    /// the counters of this transaction's writes are in the catalog before the function
+    /// reads or changes it. They stay marked dirty: a ROLLBACK TO may undo this
+    /// write-back, and then they are counted again from the shards.
+    func readyForLifecycle() throws {
+        try readyToRead()
+        if !transaction.isEnlisted { try enlist() }
+        for s in catalog.dirtyShards { try store.writeCounters(s) }
+    }
+
     /// shard_drop: drops every shard whose whole period ends at or before `before`
     /// (ms), in one transaction; returns the rows dropped. Partition none never ends.
     func dropShards(endingBy before: Int64) throws -> Int64 {
-        try readyToRead()
+        try readyForLifecycle()
         let victims = catalog.ended(by: before)
         let rows = victims.isEmpty ? 0 : try inSavepoint("shards_drop") { try retire(victims) }
         purgeRetired()
@@ -27,10 +40,8 @@ extension ShardedCollection {
     /// rows say `retired`, so no reader sees them from here on. Returns their rows.
     func retire(_ victims: [ShardInfo]) throws -> Int64 {
         for s in victims { try store.setState(s.isCompressed ? .retiredCompressed : .retired, shard: s.number) }
-        for s in victims {
-            s.state = s.isCompressed ? .retiredCompressed : .retired
-            s.dirty = false
-        }
+        // (Dirty counters stay dirty: a ROLLBACK TO that brings the shards back counts them again.)
+        for s in victims { s.state = s.isCompressed ? .retiredCompressed : .retired }
         catalogGeneration += 1
         return victims.reduce(0) { $0 + $1.rows }
     }
@@ -53,6 +64,8 @@ extension ShardedCollection {
             for s in retired { try store.deleteShard(s.number) }
         }
         if purged != nil {
+            // A ROLLBACK TO may bring them back, with counters this transaction changed.
+            recountAfterRollback.formUnion(retired.filter(\.dirty).map(\.number))
             catalog.remove(numbers: Set(retired.map(\.number)))
             catalogGeneration += 1
         }
@@ -65,7 +78,7 @@ extension ShardedCollection {
     func archiveShards(endingBy before: Int64, file: String) throws -> Int64 {
         let path = try archivePath(file)
         try checkArchiveAccess(file: file, path: path)
-        try readyToRead()
+        try readyForLifecycle()
         let victims = catalog.liveEnded(by: before)
         guard !victims.isEmpty else {
             // A crash after an earlier archive's catalog commit may have left tables behind.
@@ -146,7 +159,7 @@ extension ShardedCollection {
     /// transaction; returns the rows compressed. Each block keeps its id and ts
     /// ranges, so reads skip the blocks that cannot match.
     func compressShards(endingBy before: Int64) throws -> Int64 {
-        try readyToRead()
+        try readyForLifecycle()
         let victims = catalog.liveEnded(by: before)
         guard !victims.isEmpty else { return 0 }
         statements.removeAll()
@@ -235,7 +248,7 @@ extension ShardedCollection {
         if path.steps.isEmpty {
             throw ShardError("shards: ensure_json_index needs a path below the root, like $.type")
         }
-        try readyToRead()
+        try readyForLifecycle()
         var gained: Int64 = 0
         let exists = try db.prepare("SELECT 1 FROM \(SQLText.identifier(schema)).sqlite_schema WHERE type = 'index' AND name = ?1")
         for shard in catalog.shards where shard.isLive {
