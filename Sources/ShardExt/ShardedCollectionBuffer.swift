@@ -54,7 +54,17 @@ extension ShardedCollection {
             try readyToWrite()
             return try buffer.drain(writeBuffered)
         }
-        try db.exec("SAVEPOINT shards_flush")
+        do {
+            try db.exec("SAVEPOINT shards_flush")
+        } catch let e as SQLiteError where e.code == SQLITE_BUSY {
+            // A write statement is running (INSERT INTO t SELECT ... FROM this collection):
+            // SQLite opens no savepoint then. The flush joins that statement's transaction
+            // instead; entries written before an error stay written with it, and its
+            // commit or rollback reaches the buffer like any other.
+            try enlist()
+            try readyToWrite()
+            return try buffer.drain(writeBuffered)
+        }
         do {
             try enlist()
             try readyToWrite()
