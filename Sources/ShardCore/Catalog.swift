@@ -70,6 +70,12 @@ public final class ShardInfo {
     public var isCompressed: Bool { state == .compressed }
     /// The table that holds the shard's rows in its database.
     public var storedTable: String { isCompressed || state == .retiredCompressed ? blocksTable : tableName }
+    /// The shard's table inside its archive file: its table name and number. The
+    /// committed catalog never gives one number to two shards, while a table name can
+    /// come back (a period's shards dropped, then written again), and an archive is
+    /// written outside the caller's transaction: a copy that transaction then rolled
+    /// back must not replace the copy of a shard the catalog still lists.
+    public var archiveTable: String { tableName + "@" + String(number) }
     /// The table of the shard's compressed blocks.
     public var blocksTable: String { ShardTableName.blocks(of: tableName, collection: key.collection) }
 

@@ -210,7 +210,7 @@ final class ScanCursor {
                 let (db, cache, table): (Database, StatementCache, String)
                 if shard.file != nil {
                     let archive = try collection.archive(of: shard)
-                    (db, cache, table) = (archive.db, archive.statements, "\"main\"." + SQLText.identifier(shard.tableName))
+                    (db, cache, table) = (archive.db, archive.statements, "\"main\"." + SQLText.identifier(shard.archiveTable))
                 } else {
                     (db, cache, table) = (collection.db, collection.statements, collection.qualified(shard.storedTable))
                 }

@@ -95,9 +95,12 @@ extension ShardedCollection {
             try archive.exec("BEGIN IMMEDIATE")
             try verifyOwner(archive, file: file, claim: true)
             for s in victims {
-                try archive.exec("DROP TABLE IF EXISTS \"main\".\(SQLText.identifier(s.tableName));" + shardTableSQL(s, schema: "main"))
+                // The copy is named `archiveTable`; one left by a crash or a rolled-back
+                // transaction for this same shard number is replaced.
+                let copy = ShardInfo(key: s.key, number: s.number, period: s.period, tableName: s.archiveTable)
+                try archive.exec("DROP TABLE IF EXISTS \"main\".\(SQLText.identifier(copy.tableName));" + shardTableSQL(copy, schema: "main"))
                 let read = try db.prepare("SELECT id, ts, doc FROM \(qualified(s.tableName))")
-                let write = try archive.prepare("INSERT INTO \"main\".\(SQLText.identifier(s.tableName))(id, ts, doc) VALUES (?1, ?2, ?3)")
+                let write = try archive.prepare("INSERT INTO \"main\".\(SQLText.identifier(copy.tableName))(id, ts, doc) VALUES (?1, ?2, ?3)")
                 while try read.step() {
                     for c: Int32 in 0...2 { write.bind(c + 1, read.value(c)) }
                     _ = try write.step()

@@ -269,6 +269,27 @@ def d4_lifecycle_functions_roll_back(E, folder):
 
 
 @case
+def rolled_back_archive_keeps_the_archived_copy(E, folder):
+    """Found by the fuzz harness: a shard's table name comes back after its period was
+    dropped; an archive written in a transaction that then rolled back must not replace
+    the copy of the shard the catalog still lists."""
+    conn = E.open_(os.path.join(folder, "db"))
+    conn.execute("CREATE VIRTUAL TABLE ev USING shards(time='$.ts', index='$.type')")
+    for d in range(1, 6):
+        conn.execute(f"INSERT INTO ev(doc) VALUES ('{doc(d, month=2)}')")
+    conn.execute(f"INSERT INTO ev(doc) VALUES ('{doc(1, month=4)}')")
+    check(one(conn, "SELECT shard_archive('ev', '2025-03-01', 'cold.db')") == 5, "archived")
+    conn.execute("BEGIN")
+    check(one(conn, "SELECT shard_drop('ev', '2025-03-01')") == 5, "dropped inside")
+    conn.execute(f"INSERT INTO ev(doc) VALUES ('{doc(9, 'other', month=2)}')")
+    check(one(conn, "SELECT shard_archive('ev', '2025-03-01', 'cold.db')") == 1, "the new February archived")
+    conn.execute("ROLLBACK")
+    check(one(conn, "SELECT count(*) FROM ev") == 6, "all rows back")
+    check(one(conn, "SELECT count(*) FROM ev WHERE type = 'a' AND ts < 1740787200000") == 5, "the archived copy is intact")
+    check(one(conn, "SELECT sum(rows) FROM shard_list('ev')") == 6, "catalog agrees")
+
+
+@case
 def d5_archive_onto_itself_or_memory(E, folder):
     path = os.path.join(folder, "self.db")
     conn = E.open_(path)
