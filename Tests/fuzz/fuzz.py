@@ -21,6 +21,10 @@ again by itself. A case opens a fresh database and drives one surface:
              shard_compress, shard_archive; afterwards the collection must still
              agree with its catalog (count(*) = shard_list's rows) and take writes
   times      time strings and numbers for shard_key and inserts
+  catalog    a catalog or config value changed by hand (extreme numbers, other
+             tables and files), then the collection used on a fresh connection
+  explain    shards_explain of generated statements (nested, writing, several),
+             and a trigger on a shard table that writes to its collection
 
 SQL errors are expected (most generated input is bad); what fails a case is the child
 dying, hanging, a differential mismatch or an inconsistent collection. The run prints
@@ -488,7 +492,62 @@ def case_times(ctx):
     ctx.sql(c, "SELECT * FROM shard_list('ev')")
 
 
+def case_catalog(ctx):
+    """Stored data as input: a catalog (or config) value changed by hand, then the
+    collection used on a fresh connection. Errors are fine; a crash is not."""
+    r = ctx.r
+    c = ctx.open("db")
+    if not make_collection(ctx, c, "time = '$.ts', index = '$.type', max_rows = 3" + r.choice(["", ", buffer = 4"]), docs=0):
+        return
+    for i in range(r.randint(1, 9)):
+        ctx.sql(c, "INSERT INTO ev(doc) VALUES (?)", (json.dumps({"ts": f"2025-0{r.randint(1, 3)}-0{r.randint(1, 9)}", "type": "a"}),))
+    if r.random() < 0.3:
+        ctx.sql(c, "SELECT shard_compress('ev', '2025-02-01')")
+    extreme = [0, -1, 1, 2, 2 ** 23, 2 ** 23 - 1, 2 ** 40, 2 ** 40 - 1, 2 ** 62, 2 ** 63 - 1, -2 ** 63, 1.5, "x", "", None,
+               "2025:13", "ev_2025-01-001", "sqlite_schema", "cold.db", "../x.db", "/etc/passwd", "compressed", "archived",
+               "retired", "retired-compressed", "hot", "bogus"]
+    for _ in range(r.randint(1, 3)):
+        if r.random() < 0.8:
+            col = r.choice(["num", "rows", "last_local", "min_id", "max_id", "min_ts", "max_ts", "seq", "period", "state",
+                            "file", "tbl", "category", "period_start", "period_end"])
+            ctx.sql(c, f"UPDATE ev_shards SET {col} = ? WHERE rowid = (SELECT min(rowid) FROM ev_shards)", (r.choice(extreme),))
+        else:
+            key = r.choice(["next_number", "storage", "owner_id", "path:$.x", "path:$[", "created_with"])
+            ctx.sql(c, "INSERT OR REPLACE INTO ev_config(key, value) VALUES (?, ?)", (key, r.choice(extreme)))
+    c.close()
+    ctx.conns.remove(c)
+    c = ctx.open("db")
+    for sql in ["SELECT count(*), sum(length(doc)) FROM ev", "SELECT * FROM shard_list('ev')",
+                "INSERT INTO ev(doc) VALUES ('{\"ts\":\"2025-01-05\",\"type\":\"b\"}')",
+                "INSERT INTO ev(doc) VALUES ('{\"ts\":\"2025-06-05\",\"type\":\"b\"}')",
+                "SELECT id, ts FROM ev WHERE type = 'a' ORDER BY ts DESC LIMIT 3", "DELETE FROM ev WHERE id % 2 = 1",
+                "SELECT shard_compress('ev', '2025-03-01')", "SELECT shard_drop('ev', '2025-02-01')",
+                "SELECT shard_archive('ev', '2025-04-01', 'cold.db')", "SELECT shard_flush('ev')", "DROP TABLE ev"]:
+        if r.random() < 0.8:
+            ctx.sql(c, sql)
+
+
+def case_explain(ctx):
+    """shards_explain with generated statements, nested calls and writes."""
+    r = ctx.r
+    c = ctx.open(":memory:")
+    if not make_collection(ctx, c, "time = '$.ts', index = '$.type', max_rows = 2", docs=4):
+        return
+    inner = r.choice(["SELECT count(*) FROM ev", "SELECT shards_explain('ev', 'SELECT 1')", "UPDATE ev_config SET value = 1",
+                      "DELETE FROM ev", "PRAGMA writable_schema = 1", "BEGIN", "COMMIT", "ATTACH 'x.db' AS x",
+                      "SELECT 1; SELECT 2", "", "  ", "-- c", "SELECT * FROM ev WHERE type = 'a' ORDER BY ts LIMIT 1",
+                      "WITH t AS (SELECT id FROM ev) SELECT count(*) FROM t", "VALUES (1)", "SELECT shard_insert('ev', '{}')",
+                      "SELECT shard_drop('ev', '2030-01-01')", "SELECT ", "CREATE TABLE z(x)"])
+    ctx.sql(c, "SELECT shards_explain('ev', ?)", (inner,))
+    ctx.sql(c, "SELECT shards_explain('ev', ?) FROM ev", (inner,))
+    if r.random() < 0.3:
+        ctx.sql(c, "CREATE TRIGGER tr AFTER INSERT ON \"ev_2025-01-001\" BEGIN INSERT INTO ev(doc) VALUES ('{\"ts\":\"2025-01-02\"}'); END")
+        ctx.sql(c, "INSERT INTO ev(doc) VALUES ('{\"ts\":\"2025-01-03\"}')")
+        ctx.sql(c, "SELECT count(*) FROM ev")
+
+
 SURFACES = {
+    "catalog": case_catalog, "explain": case_explain,
     "options": case_options, "documents": case_documents, "paths": case_paths, "queries": case_queries,
     "sql": case_sql, "blocks": case_blocks, "lifecycle": case_lifecycle, "times": case_times,
 }
