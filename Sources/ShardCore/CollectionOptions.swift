@@ -12,6 +12,8 @@ public struct CollectionOptions: Equatable, Sendable {
     public var flushMs: Int64 = 1000
     /// Whole periods older than this (before the newest period's start) are dropped.
     public var retain: Retention? = nil
+    /// How documents are stored; see `Storage`.
+    public var storage: Storage = .auto
 
     public static let maxRowsLimit: Int64 = 1_000_000_000_000
     public static let bufferLimit: Int64 = 1_000_000
@@ -28,6 +30,7 @@ public struct CollectionOptions: Equatable, Sendable {
         case buffer
         case flushMs = "flush_ms"
         case retain
+        case storage
     }
 
     /// Reads `key = value` arguments; every mistake is an error naming the option.
@@ -82,6 +85,12 @@ public struct CollectionOptions: Equatable, Sendable {
             flushMs = try CollectionOptions.integer(value, option: "flush_ms", in: 0...CollectionOptions.flushMsLimit)
         case .retain:
             retain = try Retention(parsing: value)
+        case .storage:
+            guard let s = Storage(rawValue: ASCII.lowercased(value)) else {
+                throw ShardError("shards: bad storage \(Message.quote(value)); valid: "
+                    + Storage.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            storage = s
         }
     }
 
@@ -112,5 +121,28 @@ public struct CollectionOptions: Equatable, Sendable {
                 + "(as '\(other.name)' and '\(spec.name)'); keep one")
         }
         indexes.append(spec)
+    }
+}
+
+/// The `storage` option: documents as JSONB (SQLite 3.45+, smaller and faster to
+/// read) or as JSON text (readable by any SQLite host). `auto` takes JSONB when the
+/// SQLite creating the collection has it. The choice is recorded in the collection.
+public enum Storage: String, CaseIterable, Sendable {
+    case auto, jsonb, text
+
+    public static let jsonbVersionNumber: Int32 = 3_045_000
+
+    /// Whether a collection created now stores JSONB, on the SQLite of `versionNumber`.
+    public func storesJSONB(versionNumber: Int32, version: String) throws -> Bool {
+        switch self {
+        case .auto: return versionNumber >= Storage.jsonbVersionNumber
+        case .text: return false
+        case .jsonb:
+            guard versionNumber >= Storage.jsonbVersionNumber else {
+                throw ShardError("shards: storage = jsonb needs SQLite 3.45.0 or newer; this SQLite is \(version); "
+                    + "use storage = text (or auto)")
+            }
+            return true
+        }
     }
 }

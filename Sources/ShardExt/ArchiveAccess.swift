@@ -39,9 +39,12 @@ extension ShardedCollection {
         }
     }
 
-    /// The read-only connection of an archived shard's file, checked once per opening.
+    /// The read-only connection of an archived shard's file, checked once per opening;
+    /// refused on a replicated database, where that file would be this machine's alone.
     func archive(of shard: ShardInfo) throws -> Archives.Handle {
         let file = shard.file ?? ""
+        try Replication.requireLocalFiles(db, schema: schema, for: "reading archived shard \(shard.keyText) from '\(file)'",
+                                          because: Replication.archiveFile)
         let path: String
         do {
             path = try archivePath(file)

@@ -114,7 +114,7 @@ final class ScanCursor {
                 }
                 var marks: [String] = []
                 for item in list {
-                    parameters.append(.value(item))
+                    parameters.append(converted(item, column: column))
                     marks.append("?\(parameters.count)")
                 }
                 conditions.append(.init("\(columns.expression(column)) IN (\(marks.joined(separator: ", ")))"))
@@ -130,7 +130,7 @@ final class ScanCursor {
                 pruning.add(column, op: term.op, value: value)
                 // `shard` terms are settled by pruning; SQLite checks them again.
                 guard column != .shard else { continue }
-                parameters.append(.value(api.pointee.value_dup(v)))
+                parameters.append(converted(api.pointee.value_dup(v), column: column))
                 if term.op == .eq, case .index(let n) = column, blockProbe == nil {
                     blockProbe = .init(pathHash: BlockFilter.pathHash(columns.indexes[n].path.text), parameter: parameters.count)
                 }
@@ -159,6 +159,35 @@ final class ScanCursor {
         returned = 0
         eof = false
         if cap == 0 { eof = true } else if !(try openNextGroup()) { eof = true }
+    }
+
+    /// A copy of an xFilter argument compared with `column`, converted as SQLite
+    /// converts a value compared with a column of the column's declared type (its
+    /// affinity), so the shard's `json_extract(...) op ?` matches what SQLite would.
+    /// Takes ownership of `copy`.
+    private func converted(_ copy: OpaquePointer?, column: Column) -> Parameter {
+        guard case .index(let n) = column, let type = collection.columns.indexes[n].type else { return .value(copy) }
+        switch type {
+        case .integer, .real:
+            // Text that reads as a number becomes that number. Not by
+            // sqlite3_value_numeric_type: on a copy, which belongs to no connection,
+            // SQLite 3.53 dereferences its missing connection.
+            guard valueType(copy) == SQLITE_TEXT, let number = NumericAffinity.convert(valueText(copy) ?? "") else {
+                return .value(copy)
+            }
+            api.pointee.value_free(copy)
+            switch number {
+            case .integer(let n): return .query(.integer(n))
+            case .real(let d): return .query(.real(d))
+            default: return .query(.null)   // convert returns numbers only
+            }
+        case .text:
+            let t = valueType(copy)
+            guard t == SQLITE_INTEGER || t == SQLITE_FLOAT else { return .value(copy) }
+            let text = valueText(copy) ?? ""   // SQLite's own spelling of the number
+            api.pointee.value_free(copy)
+            return .query(.text(text))
+        }
     }
 
     private func pruneValue(_ v: OpaquePointer?) -> PruneValue {
@@ -308,15 +337,10 @@ final class ScanCursor {
             resultText(ctx, row.shard.keyText)
             return
         case .filter:
-            // SQLite reads `filter` to test a term again (the AND terms around a
-            // MULTI-INDEX OR) or because the term never reached us (under OR, under NOT).
-            // A row of a scan that applied a document did match it: answer that document.
-            // Otherwise answering NULL would silently drop rows, so refuse.
-            if let matched = appliedDocument {
-                api.pointee.result_value(ctx, matched)
-            } else {
-                api.pointee.result_error(ctx, "shards: filter takes a query document as a top-level term: WHERE filter = '{...}' AND ..., or \(collection.name)('{...}'); it cannot be read or used under OR or NOT", -1)
-            }
+            // The document this scan applied (every row it returns matched it), else
+            // NULL, like a plain column nobody set. xBestIndex keeps the cases where
+            // NULL would drop rows the document matched from reaching here unnoticed.
+            if let matched = appliedDocument { api.pointee.result_value(ctx, matched) } else { api.pointee.result_null(ctx) }
             return
         default: break
         }

@@ -76,6 +76,7 @@ extension ShardedCollection {
     /// rows moved. The archive is written and committed first (a copy left by a crash
     /// is replaced next time), then the catalog, in one transaction of its own.
     func archiveShards(endingBy before: Int64, file: String) throws -> Int64 {
+        try Replication.requireLocalFiles(db, schema: schema, for: "shard_archive", because: Replication.archiveFile)
         let path = try archivePath(file)
         try checkArchiveAccess(file: file, path: path)
         try readyForLifecycle()
