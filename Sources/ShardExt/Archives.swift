@@ -28,8 +28,9 @@ final class Archives {
 
     init(limit: Int = 4) { self.limit = limit }
 
-    /// The read-only connection of an archive file (an absolute path).
-    func handle(_ path: String, shard: String) throws -> Handle {
+    /// The read-only connection of an archive file (an absolute path); `verify` checks
+    /// a newly opened one before it is used.
+    func handle(_ path: String, shard: String, verify: (Database) throws -> Void) throws -> Handle {
         clock += 1
         if let h = open[path] {
             h.lastUse = clock
@@ -38,6 +39,7 @@ final class Archives {
         try Archives.recoverInterruptedWrite(path)
         let db = try OwnedDatabase.open(path, flags: SQLITE_OPEN_READONLY,
                                         context: "archive file '\(path)' of shard \(shard) cannot be read")
+        try verify(db.db)   // a failure closes it (OwnedDatabase)
         if open.count >= limit, let oldest = open.min(by: { $0.value.lastUse < $1.value.lastUse })?.key {
             open[oldest] = nil
         }

@@ -6,6 +6,8 @@ import ShardCore
 final class Connection {
     let db: Database
     private var collections: [String: ShardedCollection] = [:]
+    /// A shards_explain is running on this connection (they do not nest).
+    var explaining = false
 
     init(db: Database) { self.db = db }
 
@@ -43,9 +45,7 @@ final class Connection {
     /// statement has touched it yet on this connection.
     func collection(_ name: String) throws -> ShardedCollection {
         if let c = collections[Self.key("main", name)] { return c }
-        let exists = try db.scalarInt("SELECT count(*) FROM pragma_table_list WHERE schema = 'main' AND name = ?1 COLLATE NOCASE",
-                                      [.text(name)]) ?? 0
-        guard exists > 0 else { throw ShardError("no such collection: \(name)") }
+        guard try db.tableExists(name) else { throw ShardError("no such collection: \(name)") }
         // Preparing a statement on the table makes SQLite call xConnect; an error
         // says why an existing collection cannot be opened.
         _ = try db.prepare("SELECT 1 FROM main.\(SQLText.identifier(name)) LIMIT 0")
@@ -64,6 +64,49 @@ final class Connection {
         var names: [String] = []
         while try stmt.step() { if let n = stmt.text(0) { names.append(n) } }
         return names
+    }
+}
+
+// MARK: - one Connection per database handle
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+extension Connection {
+    private final class Entry {
+        weak var connection: Connection?
+        init(_ c: Connection) { connection = c }
+    }
+    /// Handles the extension is loaded on. An entry dies with its Connection, which
+    /// SQLite releases when the handle closes, so a reused address is a new handle.
+    nonisolated(unsafe) private static var loaded: [OpaquePointer: Entry] = [:]
+    private static let lock: UnsafeMutablePointer<pthread_mutex_t> = {
+        let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        pthread_mutex_init(m, nil)
+        return m
+    }()
+
+    /// A new Connection for this handle, or nil when the extension is loaded on it already.
+    static func registerOnce(_ db: Database) -> Connection? {
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
+        if loaded[db.handle]?.connection != nil { return nil }
+        loaded = loaded.filter { $0.value.connection != nil }
+        let c = Connection(db: db)
+        loaded[db.handle] = Entry(c)
+        return c
+    }
+
+    /// The load failed after registerOnce: a later load must try again.
+    static func forget(_ db: Database) {
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
+        loaded[db.handle] = nil
     }
 }
 

@@ -80,6 +80,20 @@ struct Database {
         return vfs?.pointee.zName
     }
 
+    /// Whether `schema` has a table (or view) called `name`, in any case.
+    func tableExists(_ name: String, schema: String = "main") throws -> Bool {
+        try scalarInt("SELECT count(*) FROM pragma_table_list WHERE schema = ?1 AND name = ?2 COLLATE NOCASE",
+                      [.text(schema), .text(name)]) ?? 0 > 0
+    }
+
+    /// The connection's current limit of a kind (sqlite3_limit, unchanged).
+    func limit(_ kind: Int32) -> Int32 { api.pointee.limit(handle, kind, -1) }
+
+    /// Whether this connection holds the write lock of `schema` (an open write transaction).
+    func holdsWriteLock(_ schema: String) -> Bool {
+        api.pointee.txn_state(handle, schema) == SQLITE_TXN_WRITE
+    }
+
     /// The file behind `schema` ("" for an in-memory or temporary database).
     func filename(_ schema: String) -> String {
         api.pointee.db_filename(handle, schema).map { String(cString: $0) } ?? ""
@@ -97,6 +111,22 @@ struct Database {
         if rc != SQLITE_OK { throw error(rc) }
         guard let stmt else { throw ShardError("empty statement: \(sql)") }
         return Statement(stmt, db: self)
+    }
+
+    /// Prepares the first statement of `sql`; also says whether anything but blanks
+    /// and comments follows it.
+    func prepareFirst(_ sql: String) throws -> (Statement, hasMore: Bool) {
+        var stmt: OpaquePointer?
+        var more = false
+        let rc = sql.withCString { base -> Int32 in
+            var tail: UnsafePointer<CChar>?
+            let rc = api.pointee.prepare_v3(handle, base, -1, 0, &stmt, &tail)
+            if rc == SQLITE_OK, let tail { more = !SQLText.isBlank(String(cString: tail)) }
+            return rc
+        }
+        if rc != SQLITE_OK { throw error(rc) }
+        guard let stmt else { throw ShardError("shards: empty statement") }
+        return (Statement(stmt, db: self), more)
     }
 
     /// The first column of the first row of `sql`, as an integer (nil when no row or NULL).
@@ -122,7 +152,7 @@ final class OwnedDatabase {
     deinit { _ = api.pointee.close_v2(db.handle) }
 
     /// Opens `path` through the host's routines; a failure is explained by `context`.
-    static func open(_ path: String, flags: Int32, context: String) throws -> OwnedDatabase {
+    static func open(_ path: String, flags: Int32, busyMs: Int32 = 5000, context: String) throws -> OwnedDatabase {
         var handle: OpaquePointer?
         let rc = api.pointee.open_v2(path, &handle, flags, nil)
         guard rc == SQLITE_OK, let handle else {
@@ -131,7 +161,7 @@ final class OwnedDatabase {
             if let handle { _ = api.pointee.close_v2(handle) }
             throw error.within(context)
         }
-        _ = api.pointee.busy_timeout(handle, 5000)
+        _ = api.pointee.busy_timeout(handle, busyMs)
         return OwnedDatabase(Database(handle: handle))
     }
 }
@@ -337,6 +367,10 @@ func failConnect(_ errOut: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, 
     errOut?.pointee = shard_strdup(message)
     return code
 }
+
+/// Memory from SQLite's allocator (sqlite3_malloc64), so a heap limit set on SQLite
+/// bounds it; nil when refused. Freed with `sqliteFree`.
+func sqliteMalloc(_ size: UInt64) -> UnsafeMutableRawPointer? { api.pointee.malloc64(size) }
 
 /// Frees memory SQLite allocated (sqlite3_free).
 func sqliteFree(_ p: UnsafeMutableRawPointer?) { if let p { api.pointee.free(p) } }

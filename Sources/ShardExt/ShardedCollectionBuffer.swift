@@ -20,8 +20,10 @@ extension ShardedCollection {
     /// a new block of up to `buffer` ids is reserved in the catalog when it runs out.
     func reservedId(_ p: Placement) throws -> Int64 {
         var (key, found) = route(p)
-        // Ids reserved earlier stay this connection's, whatever others did since.
-        if let holder = found ?? catalog.newest(line: key.line), let id = buffer.takeReservedId(shard: holder.number) {
+        // Ids reserved earlier stay this connection's, whatever others did since, while
+        // their shard takes rows (a compressed or archived one never does again).
+        if let holder = found ?? catalog.newest(line: key.line), holder.state == .hot,
+           let id = buffer.takeReservedId(shard: holder.number) {
             return id
         }
         // A new block: the catalog must be current (another writer may have moved on).
@@ -53,7 +55,17 @@ extension ShardedCollection {
             try readyToWrite()
             return try buffer.drain(writeBuffered)
         }
-        try db.exec("SAVEPOINT shards_flush")
+        do {
+            try db.exec("SAVEPOINT shards_flush")
+        } catch let e as SQLiteError where e.code == SQLITE_BUSY {
+            // A write statement is running (INSERT INTO t SELECT ... FROM this collection):
+            // SQLite opens no savepoint then. The flush joins that statement's transaction
+            // instead; entries written before an error stay written with it, and its
+            // commit or rollback reaches the buffer like any other.
+            try enlist()
+            try readyToWrite()
+            return try buffer.drain(writeBuffered)
+        }
         do {
             try enlist()
             try readyToWrite()
@@ -75,7 +87,7 @@ extension ShardedCollection {
         stmt.bind(2, e.ts)
         stmt.bind(3, e.doc)
         defer { stmt.reset() }
-        _ = try stmt.step()
+        try writingShard { _ = try stmt.step() }
         shard.noteInsert(id: e.id, ts: e.ts)
     }
 
@@ -90,9 +102,13 @@ extension ShardedCollection {
     /// connection down (running SQL on it could reload a schema it is iterating), so
     /// the acknowledged documents are written through a connection of their own to
     /// the same file, with the catalog counters, in one transaction. An in-memory
-    /// database goes away with its connection: nothing to write then. Nobody is left
-    /// to return an error to, so a failure is written to SQLite's error log
-    /// (sqlite3_log) with the number of documents lost and why.
+    /// database goes away with its connection: nothing to write then.
+    ///
+    /// That connection waits at most `closeWaitMs` for the write lock, and not at all
+    /// when the closing connection holds it itself (its own transaction is still
+    /// open: SQLite rolls it back only after this). Nobody is left to return an error
+    /// to, so documents that cannot be written go to SQLite's error log (sqlite3_log)
+    /// with their number, their ids and why; never dropped silently.
     func flushOnClose() {
         defer { buffer.discardAll() }
         // Never written on a replicated database: buffering is refused there.
@@ -100,31 +116,38 @@ extension ShardedCollection {
         let entries = buffer.acknowledged
         let path = db.filename(schema)
         guard !entries.isEmpty, !path.isEmpty else { return }
+        let ownLock = db.holdsWriteLock(schema)
+        func logLost(_ lost: [WriteBuffer.Entry], code: Int32, _ why: String) {
+            let ids = lost.map(\.id)
+            sqliteLog(code, "\(lost.count) buffered documents of '\(name)' (ids \(ids.min()!) to \(ids.max()!)) were lost at close: \(why)")
+        }
         do {
-            let orphans = try writeOnClose(entries, to: path)
-            if orphans > 0 {
-                sqliteLog(SQLITE_ERROR, "\(orphans) buffered documents of '\(name)' were lost at close: "
-                          + "their shards were dropped by another connection")
+            let orphans = try writeOnClose(entries, to: path, waitMs: ownLock ? 0 : Self.closeWaitMs)
+            if !orphans.isEmpty {
+                logLost(orphans, code: SQLITE_WARNING, "their shards were dropped by another connection")
             }
         } catch {
             let (code, reason, _) = errorReason(error)
-            sqliteLog(code, "\(entries.count) buffered documents of '\(name)' were lost at close: \(reason)")
+            logLost(entries, code: code, ownLock ? "the connection closed inside its own open write transaction" : reason)
         }
     }
 
-    /// Writes `entries` in one transaction; returns how many had no shard left to go to.
-    private func writeOnClose(_ entries: [WriteBuffer.Entry], to path: String) throws -> Int {
-        let owner = try OwnedDatabase.open(path, flags: SQLITE_OPEN_READWRITE, context: "cannot open '\(path)'")
+    /// How long a closing connection waits for the write lock to write its buffer.
+    static let closeWaitMs: Int32 = 2000
+
+    /// Writes `entries` in one transaction; returns those that had no shard left to go to.
+    private func writeOnClose(_ entries: [WriteBuffer.Entry], to path: String, waitMs: Int32) throws -> [WriteBuffer.Entry] {
+        let owner = try OwnedDatabase.open(path, flags: SQLITE_OPEN_READWRITE, busyMs: waitMs, context: "cannot open '\(path)'")
         let other = owner.db
         defer { withExtendedLifetime(owner) {} }
         try other.exec("BEGIN IMMEDIATE")
         do {
             var touched: [Int64: (rows: Int64, minId: Int64, maxId: Int64, minTs: Int64, maxTs: Int64)] = [:]
             var inserts: [Int64: Statement] = [:]
-            var orphans = 0
+            var orphans: [WriteBuffer.Entry] = []
             for e in entries {
                 guard let shard = catalog.shard(number: e.shard) else {
-                    orphans += 1
+                    orphans.append(e)
                     continue
                 }
                 // On its own connection, the collection's file is "main".

@@ -128,7 +128,8 @@ def close_lost(tmp):
     logged = [l for l in lines if l.startswith("L ") and "shards:" in l]
     T.check("close: a failed close-time write is logged with the number of documents lost and why",
             p.returncode == 0 and "closed" in lines and len(logged) == 1
-            and "shards: 3 buffered documents of 'ev' were lost at close: no such table" in logged[0],
+            and logged[0].startswith("L 1 shards: 3 buffered documents of 'ev' (ids ")
+            and "were lost at close: no such table" in logged[0],
             f"rc={p.returncode} log={logged!r} err={err.decode()[-300:]!r}")
 
 
