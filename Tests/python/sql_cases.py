@@ -162,31 +162,34 @@ class ConnectionHost:
             conn.close()
         return rows, "\n".join(errors)
 
+    def _first_error(self, conn, sql, stop=True):
+        """Runs the statements of `sql`; the first error (None when none). With
+        stop=False every statement runs, whatever fails."""
+        first = None
+        for stmt in self.statements(sql):
+            try:
+                list(conn.execute(stmt))
+            except self.error as e:
+                first = first or e
+                if stop:
+                    break
+        return first
+
     def fails(self, db, setup, block):
         conn = self.connect(db)
         try:
-            for stmt in self.statements(setup):
-                try:
-                    list(conn.execute(stmt))
-                except self.error as e:
-                    return True, f"setup failed: {e}"
-            for stmt in self.statements(block):
-                try:
-                    list(conn.execute(stmt))
-                except self.error as e:
-                    return True, str(e)
-            return False, ""
+            e = self._first_error(conn, setup)
+            if e is not None:
+                return True, f"setup failed: {e}"
+            e = self._first_error(conn, block)
+            return (True, str(e)) if e is not None else (False, "")
         finally:
             conn.close()
 
     def last_rows(self, db, sql, query):
         conn = self.connect(db)
         try:
-            for stmt in self.statements(sql):
-                try:
-                    list(conn.execute(stmt))
-                except self.error:
-                    pass
+            self._first_error(conn, sql, stop=False)
             try:
                 return [self.line(r) for r in conn.execute(query)]
             except self.error:
