@@ -29,6 +29,16 @@ public enum ShardTableName {
         return s
     }
 
+    /// Whether `table` is the table of `key`, named by this scheme or the one before it
+    /// (`events_2025_01_001`, `events_billing_2025_01_002`).
+    public static func isTable(_ table: String, of key: ShardKey) -> Bool {
+        if table == self.table(for: key) { return true }
+        var legacy = key.collection
+        if let category = key.category { legacy += "_" + category }
+        for part in key.period.split(separator: ":") { legacy += "_" + part }
+        return table == legacy + "_" + ShardKey.seqText(key.seq)
+    }
+
     /// The table holding a compressed shard's blocks.
     public static func blocks(of table: String, collection: String) -> String {
         isLegacy(table, collection: collection) ? table + "_z" : table + "-z"

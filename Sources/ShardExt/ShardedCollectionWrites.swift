@@ -20,12 +20,24 @@ extension ShardedCollection {
         stmt.bind(3, doc)
         defer { stmt.reset() }
         do {
-            _ = try stmt.step()
+            try writingShard { _ = try stmt.step() }
         } catch let e as SQLiteError where e.message.contains("malformed JSON") || e.message.contains("NOT NULL") {
             throw ShardError("shards: malformed JSON document")
         }
         shard.noteInsert(id: id, ts: p.ts)
         return id
+    }
+
+    /// Runs a statement that writes a shard table. A trigger on that table which
+    /// writes to the collection would come back here while the statement still runs
+    /// (and step it again): that is refused, with an error instead of a recursion.
+    @inline(__always) func writingShard(_ body: () throws -> Void) throws {
+        guard !shardWriteRunning else {
+            throw ShardError("shards: a write to '\(name)' re-entered the collection (a trigger on one of its shard tables writes to it?); shard tables cannot have triggers that write to their collection")
+        }
+        shardWriteRunning = true
+        defer { shardWriteRunning = false }
+        try body()
     }
 
     func insertStatement(for shard: ShardInfo) throws -> Statement {
@@ -44,6 +56,9 @@ extension ShardedCollection {
     func createShard(_ key: ShardKey, containing ts: Int64) throws -> ShardInfo {
         let period = options.partition.period(containing: ts)
         let number = nextNumber
+        guard number <= DocumentId.maxShardNumber else {
+            throw ShardError("shards: collection '\(name)' has used all \(DocumentId.maxShardNumber) shard numbers")
+        }
         let shard = ShardInfo(key: key, number: number, period: period)
         do {
             try db.exec(shardTableSQL(shard, schema: schema))
@@ -100,7 +115,7 @@ extension ShardedCollection {
         let stmt = try statements.checkout(db, "DELETE FROM \(qualified(shard.tableName)) WHERE id = ?1")
         defer { statements.checkin(stmt) }
         stmt.bind(1, id)
-        try stmt.run()
+        try writingShard { try stmt.run() }
         if db.changes > 0 { shard.noteDelete() }
     }
 
@@ -127,7 +142,7 @@ extension ShardedCollection {
         stmt.bind(1, id)
         stmt.bind(2, ts)
         stmt.bind(3, newDoc)
-        try stmt.run()
+        try writingShard { try stmt.run() }
         withExtendedLifetime(stored) {}   // newDoc may point into its row until here
         if db.changes > 0 { shard.noteTime(ts) }
     }
