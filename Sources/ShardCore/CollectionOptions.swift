@@ -12,6 +12,10 @@ public struct CollectionOptions: Equatable, Sendable {
     public var flushMs: Int64 = 1000
     /// Whole periods older than this (before the newest period's start) are dropped.
     public var retain: Retention? = nil
+    /// `merge = auto`: finished shards are merged at writes (SPEC 3a); `none`: only by shard_merge.
+    public var autoMerge = true
+    /// The most rows a merged table takes.
+    public var mergeRows: Int64 = 1_000_000
 
     public static let maxRowsLimit: Int64 = 1_000_000_000_000
     public static let bufferLimit: Int64 = 1_000_000
@@ -28,6 +32,8 @@ public struct CollectionOptions: Equatable, Sendable {
         case buffer
         case flushMs = "flush_ms"
         case retain
+        case merge
+        case mergeRows = "merge_rows"
     }
 
     /// Reads `key = value` arguments; every mistake is an error naming the option.
@@ -82,6 +88,14 @@ public struct CollectionOptions: Equatable, Sendable {
             flushMs = try CollectionOptions.integer(value, option: "flush_ms", in: 0...CollectionOptions.flushMsLimit)
         case .retain:
             retain = try Retention(parsing: value)
+        case .merge:
+            switch ASCII.lowercased(value) {
+            case "auto": autoMerge = true
+            case "none": autoMerge = false
+            default: throw ShardError("shards: bad merge \(Message.quote(value)); valid: auto, none")
+            }
+        case .mergeRows:
+            mergeRows = try CollectionOptions.integer(value, option: "merge_rows", in: 2...CollectionOptions.maxRowsLimit)
         }
     }
 
