@@ -35,9 +35,8 @@ public final class ShardInfo {
     public var maxId: Int64?
     public var minTs: Int64?
     public var maxTs: Int64?
-    /// What the catalog stores: `hot` for a live shard; later states (compressed,
-    /// archived) come from the lifecycle functions.
-    public var state: String
+    /// `hot` for a live shard; later states come from the lifecycle functions.
+    public var state: ShardState
     public var file: String?
     /// For a shard merged into another table: that table's number (its ids now live there).
     public var mergedInto: Int64?
@@ -51,7 +50,7 @@ public final class ShardInfo {
 
     public init(key: ShardKey, number: Int64, period: Period, rows: Int64 = 0, lastLocal: Int64 = 0,
                 minId: Int64? = nil, maxId: Int64? = nil, minTs: Int64? = nil, maxTs: Int64? = nil,
-                state: String = "hot", file: String? = nil, mergedInto: Int64? = nil) {
+                state: ShardState = .hot, file: String? = nil, mergedInto: Int64? = nil) {
         self.key = key
         self.keyText = key.text
         self.tableName = key.tableName
@@ -79,20 +78,9 @@ public final class ShardInfo {
     /// Whether the table holds ids of shard number `n` (its own, or a merged source's).
     public func holdsIds(ofShard n: Int64) -> Bool { n == number || sources.contains(n) }
 
-    /// Folded into another table by a merge; only its key and number remain, as an alias.
-    public static let merged = "merged"
-
-    /// Dropped (by shard_drop or retain) but its table not removed yet: SQLite drops a
-    /// table only while no other statement runs, so the catalog marks it first and
-    /// the table goes at the next chance. Readers, listings and counts skip it.
-    public var isRetired: Bool { state == ShardInfo.retired }
-    public static let retired = "retired"
-    /// Moved into an archive file (`file`): read from there, never written.
-    public static let archived = "archived"
-    /// Rewritten into compressed blocks (table `<table>_z`): read-only.
-    public static let compressed = "compressed"
-
-    public var isCompressed: Bool { state == ShardInfo.compressed }
+    /// See `ShardState.retired`.
+    public var isRetired: Bool { state == .retired }
+    public var isCompressed: Bool { state == .compressed }
     /// The table that holds the shard's rows in its database.
     public var storedTable: String { isCompressed ? tableName + "_z" : tableName }
 
@@ -134,7 +122,7 @@ public final class ShardInfo {
     /// A shard is sealed once it no longer takes inserts: a newer shard of its line
     /// exists, or its period ended before `now` (ms).
     public func displayState(isNewestOfLine: Bool, now: Int64) -> String {
-        guard state == "hot" else { return state }
+        guard state == .hot else { return state.rawValue }
         if !isNewestOfLine { return "sealed" }
         if let end = period.end, end <= now { return "sealed" }
         return "hot"
@@ -184,7 +172,7 @@ public struct Catalog {
         shards.removeAll { numbers.contains($0.number) }
         for s in sources {
             byNumber[s.number] = nil
-            s.state = ShardInfo.merged
+            s.state = .merged
             s.mergedInto = target.number
             mergedInto[s.number] = target.number
             // Ids of a source merged earlier into `s` now live in `target` too.

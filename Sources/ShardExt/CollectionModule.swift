@@ -2,10 +2,10 @@ import CShardShim
 import ShardCore
 
 // The `shards` virtual-table module: each method is a thin adapter from SQLite's
-// calling convention to `Collection` (state, writes) and `ScanCursor` (reads).
+// calling convention to `ShardedCollection` (state, writes) and `ScanCursor` (reads).
 
-@inline(__always) private func collectionOf(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?) -> Collection {
-    vtabObject(vtab, as: Collection.self)
+@inline(__always) private func collectionOf(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?) -> ShardedCollection {
+    vtabObject(vtab, as: ShardedCollection.self)
 }
 
 @inline(__always) private func cursorOf(_ cur: UnsafeMutablePointer<sqlite3_vtab_cursor>?) -> ScanCursor {
@@ -28,8 +28,8 @@ private func connect(
         try CollectionName.validate(name)
         let collection = try connection.attach(schema: schema, name: name, create: create) {
             create
-                ? try Collection.create(db: db, schema: schema, name: name, options: options)
-                : try Collection.connect(db: db, schema: schema, name: name, options: options)
+                ? try ShardedCollection.create(db: db, schema: schema, name: name, options: options)
+                : try ShardedCollection.connect(db: db, schema: schema, name: name, options: options)
         }
         let rc = api.pointee.declare_vtab(rawDb, collection.declaration)
         if rc != SQLITE_OK { throw db.error(rc) }
@@ -306,7 +306,7 @@ func isShadowSuffix(_ suffix: String) -> Bool {
     return lastPart.count >= 3 && lastPart.allSatisfy { $0.isASCII && $0.isNumber }
 }
 
-extension Collection {
+extension ShardedCollection {
     func columnName(_ c: Int) -> String {
         switch c {
         case 0: "id"

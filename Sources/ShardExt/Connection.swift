@@ -5,7 +5,7 @@ import ShardCore
 /// that SQL functions reach the same in-memory catalog as the virtual table.
 final class Connection {
     let db: Database
-    private var collections: [String: Collection] = [:]
+    private var collections: [String: ShardedCollection] = [:]
 
     init(db: Database) { self.db = db }
 
@@ -17,7 +17,7 @@ final class Connection {
     /// connection. SQLite may connect a second instance in the middle of a transaction
     /// (after a rollback resets the schema); sharing keeps one catalog in memory, with
     /// the counters of writes not yet written back.
-    func attach(schema: String, name: String, create: Bool, _ make: () throws -> Collection) throws -> Collection {
+    func attach(schema: String, name: String, create: Bool, _ make: () throws -> ShardedCollection) throws -> ShardedCollection {
         let k = Self.key(schema, name)
         if !create, let c = collections[k] {
             c.instances += 1
@@ -30,7 +30,7 @@ final class Connection {
     }
 
     /// One instance let go; the last one closes the collection.
-    func detach(_ c: Collection, dropped: Bool) {
+    func detach(_ c: ShardedCollection, dropped: Bool) {
         c.instances -= 1
         let k = Self.key(c.schema, c.name)
         if dropped || c.instances <= 0 {
@@ -41,7 +41,7 @@ final class Connection {
 
     /// The collection called `name` in the main database, connecting it if no
     /// statement has touched it yet on this connection.
-    func collection(_ name: String) throws -> Collection {
+    func collection(_ name: String) throws -> ShardedCollection {
         if let c = collections[Self.key("main", name)] { return c }
         do {
             // Preparing a statement on the table makes SQLite call xConnect.

@@ -53,10 +53,9 @@ private func shardInsert(_ ctx: OpaquePointer?, _ argc: Int32, _ argv: ValueArra
 /// shard_key(collection, doc_or_time) -> the key a document or time routes to now.
 private func shardKey(_ ctx: OpaquePointer?, _ argc: Int32, _ argv: ValueArray) throws {
     let collection = try connectionOf(ctx).collection(try textArgument(argv[0], "the collection name"))
-    try collection.flushBeforeRead()
-    try collection.refresh()
+    try collection.readyToRead()
     let arg = argv[1]
-    let placement: Collection.Placement
+    let placement: ShardedCollection.Placement
     let isDocument = valueType(arg) == SQLITE_TEXT && (valueText(arg) ?? "").first(where: { !$0.isWhitespace }) == "{"
     if isDocument {
         placement = try collection.place(doc: arg, explicitTs: nil)
@@ -64,7 +63,7 @@ private func shardKey(_ ctx: OpaquePointer?, _ argc: Int32, _ argv: ValueArray) 
         if collection.options.categoryPath != nil {
             throw ShardError("shards: '\(collection.name)' is split by category; pass a document, not a time")
         }
-        placement = Collection.Placement(ts: try collection.timeArgument(arg, what: "the time"), category: nil)
+        placement = ShardedCollection.Placement(ts: try collection.timeArgument(arg, what: "the time"), category: nil)
     }
     resultText(ctx, collection.route(placement).key.text)
 }
@@ -123,7 +122,7 @@ private func debugText() -> String {
     #if DEBUG
     build = "debug"
     #endif
-    let jsonb = sqliteVersionNumber >= Collection.jsonbVersion
+    let jsonb = sqliteVersionNumber >= ShardedCollection.jsonbVersion
     return """
         shards \(shardsVersion)
         sqlite \(sqliteVersion)

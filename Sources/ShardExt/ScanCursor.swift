@@ -5,7 +5,7 @@ import ShardCore
 /// a time for id order or no order; for ts order, shards whose time ranges overlap
 /// are read together and merged on (ts, id), so no sort is needed above us.
 final class ScanCursor {
-    let collection: Collection
+    let collection: ShardedCollection
     private var plan = ScanPlan()
 
     /// What every shard statement binds, as ?1, ?2, ...
@@ -56,7 +56,7 @@ final class ScanCursor {
     private var cap: Int64 = .max
     private(set) var eof = true
 
-    init(collection: Collection) { self.collection = collection }
+    init(collection: ShardedCollection) { self.collection = collection }
 
     deinit { release() }
 
@@ -65,8 +65,7 @@ final class ScanCursor {
     func filter(plan: ScanPlan, argv: ValueArray?, argc: Int32) throws {
         release()
         self.plan = plan
-        try collection.flushBeforeRead()
-        try collection.refresh()
+        try collection.readyToRead()
         var pruning = ShardFilter()
         /// Each condition, and whether it is a numeric ts range (implied for shards inside it).
         var conditions: [(sql: String, timeRange: Bool)] = []

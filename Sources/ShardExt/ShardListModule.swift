@@ -33,9 +33,8 @@ private func listCursorOf(_ cur: UnsafeMutablePointer<sqlite3_vtab_cursor>?) -> 
 }
 
 /// The rows of one collection's catalog.
-private func listing(_ c: Collection, withBytes: Bool) throws -> [ListRow] {
-    try c.flushBeforeRead()
-    try c.refresh()
+private func listing(_ c: ShardedCollection, withBytes: Bool) throws -> [ListRow] {
+    try c.readyToRead()
     let now = Clock.nowMilliseconds()
     var rows: [ListRow] = []
     for s in c.catalog.shards where !s.isRetired {
@@ -47,7 +46,7 @@ private func listing(_ c: Collection, withBytes: Bool) throws -> [ListRow] {
     return rows
 }
 
-extension Collection {
+extension ShardedCollection {
     /// Bytes a shard takes: its table and indexes from dbstat when SQLite has it;
     /// otherwise an estimate (document bytes plus 16 per row, indexes not counted).
     func bytes(of shard: ShardInfo) throws -> Int64? {

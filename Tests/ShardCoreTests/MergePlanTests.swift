@@ -6,7 +6,7 @@ final class MergePlanTests: XCTestCase {
 
     /// A live shard of `label` (any level), with `rows` rows.
     private func shard(_ label: String, seq: Int = 1, part: Int = 0, rows: Int64 = 10, category: String? = nil,
-                       state: String = "hot") -> ShardInfo {
+                       state: ShardState = .hot) -> ShardInfo {
         let level = Partition.level(ofLabel: label)
         let key = ShardKey(collection: "e", category: category, period: label, seq: seq, part: part)
         defer { nextNumber += 1 }
@@ -64,7 +64,7 @@ final class MergePlanTests: XCTestCase {
 
     func testCategoriesMergeApartAndOnlyLiveTablesMove() {
         let shards = [shard("2025:01", seq: 1, category: "a"), shard("2025:01", seq: 2, category: "a"),
-                      shard("2025:01", seq: 1, category: "b"), shard("2025:01", seq: 2, category: "b", state: "compressed"),
+                      shard("2025:01", seq: 1, category: "b"), shard("2025:01", seq: 2, category: "b", state: .compressed),
                       shard("2025:02", category: "a")]
         // Category b has not finished January (no later period of b).
         let cuts: [String?: Int64] = MergePlan.cutForData(shards: shards, nowPeriodStart: ms("2030-01-01"))

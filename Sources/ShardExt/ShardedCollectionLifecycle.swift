@@ -2,14 +2,13 @@ import CShardShim
 import ShardCore
 
 // Old data leaves whole (shard_drop, retain, shard_archive); indexes added later.
-extension Collection {
+extension ShardedCollection {
     // MARK: - lifecycle
 
     /// shard_drop: drops every shard whose whole period ends at or before `before`
     /// (ms), in one transaction; returns the rows dropped. Partition none never ends.
     func dropShards(endingBy before: Int64) throws -> Int64 {
-        try flushBeforeRead()
-        try refresh()
+        try readyToRead()
         let victims = catalog.shards.filter { !$0.isRetired && $0.periodEnds(atOrBefore: before) }
         let rows = victims.isEmpty ? 0 : try inSavepoint("shards_drop") { try retire(victims) }
         purgeRetired()
@@ -30,10 +29,9 @@ extension Collection {
     /// Takes shards out of the collection in the current transaction: their catalog
     /// rows say `retired`, so no reader sees them from here on. Returns their rows.
     func retire(_ victims: [ShardInfo]) throws -> Int64 {
-        let nums = victims.map { String($0.number) }.joined(separator: ",")
-        try db.exec("UPDATE \(qualifiedShards) SET state = '\(ShardInfo.retired)' WHERE num IN (\(nums))")
+        for s in victims { try store.setState(.retired, shard: s.number) }
         for s in victims {
-            s.state = ShardInfo.retired
+            s.state = .retired
             s.dirty = false
         }
         catalogGeneration += 1
@@ -45,7 +43,7 @@ extension Collection {
     func purgeRetired() {
         dropArchivedTablesInMain()
         let retired = catalog.shards.filter(\.isRetired)
-        guard !retired.isEmpty, !flushing else { return }
+        guard !retired.isEmpty, !transaction.flushing else { return }
         // Cached statements may name the tables; they are prepared again on use.
         statements.removeAll()
         for s in retired { insertStatements[s.number] = nil }
@@ -53,8 +51,11 @@ extension Collection {
         for s in retired {
             sql += dropTablesSQL(s)
         }
-        sql += "DELETE FROM \(qualifiedShards) WHERE num IN (\(retired.map { String($0.number) }.joined(separator: ",")));"
-        if (try? inSavepoint("shards_purge", { try db.exec(sql) })) != nil {
+        let purged: Void? = try? inSavepoint("shards_purge") {
+            try db.exec(sql)
+            for s in retired { try store.deleteShard(s.number) }
+        }
+        if purged != nil {
             catalog.remove(numbers: Set(retired.map(\.number)))
             catalogGeneration += 1
         }
@@ -66,8 +67,7 @@ extension Collection {
     /// is replaced next time), then the catalog, in one transaction of its own.
     func archiveShards(endingBy before: Int64, file: String) throws -> Int64 {
         guard !file.isEmpty, !file.contains("\0") else { throw ShardError("shards: shard_archive needs a file name") }
-        try flushBeforeRead()
-        try refresh()
+        try readyToRead()
         let victims = catalog.shards.filter { $0.isLive && $0.periodEnds(atOrBefore: before) }
         guard !victims.isEmpty else {
             // A crash after an earlier archive's catalog commit may have left tables behind.
@@ -98,15 +98,11 @@ extension Collection {
             throw error
         }
         let rows = try inSavepoint("shards_archive") { () -> Int64 in
-            let update = try db.prepare("UPDATE \(qualifiedShards) SET state = 'archived', file = ?1 WHERE num = ?2")
-            for s in victims {
-                try update.bind([.text(file), .int(s.number)])
-                try update.run()
-            }
+            for s in victims { try store.setArchived(shard: s.number, file: file) }
             return victims.reduce(0) { $0 + $1.rows }
         }
         for s in victims {
-            s.state = ShardInfo.archived
+            s.state = .archived
             s.file = file
         }
         catalogGeneration += 1
@@ -126,7 +122,7 @@ extension Collection {
     /// Archived shards whose table is still in the main database (the drop had to wait).
     func dropArchivedTablesInMain() {
         let archived = catalog.shards.filter { $0.file != nil }
-        guard !archived.isEmpty, !flushing,
+        guard !archived.isEmpty, !transaction.flushing,
               let exists = try? db.prepare("SELECT 1 FROM \(SQLText.identifier(schema)).sqlite_schema WHERE type = 'table' AND name = ?1")
         else { return }
         var sql = ""
@@ -150,7 +146,7 @@ extension Collection {
             return result
         } catch {
             try? db.exec("ROLLBACK TO \(name); RELEASE \(name)")
-            catalogStale = true
+            transaction.markStale()
             throw error
         }
     }
@@ -160,23 +156,20 @@ extension Collection {
     /// transaction; returns the rows compressed. Each block keeps its id and ts
     /// ranges, so reads skip the blocks that cannot match.
     func compressShards(endingBy before: Int64) throws -> Int64 {
-        try flushBeforeRead()
-        try refresh()
+        try readyToRead()
         let victims = catalog.shards.filter { $0.isLive && $0.periodEnds(atOrBefore: before) }
         guard !victims.isEmpty else { return 0 }
         statements.removeAll()
         for s in victims { insertStatements[s.number] = nil }
         let rows = try inSavepoint("shards_compress") { () -> Int64 in
             var total: Int64 = 0
-            let mark = try db.prepare("UPDATE \(qualifiedShards) SET state = '\(ShardInfo.compressed)' WHERE num = ?1")
             for s in victims {
                 total += try compress(s)
-                try mark.bind([.int(s.number)])
-                try mark.run()
+                try store.setState(.compressed, shard: s.number)
             }
             return total
         }
-        for s in victims { s.state = ShardInfo.compressed }
+        for s in victims { s.state = .compressed }
         catalogGeneration += 1
         return rows
     }
@@ -229,7 +222,7 @@ extension Collection {
                     if let v = filterValue(read.value(Int32(3 + k))) { keys.add(pathIndex: k, v) }
                 }
                 total += 1
-                if block.count == Collection.blockRows { try emit() }
+                if block.count == ShardedCollection.blockRows { try emit() }
             }
         }
         if block.count > 0 { try emit() }
@@ -250,8 +243,7 @@ extension Collection {
         if path.steps.isEmpty {
             throw ShardError("shards: ensure_json_index needs a path below the root, like $.type")
         }
-        try flushBeforeRead()
-        try refresh()
+        try readyToRead()
         var gained: Int64 = 0
         let exists = try db.prepare("SELECT 1 FROM \(SQLText.identifier(schema)).sqlite_schema WHERE type = 'index' AND name = ?1")
         for shard in catalog.shards where shard.isLive {
@@ -264,9 +256,7 @@ extension Collection {
             }
         }
         if !indexedPaths.contains(path) {
-            let rec = try db.prepare("INSERT OR IGNORE INTO \(qualifiedConfig)(key, value) VALUES (?1, NULL)")
-            try rec.bind([.text("path:" + path.text)])
-            try rec.run()
+            try store.recordIndexedPath(path.text)
             indexedPaths.append(path)
         }
         return gained

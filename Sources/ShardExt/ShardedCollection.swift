@@ -4,7 +4,7 @@ import ShardCore
 /// One collection on one connection: its options, its catalog in memory, and the
 /// statements it keeps prepared. The virtual table, the cursor and the SQL
 /// functions all work through it.
-final class Collection {
+final class ShardedCollection {
     let db: Database
     let schema: String
     let name: String
@@ -23,11 +23,9 @@ final class Collection {
     var lastRouteGeneration = 0
     var catalogGeneration = 0
 
-    /// Set when memory may be behind the database (rollback, another connection).
-    var catalogStale = true
+    /// Where the collection stands in SQLite's transaction (see NOTES ON TRANSACTIONS there).
+    var transaction = TransactionState()
     var lastDataVersion: Int64 = -1
-    /// Set by xBegin: the first write of a transaction checks for other writers once.
-    var checkBeforeWrite = true
     weak var connection: Connection?
     /// Virtual-table instances sharing this collection (see Connection.attach).
     var instances = 0
@@ -38,23 +36,15 @@ final class Collection {
 
     /// Documents inserted but not written yet (`buffer = N`).
     let buffer = WriteBuffer()
-    /// Between xBegin and xCommit/xRollback: SQLite will tell us how the transaction ends.
-    var enlisted = false
-    /// The transaction was opened by BEGIN (not a single autocommit statement).
-    var explicitTransaction = false
-    var flushing = false
 
+    /// Every statement on the catalog tables.
+    let store: CatalogStore
     let statements = StatementCache()
     var insertStatements: [Int64: Statement] = [:]
     var probe: Statement?
     var dataVersionStatement: Statement?
 
     static let jsonbVersion: Int32 = 3_045_000
-
-    var shardsTable: String { name + "_shards" }
-    var configTable: String { name + "_config" }
-    var qualifiedShards: String { SQLText.identifier(schema) + "." + SQLText.identifier(shardsTable) }
-    var qualifiedConfig: String { SQLText.identifier(schema) + "." + SQLText.identifier(configTable) }
 
     /// Drops whatever table a shard has in this database: its rows, or its blocks.
     func dropTablesSQL(_ s: ShardInfo) -> String {
@@ -72,53 +62,32 @@ final class Collection {
         self.options = options
         self.jsonb = jsonb
         self.indexedPaths = options.indexes.map(\.path)
+        self.store = CatalogStore(db: db, schema: schema, name: name)
     }
 
     /// xCreate: a new collection with its shadow tables, in the caller's transaction.
-    static func create(db: Database, schema: String, name: String, options: CollectionOptions) throws -> Collection {
+    static func create(db: Database, schema: String, name: String, options: CollectionOptions) throws -> ShardedCollection {
         try CollectionName.validate(name)
         let jsonb = sqliteVersionNumber >= jsonbVersion
-        let c = Collection(db: db, schema: schema, name: name, options: options, jsonb: jsonb)
-        try db.exec("""
-            CREATE TABLE \(c.qualifiedConfig)(key TEXT PRIMARY KEY, value);
-            CREATE TABLE \(c.qualifiedShards)(
-              key TEXT PRIMARY KEY, tbl TEXT NOT NULL UNIQUE, num INTEGER NOT NULL UNIQUE,
-              category TEXT, period TEXT NOT NULL, seq INTEGER NOT NULL,
-              period_start INTEGER, period_end INTEGER,
-              rows INTEGER NOT NULL DEFAULT 0, last_local INTEGER NOT NULL DEFAULT 0,
-              min_id INTEGER, max_id INTEGER, min_ts INTEGER, max_ts INTEGER,
-              state TEXT NOT NULL DEFAULT 'hot', file TEXT);
-            """)
-        let insert = try db.prepare("INSERT INTO \(c.qualifiedConfig)(key, value) VALUES (?1, ?2)")
-        for (k, v) in [("storage", jsonb ? "jsonb" : "text"), ("created_with", sqliteVersion),
-                       ("shards_version", shardsVersion), ("next_number", "1")] {
-            try insert.bind([.text(k), .text(v)])
-            try insert.run()
-        }
-        c.catalogStale = false
+        let c = ShardedCollection(db: db, schema: schema, name: name, options: options, jsonb: jsonb)
+        try c.store.createTables(storage: jsonb ? "jsonb" : "text", createdWith: sqliteVersion, version: shardsVersion)
+        c.transaction.reloaded()
         return c
     }
 
     /// xConnect: an existing collection; refuses JSONB storage on an SQLite that cannot read it.
-    static func connect(db: Database, schema: String, name: String, options: CollectionOptions) throws -> Collection {
-        var storage = "text", createdWith = "?"
-        let stmt: Statement
+    static func connect(db: Database, schema: String, name: String, options: CollectionOptions) throws -> ShardedCollection {
+        let config: [String: String]
         do {
-            stmt = try db.prepare("SELECT key, value FROM \(SQLText.identifier(schema)).\(SQLText.identifier(name + "_config"))")
-        } catch {
-            throw ShardError("shards: collection '\(name)' has lost its catalog table \(name)_config: \(error)")
+            config = try CatalogStore(db: db, schema: schema, name: name).config()
+        } catch let e as SQLiteError where e.code == SQLITE_ERROR {
+            throw ShardError("shards: collection '\(name)' has lost its catalog table \(name)_config: \(e)")
         }
-        while try stmt.step() {
-            switch stmt.text(0) {
-            case "storage": storage = stmt.text(1) ?? "text"
-            case "created_with": createdWith = stmt.text(1) ?? "?"
-            default: break
-            }
-        }
+        let storage = config["storage"] ?? "text", createdWith = config["created_with"] ?? "?"
         if storage == "jsonb" && sqliteVersionNumber < jsonbVersion {
             throw ShardError("shards: collection '\(name)' stores JSONB documents (created with SQLite \(createdWith)); this SQLite is \(sqliteVersion), and JSONB needs 3.45.0 or newer")
         }
-        return Collection(db: db, schema: schema, name: name, options: options, jsonb: storage == "jsonb")
+        return ShardedCollection(db: db, schema: schema, name: name, options: options, jsonb: storage == "jsonb")
     }
 
     /// The paths the scanner reads: the time, then the category.
@@ -128,11 +97,28 @@ final class Collection {
 
     // MARK: - catalog
 
+    /// Before a read of the collection (a scan, shard_key, shard_list, a lifecycle
+    /// function): this connection's buffered documents are written, so it reads its
+    /// own writes, and memory catches up with the database.
+    func readyToRead() throws {
+        if !buffer.isEmpty { try flush() }
+        try catchUp()
+    }
+
+    /// Before a write: the first write of a transaction (or the first after a partial
+    /// rollback) catches up with the database; later writes of it trust memory.
+    @inline(__always) func readyToWrite() throws {
+        if transaction.needsWriteCheck {
+            try catchUp()
+            transaction.checkedForWrite()
+        }
+    }
+
     /// Brings the catalog in memory up to date with the database when another
     /// connection committed or a rollback undid our own changes.
-    func refresh() throws {
+    private func catchUp() throws {
         let dv = try dataVersion()
-        if dv != lastDataVersion || catalogStale {
+        if dv != lastDataVersion || transaction.catalogStale {
             try reload()
             lastDataVersion = dv
         }
@@ -148,40 +134,27 @@ final class Collection {
         return stmt.int64(0)
     }
 
-    /// Before the first write of a transaction (or after a partial rollback), make
-    /// sure memory matches the database; later writes of it trust memory.
-    @inline(__always) func prepareWrite() throws {
-        if checkBeforeWrite || catalogStale {
-            try refresh()
-            checkBeforeWrite = false
-        }
-    }
-
-    func reload() throws {
+    private func reload() throws {
         let dirty = Set(catalog.dirtyShards.map(\.number))
         var shards: [ShardInfo] = []
-        let stmt = try db.prepare("""
-            SELECT category, period, seq, num, rows, last_local, min_id, max_id, min_ts, max_ts, state, file
-            FROM \(qualifiedShards) ORDER BY num
-            """)
-        while try stmt.step() {
-            let periodLabel = stmt.text(1) ?? ""
-            guard let period = options.partition.period(label: periodLabel) else {
-                throw ShardError("shards: catalog of '\(name)' holds a bad period '\(periodLabel)'")
+        for row in try store.shards() {
+            guard let period = options.partition.period(label: row.period) else {
+                throw ShardError("shards: catalog of '\(name)' holds a bad period '\(row.period)'")
             }
-            let key = ShardKey(collection: name, category: stmt.text(0), period: periodLabel, seq: Int(stmt.int64(2)))
+            guard let state = row.state else {
+                throw ShardError("shards: catalog of '\(name)' holds a bad state for shard \(row.number)")
+            }
+            let key = ShardKey(collection: name, category: row.category, period: row.period, seq: row.seq)
             shards.append(ShardInfo(
-                key: key, number: stmt.int64(3), period: period, rows: stmt.int64(4), lastLocal: stmt.int64(5),
-                minId: stmt.optionalInt(6), maxId: stmt.optionalInt(7), minTs: stmt.optionalInt(8), maxTs: stmt.optionalInt(9),
-                state: stmt.text(10) ?? "hot", file: stmt.text(11)))
+                key: key, number: row.number, period: period, rows: row.rows, lastLocal: row.lastLocal,
+                minId: row.minId, maxId: row.maxId, minTs: row.minTs, maxTs: row.maxTs, state: state, file: row.file))
         }
         catalog = Catalog(shards)
         catalogGeneration += 1
-        nextNumber = try db.scalarInt("SELECT value FROM \(qualifiedConfig) WHERE key = 'next_number'") ?? 1
+        nextNumber = try store.nextNumber()
         var paths = options.indexes.map(\.path)
-        let ensured = try db.prepare("SELECT substr(key, 6) FROM \(qualifiedConfig) WHERE key LIKE 'path:%' ORDER BY rowid")
-        while try ensured.step() {
-            if let p = try? JSONPath(parsing: ensured.text(0) ?? ""), !paths.contains(p) { paths.append(p) }
+        for text in try store.indexedPaths() {
+            if let p = try? JSONPath(parsing: text), !paths.contains(p) { paths.append(p) }
         }
         indexedPaths = paths
         // Counters of our own unsynced writes survive a partial rollback only as
@@ -190,7 +163,7 @@ final class Collection {
             try recount(s)
         }
         insertStatements.removeAll()
-        catalogStale = false
+        transaction.reloaded()
     }
 
     func recount(_ s: ShardInfo) throws {
@@ -207,47 +180,33 @@ final class Collection {
 
     /// xBegin: the first write of a transaction checks for other writers once.
     func began() {
-        checkBeforeWrite = true
-        if !enlisted { explicitTransaction = !db.isAutocommit }
-        enlisted = true
+        transaction.began(autocommit: db.isAutocommit)
     }
 
     /// xSync: at COMMIT of an explicit transaction the buffer is written; then the
     /// in-memory counters of changed shards, all inside the transaction. (An
     /// autocommit statement's commit leaves the buffer alone: that is its point.)
     func sync() throws {
-        if explicitTransaction { try flush() }
+        if transaction.isExplicit { try flush() }
         // After a partial rollback, count again before writing counters back.
-        if catalogStale { try refresh() }
+        if transaction.catalogStale { try catchUp() }
         let dirty = catalog.dirtyShards
         guard !dirty.isEmpty else { return }
-        let stmt = try statements.checkout(db, """
-            UPDATE \(qualifiedShards) SET rows = ?2, last_local = max(last_local, ?3), min_id = ?4, max_id = ?5, min_ts = ?6, max_ts = ?7
-            WHERE num = ?1
-            """)
-        defer { statements.checkin(stmt) }
-        for s in dirty {
-            try stmt.bind([.int(s.number), .int(s.rows), .int(s.lastLocal), bindable(s.minId), bindable(s.maxId),
-                           bindable(s.minTs), bindable(s.maxTs)])
-            try stmt.run()
-        }
+        for s in dirty { try store.writeCounters(s) }
     }
 
     /// xCommit: memory and database agree again.
     func committed() {
         for s in catalog.dirtyShards { s.dirty = false }
         buffer.committed()
-        checkBeforeWrite = true
-        enlisted = false
+        transaction.committed()
     }
 
     /// xRollback: everything of this transaction is gone, including new shards.
     func rolledBack() {
         for s in catalog.dirtyShards { s.dirty = false }
         buffer.rolledBack()
-        catalogStale = true
-        checkBeforeWrite = true
-        enlisted = false
+        transaction.rolledBack()
     }
 
     /// xSavepoint / xRollbackTo.
@@ -255,17 +214,15 @@ final class Collection {
 
     func rolledBack(toSavepoint n: Int32) {
         buffer.rolledBack(toSavepoint: n)
-        catalogStale = true
+        transaction.rolledBackToSavepoint()
     }
-
-    func bindable(_ v: Int64?) -> SQLBinding { v.map { .int($0) } ?? .null }
 
     // MARK: - teardown
 
     /// xDestroy: drops every shard and shadow table.
     func dropAll() throws {
         buffer.discardAll()
-        try refresh()
+        try catchUp()
         statements.removeAll()
         insertStatements.removeAll()
         probe = nil
@@ -276,8 +233,8 @@ final class Collection {
         for s in catalog.shards {
             sql += dropTablesSQL(s)
         }
-        sql += "DROP TABLE IF EXISTS \(qualifiedShards); DROP TABLE IF EXISTS \(qualifiedConfig);"
         try db.exec(sql)
+        try store.dropTables()
     }
 
     /// Writes what is buffered, then finalizes every statement before the connection
@@ -285,6 +242,7 @@ final class Collection {
     func close() {
         flushOnClose()
         archives.closeAll()
+        store.finalizeAll()
         statements.removeAll()
         insertStatements.removeAll()
         probe = nil
@@ -311,7 +269,7 @@ func fnv1a64Hex(_ s: String) -> String {
 
 // MARK: - columns
 
-extension Collection {
+extension ShardedCollection {
     /// id, ts, shard, doc, one per declared index, then the hidden filter.
     var columnCount: Int { 5 + options.indexes.count }
     var filterColumn: Int { 4 + options.indexes.count }
@@ -340,7 +298,7 @@ extension Collection {
 
 // MARK: - tracing (shards_explain)
 
-extension Collection {
+extension ShardedCollection {
     /// While a trace is on, each scan records how many shards it visits and the SQL
     /// it runs in each.
     func traceScan(visiting count: Int) {

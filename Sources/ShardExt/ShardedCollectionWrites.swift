@@ -2,7 +2,7 @@ import CShardShim
 import ShardCore
 
 // Writes: where a document goes, and putting it there, directly or through the buffer.
-extension Collection {
+extension ShardedCollection {
     // MARK: - routing a document
 
     /// Where a document goes: its time and its (encoded) category.
@@ -171,7 +171,7 @@ extension Collection {
     /// A shard splits once it has handed out max_rows ids (reserved ones included;
     /// deletes do not make room), so concurrent writers agree on where rows go.
     @inline(__always) func hasRoom(_ s: ShardInfo) -> Bool {
-        s.lastLocal < options.maxRows && s.lastLocal < DocumentId.maxLocal && s.state == "hot"
+        s.lastLocal < options.maxRows && s.lastLocal < DocumentId.maxLocal && s.state == .hot
     }
 
     // MARK: - writes
@@ -181,7 +181,7 @@ extension Collection {
         // Buffered documents are written later: SQLite checks them now, in place(), and
         // the catalog is looked at only when a new block of ids is reserved.
         let buffered = options.buffer > 0
-        if !buffered || catalogStale { try prepareWrite() }
+        if !buffered || transaction.catalogStale { try readyToWrite() }
         let p = try place(doc: doc, explicitTs: explicitTs, checkedByInsert: !buffered)
         if buffered { return try bufferInsert(doc: doc, p) }
         let (key, found) = route(p)
@@ -224,14 +224,14 @@ extension Collection {
             return id
         }
         // A new block: the catalog must be current (another writer may have moved on).
-        try prepareWrite()
+        try readyToWrite()
         (key, found) = route(p)
         let shard = try found ?? createShard(key, containing: p.ts)
         let first = shard.lastLocal + 1
         let last = min(shard.lastLocal + options.buffer, options.maxRows, DocumentId.maxLocal)
         shard.lastLocal = last
         shard.dirty = true
-        try db.exec("UPDATE \(qualifiedShards) SET last_local = \(last) WHERE num = \(shard.number)")
+        try store.reserveIds(shard: shard.number, through: last)
         buffer.reserve(shard: shard.number, first: first + 1, last: last)
         return DocumentId.make(shard: shard.number, local: first)
     }
@@ -243,19 +243,19 @@ extension Collection {
     /// documents go back to the buffer).
     @discardableResult
     func flush() throws -> Int {
-        guard !buffer.isEmpty, !flushing else { return 0 }
-        flushing = true
-        defer { flushing = false }
+        guard !buffer.isEmpty, !transaction.flushing else { return 0 }
+        transaction.flushing = true
+        defer { transaction.flushing = false }
         // Counters are written back whole at xSync: they must start from what other
         // writers committed, so the catalog is brought up to date first.
-        if enlisted {
-            try prepareWrite()
+        if transaction.isEnlisted {
+            try readyToWrite()
             return try buffer.drain(writeBuffered)
         }
         try db.exec("SAVEPOINT shards_flush")
         do {
             try enlist()
-            try prepareWrite()
+            try readyToWrite()
             let n = try buffer.drain(writeBuffered)
             try db.exec("RELEASE shards_flush")
             return n
@@ -276,11 +276,6 @@ extension Collection {
         defer { stmt.reset() }
         _ = try stmt.step()
         shard.noteInsert(id: e.id, ts: e.ts)
-    }
-
-    /// Before a read: a connection reads its own writes.
-    func flushBeforeRead() throws {
-        if !buffer.isEmpty { try flush() }
     }
 
     /// Joins the current transaction as a writer (xBegin ... xCommit/xRollback) with a
@@ -304,7 +299,7 @@ extension Collection {
         defer { _ = api.pointee.close_v2(other.handle) }
         do {
             try other.exec("BEGIN IMMEDIATE")
-            var touched: [Int64: (table: String, rows: Int64, minId: Int64, maxId: Int64, minTs: Int64, maxTs: Int64)] = [:]
+            var touched: [Int64: (rows: Int64, minId: Int64, maxId: Int64, minTs: Int64, maxTs: Int64)] = [:]
             var inserts: [Int64: Statement] = [:]
             for e in entries {
                 guard let shard = catalog.shard(number: e.shard) else { continue }
@@ -317,19 +312,14 @@ extension Collection {
                 stmt.bind(3, e.doc)
                 _ = try stmt.step()
                 stmt.reset()
-                let t = touched[e.shard] ?? (shard.tableName, 0, e.id, e.id, e.ts, e.ts)
-                touched[e.shard] = (t.table, t.rows + 1, min(t.minId, e.id), max(t.maxId, e.id), min(t.minTs, e.ts), max(t.maxTs, e.ts))
+                let t = touched[e.shard] ?? (0, e.id, e.id, e.ts, e.ts)
+                touched[e.shard] = (t.rows + 1, min(t.minId, e.id), max(t.maxId, e.id), min(t.minTs, e.ts), max(t.maxTs, e.ts))
             }
-            let update = try other.prepare("""
-                UPDATE "main".\(SQLText.identifier(shardsTable)) SET rows = rows + ?2,
-                  min_id = min(coalesce(min_id, ?3), ?3), max_id = max(coalesce(max_id, ?4), ?4),
-                  min_ts = min(coalesce(min_ts, ?5), ?5), max_ts = max(coalesce(max_ts, ?6), ?6)
-                WHERE num = ?1
-                """)
+            let otherStore = CatalogStore(db: other, schema: "main", name: self.name)
             for (num, t) in touched {
-                try update.bind([.int(num), .int(t.rows), .int(t.minId), .int(t.maxId), .int(t.minTs), .int(t.maxTs)])
-                try update.run()
+                try otherStore.addRows(shard: num, count: t.rows, ids: t.minId...t.maxId, times: t.minTs...t.maxTs)
             }
+            otherStore.finalizeAll()
             inserts.removeAll()
             try other.exec("COMMIT")
         } catch {
@@ -359,14 +349,8 @@ extension Collection {
         } catch let e as SQLiteError {
             throw SQLiteError(code: e.code, message: "shards: cannot create shard \(key.text) as table \(shard.tableName): \(e.message)")
         }
-        let row = try db.prepare("""
-            INSERT INTO \(qualifiedShards)(key, tbl, num, category, period, seq, period_start, period_end)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-            """)
-        try row.bind([.text(key.text), .text(shard.tableName), .int(number), key.category.map { .text($0) } ?? .null,
-                      .text(key.period), .int(Int64(key.seq)), bindable(period.start), bindable(period.end)])
-        try row.run()
-        try db.exec("UPDATE \(qualifiedConfig) SET value = \(number + 1) WHERE key = 'next_number'")
+        try store.insertShard(shard)
+        try store.setNextNumber(number + 1)
         nextNumber = number + 1
         catalog.add(shard)
         if key.seq == 1 { try applyRetention(newPeriod: period) }
@@ -409,7 +393,7 @@ extension Collection {
 
     /// Deletes the row with this id, if there is one.
     func delete(id: Int64) throws {
-        try prepareWrite()
+        try readyToWrite()
         guard let shard = catalog.shard(number: DocumentId.shardNumber(of: id)) else { return }
         try checkWritable(shard, id: id)
         let stmt = try statements.checkout(db, "DELETE FROM \(qualified(shard.tableName)) WHERE id = ?1")
@@ -421,7 +405,7 @@ extension Collection {
 
     /// Replaces a document (and/or its explicit ts). It must stay in its shard's period and category.
     func update(id: Int64, doc: OpaquePointer?, docChanged: Bool, explicitTs: OpaquePointer?, tsChanged: Bool) throws {
-        try prepareWrite()
+        try readyToWrite()
         guard let shard = catalog.shard(number: DocumentId.shardNumber(of: id)) else { return }
         try checkWritable(shard, id: id)
         let tbl = qualified(shard.tableName)

@@ -1,0 +1,212 @@
+import CShardShim
+import ShardCore
+
+/// A collection's catalog tables, `<c>_shards` (a row per shard) and `<c>_config`
+/// (key/value: storage, created_with, shards_version, next_number, and a `path:<path>`
+/// row per path added by ensure_json_index). Nothing else reads or writes them.
+///
+/// Every statement on them is in one table, prepared on first use and kept until
+/// `finalizeAll` (as fts5_storage.c keeps azStmt[]). Values are always bound.
+final class CatalogStore {
+    private enum Kind: Int, CaseIterable {
+        case readConfig, insertConfig, readNextNumber, writeNextNumber, readPaths, recordPath
+        case readShards, insertShard, writeCounters, reserveIds, setState, setArchived, deleteShard, addRows
+    }
+
+    /// The columns of `<c>_shards` that `shards()` reads, in SELECT order, named as in the table.
+    private enum ShardColumn: Int32, CaseIterable {
+        case category, period, seq, num, rows, last_local, min_id, max_id, min_ts, max_ts, state, file
+    }
+
+    let db: Database
+    private let shardsTable: String
+    private let configTable: String
+    private var prepared: [Statement?] = Array(repeating: nil, count: Kind.allCases.count)
+
+    /// The catalog of collection `name` in `schema` ("main" for a connection of its own).
+    init(db: Database, schema: String, name: String) {
+        self.db = db
+        shardsTable = SQLText.identifier(schema) + "." + SQLText.identifier(name + "_shards")
+        configTable = SQLText.identifier(schema) + "." + SQLText.identifier(name + "_config")
+    }
+
+    private func sql(_ kind: Kind) -> String {
+        switch kind {
+        case .readConfig: "SELECT key, value FROM \(configTable)"
+        case .insertConfig: "INSERT INTO \(configTable)(key, value) VALUES (?1, ?2)"
+        case .readNextNumber: "SELECT value FROM \(configTable) WHERE key = 'next_number'"
+        case .writeNextNumber: "UPDATE \(configTable) SET value = ?1 WHERE key = 'next_number'"
+        case .readPaths: "SELECT substr(key, 6) FROM \(configTable) WHERE key LIKE 'path:%' ORDER BY rowid"
+        case .recordPath: "INSERT OR IGNORE INTO \(configTable)(key, value) VALUES (?1, NULL)"
+        case .readShards:
+            "SELECT \(ShardColumn.allCases.map { "\($0)" }.joined(separator: ", ")) FROM \(shardsTable) ORDER BY num"
+        case .insertShard: """
+            INSERT INTO \(shardsTable)(key, tbl, num, category, period, seq, period_start, period_end)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+            """
+        case .writeCounters: """
+            UPDATE \(shardsTable) SET rows = ?2, last_local = max(last_local, ?3), min_id = ?4, max_id = ?5, min_ts = ?6, max_ts = ?7
+            WHERE num = ?1
+            """
+        case .reserveIds: "UPDATE \(shardsTable) SET last_local = ?2 WHERE num = ?1"
+        case .setState: "UPDATE \(shardsTable) SET state = ?2 WHERE num = ?1"
+        case .setArchived: "UPDATE \(shardsTable) SET state = '\(ShardState.archived.rawValue)', file = ?2 WHERE num = ?1"
+        case .deleteShard: "DELETE FROM \(shardsTable) WHERE num = ?1"
+        case .addRows: """
+            UPDATE \(shardsTable) SET rows = rows + ?2,
+              min_id = min(coalesce(min_id, ?3), ?3), max_id = max(coalesce(max_id, ?4), ?4),
+              min_ts = min(coalesce(min_ts, ?5), ?5), max_ts = max(coalesce(max_ts, ?6), ?6)
+            WHERE num = ?1
+            """
+        }
+    }
+
+    private func statement(_ kind: Kind) throws -> Statement {
+        if let s = prepared[kind.rawValue] { return s }
+        let s = try db.prepare(sql(kind), persistent: true)
+        prepared[kind.rawValue] = s
+        return s
+    }
+
+    /// Runs a statement that returns no rows.
+    private func run(_ kind: Kind, _ bindings: [SQLBinding]) throws {
+        let stmt = try statement(kind)
+        try stmt.bind(bindings)
+        try stmt.run()
+    }
+
+    /// Lets go of every statement (before the tables go, or the connection closes).
+    func finalizeAll() {
+        for i in prepared.indices { prepared[i] = nil }
+    }
+
+    // MARK: - the tables
+
+    /// Creates both tables and the config rows of a new collection, in the caller's transaction.
+    func createTables(storage: String, createdWith: String, version: String) throws {
+        try db.exec("""
+            CREATE TABLE \(configTable)(key TEXT PRIMARY KEY, value);
+            CREATE TABLE \(shardsTable)(
+              key TEXT PRIMARY KEY, tbl TEXT NOT NULL UNIQUE, num INTEGER NOT NULL UNIQUE,
+              category TEXT, period TEXT NOT NULL, seq INTEGER NOT NULL,
+              period_start INTEGER, period_end INTEGER,
+              rows INTEGER NOT NULL DEFAULT 0, last_local INTEGER NOT NULL DEFAULT 0,
+              min_id INTEGER, max_id INTEGER, min_ts INTEGER, max_ts INTEGER,
+              state TEXT NOT NULL DEFAULT '\(ShardState.hot.rawValue)', file TEXT);
+            """)
+        for (k, v) in [("storage", storage), ("created_with", createdWith),
+                       ("shards_version", version), ("next_number", "1")] {
+            try run(.insertConfig, [.text(k), .text(v)])
+        }
+    }
+
+    func dropTables() throws {
+        finalizeAll()
+        try db.exec("DROP TABLE IF EXISTS \(shardsTable); DROP TABLE IF EXISTS \(configTable);")
+    }
+
+    // MARK: - config
+
+    /// The config rows, key to value (text).
+    func config() throws -> [String: String] {
+        let stmt = try statement(.readConfig)
+        defer { stmt.reset() }
+        var rows: [String: String] = [:]
+        while try stmt.step() {
+            if let k = stmt.text(0) { rows[k] = stmt.text(1) }
+        }
+        return rows
+    }
+
+    /// The number the next new shard takes.
+    func nextNumber() throws -> Int64 {
+        let stmt = try statement(.readNextNumber)
+        defer { stmt.reset() }
+        guard try stmt.step(), stmt.type(0) != SQLITE_NULL else { return 1 }
+        return stmt.int64(0)
+    }
+
+    func setNextNumber(_ n: Int64) throws { try run(.writeNextNumber, [.int(n)]) }
+
+    /// Paths added by ensure_json_index, in the order they were added.
+    func indexedPaths() throws -> [String] {
+        let stmt = try statement(.readPaths)
+        defer { stmt.reset() }
+        var paths: [String] = []
+        while try stmt.step() { paths.append(stmt.text(0) ?? "") }
+        return paths
+    }
+
+    func recordIndexedPath(_ path: String) throws { try run(.recordPath, [.text("path:" + path)]) }
+
+    // MARK: - shards
+
+    /// One catalog row, as `shards()` reads it.
+    struct ShardRow {
+        let category: String?
+        let period: String
+        let seq: Int
+        let number: Int64
+        let rows: Int64
+        let lastLocal: Int64
+        let minId, maxId, minTs, maxTs: Int64?
+        /// The stored text; nil when it is not a `ShardState`.
+        let state: ShardState?
+        let file: String?
+    }
+
+    /// Every catalog row, by shard number.
+    func shards() throws -> [ShardRow] {
+        let stmt = try statement(.readShards)
+        defer { stmt.reset() }
+        func int(_ c: ShardColumn) -> Int64 { stmt.int64(c.rawValue) }
+        func optionalInt(_ c: ShardColumn) -> Int64? { stmt.optionalInt(c.rawValue) }
+        func text(_ c: ShardColumn) -> String? { stmt.text(c.rawValue) }
+        var rows: [ShardRow] = []
+        while try stmt.step() {
+            rows.append(ShardRow(
+                category: text(.category), period: text(.period) ?? "", seq: Int(int(.seq)), number: int(.num),
+                rows: int(.rows), lastLocal: int(.last_local), minId: optionalInt(.min_id), maxId: optionalInt(.max_id),
+                minTs: optionalInt(.min_ts), maxTs: optionalInt(.max_ts),
+                state: ShardState(rawValue: text(.state) ?? ShardState.hot.rawValue), file: text(.file)))
+        }
+        return rows
+    }
+
+    /// The row of a new shard (counters start at zero).
+    func insertShard(_ shard: ShardInfo) throws {
+        let key = shard.key
+        try run(.insertShard, [.text(key.text), .text(shard.tableName), .int(shard.number),
+                               key.category.map { .text($0) } ?? .null, .text(key.period), .int(Int64(key.seq)),
+                               bindable(shard.period.start), bindable(shard.period.end)])
+    }
+
+    /// Writes the in-memory counters of a shard back (last_local never goes down).
+    func writeCounters(_ s: ShardInfo) throws {
+        try run(.writeCounters, [.int(s.number), .int(s.rows), .int(s.lastLocal), bindable(s.minId), bindable(s.maxId),
+                                 bindable(s.minTs), bindable(s.maxTs)])
+    }
+
+    /// Records ids handed out up to `lastLocal` (a buffered writer's reservation).
+    func reserveIds(shard number: Int64, through lastLocal: Int64) throws {
+        try run(.reserveIds, [.int(number), .int(lastLocal)])
+    }
+
+    func setState(_ state: ShardState, shard number: Int64) throws {
+        try run(.setState, [.int(number), .text(state.rawValue)])
+    }
+
+    func setArchived(shard number: Int64, file: String) throws {
+        try run(.setArchived, [.int(number), .text(file)])
+    }
+
+    func deleteShard(_ number: Int64) throws { try run(.deleteShard, [.int(number)]) }
+
+    /// Adds rows written behind the collection's back (the close-time flush) to a shard's counters.
+    func addRows(shard number: Int64, count: Int64, ids: ClosedRange<Int64>, times: ClosedRange<Int64>) throws {
+        try run(.addRows, [.int(number), .int(count), .int(ids.lowerBound), .int(ids.upperBound),
+                           .int(times.lowerBound), .int(times.upperBound)])
+    }
+
+    private func bindable(_ v: Int64?) -> SQLBinding { v.map { .int($0) } ?? .null }
+}
