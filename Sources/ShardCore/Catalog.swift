@@ -123,6 +123,7 @@ public final class ShardInfo {
     /// exists, or its period ended before `now` (ms).
     public func displayState(isNewestOfLine: Bool, now: Int64) -> String {
         guard state == .hot else { return state.rawValue }
+        if key.isMerged { return "sealed" }   // merged tables never take inserts
         if !isNewestOfLine { return "sealed" }
         if let end = period.end, end <= now { return "sealed" }
         return "hot"
@@ -141,6 +142,7 @@ public struct Catalog {
 
     public init(_ shards: [ShardInfo] = []) {
         for s in shards.sorted(by: { $0.number < $1.number }) { add(s) }
+        for (n, into) in mergedInto.sorted(by: { $0.key < $1.key }) { byNumber[into]?.sources.append(n) }
     }
 
     public mutating func add(_ shard: ShardInfo) {

@@ -67,6 +67,8 @@ final class ScanCursor {
         self.plan = plan
         try collection.readyToRead()
         var pruning = ShardFilter()
+        /// What summaries can judge: the conditions on indexed paths every row must meet.
+        var summaryConditions: [SummaryCondition] = []
         /// Each condition, and whether it is a numeric ts range (implied for shards inside it).
         var conditions: [(sql: String, timeRange: Bool)] = []
         var limit: Int64 = -1, offset: Int64 = 0
@@ -75,6 +77,7 @@ final class ScanCursor {
             let column = term.column
             guard term.op.takesArgument else {
                 pruning.add(column: column, op: .isnull, value: .other)
+                if let path = indexedPath(column) { summaryConditions.append(SummaryCondition(path: path, op: .isNull, values: [])) }
                 conditions.append(("\(collection.columnExpression(column)) IS NULL", false))
                 continue
             }
@@ -101,6 +104,10 @@ final class ScanCursor {
                     throw collection.db.error(rc)
                 }
                 pruning.add(column: column, inList: list.map(pruneValue))
+                if let path = indexedPath(column) {
+                    let values = list.compactMap(summaryValue)
+                    if values.count == list.count { summaryConditions.append(SummaryCondition(path: path, op: .eq, values: values)) }
+                }
                 if column == 2 || list.isEmpty {
                     list.forEach { api.pointee.value_free($0) }
                     if column != 2 { conditions.append(("0", false)) }
@@ -118,12 +125,16 @@ final class ScanCursor {
                 let text = valueText(v) ?? ""
                 let compiled = try QueryDocument.compile(text, firstParameter: parameters.count + 1)
                 parameters += compiled.parameters.map { .query($0) }
+                summaryConditions += compiled.conditions
                 conditions.append((compiled.sql, false))
             default:
                 let value = pruneValue(v)
                 pruning.add(column: column, op: term.op, value: value)
                 // `shard` terms are settled by pruning; SQLite checks them again.
                 guard column != 2 else { continue }
+                if let path = indexedPath(column), let op = summaryOp(term.op), let sv = summaryValue(v) {
+                    summaryConditions.append(SummaryCondition(path: path, op: op, values: [sv]))
+                }
                 parameters.append(.value(api.pointee.value_dup(v)))
                 if term.op == .eq && column >= 4 && blockProbe == nil {
                     blockProbe = (BlockFilter.pathHash(collection.options.indexes[column - 4].path.text), parameters.count)
@@ -140,15 +151,50 @@ final class ScanCursor {
             parameters.append(.query(.integer(bound)))
         }
 
-        let shards = collection.catalog.shards.filter { !$0.isRetired && pruning.mayContain($0) }
+        var skipped = 0
+        let shards = collection.catalog.shards.filter { s in
+            guard !s.isRetired, pruning.mayContain(s) else { return false }
+            guard let summary = s.summary, !summaryConditions.isEmpty else { return true }
+            if summary.mayMatch(summaryConditions) { return true }
+            skipped += 1
+            return false
+        }
         groups = makeGroups(shards)
         columnMap = makeColumnMap()
         makeTemplate(conditions)
-        collection.traceScan(visiting: shards.count)
+        collection.traceScan(visiting: shards.count, skippedBySummary: skipped)
 
         returned = 0
         eof = false
         if cap == 0 { eof = true } else if !(try openNextGroup()) { eof = true }
+    }
+
+    /// The path of an indexed column, the key of its summaries; nil for other columns.
+    private func indexedPath(_ column: Int) -> String? {
+        column >= 4 && column < collection.filterColumn ? collection.options.indexes[column - 4].path.text : nil
+    }
+
+    private func summaryOp(_ op: ScanPlan.Op) -> SummaryCondition.Op? {
+        switch op {
+        case .eq: .eq
+        case .gt: .gt
+        case .ge: .ge
+        case .lt: .lt
+        case .le: .le
+        default: nil
+        }
+    }
+
+    /// A value as summaries compare it; nil for NULL and blobs (no skipping on them).
+    private func summaryValue(_ v: OpaquePointer?) -> SummaryValue? {
+        switch valueType(v) {
+        case SQLITE_INTEGER: return .integer(valueInt64(v))
+        case SQLITE_FLOAT: return .real(valueDouble(v))
+        case SQLITE_TEXT:
+            let p = api.pointee.value_text(v)
+            return .text(Array(UnsafeRawBufferPointer(start: p, count: Int(api.pointee.value_bytes(v)))))
+        default: return nil
+        }
     }
 
     private func pruneValue(_ v: OpaquePointer?) -> PruneValue {
@@ -163,13 +209,15 @@ final class ScanCursor {
     /// Id order: shards by number, which is id order. Ts order: shards whose time
     /// ranges overlap form one group, merged; groups follow each other in time.
     private func makeGroups(_ shards: [ShardInfo]) -> [[ShardInfo]] {
-        guard plan.order.byTime else {
-            return (plan.order == .idDescending ? shards.reversed() : shards).map { [$0] }
-        }
+        if plan.order == .none { return shards.map { [$0] } }
+        // Merged tables hold several shards' ids, so id ranges can overlap too.
+        let bounds: (ShardInfo) -> (lo: Int64, hi: Int64) = plan.order.byTime
+            ? { $0.timeBounds }
+            : { ($0.ids.lowerBound, $0.ids.upperBound) }
         var groups: [[ShardInfo]] = []
         var groupHi = Int64.min
-        for s in shards.sorted(by: { $0.timeBounds.lo < $1.timeBounds.lo }) {
-            let (lo, hi) = s.timeBounds
+        for s in shards.sorted(by: { bounds($0).lo < bounds($1).lo }) {
+            let (lo, hi) = bounds(s)
             if groups.isEmpty || lo > groupHi {
                 groups.append([s])
                 groupHi = hi
@@ -303,6 +351,10 @@ final class ScanCursor {
     /// Whether stream a's row comes before stream b's in the scan's order.
     @inline(__always) private func before(_ a: Int, _ b: Int) -> Bool {
         let sa = streams[a].stmt, sb = streams[b].stmt
+        if !plan.order.byTime {
+            let ia = sa.int64(0), ib = sb.int64(0)
+            return plan.order.isDescending ? ia > ib : ia < ib
+        }
         let ta = sa.int64(1), tb = sb.int64(1)
         let ia = sa.int64(0), ib = sb.int64(0)
         if plan.order.isDescending { return ta > tb || (ta == tb && ia > ib) }

@@ -171,7 +171,7 @@ extension ShardedCollection {
     /// A shard splits once it has handed out max_rows ids (reserved ones included;
     /// deletes do not make room), so concurrent writers agree on where rows go.
     @inline(__always) func hasRoom(_ s: ShardInfo) -> Bool {
-        s.lastLocal < options.maxRows && s.lastLocal < DocumentId.maxLocal && s.state == .hot
+        s.lastLocal < options.maxRows && s.lastLocal < DocumentId.maxLocal && s.state == .hot && !s.key.isMerged
     }
 
     // MARK: - writes
@@ -198,6 +198,8 @@ extension ShardedCollection {
             throw ShardError("shards: malformed JSON document")
         }
         shard.noteInsert(id: id, ts: p.ts)
+        if shard.summary != nil { try forgetSummary(shard) }
+        if upkeep.pending { try upkeepAfterWrite() }
         return id
     }
 
@@ -276,6 +278,7 @@ extension ShardedCollection {
         defer { stmt.reset() }
         _ = try stmt.step()
         shard.noteInsert(id: e.id, ts: e.ts)
+        if shard.summary != nil { try forgetSummary(shard) }
     }
 
     /// Joins the current transaction as a writer (xBegin ... xCommit/xRollback) with a
@@ -345,7 +348,14 @@ extension ShardedCollection {
         let number = nextNumber
         let shard = ShardInfo(key: key, number: number, period: period)
         do {
-            try db.exec(shardTableSQL(shard, schema: schema))
+            if let spare = try takeSpareTable() {
+                try db.exec("ALTER TABLE \(qualified(spare)) RENAME TO \(SQLText.identifier(shard.tableName))")
+                for path in indexedPaths where try !hasIndex(table: shard.tableName, path: path) {
+                    try db.exec(createIndexSQL(shard: shard, path: path))
+                }
+            } else {
+                try db.exec(shardTableSQL(shard, schema: schema))
+            }
         } catch let e as SQLiteError {
             throw SQLiteError(code: e.code, message: "shards: cannot create shard \(key.text) as table \(shard.tableName): \(e.message)")
         }
@@ -354,6 +364,8 @@ extension ShardedCollection {
         nextNumber = number + 1
         catalog.add(shard)
         if key.seq == 1 { try applyRetention(newPeriod: period) }
+        // A new period or a split: older shards may have stopped receiving rows.
+        upkeep.due()
         return shard
     }
 
@@ -417,8 +429,10 @@ extension ShardedCollection {
         let p = try place(doc: newDoc, explicitTs: tsChanged ? explicitTs : nil, isUpdate: true)
         // Without a time path, the stored time stays unless ts itself is set.
         let ts = options.timePath == nil && !tsChanged ? stored.int64(1) : p.ts
+        // The document's own period, not its table's: a merged table spans many.
         let period = options.partition.period(containing: ts)
-        if period.label != shard.key.period || p.category != shard.key.category {
+        let storedPeriod = options.partition.period(containing: stored.int64(1))
+        if period.label != storedPeriod.label || p.category != shard.key.category {
             throw ShardError("shards: this update moves document \(id) out of shard \(shard.keyText) (to another period or category); delete it and insert it again")
         }
         let stmt = try statements.checkout(db, "UPDATE \(tbl) SET ts = ?2, doc = \(storedDocument) WHERE id = ?1")
@@ -428,6 +442,9 @@ extension ShardedCollection {
         stmt.bind(3, newDoc)
         try stmt.run()
         withExtendedLifetime(stored) {}   // newDoc may point into its row until here
-        if db.changes > 0 { shard.noteTime(ts) }
+        if db.changes > 0 {
+            shard.noteTime(ts)
+            if shard.summary != nil { try forgetSummary(shard) }
+        }
     }
 }

@@ -362,7 +362,7 @@ def cross_version_checks():
 
 # SPEC 7's functions, and shards_explain (the plan viewer the routing work asked for).
 FUNCTIONS = {"ensure_json_index/2", "shard_insert/2", "shard_key/2", "shards_debug/0", "shards_version/0",
-             "shard_flush/1", "shard_drop/2", "shard_archive/3", "shard_compress/2", "shards_explain/2"}
+             "shard_flush/1", "shard_drop/2", "shard_archive/3", "shard_compress/2", "shard_merge/2", "shards_explain/2"}
 
 
 def host_checks():
