@@ -1,11 +1,13 @@
 /// Paces the upkeep of shards that stopped receiving rows (merges, SPEC 3a; summaries,
 /// SPEC 6) across writes: it falls due at the first write of a new period (or a
 /// split); then a step runs whenever the rows written since the last step have paid
-/// for it, `rowsPerWrite` rows of upkeep for each row written. One step moves or reads
-/// one table, so no single write statement pays for a large merge; a backlog is worked
-/// off while writes go on.
+/// for it: `rowsPerWrite` rows of upkeep for each row written, and at least
+/// `writesPerStep` writes between steps. One step moves or reads one table, so no
+/// single write statement pays for a large merge; a backlog is worked off while
+/// writes go on.
 public struct UpkeepPacer: Equatable, Sendable {
     public static let rowsPerWrite: Int64 = 8
+    public static let writesPerStep: Int64 = 1
 
     /// Some upkeep may be left.
     public private(set) var pending = false
@@ -16,7 +18,7 @@ public struct UpkeepPacer: Equatable, Sendable {
     /// Something changed that may leave upkeep: the next write runs a step.
     public mutating func due() {
         pending = true
-        credit = max(credit, 1)
+        credit = max(credit, 0)
     }
 
     /// One row written; true when a step is paid for.
@@ -27,8 +29,7 @@ public struct UpkeepPacer: Equatable, Sendable {
 
     /// A step worked on `rows` rows.
     public mutating func spent(rows: Int64) {
-        credit -= max(rows, 1) / UpkeepPacer.rowsPerWrite
-        if credit > 0 { credit = 0 }
+        credit = min(credit, 0) - UpkeepPacer.writesPerStep - max(rows, 0) / UpkeepPacer.rowsPerWrite
     }
 
     /// Nothing is left to do.

@@ -33,7 +33,6 @@ extension ShardedCollection {
     /// One unit of upkeep: one table merged, else one summary built. Returns the rows
     /// it worked on; nil when nothing is left.
     func upkeepStep(cut: (String?) -> Int64?, merging: Bool) throws -> Int64? {
-        dropMergedTables()
         if merging, let group = MergePlan.plan(shards: catalog.shards, collection: name,
                                                mergeRows: options.mergeRows, cut: cut).first {
             return try move(group.sources[0], into: group.target)
@@ -116,9 +115,10 @@ extension ShardedCollection {
         return spares!.popLast()
     }
 
-    /// Drops the tables of merged shards, when SQLite allows (no other statement of
-    /// the connection reading); the rest wait for the next chance. Their rows are
-    /// already in the merged tables, and no read looks at them.
+    /// Drops the tables of merged shards, when SQLite allows: from a function run as a
+    /// statement of its own (shard_merge, shard_drop, ...), never during a write or a
+    /// read (another statement of the connection reads then). Until then they are
+    /// empty, no read looks at them, and new shards take them over (takeSpareTable).
     func dropMergedTables() {
         guard mergedTablesLeft, !transaction.flushing else { return }
         guard let names = try? store.mergedTablesLeft() else { return }

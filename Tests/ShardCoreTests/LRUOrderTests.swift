@@ -41,3 +41,20 @@ final class LRUOrderTests: XCTestCase {
         }
     }
 }
+
+final class UpkeepPacerTests: XCTestCase {
+    func testStepsArePaidForByWrites() {
+        var p = UpkeepPacer()
+        XCTAssertFalse(p.pending)
+        p.due()
+        XCTAssertTrue(p.pending)
+        XCTAssertTrue(p.wrote(), "the first write after a new period runs a step")
+        p.spent(rows: 800)
+        let waits = (0..<1000).firstIndex { _ in p.wrote() }!
+        XCTAssertEqual(waits, Int(UpkeepPacer.writesPerStep + 800 / UpkeepPacer.rowsPerWrite))
+        p.spent(rows: 0)
+        XCTAssertEqual((0..<1000).firstIndex { _ in p.wrote() }!, Int(UpkeepPacer.writesPerStep))
+        p.done()
+        XCTAssertFalse(p.pending)
+    }
+}
