@@ -23,7 +23,8 @@ public enum DocumentId {
 /// transaction and written back before it commits (see `dirty`).
 public final class ShardInfo {
     public let key: ShardKey
-    /// `key.text` and `key.tableName`, rendered once: the cursor reads them per row.
+    /// `key.text` and the table, rendered once: the cursor reads them per row. The table
+    /// is `key.tableName`, unless the shard took over the emptied table of a merged shard.
     public let keyText: String
     public let tableName: String
     public let number: Int64
@@ -50,10 +51,10 @@ public final class ShardInfo {
 
     public init(key: ShardKey, number: Int64, period: Period, rows: Int64 = 0, lastLocal: Int64 = 0,
                 minId: Int64? = nil, maxId: Int64? = nil, minTs: Int64? = nil, maxTs: Int64? = nil,
-                state: ShardState = .hot, file: String? = nil, mergedInto: Int64? = nil) {
+                state: ShardState = .hot, file: String? = nil, mergedInto: Int64? = nil, tableName: String? = nil) {
         self.key = key
         self.keyText = key.text
-        self.tableName = key.tableName
+        self.tableName = tableName ?? key.tableName
         self.number = number
         self.period = period
         self.rows = rows

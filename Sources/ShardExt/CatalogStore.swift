@@ -11,13 +11,13 @@ final class CatalogStore {
     private enum Kind: Int, CaseIterable {
         case readConfig, insertConfig, readNextNumber, writeNextNumber, readPaths, recordPath
         case readShards, insertShard, writeCounters, reserveIds, setState, setArchived, deleteShard, addRows
-        case markMerged, setSummary, mergedTablesLeft
+        case markMerged, setSummary, mergedTablesLeft, releaseTable
     }
 
     /// The columns of `<c>_shards` that `shards()` reads, in SELECT order, named as in the table.
     private enum ShardColumn: Int32, CaseIterable {
         case category, period, seq, num, rows, last_local, min_id, max_id, min_ts, max_ts, state, file
-        case part, merged_into, summary
+        case part, merged_into, summary, tbl
     }
 
     /// Columns added after the first release, added to an older catalog when it is read.
@@ -66,6 +66,9 @@ final class CatalogStore {
             WHERE num = ?1 OR merged_into = ?1
             """
         case .setSummary: "UPDATE \(shardsTable) SET summary = ?2 WHERE num = ?1"
+        // A merged shard gives up the name of its emptied table (tbl is unique) to the
+        // new shard that takes the table over.
+        case .releaseTable: "UPDATE \(shardsTable) SET tbl = '-' || num WHERE tbl = ?1 AND merged_into IS NOT NULL"
         // Tables of merged shards still in the schema (their drop had to wait).
         case .mergedTablesLeft: """
             SELECT tbl FROM \(shardsTable) WHERE merged_into IS NOT NULL
@@ -177,6 +180,7 @@ final class CatalogStore {
         let part: Int
         let mergedInto: Int64?
         let summary: [UInt8]?
+        let table: String
     }
 
     /// Every catalog row, by shard number.
@@ -200,7 +204,8 @@ final class CatalogStore {
                 rows: int(.rows), lastLocal: int(.last_local), minId: optionalInt(.min_id), maxId: optionalInt(.max_id),
                 minTs: optionalInt(.min_ts), maxTs: optionalInt(.max_ts),
                 state: ShardState(rawValue: text(.state) ?? ShardState.hot.rawValue), file: text(.file),
-                part: Int(int(.part)), mergedInto: optionalInt(.merged_into), summary: stmt.blob(ShardColumn.summary.rawValue)))
+                part: Int(int(.part)), mergedInto: optionalInt(.merged_into), summary: stmt.blob(ShardColumn.summary.rawValue),
+                table: text(.tbl) ?? ""))
         }
         return rows
     }
@@ -219,6 +224,8 @@ final class CatalogStore {
     func setSummary(shard number: Int64, _ summary: ShardSummary?) throws {
         try run(.setSummary, [.int(number), summary.map { .blob($0.encoded) } ?? .null])
     }
+
+    func releaseTable(_ name: String) throws { try run(.releaseTable, [.text(name)]) }
 
     /// Names of merged shards' tables that are still in the schema.
     func mergedTablesLeft() throws -> [String] {

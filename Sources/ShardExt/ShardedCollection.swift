@@ -155,7 +155,7 @@ final class ShardedCollection {
             let shard = ShardInfo(
                 key: key, number: row.number, period: period, rows: row.rows, lastLocal: row.lastLocal,
                 minId: row.minId, maxId: row.maxId, minTs: row.minTs, maxTs: row.maxTs, state: state, file: row.file,
-                mergedInto: row.mergedInto)
+                mergedInto: row.mergedInto, tableName: row.table)
             shard.summary = row.summary.flatMap(ShardSummary.init(encoded:))
             shards.append(shard)
         }

@@ -106,10 +106,10 @@ extension ShardedCollection {
         return moved
     }
 
-    /// An emptied table of a merged shard, to be renamed for a new shard: SQLite drops
-    /// a table only while no other statement of the connection reads (so not during a
-    /// write), but renames one any time, and a collection that merges as it goes then
-    /// keeps about as many tables as it needs instead of one per period lived through.
+    /// An emptied table of a merged shard, for a new shard to take over: SQLite drops a
+    /// table only while no other statement of the connection reads (so never during a
+    /// write), and a collection that merges as it goes then keeps about as many tables
+    /// as it needs instead of one per period lived through.
     func takeSpareTable() throws -> String? {
         if spares == nil { spares = try store.mergedTablesLeft() }
         return spares!.popLast()

@@ -346,11 +346,14 @@ extension ShardedCollection {
     func createShard(_ key: ShardKey, containing ts: Int64) throws -> ShardInfo {
         let period = options.partition.period(containing: ts)
         let number = nextNumber
-        let shard = ShardInfo(key: key, number: number, period: period)
+        let spare = try takeSpareTable()
+        let shard = ShardInfo(key: key, number: number, period: period, tableName: spare)
         do {
-            if let spare = try takeSpareTable() {
-                try db.exec("ALTER TABLE \(qualified(spare)) RENAME TO \(SQLText.identifier(shard.tableName))")
-                for path in indexedPaths where try !hasIndex(table: shard.tableName, path: path) {
+            if let spare {
+                // SQLite drops a table only while no other statement reads, and renames one
+                // only by parsing the whole schema again: the table keeps its name.
+                try store.releaseTable(spare)
+                for path in indexedPaths where try !hasIndex(table: spare, path: path) {
                     try db.exec(createIndexSQL(shard: shard, path: path))
                 }
             } else {
