@@ -38,7 +38,7 @@ select 'c-12', (select typeof(id) || ',' || typeof(ts) || ',' || typeof(shard) |
 select 'c-13', (select group_concat(shard || '=' || rows, ' ') from shard_list('events'))
   = 'events:web:2025:01:001=2 events:web:2025:01:002=2 events:web:2025:01:003=1 events:ios:2025:01:001=1 events:web:2025:02:001=1';
 select 'c-14', (select group_concat(tbl, ' ') from shard_list('events'))
-  = 'events_web_2025_01_001 events_web_2025_01_002 events_web_2025_01_003 events_ios_2025_01_001 events_web_2025_02_001';
+  = 'events_web-2025-01-001 events_web-2025-01-002 events_web-2025-01-003 events_ios-2025-01-001 events_web-2025-02-001';
 select 'c-15', (select count(*) from sqlite_schema where type = 'table' and name in (select tbl from shard_list('events'))) = 5;
 -- ids name their shard: id >> 40 is the shard number, the low 40 bits count rows in it
 select 'c-16', (select group_concat(id >> 40, ',') from (select id from events order by id)) = '1,1,2,2,3,4,5';
@@ -58,11 +58,11 @@ select 'c-24', (select count(*) from shard_list('events') where file is null and
 select 'c-25', (select count(*) from shard_list where collection = 'events') = 5;
 select 'c-26', (select count(*) from shard_list('EVENTS')) = 5;
 -- every shard has the ts index and one functional index per declared path, written as json_extract(doc, '<path>')
-select 'c-27', (select count(*) from sqlite_schema where type = 'index' and tbl_name = 'events_web_2025_01_001' and sql is not null) = 3;
-select 'c-28', (select sql from sqlite_schema where name = 'events_web_2025_01_001_type')
-  = 'CREATE INDEX "events_web_2025_01_001_type" ON "events_web_2025_01_001"(json_extract(doc, ''$.type''))';
-select 'c-29', (select sql from sqlite_schema where name = 'events_web_2025_01_001_user')
-  = 'CREATE INDEX "events_web_2025_01_001_user" ON "events_web_2025_01_001"(json_extract(doc, ''$.user.id''))';
+select 'c-27', (select count(*) from sqlite_schema where type = 'index' and tbl_name = 'events_web-2025-01-001' and sql is not null) = 3;
+select 'c-28', (select sql from sqlite_schema where name = 'events_web-2025-01-001_type')
+  = 'CREATE INDEX "events_web-2025-01-001_type" ON "events_web-2025-01-001"(json_extract(doc, ''$.type''))';
+select 'c-29', (select sql from sqlite_schema where name = 'events_web-2025-01-001_user')
+  = 'CREATE INDEX "events_web-2025-01-001_user" ON "events_web-2025-01-001"(json_extract(doc, ''$.user.id''))';
 select 'c-30', (select count(*) from sqlite_schema where type = 'index' and sql like '%json_extract(doc, ''$.type'')%'
                  and tbl_name in (select tbl from shard_list('events'))) = 5;
 -- index columns carry json_extract of their path
@@ -97,9 +97,9 @@ insert into p_year(doc) values ('{"t":"2025-01-15T13:45:00Z"}');
 insert into p_day(doc) values ('{"t":"2025-01-15T13:45:00Z"}');
 insert into p_hour(doc) values ('{"t":"2025-01-15T13:45:00Z"}');
 select 'c-55', (select period_start is null and period_end is null and tbl = 'p_none_001' from shard_list('p_none'));
-select 'c-56', (select period_start = strftime('%s', '2025-01-01') * 1000 and period_end = strftime('%s', '2026-01-01') * 1000 and tbl = 'p_year_2025_001' from shard_list('p_year'));
-select 'c-57', (select period_start = strftime('%s', '2025-01-15') * 1000 and period_end = strftime('%s', '2025-01-16') * 1000 and tbl = 'p_day_2025_01_15_001' from shard_list('p_day'));
-select 'c-58', (select period_start = strftime('%s', '2025-01-15 13:00') * 1000 and period_end = strftime('%s', '2025-01-15 14:00') * 1000 and tbl = 'p_hour_2025_01_15_13_001' from shard_list('p_hour'));
+select 'c-56', (select period_start = strftime('%s', '2025-01-01') * 1000 and period_end = strftime('%s', '2026-01-01') * 1000 and tbl = 'p_year_2025-001' from shard_list('p_year'));
+select 'c-57', (select period_start = strftime('%s', '2025-01-15') * 1000 and period_end = strftime('%s', '2025-01-16') * 1000 and tbl = 'p_day_2025-01-15-001' from shard_list('p_day'));
+select 'c-58', (select period_start = strftime('%s', '2025-01-15 13:00') * 1000 and period_end = strftime('%s', '2025-01-15 14:00') * 1000 and tbl = 'p_hour_2025-01-15-13-001' from shard_list('p_hour'));
 -- partition none never seals by time: the only shard is hot
 select 'c-59', (select state from shard_list('p_none')) = 'hot';
 
@@ -127,8 +127,12 @@ insert into cat(doc) values
   ('{"t":"2025-01-15T13:00:00Z","app":"x''; drop table cat; --"}');
 select 'c-72', (select count(*) from shard_list('cat')) = 4;
 select 'c-73', (select count(*) from sqlite_schema where type = 'table' and name in (select tbl from shard_list('cat'))) = 4;
-select 'c-74', (select tbl from shard_list('cat') where shard like 'cat:~6120%') = 'cat_~612062_2025_01_15_001';
+select 'c-74', (select tbl from shard_list('cat') where shard like 'cat:~6120%') = 'cat_~612062-2025-01-15-001';
+select 'c-74b', (select tbl from shard_list('cat') where shard like 'cat:a_b:%') = 'cat_a~5fb-2025-01-15-001';
 select 'c-75', (select count(*) from cat) = 4;
+-- every shard and catalog table is a shadow table by SQLite's rule (the name before the last _)
+select 'c-75b', (select count(*) from pragma_table_list where type = 'shadow' and name in (select tbl from shard_list('cat'))) = 4;
+select 'c-75c', (select group_concat(name) from pragma_table_list where name like 'cat\_%' escape '\' and type != 'shadow') is null;
 select 'c-76', (select json_extract(doc, '$.app') from cat where shard = 'cat:~612062:2025:01:15:001') = 'a b';
 -- category with partition none
 create virtual table catn using shards(partition = none, category = '$.app');
@@ -147,10 +151,10 @@ insert into q(doc) values ('{"a''b": 7, "c d": "eight", "we''ird": "o''k", "plai
 select 'c-91', (select x || ',' || cd || ',' || n from q) = '7,eight,9';
 select 'c-92', (select count(*) from q where x = 7 and cd = 'eight' and n = 9) = 1;
 select 'c-93', (select shard from q) = 'q:~6f276b:001';
-select 'c-94', (select sql from sqlite_schema where name = 'q_~6f276b_001_x')
-  = 'CREATE INDEX "q_~6f276b_001_x" ON "q_~6f276b_001"(json_extract(doc, ''$."a''''b"''))';
-select 'c-95', (select sql from sqlite_schema where name = 'q_~6f276b_001_n')
-  = 'CREATE INDEX "q_~6f276b_001_n" ON "q_~6f276b_001"(json_extract(doc, ''$.plain[2].n''))';
+select 'c-94', (select sql from sqlite_schema where name = 'q_~6f276b-001_x')
+  = 'CREATE INDEX "q_~6f276b-001_x" ON "q_~6f276b-001"(json_extract(doc, ''$."a''''b"''))';
+select 'c-95', (select sql from sqlite_schema where name = 'q_~6f276b-001_n')
+  = 'CREATE INDEX "q_~6f276b-001_n" ON "q_~6f276b-001"(json_extract(doc, ''$.plain[2].n''))';
 -- index paths are normalised: $."type" and $.type are one path
 create virtual table norm using shards(index = 'kind: $."type"');
 insert into norm(doc) values ('{"type":"a"}');

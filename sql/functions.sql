@@ -100,7 +100,7 @@ select 'f-55', (select count(*) from ev where type = 'g') = 2 and (select count(
 select 'f-60', (select collection || '|' || shard || '|' || tbl || '|' || period_start || '|' || period_end || '|' || rows || '|'
                        || min_id || '|' || max_id || '|' || min_ts || '|' || max_ts || '|' || state || '|' || coalesce(file, 'NULL')
                 from shard_list('ev') where shard = 'ev:2025:01:001')
-  = 'ev|ev:2025:01:001|ev_2025_01_001|' || (strftime('%s', '2025-01-01') * 1000) || '|' || (strftime('%s', '2025-02-01') * 1000) || '|3|'
+  = 'ev|ev:2025:01:001|ev_2025-01-001|' || (strftime('%s', '2025-01-01') * 1000) || '|' || (strftime('%s', '2025-02-01') * 1000) || '|3|'
     || (1 << 40 | 1) || '|' || (1 << 40 | 3) || '|' || (strftime('%s', '2025-01-10 08:00') * 1000) || '|' || (strftime('%s', '2025-01-12 08:00') * 1000) || '|sealed|NULL';
 select 'f-61', (select typeof(bytes) from shard_list('ev') where shard = 'ev:2025:01:001') = 'integer';
 select 'f-62', (select count(*) from shard_list('empty_c')) = 1 and (select state from shard_list('empty_c')) = 'hot';

@@ -23,9 +23,9 @@ public enum DocumentId {
 /// transaction and written back before it commits (see `dirty`).
 public final class ShardInfo {
     public let key: ShardKey
-    /// `key.text` and the table, rendered once: the cursor reads them per row. The table
-    /// is `key.tableName`, unless the shard took over the emptied table of a merged shard.
+    /// `key.text`, rendered once: the cursor reads it per row.
     public let keyText: String
+    /// The shard's table, as the catalog records it (`ShardTableName`).
     public let tableName: String
     public let number: Int64
     public let period: Period
@@ -83,7 +83,9 @@ public final class ShardInfo {
     public var isRetired: Bool { state == .retired }
     public var isCompressed: Bool { state == .compressed }
     /// The table that holds the shard's rows in its database.
-    public var storedTable: String { isCompressed ? tableName + "_z" : tableName }
+    public var storedTable: String { isCompressed ? blocksTable : tableName }
+    /// The table of the shard's compressed blocks.
+    public var blocksTable: String { ShardTableName.blocks(of: tableName, collection: key.collection) }
 
     /// Inclusive bounds holding every row's ts: the catalog's recorded bounds (which
     /// only ever widen before they are written back) within the period's.

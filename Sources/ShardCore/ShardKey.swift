@@ -42,8 +42,14 @@ public struct ShardKey: Hashable, Sendable {
     /// `events:2025:01:001`, `events:billing:2025:01:002`, `events:001`.
     public var text: String { render(separator: UInt8(ascii: ":"), withSeq: true) }
 
-    /// The shadow table: `events_2025_01_001`.
-    public var tableName: String { render(separator: UInt8(ascii: "_"), withSeq: true) }
+    /// The shadow table a shard with this key is created as: `events_2025-01-001`.
+    public var tableName: String { ShardTableName.table(for: self) }
+
+    /// `seq` zero-padded to three digits.
+    static func seqText(_ seq: Int) -> String {
+        let v = Int64(max(seq, 0))
+        return ByteWriter.string(capacity: ByteWriter.digitCount(v, width: 3)) { $0.digits(v, width: 3) }
+    }
 
     /// The key of the next split in the same line.
     public var next: ShardKey {

@@ -3,7 +3,7 @@ import ShardCore
 
 // shards_block(data): the rows of one compressed block, as (id, ts, doc). The reads
 // of a compressed shard join its block table with it:
-//     SELECT ... FROM "events_2025_01_001_z" AS z, shards_block(z.data) WHERE <the shard's terms>
+//     SELECT ... FROM "events_2025-01-001-z" AS z, shards_block(z.data) WHERE <the shard's terms>
 // so every condition a plain shard runs (json_extract(doc, ...) included) runs here too.
 
 // With a block's `keys` and an equality probe (`shards_block(z.data, z.keys, <path

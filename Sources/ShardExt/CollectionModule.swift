@@ -291,20 +291,10 @@ let collectionModule: UnsafeMutablePointer<sqlite3_module> = {
     }
     m.pointee.xShadowName = { name in
         guard let name else { return 0 }
-        return isShadowSuffix(String(cString: name)) ? 1 : 0
+        return ShardTableName.isShadowSuffix(String(cString: name)) ? 1 : 0
     }
     return m
 }()
-
-/// Shadow tables of a collection `c`: c_shards, c_config, and the shard tables
-/// c_<category>_<period>_<seq>, whose names end in a sequence of 3+ digits (then
-/// `_z` for a compressed shard's blocks).
-func isShadowSuffix(_ suffix: String) -> Bool {
-    if suffix == "shards" || suffix == "config" { return true }
-    let name = suffix.hasSuffix("_z") ? String(suffix.dropLast(2)) : suffix
-    let lastPart = name.split(separator: "_", omittingEmptySubsequences: false).last ?? ""
-    return lastPart.count >= 3 && lastPart.allSatisfy { $0.isASCII && $0.isNumber }
-}
 
 extension ShardedCollection {
     func columnName(_ c: Int) -> String {

@@ -54,7 +54,7 @@ final class ShardedCollection {
 
     /// Drops whatever table a shard has in this database: its rows, or its blocks.
     func dropTablesSQL(_ s: ShardInfo) -> String {
-        "DROP TABLE IF EXISTS \(qualified(s.tableName)); DROP TABLE IF EXISTS \(qualified(s.tableName + "_z"));"
+        "DROP TABLE IF EXISTS \(qualified(s.tableName)); DROP TABLE IF EXISTS \(qualified(s.blocksTable));"
     }
 
     func qualified(_ table: String) -> String {

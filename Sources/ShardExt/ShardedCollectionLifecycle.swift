@@ -178,7 +178,7 @@ extension ShardedCollection {
     static let blockRows = 1000
 
     private func compress(_ s: ShardInfo) throws -> Int64 {
-        let blocks = qualified(s.tableName + "_z")
+        let blocks = qualified(s.blocksTable)
         try db.exec("""
             DROP TABLE IF EXISTS \(blocks);
             CREATE TABLE \(blocks)(block INTEGER PRIMARY KEY, first_id INTEGER NOT NULL, last_id INTEGER NOT NULL,

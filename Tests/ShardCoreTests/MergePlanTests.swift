@@ -85,7 +85,14 @@ final class MergePlanTests: XCTestCase {
         XCTAssertEqual(ShardKey.merged(collection: "e", category: nil, period: "2025:01", part: 0).text, "e:2025:01:000")
         XCTAssertEqual(ShardKey.merged(collection: "e", category: "x", period: "2025:01:15", part: 1).text, "e:x:2025:01:15:000b")
         XCTAssertEqual(ShardKey.merged(collection: "e", category: nil, period: "2025", part: 26).text, "e:2025:000ba")
-        XCTAssertEqual(ShardKey.merged(collection: "e", category: nil, period: "2025:01", part: 2).tableName, "e_2025_01_000c")
+        XCTAssertEqual(ShardKey.merged(collection: "e", category: nil, period: "2025:01", part: 2).tableName, "e_2025-01-000c")
+        XCTAssertEqual(ShardKey.merged(collection: "e", category: nil, period: "2025:01", part: 0).tableName, "e_2025-01-000")
+        for shadow in ["2025-01-000", "2025-01-000c", "2025-01-000ba-z", "x-2025-01-15-000"] {
+            XCTAssertTrue(ShardTableName.isShadowSuffix(shadow), shadow)
+        }
+        for other in ["2025-01-001b", "2025-01-00b", "2025-01-000B"] {
+            XCTAssertFalse(ShardTableName.isShadowSuffix(other), other)
+        }
 
         let a = shard("2025:01", seq: 1), b = shard("2025:01", seq: 2)
         var catalog = Catalog([a, b])

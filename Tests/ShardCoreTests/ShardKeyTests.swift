@@ -5,10 +5,10 @@ final class ShardKeyTests: XCTestCase {
     func testKeysOfEveryPartition() {
         let cases: [(period: String, text: String, table: String)] = [
             ("", "events:001", "events_001"),
-            ("2025", "events:2025:001", "events_2025_001"),
-            ("2025:01", "events:2025:01:001", "events_2025_01_001"),
-            ("2025:01:15", "events:2025:01:15:001", "events_2025_01_15_001"),
-            ("2025:01:15:13", "events:2025:01:15:13:001", "events_2025_01_15_13_001"),
+            ("2025", "events:2025:001", "events_2025-001"),
+            ("2025:01", "events:2025:01:001", "events_2025-01-001"),
+            ("2025:01:15", "events:2025:01:15:001", "events_2025-01-15-001"),
+            ("2025:01:15:13", "events:2025:01:15:13:001", "events_2025-01-15-13-001"),
         ]
         for c in cases {
             let key = ShardKey(collection: "events", category: nil, period: c.period, seq: 1)
@@ -20,11 +20,11 @@ final class ShardKeyTests: XCTestCase {
     func testCategory() {
         let key = ShardKey(collection: "events", category: "billing", period: "2025:01", seq: 2)
         XCTAssertEqual(key.text, "events:billing:2025:01:002")
-        XCTAssertEqual(key.tableName, "events_billing_2025_01_002")
+        XCTAssertEqual(key.tableName, "events_billing-2025-01-002")
         XCTAssertEqual(key.line, "events:billing:2025:01")
         let none = ShardKey(collection: "logs", category: "~null", period: "", seq: 7)
         XCTAssertEqual(none.text, "logs:~null:007")
-        XCTAssertEqual(none.tableName, "logs_~null_007")
+        XCTAssertEqual(none.tableName, "logs_~null-007")
     }
 
     func testSeqPadding() {
@@ -51,7 +51,51 @@ final class ShardKeyTests: XCTestCase {
         let category = "~" + String(repeating: "ab", count: 24) + "_0123456789abcdef"
         let key = ShardKey(collection: collection, category: category, period: "2025:01:15:13", seq: 12)
         XCTAssertEqual(key.text, collection + ":" + category + ":2025:01:15:13:012")
-        XCTAssertEqual(key.tableName, collection + "_" + category + "_2025_01_15_13_012")
+        XCTAssertEqual(key.tableName, collection + "_~" + String(repeating: "ab", count: 24) + "~5f0123456789abcdef-2025-01-15-13-012")
+    }
+}
+
+final class ShardTableNameTests: XCTestCase {
+    /// SQLite's rule: the name before the last `_` is the collection.
+    func testTheNameBeforeTheLastUnderscoreIsTheCollection() {
+        let keys = [
+            ShardKey(collection: "my_events", category: nil, period: "2025:01", seq: 1),
+            ShardKey(collection: "evc", category: "x", period: "", seq: 1),
+            ShardKey(collection: "evc", category: "a_b_c", period: "2025:01:15:13", seq: 12),
+            ShardKey(collection: "e", category: "~2e", period: "2025", seq: 1000),
+        ]
+        for key in keys {
+            let table = key.tableName
+            let last = table.lastIndex(of: "_")!
+            XCTAssertEqual(String(table[..<last]), key.collection, table)
+            XCTAssertTrue(ShardTableName.isShadowSuffix(String(table[table.index(after: last)...])), table)
+            let blocks = ShardTableName.blocks(of: table, collection: key.collection)
+            XCTAssertEqual(blocks, table + "-z")
+            XCTAssertTrue(ShardTableName.isShadowSuffix(String(blocks[blocks.index(after: last)...])), blocks)
+        }
+        XCTAssertEqual(keys[2].tableName, "evc_a~5fb~5fc-2025-01-15-13-012")
+    }
+
+    /// Category values that differ give tables that differ, `_` included.
+    func testDistinctCategoriesDistinctTables() {
+        let values = ["a_b", "a-b", "ab", "_2e", ".", "a~5fb", "~null", "x", "x-2025", "2025"]
+        let tables = values.map { ShardKey(collection: "e", category: CategoryName.encode($0), period: "2025:01", seq: 1).tableName }
+        XCTAssertEqual(Set(tables).count, values.count, "\(tables)")
+    }
+
+    func testShadowSuffixes() {
+        for yes in ["shards", "config", "001", "2025-01-001", "billing-2025-01-002", "2025-01-001-z", "~null-007",
+                    "2025_01_001", "2025_01_001_z", "billing_2025_01_1000"] {
+            XCTAssertTrue(ShardTableName.isShadowSuffix(yes), yes)
+        }
+        for no in ["", "z", "foo", "2025-01-x", "01", "shards2", "2025-01-001-zz"] {
+            XCTAssertFalse(ShardTableName.isShadowSuffix(no), no)
+        }
+    }
+
+    func testLegacyTablesKeepLegacyBlocks() {
+        XCTAssertEqual(ShardTableName.blocks(of: "events_2025_01_001", collection: "events"), "events_2025_01_001_z")
+        XCTAssertEqual(ShardTableName.blocks(of: "my_ev_001", collection: "my_ev"), "my_ev_001-z")
     }
 }
 

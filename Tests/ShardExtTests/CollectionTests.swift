@@ -24,15 +24,15 @@ final class CollectionTests: XCTestCase {
             [.int(3), .int(1), .int(1738540800000), .text("events:2025:02:002"), .text("d"), .null],
         ])
         let names = try schemaNames(db)
-        for n in ["events_config", "events_shards", "events_2025_01_001", "events_2025_02_001", "events_2025_02_002",
-                  "events_2025_01_001_ts", "events_2025_01_001_type", "events_2025_01_001_user"] {
+        for n in ["events_config", "events_shards", "events_2025-01-001", "events_2025-02-001", "events_2025-02-002",
+                  "events_2025-01-001_ts", "events_2025-01-001_type", "events_2025-01-001_user"] {
             XCTAssertTrue(names.contains(n), "missing \(n) in \(names)")
         }
         // The functional index uses exactly the expression queries use.
-        let sql = try db.text("SELECT sql FROM sqlite_schema WHERE name = 'events_2025_02_002_user'")
-        XCTAssertEqual(sql, "CREATE INDEX \"events_2025_02_002_user\" ON \"events_2025_02_002\"(json_extract(doc, '$.user.id'))")
-        let plan = try db.query("EXPLAIN QUERY PLAN SELECT id FROM events_2025_02_001 WHERE json_extract(doc, '$.type') = 'b'")
-        XCTAssertTrue(plan.map { $0[3].text ?? "" }.joined().contains("events_2025_02_001_type"), "\(plan)")
+        let sql = try db.text("SELECT sql FROM sqlite_schema WHERE name = 'events_2025-02-002_user'")
+        XCTAssertEqual(sql, "CREATE INDEX \"events_2025-02-002_user\" ON \"events_2025-02-002\"(json_extract(doc, '$.user.id'))")
+        let plan = try db.query("EXPLAIN QUERY PLAN SELECT id FROM \"events_2025-02-001\" WHERE json_extract(doc, '$.type') = 'b'")
+        XCTAssertTrue(plan.map { $0[3].text ?? "" }.joined().contains("events_2025-02-001_type"), "\(plan)")
     }
 
     func testKeysForEveryPartitionAndCategory() throws {
@@ -52,7 +52,7 @@ final class CollectionTests: XCTestCase {
         XCTAssertEqual(odd, "cat:~6120623a63:1970:01:001")
         XCTAssertEqual(try db.text("SELECT shard_key('cat', '{\"ts\":0}')"), "cat:~null:1970:01:001")
         try db.exec("INSERT INTO cat(doc) VALUES ('{\"ts\":0,\"app\":\"a b:c\"}')")
-        XCTAssertEqual(try db.text("SELECT tbl FROM shard_list('cat')"), "cat_~6120623a63_1970_01_001")
+        XCTAssertEqual(try db.text("SELECT tbl FROM shard_list('cat')"), "cat_~6120623a63-1970-01-001")
     }
 
     func testSplitsAtMaxRowsAndIdsNameTheirShard() throws {
@@ -186,7 +186,7 @@ final class CollectionTests: XCTestCase {
             """)
         XCTAssertEqual(try db.query("SELECT collection, shard, tbl, period_start, period_end, rows, state, file FROM shard_list ORDER BY collection"), [
             [.text("a"), .text("a:001"), .text("a_001"), .null, .null, .int(1), .text("hot"), .null],
-            [.text("b"), .text("b:2024:001"), .text("b_2024_001"), .int(1704067200000), .int(1735689600000), .int(1), .text("sealed"), .null],
+            [.text("b"), .text("b:2024:001"), .text("b_2024-001"), .int(1704067200000), .int(1735689600000), .int(1), .text("sealed"), .null],
         ])
         XCTAssertGreaterThan(try db.int("SELECT bytes FROM shard_list('a')"), 0)
         db.expectError("SELECT * FROM shard_list('zz')", contains: "no such collection: zz")

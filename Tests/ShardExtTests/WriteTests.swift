@@ -145,13 +145,27 @@ final class WriteTests: XCTestCase {
         XCTAssertEqual(try db.query("SELECT typeof(doc), doc FROM b"), [[.text("text"), .text("{\"a\":1}")]])
     }
 
-    func testShardTableNameClashIsAClearError() throws {
+    /// A collection `ev` with category `web` and a collection `ev_web` never name the same table.
+    func testCollectionsAndCategoriesNeverShareATable() throws {
         try db.exec("""
             CREATE VIRTUAL TABLE ev USING shards(partition = none, category = '$.app');
             INSERT INTO ev(doc) VALUES ('{"app":"web"}');
             CREATE VIRTUAL TABLE ev_web USING shards(partition = none);
+            INSERT INTO ev_web(doc) VALUES ('{}');
             """)
-        db.expectError("INSERT INTO ev_web(doc) VALUES ('{}')", contains: "shards: cannot create shard ev_web:001 as table ev_web_001")
+        XCTAssertEqual(try db.text("SELECT tbl FROM shard_list('ev')"), "ev_web-001")
+        XCTAssertEqual(try db.text("SELECT tbl FROM shard_list('ev_web')"), "ev_web_001")
+        XCTAssertEqual(try db.int("SELECT (SELECT count(*) FROM ev) + (SELECT count(*) FROM ev_web)"), 2)
+    }
+
+    /// A user's own table already holding a shard's name: the insert says which.
+    func testShardTableNameClashIsAClearError() throws {
+        try db.exec("""
+            CREATE VIRTUAL TABLE ev USING shards(partition = none);
+            CREATE TABLE "ev_001"(x);
+            """)
+        db.expectError("INSERT INTO ev(doc) VALUES ('{}')", contains: "shards: cannot create shard ev:001 as table ev_001")
+        XCTAssertEqual(try db.int("SELECT count(*) FROM shard_list('ev')"), 0)
     }
 
     func testQuotesInPathsAndNamesAreSafe() throws {

@@ -351,7 +351,7 @@ def cross_version_checks():
         T.check(q("select value from events_config where key = 'storage'") == [("text",)], "storage recorded as text")
         conn.execute("""insert into events(doc) values ('{"ts":"2025-02-10T08:00:00Z","type":"b"}')""")
         T.check(q("select type from events order by id") == [("a",), ("b",)], "apsw reads and writes the text collection")
-        T.check(q("select typeof(doc) from events_2025_02_001") == [("text",)], "new shards of a text collection stay text")
+        T.check(q("select typeof(doc) from \"events_2025-02-001\"") == [("text",)], "new shards of a text collection stay text")
         conn.close()
         r = run_shell(path2, "select count(*) from events;")
         T.check(r.stdout.strip() == "2" and r.stderr == "", "the shell reads it back", r.stdout + r.stderr)

@@ -317,8 +317,8 @@ def inspect(folder, base, op, vics):
     main_tables = table_names(c)
     blocks = {}
     for key, (tbl, state, file, nrows) in cat.items():
-        if state == "compressed" and tbl + "_z" in main_tables:
-            blocks[key] = c.execute(f'SELECT coalesce(sum(rows), 0) FROM "{tbl}_z"').fetchall()[0][0]
+        if state == "compressed" and tbl + "-z" in main_tables:
+            blocks[key] = c.execute(f'SELECT coalesce(sum(rows), 0) FROM "{tbl}-z"').fetchall()[0][0]
     c.close()
     arch_integrity, arch = (None, {})
     if os.path.exists(cold):
@@ -328,14 +328,14 @@ def inspect(folder, base, op, vics):
     leftovers = []
     owned = set()
     for key, (tbl, state, file, nrows) in cat.items():
-        owned |= {tbl, tbl + "_z"}
+        owned |= {tbl, tbl + "-z"}
         if state == "hot":
             if file is not None:
                 p["states"].append(f"{key}: hot with file {file}")
             if tbl not in main_tables:
                 p["states"].append(f"{key}: hot, but its table {tbl} is not in the main file")
-            if tbl + "_z" in main_tables:
-                p["states"].append(f"{key}: hot, but a block table {tbl}_z exists")
+            if tbl + "-z" in main_tables:
+                p["states"].append(f"{key}: hot, but a block table {tbl}-z exists")
         elif state == "archived":
             if file != COLD:
                 p["states"].append(f"{key}: archived with file {file!r}")
@@ -343,8 +343,8 @@ def inspect(folder, base, op, vics):
                 p["states"].append(f"{key}: archived, but {COLD} has no table {tbl}")
             elif arch[tbl] != nrows:
                 p["states"].append(f"{key}: archived with {nrows} rows, {COLD} holds {arch[tbl]}")
-            if tbl + "_z" in main_tables:
-                p["states"].append(f"{key}: archived, but a block table {tbl}_z exists")
+            if tbl + "-z" in main_tables:
+                p["states"].append(f"{key}: archived, but a block table {tbl}-z exists")
             if tbl in main_tables:
                 leftovers.append(f"{key}: archived, its table still in the main file")
         elif state == "compressed":
@@ -352,7 +352,7 @@ def inspect(folder, base, op, vics):
                 p["states"].append(f"{key}: compressed with file {file}")
             if tbl in main_tables:
                 p["states"].append(f"{key}: compressed, but its plain table is still there")
-            if tbl + "_z" not in main_tables:
+            if tbl + "-z" not in main_tables:
                 p["states"].append(f"{key}: compressed, but it has no block table")
             elif blocks[key] != nrows:
                 p["states"].append(f"{key}: compressed with {nrows} rows, its blocks hold {blocks[key]}")
