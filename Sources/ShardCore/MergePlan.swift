@@ -10,6 +10,10 @@
 /// tables with room take rows first; a table holding more than half of `mergeRows`
 /// stays as it is, so a big table is never copied for little gain, and a period
 /// whose only table would be copied alone into a new one is left alone.
+///
+/// `isOpen` says which shards still take rows (the newest of their line, with room).
+/// Such a shard of a finished period may be receiving late documents; it waits one or
+/// two periods more (see below).
 public enum MergePlan {
     public enum Target {
         case existing(ShardInfo)
@@ -34,7 +38,7 @@ public enum MergePlan {
     /// The merges due, oldest period first. `shards` are every table of the collection
     /// (any state: merged keys already taken are never handed out again).
     public static func plan(shards: [ShardInfo], collection: String, mergeRows: Int64,
-                            cut: (String?) -> Int64?) -> [Group] {
+                            isOpen: (ShardInfo) -> Bool = { _ in false }, cut: (String?) -> Int64?) -> [Group] {
         struct Place: Hashable { let category: String?; let label: String }
         var sources: [Place: [ShardInfo]] = [:]
         var targets: [Place: [ShardInfo]] = [:]
@@ -44,6 +48,8 @@ public enum MergePlan {
             let place = Place(category: s.key.category, label: s.key.period)
             lastPart[place] = max(lastPart[place] ?? -1, s.key.part)
         }
+        var liveInLine: [String: Int] = [:]
+        for s in shards where s.isLive && !s.key.isMerged { liveInLine[s.key.line, default: 0] += 1 }
         for s in shards where s.isLive {
             guard let cut = cut(s.key.category), let start = s.period.start else { continue }
             let level = Partition.level(ofLabel: s.key.period)
@@ -53,6 +59,17 @@ public enum MergePlan {
                 if let end = p.end, end <= cut { target = (l, p) }
             }
             guard let (targetLevel, period) = target else { continue }
+            // A shard still taking rows waits until the period after its own ended too;
+            // one made for late rows after its line merged (alone in its line, seq > 1)
+            // until two periods after its target, so late rows gather instead of each
+            // making a shard that is merged at once.
+            if isOpen(s), let ownEnd = s.period.end, let targetEnd = period.end {
+                let late = s.key.seq > 1 && liveInLine[s.key.line] == 1
+                let waitUntil = late
+                    ? targetLevel.period(containing: targetLevel.period(containing: targetEnd).end ?? .max).end
+                    : level.period(containing: ownEnd).end
+                if (waitUntil ?? .max) > cut { continue }
+            }
             let place = Place(category: s.key.category, label: period.label)
             periods[place] = period
             if targetLevel == level && s.key.isMerged {

@@ -42,6 +42,8 @@ final class ShardedCollection {
     var mergedTablesLeft = true
     /// Those tables (emptied by their merge), when known; see takeSpareTable.
     var spares: [String]?
+    /// Shards with unsynced counters merged in this transaction (see move).
+    var mergedSinceCommit = Set<Int64>()
 
     /// Every statement on the catalog tables.
     let store: CatalogStore
@@ -141,7 +143,7 @@ final class ShardedCollection {
     }
 
     private func reload() throws {
-        let dirty = Set(catalog.dirtyShards.map(\.number))
+        let dirty = Set(catalog.dirtyShards.map(\.number)).union(mergedSinceCommit)
         var shards: [ShardInfo] = []
         for row in try store.shards() {
             // Merged tables carry coarser periods than the partition's.
@@ -213,6 +215,7 @@ final class ShardedCollection {
     /// xCommit: memory and database agree again.
     func committed() {
         for s in catalog.dirtyShards { s.dirty = false }
+        mergedSinceCommit.removeAll()
         buffer.committed()
         transaction.committed()
     }
@@ -220,6 +223,7 @@ final class ShardedCollection {
     /// xRollback: everything of this transaction is gone, including new shards.
     func rolledBack() {
         for s in catalog.dirtyShards { s.dirty = false }
+        mergedSinceCommit.removeAll()
         buffer.rolledBack()
         transaction.rolledBack()
     }

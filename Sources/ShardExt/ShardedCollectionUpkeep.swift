@@ -33,8 +33,9 @@ extension ShardedCollection {
     /// One unit of upkeep: one table merged, else one summary built. Returns the rows
     /// it worked on; nil when nothing is left.
     func upkeepStep(cut: (String?) -> Int64?, merging: Bool) throws -> Int64? {
-        if merging, let group = MergePlan.plan(shards: catalog.shards, collection: name,
-                                               mergeRows: options.mergeRows, cut: cut).first {
+        if merging, let group = MergePlan.plan(shards: catalog.shards, collection: name, mergeRows: options.mergeRows,
+                                               isOpen: { self.catalog.isNewestOfLine($0) && self.hasRoom($0) },
+                                               cut: cut).first {
             return try move(group.sources[0], into: group.target)
         }
         if let s = unsummarized(cut: cut) {
@@ -96,6 +97,9 @@ extension ShardedCollection {
         for ts in [source.minTs, source.maxTs].compactMap({ $0 }) { t.noteTime(ts) }
         try store.writeCounters(t)
         t.summary = nil
+        // A statement that fails after this merge undoes it: the shard is live again, and
+        // its counters must then be counted again (see reload).
+        if source.dirty { mergedSinceCommit.insert(source.number) }
         source.dirty = false
         if made { nextNumber = t.number + 1 }
         catalog.merge([source], into: t)

@@ -111,3 +111,24 @@ final class MergePlanTests: XCTestCase {
         XCTAssertNil(catalog.shard(number: a.number))
     }
 }
+
+extension MergePlanTests {
+    func testAShardStillTakingLateRowsWaitsOnePeriodMore() {
+        let full = shard("2025:01", seq: 1), open = shard("2025:01", seq: 2), feb = shard("2025:02")
+        let plan = { (cut: String) in
+            MergePlan.plan(shards: [full, open, feb], collection: "e", mergeRows: 1000,
+                           isOpen: { $0 === open || $0 === feb }) { _ in self.ms(cut) }
+        }
+        XCTAssertEqual(plan("2025-02-01").count, 0, "January's open shard waits; the full one alone is not copied")
+        XCTAssertEqual(plan("2025-02-28").count, 0)
+        XCTAssertEqual(describe(plan("2025-03-01")), ["e:2025:01:000 <- e:2025:01:001 e:2025:01:002"])
+        // A late shard alone in its line (the rest merged) waits a period more.
+        let merged = shard("2025:01", seq: 0, rows: 100), late = shard("2025:01", seq: 3)
+        let later = { (cut: String) in
+            MergePlan.plan(shards: [merged, late, feb], collection: "e", mergeRows: 1000,   // 000 shares the line
+                           isOpen: { $0 === late || $0 === feb }) { _ in self.ms(cut) }
+        }
+        XCTAssertEqual(later("2025-03-01").count, 0)
+        XCTAssertEqual(describe(later("2025-04-01")), ["e:2025:01:000 <- e:2025:01:003"])
+    }
+}
