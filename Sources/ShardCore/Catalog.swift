@@ -213,6 +213,18 @@ public struct Catalog {
         newestByLine[shard.key.line] === shard
     }
 
+    /// Shards not yet retired whose whole period ended at or before `ms`: what
+    /// shard_drop (and retain) take.
+    public func ended(by ms: Int64) -> [ShardInfo] {
+        shards.filter { !$0.isRetired && $0.periodEnds(atOrBefore: ms) }
+    }
+
+    /// Live shards (see `ShardInfo.isLive`) whose whole period ended at or before
+    /// `ms`: what shard_archive and shard_compress take.
+    public func liveEnded(by ms: Int64) -> [ShardInfo] {
+        shards.filter { $0.isLive && $0.periodEnds(atOrBefore: ms) }
+    }
+
     public var totalRows: Int64 { shards.reduce(0) { $0 + ($1.isRetired ? 0 : $1.rows) } }
     public var dirtyShards: [ShardInfo] { shards.filter(\.dirty) }
 }

@@ -40,3 +40,15 @@ public struct Retention: Equatable, Sendable {
         }
     }
 }
+
+extension Retention {
+    /// The shards to drop when the first shard of `newPeriod` appears: when it is the
+    /// newest period, every shard not yet retired whose whole period ended more than
+    /// `retain` before its start. None for a period without a start (partition none).
+    public func victims(in catalog: Catalog, newPeriod: Period) -> [ShardInfo] {
+        guard let start = newPeriod.start,
+              !catalog.shards.contains(where: { ($0.period.start ?? .min) > start }) else { return [] }
+        // "ended more than <retain> before": strictly earlier than the cutoff.
+        return catalog.ended(by: cutoff(newestPeriodStart: start) - 1)
+    }
+}

@@ -186,11 +186,11 @@ public struct ShardFilter: Sendable {
 
     public init() {}
 
-    public mutating func add(column: Int, op: ScanPlan.Op, value: PruneValue) {
+    public mutating func add(_ column: Column, op: ScanPlan.Op, value: PruneValue) {
         switch column {
-        case 0: ids.narrow(op, value)
-        case 1: times.narrow(op, value)
-        case 2:
+        case .id: ids.narrow(op, value)
+        case .ts: times.narrow(op, value)
+        case .shard:
             switch op {
             case .eq:
                 switch value {
@@ -210,23 +210,23 @@ public struct ShardFilter: Sendable {
 
     /// `column IN (values)`: only integer ids/times and text keys narrow; a list
     /// with anything else in it leaves the filter alone.
-    public mutating func add(column: Int, inList values: [PruneValue]) {
+    public mutating func add(_ column: Column, inList values: [PruneValue]) {
         switch column {
-        case 0:
+        case .id:
             var numbers = Set<Int64>()
             for v in values {
                 guard case .integer(let id) = v else { return }
-                numbers.insert(id >> 40)
+                numbers.insert(DocumentId.shardNumber(of: id))
             }
             self.numbers = self.numbers.map { $0.intersection(numbers) } ?? numbers
-        case 1:
+        case .ts:
             var times: [Int64] = []
             for v in values {
                 guard case .integer(let t) = v else { return }
                 times.append(t)
             }
             timeList = (timeList ?? times).filter { times.contains($0) }
-        case 2:
+        case .shard:
             var set = Set<String>()
             for v in values {
                 switch v {

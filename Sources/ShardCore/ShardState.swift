@@ -9,7 +9,7 @@ public enum ShardState: String, CaseIterable, Sendable {
     case retired
     /// Moved into an archive file (the catalog's `file`): read from there, never written.
     case archived
-    /// Rewritten into compressed blocks (table `<table>_z`): read-only.
+    /// Rewritten into compressed blocks (table `ShardInfo.blocksTable`): read-only.
     case compressed
     /// Folded into another table by a merge (SPEC 3a; the catalog's `merged_into`): only
     /// its key and number remain, so its ids find that table and its seq is never reused.

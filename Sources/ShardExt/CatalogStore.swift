@@ -180,7 +180,8 @@ final class CatalogStore {
         let part: Int
         let mergedInto: Int64?
         let summary: [UInt8]?
-        let table: String
+        /// The shard's table (named by `ShardTableName` when it was made).
+        let table: String?
     }
 
     /// Every catalog row, by shard number.
@@ -205,7 +206,7 @@ final class CatalogStore {
                 minTs: optionalInt(.min_ts), maxTs: optionalInt(.max_ts),
                 state: ShardState(rawValue: text(.state) ?? ShardState.hot.rawValue), file: text(.file),
                 part: Int(int(.part)), mergedInto: optionalInt(.merged_into), summary: stmt.blob(ShardColumn.summary.rawValue),
-                table: text(.tbl) ?? ""))
+                table: text(.tbl)))
         }
         return rows
     }

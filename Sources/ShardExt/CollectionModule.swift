@@ -31,7 +31,7 @@ private func connect(
                 ? try ShardedCollection.create(db: db, schema: schema, name: name, options: options)
                 : try ShardedCollection.connect(db: db, schema: schema, name: name, options: options)
         }
-        let rc = api.pointee.declare_vtab(rawDb, collection.declaration)
+        let rc = api.pointee.declare_vtab(rawDb, collection.columns.declaration)
         if rc != SQLITE_OK { throw db.error(rc) }
         out!.pointee = makeVtab(collection)
         collection.connection = connection
@@ -65,10 +65,10 @@ private func disconnect(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?, destroy: Bo
 private func bestIndex(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?, _ info: UnsafeMutablePointer<sqlite3_index_info>?) -> Int32 {
     let collection = collectionOf(vtab)
     let info = info!
+    let columns = collection.columns
     var plan = ScanPlan(columnsUsed: info.pointee.colUsed)
     var argv: Int32 = 0
-    var rows = Double(max(collection.catalog.totalRows, 100_000))
-    var unique = false
+    var estimate = ScanEstimate(totalRows: collection.catalog.totalRows)
     var limitTerms: [(Int, ScanPlan.Op)] = []
     var allUsed = true
 
@@ -85,22 +85,23 @@ private func bestIndex(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?, _ info: Unsa
         let c = info.pointee.aConstraint[i]
         guard c.usable != 0 else { continue }
         let column = c.iColumn < 0 ? 0 : Int(c.iColumn)
+        let kind = columns.column(column)
         let rawOp = Int32(c.op)
         if rawOp == SQLITE_INDEX_CONSTRAINT_LIMIT || rawOp == SQLITE_INDEX_CONSTRAINT_OFFSET {
             limitTerms.append((i, rawOp == SQLITE_INDEX_CONSTRAINT_LIMIT ? .limit : .offset))
             continue
         }
-        if column == collection.filterColumn {
+        if kind == .filter {
             guard rawOp == SQLITE_INDEX_CONSTRAINT_EQ else { allUsed = false; continue }
             use(i, column, .match, omit: true)
-            rows = max(rows / 10, 1)
+            estimate.applyFilter()
             continue
         }
         var binary = true
         if let coll = api.pointee.vtab_collation(info, Int32(i)) {
             binary = String(cString: coll).uppercased() == "BINARY"
         }
-        guard column != 3, binary || column < 2, var op = scanOp(rawOp, shard: column == 2) else {
+        guard kind != .doc, binary || kind == .id || kind == .ts, var op = scanOp(rawOp, shard: kind == .shard) else {
             allUsed = false
             continue
         }
@@ -108,26 +109,20 @@ private func bestIndex(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?, _ info: Unsa
             _ = api.pointee.vtab_in(info, Int32(i), 1)
             op = .in
         }
-        use(i, column, op, omit: column != 2)
-        switch (column, op) {
-        case (0, .eq): rows = 1; unique = true
-        case (0, .in): rows = min(rows, 10)
-        case (2, _): rows = max(rows / 10, 1)
-        case (_, .eq), (_, .isnull), (_, .in): rows = max(rows / 100, 1)
-        default: rows = max(rows / 4, 1)
-        }
+        use(i, column, op, omit: kind != .shard)
+        estimate.apply(kind, op)
     }
 
     var orderConsumed = info.pointee.nOrderBy == 0
     if info.pointee.nOrderBy > 0 {
         let o = info.pointee.aOrderBy!
         let n = Int(info.pointee.nOrderBy)
-        let first = o[0].iColumn < 0 ? 0 : Int(o[0].iColumn)
+        let first = columns.column(o[0].iColumn < 0 ? 0 : Int(o[0].iColumn))
         let desc = o[0].desc != 0
         let thenId = n == 1 || (n == 2 && o[1].iColumn <= 0 && (o[1].desc != 0) == desc)
-        if first == 0 && n == 1 {
+        if first == .id && n == 1 {
             plan.order = desc ? .idDescending : .idAscending
-        } else if first == 1 && thenId {
+        } else if first == .ts && thenId {
             plan.order = desc ? .tsDescending : .tsAscending
         }
         if plan.order != .none {
@@ -143,9 +138,9 @@ private func bestIndex(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?, _ info: Unsa
 
     info.pointee.idxStr = shard_strdup(plan.encoded)
     info.pointee.needToFreeIdxStr = 1
-    info.pointee.estimatedRows = Int64(rows)
-    info.pointee.estimatedCost = rows * 2 + 10
-    if unique { info.pointee.idxFlags |= Int32(SQLITE_INDEX_SCAN_UNIQUE) }
+    info.pointee.estimatedRows = estimate.estimatedRows
+    info.pointee.estimatedCost = estimate.cost
+    if estimate.unique { info.pointee.idxFlags |= Int32(SQLITE_INDEX_SCAN_UNIQUE) }
     return SQLITE_OK
 }
 
@@ -181,15 +176,18 @@ private func update(
             try collection.delete(id: valueInt64(argv[0]))
             return SQLITE_OK
         }
-        // argv[2 + column] are the new column values.
-        let id = argv[2], ts = argv[3], doc = argv[5]
-        let derived = [2] + (4..<collection.filterColumn).map { $0 } + [collection.filterColumn]
+        // argv[2 + column number] are the new column values.
+        let columns = collection.columns
+        func value(_ c: Column) -> OpaquePointer? { argv[2 + columns.number(c)] }
+        let id = value(.id), ts = value(.ts), doc = value(.doc)
+        // Columns computed from doc: shard, the indexes, filter.
+        let derived = [Column.shard] + columns.indexes.indices.map { .index($0) } + [.filter]
         if valueType(argv[0]) == SQLITE_NULL {
             if valueType(argv[1]) != SQLITE_NULL || valueType(id) != SQLITE_NULL {
                 throw ShardError("shards: ids are assigned by the collection; insert without id")
             }
-            for c in derived where valueType(argv[2 + c]) != SQLITE_NULL {
-                throw ShardError("shards: column \(collection.columnName(c)) is computed from doc; insert only doc (and ts)")
+            for c in derived where valueType(value(c)) != SQLITE_NULL {
+                throw ShardError("shards: column \(columns.name(c)) is computed from doc; insert only doc (and ts)")
             }
             rowidOut!.pointee = try collection.insert(doc: doc, explicitTs: ts)
             return SQLITE_OK
@@ -199,8 +197,8 @@ private func update(
             || (api.pointee.value_nochange(id) == 0 && valueInt64(id) != old) {
             throw ShardError("shards: the id of a document cannot change")
         }
-        for c in derived where api.pointee.value_nochange(argv[2 + c]) == 0 {
-            throw ShardError("shards: column \(collection.columnName(c)) is computed from doc and cannot be set")
+        for c in derived where api.pointee.value_nochange(value(c)) == 0 {
+            throw ShardError("shards: column \(columns.name(c)) is computed from doc and cannot be set")
         }
         let docChanged = api.pointee.value_nochange(doc) == 0
         let tsChanged = api.pointee.value_nochange(ts) == 0
@@ -295,16 +293,3 @@ let collectionModule: UnsafeMutablePointer<sqlite3_module> = {
     }
     return m
 }()
-
-extension ShardedCollection {
-    func columnName(_ c: Int) -> String {
-        switch c {
-        case 0: "id"
-        case 1: "ts"
-        case 2: "shard"
-        case 3: "doc"
-        case filterColumn: "filter"
-        default: options.indexes[c - 4].name
-        }
-    }
-}

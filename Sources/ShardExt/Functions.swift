@@ -55,7 +55,7 @@ private func shardKey(_ ctx: OpaquePointer?, _ argc: Int32, _ argv: ValueArray) 
     let collection = try connectionOf(ctx).collection(try textArgument(argv[0], "the collection name"))
     try collection.readyToRead()
     let arg = argv[1]
-    let placement: ShardedCollection.Placement
+    let placement: Placement
     let isDocument = valueType(arg) == SQLITE_TEXT && (valueText(arg) ?? "").first(where: { !$0.isWhitespace }) == "{"
     if isDocument {
         placement = try collection.place(doc: arg, explicitTs: nil)
@@ -63,7 +63,7 @@ private func shardKey(_ ctx: OpaquePointer?, _ argc: Int32, _ argv: ValueArray) 
         if collection.options.categoryPath != nil {
             throw ShardError("shards: '\(collection.name)' is split by category; pass a document, not a time")
         }
-        placement = ShardedCollection.Placement(ts: try collection.timeArgument(arg, what: "the time"), category: nil)
+        placement = Placement(ts: try collection.timeArgument(arg, what: "the time"), category: nil)
     }
     resultText(ctx, collection.route(placement).key.text)
 }

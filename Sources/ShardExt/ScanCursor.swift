@@ -1,9 +1,9 @@
 import CShardShim
 import ShardCore
 
-/// A scan over the shards a plan selects. Shards are read in groups: one shard at
-/// a time for id order or no order; for ts order, shards whose time ranges overlap
-/// are read together and merged on (ts, id), so no sort is needed above us.
+/// A scan over the shards a plan selects. Shards are read in groups: one shard at a
+/// time with no order; for id or ts order, shards whose id or time ranges overlap are
+/// read together and merged on id or (ts, id), so no sort is needed above us.
 final class ScanCursor {
     let collection: ShardedCollection
     private var plan = ScanPlan()
@@ -18,19 +18,8 @@ final class ScanCursor {
     private var appliedDocument: OpaquePointer?
 
     /// The SELECT of every shard, split around its table name; built once per xFilter.
-    private var head = ""
-    private var tail = ""
-    /// `tail` without the ts range terms, for shards whose every row is inside them.
-    private var tailInsideTime = ""
-    /// The FROM and WHERE of a compressed shard: its blocks, joined with their rows,
-    /// skipping blocks outside the id and ts bounds.
-    private var compressedTail = ""
-    /// The first equality on an indexed path: its path's hash and its parameter, the
-    /// probe that lets a compressed block's filter skip the block.
-    private var blockProbe: (pathHash: UInt64, parameter: Int)?
+    private var select = ShardSelect()
     private var timeBounds = IntBounds()
-    /// Statement column of each collection column, -1 when not selected.
-    private var columnMap: [Int32] = []
 
     private var groups: [[ShardInfo]] = []
     private var nextGroup = 0
@@ -48,7 +37,7 @@ final class ScanCursor {
         }
     }
     private var streams: [Stream] = []
-    /// Indices into `streams`, a binary heap on (ts, id) in the scan's direction.
+    /// Indices into `streams`, a binary heap on (ts, id), or id alone, in the scan's direction.
     private var heap: [Int] = []
 
     /// Rows returned and the most that can be wanted (LIMIT + OFFSET).
@@ -66,19 +55,21 @@ final class ScanCursor {
         release()
         self.plan = plan
         try collection.readyToRead()
+        let columns = collection.columns
         var pruning = ShardFilter()
+        var conditions: [ShardSelect.Condition] = []
+        var blockProbe: ShardSelect.BlockProbe?
         /// What summaries can judge: the conditions on indexed paths every row must meet.
         var summaryConditions: [SummaryCondition] = []
-        /// Each condition, and whether it is a numeric ts range (implied for shards inside it).
-        var conditions: [(sql: String, timeRange: Bool)] = []
         var limit: Int64 = -1, offset: Int64 = 0
         var argi = 0
         for term in plan.terms {
-            let column = term.column
+            // (LIMIT and OFFSET terms carry no column.)
+            let column = columns.column(term.column)
             guard term.op.takesArgument else {
-                pruning.add(column: column, op: .isnull, value: .other)
+                pruning.add(column, op: .isnull, value: .other)
                 if let path = indexedPath(column) { summaryConditions.append(SummaryCondition(path: path, op: .isNull, values: [])) }
-                conditions.append(("\(collection.columnExpression(column)) IS NULL", false))
+                conditions.append(.init("\(columns.expression(column)) IS NULL"))
                 continue
             }
             let v = argv![argi]
@@ -89,7 +80,7 @@ final class ScanCursor {
             case .offset:
                 offset = max(valueInt64(v), 0)
             case .like, .glob:
-                pruning.add(column: column, op: term.op, value: pruneValue(v))
+                pruning.add(column, op: term.op, value: pruneValue(v))
             case .in:
                 // SQLite reuses one value object while iterating: copy each as it comes.
                 var list: [OpaquePointer?] = []
@@ -103,14 +94,14 @@ final class ScanCursor {
                     list.forEach { api.pointee.value_free($0) }
                     throw collection.db.error(rc)
                 }
-                pruning.add(column: column, inList: list.map(pruneValue))
+                pruning.add(column, inList: list.map(pruneValue))
                 if let path = indexedPath(column) {
                     let values = list.compactMap(summaryValue)
                     if values.count == list.count { summaryConditions.append(SummaryCondition(path: path, op: .eq, values: values)) }
                 }
-                if column == 2 || list.isEmpty {
+                if column == .shard || list.isEmpty {
                     list.forEach { api.pointee.value_free($0) }
-                    if column != 2 { conditions.append(("0", false)) }
+                    if column != .shard { conditions.append(.init("0")) }
                     continue
                 }
                 var marks: [String] = []
@@ -118,7 +109,7 @@ final class ScanCursor {
                     parameters.append(.value(item))
                     marks.append("?\(parameters.count)")
                 }
-                conditions.append(("\(collection.columnExpression(column)) IN (\(marks.joined(separator: ", ")))", false))
+                conditions.append(.init("\(columns.expression(column)) IN (\(marks.joined(separator: ", ")))"))
             case .match:
                 if appliedDocument == nil { appliedDocument = api.pointee.value_dup(v) }
                 guard valueType(v) != SQLITE_NULL else { continue }
@@ -126,22 +117,23 @@ final class ScanCursor {
                 let compiled = try QueryDocument.compile(text, firstParameter: parameters.count + 1)
                 parameters += compiled.parameters.map { .query($0) }
                 summaryConditions += compiled.conditions
-                conditions.append((compiled.sql, false))
+                conditions.append(.init(compiled.sql))
             default:
                 let value = pruneValue(v)
-                pruning.add(column: column, op: term.op, value: value)
+                pruning.add(column, op: term.op, value: value)
                 // `shard` terms are settled by pruning; SQLite checks them again.
-                guard column != 2 else { continue }
+                guard column != .shard else { continue }
                 if let path = indexedPath(column), let op = summaryOp(term.op), let sv = summaryValue(v) {
                     summaryConditions.append(SummaryCondition(path: path, op: op, values: [sv]))
                 }
                 parameters.append(.value(api.pointee.value_dup(v)))
-                if term.op == .eq && column >= 4 && blockProbe == nil {
-                    blockProbe = (BlockFilter.pathHash(collection.options.indexes[column - 4].path.text), parameters.count)
+                if term.op == .eq, case .index(let n) = column, blockProbe == nil {
+                    blockProbe = .init(pathHash: BlockFilter.pathHash(columns.indexes[n].path.text), parameter: parameters.count)
                 }
                 var numeric = false
                 if case .integer = value { numeric = true } else if case .real = value { numeric = true }
-                conditions.append(("\(collection.columnExpression(column)) \(term.op.sql) ?\(parameters.count)", column == 1 && numeric))
+                conditions.append(.init("\(columns.expression(column)) \(term.op.sql) ?\(parameters.count)",
+                                        timeRange: column == .ts && numeric))
             }
         }
         timeBounds = pruning.times
@@ -160,8 +152,8 @@ final class ScanCursor {
             return false
         }
         groups = makeGroups(shards)
-        columnMap = makeColumnMap()
-        makeTemplate(conditions)
+        select = ShardSelect(plan: plan, columns: columns, conditions: conditions, parameterCount: parameters.count,
+                             cap: cap, blockProbe: blockProbe)
         collection.traceScan(visiting: shards.count, skippedBySummary: skipped)
 
         returned = 0
@@ -170,8 +162,9 @@ final class ScanCursor {
     }
 
     /// The path of an indexed column, the key of its summaries; nil for other columns.
-    private func indexedPath(_ column: Int) -> String? {
-        column >= 4 && column < collection.filterColumn ? collection.options.indexes[column - 4].path.text : nil
+    private func indexedPath(_ column: Column) -> String? {
+        if case .index(let n) = column { return collection.columns.indexes[n].path.text }
+        return nil
     }
 
     private func summaryOp(_ op: ScanPlan.Op) -> SummaryCondition.Op? {
@@ -206,11 +199,11 @@ final class ScanCursor {
         }
     }
 
-    /// Id order: shards by number, which is id order. Ts order: shards whose time
-    /// ranges overlap form one group, merged; groups follow each other in time.
+    /// Shards whose id ranges (id order) or time ranges (ts order) overlap form one
+    /// group, merged; groups follow each other in that order. A merged table holds
+    /// the ids of several shards, so id ranges can overlap too. No order: one by one.
     private func makeGroups(_ shards: [ShardInfo]) -> [[ShardInfo]] {
         if plan.order == .none { return shards.map { [$0] } }
-        // Merged tables hold several shards' ids, so id ranges can overlap too.
         let bounds: (ShardInfo) -> (lo: Int64, hi: Int64) = plan.order.byTime
             ? { $0.timeBounds }
             : { ($0.ids.lowerBound, $0.ids.upperBound) }
@@ -229,49 +222,6 @@ final class ScanCursor {
         return plan.order.isDescending ? groups.reversed() : groups
     }
 
-    /// Statement columns: id (the rowid), ts when used or merged on, then what the query uses.
-    private func makeColumnMap() -> [Int32] {
-        let n = collection.columnCount
-        var map = [Int32](repeating: -1, count: n)
-        map[0] = 0
-        var next: Int32 = 1
-        for c in 1..<n where c != 2 && c != collection.filterColumn && (plan.uses(column: c) || (c == 1 && plan.order.byTime)) {
-            map[c] = next
-            next += 1
-        }
-        return map
-    }
-
-    private func makeTemplate(_ conditions: [(sql: String, timeRange: Bool)]) {
-        var cols = ["id"]
-        for c in 1..<columnMap.count where columnMap[c] >= 0 {
-            cols.append(collection.columnExpression(c, reading: true))
-        }
-        head = "SELECT " + cols.joined(separator: ", ") + " FROM "
-        let order: String
-        switch plan.order {
-        case .idAscending: order = " ORDER BY id"
-        case .idDescending: order = " ORDER BY id DESC"
-        case .tsAscending: order = " ORDER BY ts, id"
-        case .tsDescending: order = " ORDER BY ts DESC, id DESC"
-        case .none: order = ""
-        }
-        func whereClause(_ conds: [String]) -> String {
-            conds.isEmpty ? "" : " WHERE " + conds.joined(separator: " AND ")
-        }
-        // No shard gives more than LIMIT + OFFSET rows: a shard that must sort (no
-        // index in that order, or a compressed one) keeps only the first ones. Written
-        // as a literal: a bound LIMIT made every execution about four times slower.
-        let n = parameters.count
-        let orderAndLimit = order + (cap == .max ? "" : " LIMIT \(cap)")
-        tail = whereClause(conditions.map(\.sql)) + orderAndLimit
-        tailInsideTime = whereClause(conditions.filter { !$0.timeRange }.map(\.sql)) + orderAndLimit
-        let blocks = "z.last_id >= ?\(n - 3) AND z.first_id <= ?\(n - 2) AND z.max_ts >= ?\(n - 1) AND z.min_ts <= ?\(n)"
-        let rows = blockProbe.map { "shards_block(z.data, z.keys, \(Int64(bitPattern: $0.pathHash)), ?\($0.parameter))" }
-            ?? "shards_block(z.data)"
-        compressedTail = " AS z, \(rows)" + whereClause([blocks] + conditions.map(\.sql)) + orderAndLimit
-    }
-
     /// Whether every row of the shard is inside the scan's ts range.
     private func insideTimeRange(_ s: ShardInfo) -> Bool {
         let (lo, hi) = s.timeBounds
@@ -286,7 +236,7 @@ final class ScanCursor {
             let group = groups[nextGroup]
             nextGroup += 1
             for shard in group {
-                let tail = shard.isCompressed ? compressedTail : insideTimeRange(shard) ? tailInsideTime : self.tail
+                let tail = shard.isCompressed ? select.compressedTail : insideTimeRange(shard) ? select.tailInsideTime : select.tail
                 // An archived shard is read on its archive file's own connection.
                 let (db, cache, table): (Database, StatementCache, String)
                 if let file = shard.file {
@@ -295,7 +245,7 @@ final class ScanCursor {
                 } else {
                     (db, cache, table) = (collection.db, collection.statements, collection.qualified(shard.storedTable))
                 }
-                let sql = head + table + tail
+                let sql = select.head + table + tail
                 let stmt = try cache.checkout(db, sql)
                 collection.traceShard(shard, sql: sql)
                 for (i, p) in parameters.enumerated() { bind(stmt, Int32(i + 1), p) }
@@ -384,11 +334,11 @@ final class ScanCursor {
     /// xColumn.
     func column(_ ctx: OpaquePointer?, _ i: Int) {
         guard let row = current else { return }
-        if i == 2 {
+        switch collection.columns.column(i) {
+        case .shard:
             resultText(ctx, row.shard.keyText)
             return
-        }
-        if i == collection.filterColumn {
+        case .filter:
             // SQLite reads `filter` to test a term again (the AND terms around a
             // MULTI-INDEX OR) or because the term never reached us (under OR, under NOT).
             // A row of a scan that applied a document did match it: answer that document.
@@ -399,8 +349,9 @@ final class ScanCursor {
                 api.pointee.result_error(ctx, "shards: filter takes a query document as a top-level term: WHERE filter = '{...}' AND ..., or \(collection.name)('{...}'); it cannot be read or used under OR or NOT", -1)
             }
             return
+        default: break
         }
-        let c = i < columnMap.count ? columnMap[i] : -1
+        let c = i < select.columnMap.count ? select.columnMap[i] : -1
         if c < 0 {
             api.pointee.result_null(ctx)
         } else {
@@ -409,7 +360,6 @@ final class ScanCursor {
     }
 
     private func release() {
-        blockProbe = nil
         for s in streams { s.cache.checkin(s.stmt) }
         streams.removeAll()
         heap.removeAll()

@@ -17,11 +17,12 @@ final class ShardedCollection {
     /// Paths indexed on every shard: the declared ones, then those added by ensure_json_index.
     var indexedPaths: [JSONPath]
 
-    /// The shard the last routed document went to, valid while the catalog in memory
-    /// is the one it came from (a newer shard of its line appears only once it is full).
-    var lastRoute: ShardInfo?
-    var lastRouteGeneration = 0
+    /// Picks each document's shard; remembers the last one while `catalogGeneration` holds.
+    var router: Router
+    /// Moves whenever the catalog in memory changes.
     var catalogGeneration = 0
+    /// The virtual table's columns.
+    let columns: ColumnLayout
 
     /// Where the collection stands in SQLite's transaction (see NOTES ON TRANSACTIONS there).
     var transaction = TransactionState()
@@ -71,6 +72,8 @@ final class ShardedCollection {
         self.jsonb = jsonb
         self.indexedPaths = options.indexes.map(\.path)
         self.store = CatalogStore(db: db, schema: schema, name: name)
+        self.router = Router(collection: name, options: options)
+        self.columns = ColumnLayout(indexes: options.indexes, jsonb: jsonb)
     }
 
     /// xCreate: a new collection with its shadow tables, in the caller's transaction.
@@ -284,35 +287,6 @@ func fnv1a64Hex(_ s: String) -> String {
     }
     let hex = String(h, radix: 16)
     return String(repeating: "0", count: 16 - hex.count) + hex
-}
-
-// MARK: - columns
-
-extension ShardedCollection {
-    /// id, ts, shard, doc, one per declared index, then the hidden filter.
-    var columnCount: Int { 5 + options.indexes.count }
-    var filterColumn: Int { 4 + options.indexes.count }
-
-    /// The CREATE TABLE that declares the collection's columns to SQLite.
-    var declaration: String {
-        var cols = ["id INTEGER", "ts INTEGER", "shard TEXT", "doc TEXT"]
-        cols += options.indexes.map { SQLText.identifier($0.name) }
-        cols.append("filter HIDDEN")
-        return "CREATE TABLE x(" + cols.joined(separator: ", ") + ")"
-    }
-
-    /// The SQL for a collection column inside a shard. Indexed columns use exactly
-    /// the expression of their index, so the shard's planner can match it; `doc`
-    /// reads back as text (`reading`) even when stored as JSONB.
-    func columnExpression(_ column: Int, reading: Bool = false) -> String {
-        switch column {
-        case 0: return "id"
-        case 1: return "ts"
-        case 3: return reading && jsonb ? "json(doc)" : "doc"
-        default:
-            return "json_extract(doc, \(SQLText.literal(options.indexes[column - 4].path.text)))"
-        }
-    }
 }
 
 // MARK: - tracing (shards_explain)

@@ -9,7 +9,7 @@ extension ShardedCollection {
     /// (ms), in one transaction; returns the rows dropped. Partition none never ends.
     func dropShards(endingBy before: Int64) throws -> Int64 {
         try readyToRead()
-        let victims = catalog.shards.filter { !$0.isRetired && $0.periodEnds(atOrBefore: before) }
+        let victims = catalog.ended(by: before)
         let rows = victims.isEmpty ? 0 : try inSavepoint("shards_drop") { try retire(victims) }
         purgeRetired()
         return rows
@@ -18,11 +18,7 @@ extension ShardedCollection {
     /// `retain`: when the first shard of a new newest period appears, whole periods
     /// that ended more than `retain` before its start go.
     func applyRetention(newPeriod: Period) throws {
-        guard let retain = options.retain, let start = newPeriod.start,
-              !catalog.shards.contains(where: { ($0.period.start ?? .min) > start }) else { return }
-        // "ended more than <retain> before": strictly earlier than the cutoff.
-        let cutoff = retain.cutoff(newestPeriodStart: start)
-        let victims = catalog.shards.filter { !$0.isRetired && $0.periodEnds(atOrBefore: cutoff - 1) }
+        guard let victims = options.retain?.victims(in: catalog, newPeriod: newPeriod) else { return }
         if !victims.isEmpty { _ = try retire(victims) }
     }
 
@@ -69,7 +65,7 @@ extension ShardedCollection {
     func archiveShards(endingBy before: Int64, file: String) throws -> Int64 {
         guard !file.isEmpty, !file.contains("\0") else { throw ShardError("shards: shard_archive needs a file name") }
         try readyToRead()
-        let victims = catalog.shards.filter { $0.isLive && $0.periodEnds(atOrBefore: before) }
+        let victims = catalog.liveEnded(by: before)
         guard !victims.isEmpty else {
             // A crash after an earlier archive's catalog commit may have left tables behind.
             purgeRetired()
@@ -158,7 +154,7 @@ extension ShardedCollection {
     /// ranges, so reads skip the blocks that cannot match.
     func compressShards(endingBy before: Int64) throws -> Int64 {
         try readyToRead()
-        let victims = catalog.shards.filter { $0.isLive && $0.periodEnds(atOrBefore: before) }
+        let victims = catalog.liveEnded(by: before)
         guard !victims.isEmpty else { return 0 }
         statements.removeAll()
         for s in victims { insertStatements[s.number] = nil }
@@ -210,7 +206,7 @@ extension ShardedCollection {
             // Documents as JSON text: what a read of `doc` returns, so results stay identical.
             // Then each indexed path's value, for the block's filter.
             let extracts = paths.map { ", json_extract(doc, \(SQLText.literal($0)))" }.joined()
-            let read = try db.prepare("SELECT id, ts, \(columnExpression(3, reading: true))\(extracts) FROM \(qualified(s.tableName)) ORDER BY id")
+            let read = try db.prepare("SELECT id, ts, \(columns.expression(.doc, reading: true))\(extracts) FROM \(qualified(s.tableName)) ORDER BY id")
             while try read.step() {
                 let id = read.int64(0), ts = read.int64(1)
                 if block.count == 0 { firstId = id }

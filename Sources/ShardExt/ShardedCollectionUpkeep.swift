@@ -34,7 +34,7 @@ extension ShardedCollection {
     /// it worked on; nil when nothing is left.
     func upkeepStep(cut: (String?) -> Int64?, merging: Bool) throws -> Int64? {
         if merging, let group = MergePlan.plan(shards: catalog.shards, collection: name, mergeRows: options.mergeRows,
-                                               isOpen: { self.catalog.isNewestOfLine($0) && self.hasRoom($0) },
+                                               isOpen: { self.catalog.isNewestOfLine($0) && self.router.hasRoom($0) },
                                                cut: cut).first {
             return try move(group.sources[0], into: group.target)
         }

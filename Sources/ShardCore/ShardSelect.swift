@@ -1,0 +1,97 @@
+/// The SELECT a scan runs in every shard it visits, built once per xFilter and
+/// split around the shard's table name: `head + <table> + tail`.
+///
+/// Statement columns: id first (the rowid), ts when the query uses it or the scan
+/// merges shards on it, then every other column the query uses; `columnMap` gives
+/// each collection column's statement column, -1 when not selected.
+///
+/// The last four parameters are the scan's id and ts bounds, for the block ranges
+/// of a compressed shard.
+public struct ShardSelect: Equatable, Sendable {
+    /// One term of the WHERE clause, and whether it is a numeric ts range (implied
+    /// for shards whose rows all lie inside it).
+    public struct Condition: Equatable, Sendable {
+        public let sql: String
+        public let timeRange: Bool
+
+        public init(_ sql: String, timeRange: Bool = false) {
+            self.sql = sql
+            self.timeRange = timeRange
+        }
+    }
+
+    /// The first equality on an indexed path: its path's hash and its parameter, the
+    /// probe that lets a compressed block's filter skip the block.
+    public struct BlockProbe: Equatable, Sendable {
+        public let pathHash: UInt64
+        public let parameter: Int
+
+        public init(pathHash: UInt64, parameter: Int) {
+            self.pathHash = pathHash
+            self.parameter = parameter
+        }
+    }
+
+    public private(set) var columnMap: [Int32] = []
+    /// `SELECT <columns> FROM `.
+    public private(set) var head = ""
+    /// WHERE, ORDER BY and LIMIT of a shard's own table.
+    public private(set) var tail = ""
+    /// `tail` without the ts range terms, for shards whose every row is inside them.
+    public private(set) var tailInsideTime = ""
+    /// For a compressed shard's block table: its blocks, joined with their rows,
+    /// skipping blocks outside the id and ts bounds.
+    public private(set) var compressedTail = ""
+
+    public init() {}
+
+    /// `parameterCount` counts every parameter, the four bounds last; `cap` is LIMIT +
+    /// OFFSET (`.max` without a LIMIT).
+    public init(plan: ScanPlan, columns: ColumnLayout, conditions: [Condition], parameterCount n: Int,
+                cap: Int64, blockProbe: BlockProbe?) {
+        columnMap = Self.columnMap(plan: plan, columns: columns)
+        var cols = ["id"]
+        for c in 1..<columnMap.count where columnMap[c] >= 0 {
+            cols.append(columns.expression(columns.column(c), reading: true))
+        }
+        head = "SELECT " + cols.joined(separator: ", ") + " FROM "
+        let order: String
+        switch plan.order {
+        case .idAscending: order = " ORDER BY id"
+        case .idDescending: order = " ORDER BY id DESC"
+        case .tsAscending: order = " ORDER BY ts, id"
+        case .tsDescending: order = " ORDER BY ts DESC, id DESC"
+        case .none: order = ""
+        }
+        func whereClause(_ conds: [String]) -> String {
+            conds.isEmpty ? "" : " WHERE " + conds.joined(separator: " AND ")
+        }
+        // No shard gives more than LIMIT + OFFSET rows: a shard that must sort (no
+        // index in that order, or a compressed one) keeps only the first ones. Written
+        // as a literal: a bound LIMIT made every execution about four times slower.
+        let orderAndLimit = order + (cap == .max ? "" : " LIMIT \(cap)")
+        tail = whereClause(conditions.map(\.sql)) + orderAndLimit
+        tailInsideTime = whereClause(conditions.filter { !$0.timeRange }.map(\.sql)) + orderAndLimit
+        let blocks = "z.last_id >= ?\(n - 3) AND z.first_id <= ?\(n - 2) AND z.max_ts >= ?\(n - 1) AND z.min_ts <= ?\(n)"
+        let rows = blockProbe.map { "shards_block(z.data, z.keys, \(Int64(bitPattern: $0.pathHash)), ?\($0.parameter))" }
+            ?? "shards_block(z.data)"
+        compressedTail = " AS z, \(rows)" + whereClause([blocks] + conditions.map(\.sql)) + orderAndLimit
+    }
+
+    /// Statement column of each collection column, -1 when not selected.
+    static func columnMap(plan: ScanPlan, columns: ColumnLayout) -> [Int32] {
+        var map = [Int32](repeating: -1, count: columns.count)
+        map[0] = 0
+        var next: Int32 = 1
+        for c in 1..<columns.count {
+            switch columns.column(c) {
+            case .shard, .filter: continue
+            case .ts where plan.order.byTime: break
+            default: guard plan.uses(column: c) else { continue }
+            }
+            map[c] = next
+            next += 1
+        }
+        return map
+    }
+}

@@ -1,0 +1,130 @@
+import CShardShim
+import ShardCore
+
+// Buffered writes (`buffer = N`): ids reserved now, rows written at a flush.
+extension ShardedCollection {
+    /// Keeps the document in memory with an id reserved for it; writes the buffer
+    /// when it is full or its oldest document has waited flush_ms.
+    func bufferInsert(doc: OpaquePointer?, _ p: Placement) throws -> Int64 {
+        let now = Clock.nowMilliseconds()
+        let id = try reservedId(p)
+        buffer.append(shard: DocumentId.shardNumber(of: id), id: id, ts: p.ts, doc: doc, now: now)
+        if Int64(buffer.count) >= options.buffer || now - buffer.oldest >= options.flushMs {
+            try flush()
+        }
+        return id
+    }
+
+    /// An id in the shard the placement routes to, from this connection's reservation;
+    /// a new block of up to `buffer` ids is reserved in the catalog when it runs out.
+    func reservedId(_ p: Placement) throws -> Int64 {
+        var (key, found) = route(p)
+        // Ids reserved earlier stay this connection's, whatever others did since.
+        if let holder = found ?? catalog.newest(line: key.line), let id = buffer.takeReservedId(shard: holder.number) {
+            return id
+        }
+        // A new block: the catalog must be current (another writer may have moved on).
+        try readyToWrite()
+        (key, found) = route(p)
+        let shard = try found ?? createShard(key, containing: p.ts)
+        let first = shard.lastLocal + 1
+        let last = min(shard.lastLocal + options.buffer, options.maxRows, DocumentId.maxLocal)
+        shard.lastLocal = last
+        shard.dirty = true
+        try store.reserveIds(shard: shard.number, through: last)
+        buffer.reserve(shard: shard.number, first: first + 1, last: last)
+        return DocumentId.make(shard: shard.number, local: first)
+    }
+
+    /// Writes every buffered document into its shard and returns how many. Inside a
+    /// write of the collection this joins that transaction; anywhere else (a read,
+    /// shard_flush) it runs in a savepoint the collection is enlisted in, so SQLite
+    /// reports the commit (counters are written at xSync) or the rollback (acknowledged
+    /// documents go back to the buffer).
+    @discardableResult
+    func flush() throws -> Int {
+        guard !buffer.isEmpty, !transaction.flushing else { return 0 }
+        transaction.flushing = true
+        defer { transaction.flushing = false }
+        // Counters are written back whole at xSync: they must start from what other
+        // writers committed, so the catalog is brought up to date first.
+        if transaction.isEnlisted {
+            try readyToWrite()
+            return try buffer.drain(writeBuffered)
+        }
+        try db.exec("SAVEPOINT shards_flush")
+        do {
+            try enlist()
+            try readyToWrite()
+            let n = try buffer.drain(writeBuffered)
+            try db.exec("RELEASE shards_flush")
+            return n
+        } catch {
+            try? db.exec("ROLLBACK TO shards_flush; RELEASE shards_flush")
+            throw error
+        }
+    }
+
+    func writeBuffered(_ e: WriteBuffer.Entry) throws {
+        guard let shard = catalog.shard(number: e.shard) else {
+            throw ShardError("shards: buffered document \(e.id) has lost its shard (dropped by another connection?)")
+        }
+        let stmt = try insertStatement(for: shard)
+        stmt.bind(1, e.id)
+        stmt.bind(2, e.ts)
+        stmt.bind(3, e.doc)
+        defer { stmt.reset() }
+        _ = try stmt.step()
+        shard.noteInsert(id: e.id, ts: e.ts)
+        if shard.summary != nil { try forgetSummary(shard) }
+    }
+
+    /// Joins the current transaction as a writer (xBegin ... xCommit/xRollback) with a
+    /// write statement on the collection that touches no row (id 0 is never used).
+    func enlist() throws {
+        let stmt = try db.prepare("DELETE FROM \(qualified(name)) WHERE id = 0")
+        try stmt.run()
+    }
+
+    /// At disconnect: the last chance to write the buffer. SQLite is tearing the
+    /// connection down (running SQL on it could reload a schema it is iterating), so
+    /// the acknowledged documents are written through a connection of their own to
+    /// the same file, with the catalog counters, in one transaction. An in-memory
+    /// database goes away with its connection: nothing to write then.
+    func flushOnClose() {
+        defer { buffer.discardAll() }
+        let entries = buffer.acknowledged
+        guard !entries.isEmpty, let name = api.pointee.db_filename(db.handle, schema),
+              case let path = String(cString: name), !path.isEmpty,
+              let other = try? Archives.open(path, flags: SQLITE_OPEN_READWRITE, error: { $0 }) else { return }
+        defer { _ = api.pointee.close_v2(other.handle) }
+        do {
+            try other.exec("BEGIN IMMEDIATE")
+            var touched: [Int64: (rows: Int64, minId: Int64, maxId: Int64, minTs: Int64, maxTs: Int64)] = [:]
+            var inserts: [Int64: Statement] = [:]
+            for e in entries {
+                guard let shard = catalog.shard(number: e.shard) else { continue }
+                // On its own connection, the collection's file is "main".
+                let stmt = try inserts[e.shard] ?? other.prepare(
+                    "INSERT INTO \"main\".\(SQLText.identifier(shard.tableName))(id, ts, doc) VALUES (?1, ?2, \(storedDocument))")
+                inserts[e.shard] = stmt
+                stmt.bind(1, e.id)
+                stmt.bind(2, e.ts)
+                stmt.bind(3, e.doc)
+                _ = try stmt.step()
+                stmt.reset()
+                let t = touched[e.shard] ?? (0, e.id, e.id, e.ts, e.ts)
+                touched[e.shard] = (t.rows + 1, min(t.minId, e.id), max(t.maxId, e.id), min(t.minTs, e.ts), max(t.maxTs, e.ts))
+            }
+            let otherStore = CatalogStore(db: other, schema: "main", name: self.name)
+            for (num, t) in touched {
+                try otherStore.addRows(shard: num, count: t.rows, ids: t.minId...t.maxId, times: t.minTs...t.maxTs)
+            }
+            otherStore.finalizeAll()
+            inserts.removeAll()
+            try other.exec("COMMIT")
+        } catch {
+            try? other.exec("ROLLBACK")
+        }
+    }
+}

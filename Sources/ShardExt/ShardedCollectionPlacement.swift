@@ -1,0 +1,149 @@
+import CShardShim
+import ShardCore
+
+// Where a document goes: its time and category, read once, then its shard.
+extension ShardedCollection {
+    /// Reads the time and category of a document and checks that it is a JSON object.
+    /// `explicitTs` is the INSERT's own `ts` value, allowed only without a `time` path.
+    ///
+    /// With `checkedByInsert` the caller's INSERT validates the JSON itself (the direct
+    /// write path), so a text document is read by `DocumentScanner` without asking
+    /// SQLite to parse it; whatever the scanner cannot answer exactly goes to SQLite.
+    func place(doc: OpaquePointer?, explicitTs: OpaquePointer?, isUpdate: Bool = false,
+               checkedByInsert: Bool = false) throws -> Placement {
+        let docType = valueType(doc)
+        guard docType == SQLITE_TEXT || docType == SQLITE_BLOB else {
+            throw ShardError(docType == SQLITE_NULL
+                ? "shards: doc is NULL; insert a JSON object"
+                : "shards: doc must be a JSON object given as text, not a number")
+        }
+        if checkedByInsert && docType == SQLITE_TEXT, let p = try scannedPlacement(doc, explicitTs: explicitTs) {
+            return p
+        }
+        let stmt = try probeStatement()
+        stmt.bind(1, doc)
+        defer { stmt.reset() }
+        do {
+            guard try stmt.step() else { throw ShardError("shards: could not read the document") }
+        } catch let e as SQLiteError {
+            throw ShardError("shards: malformed JSON document (\(e.message))")
+        }
+        let kind = stmt.text(0) ?? "null"
+        guard kind == "object" else {
+            let found = ["text": "a string", "array": "an array", "integer": "a number", "real": "a number",
+                         "true": "a boolean", "false": "a boolean"][kind] ?? kind
+            throw ShardError("shards: a document must be a JSON object, not \(found)")
+        }
+        let ts = try time(explicitTs: explicitTs, isUpdate: isUpdate) { path in
+            try readTime(type: stmt.text(1), stmt: stmt, column: 2, path: path)
+        }
+        var category: String? = nil
+        if options.categoryPath != nil {
+            let col: Int32 = options.timePath == nil ? 1 : 3
+            category = CategoryName.encode(stmt.type(col) == SQLITE_NULL ? nil : stmt.text(col))
+        }
+        return Placement(ts: ts, category: category)
+    }
+
+    /// The document's time: read from the time path, or the explicit `ts`, or now.
+    func time(explicitTs: OpaquePointer?, isUpdate: Bool, read: (JSONPath) throws -> Int64) throws -> Int64 {
+        if let timePath = options.timePath {
+            if let e = explicitTs, valueType(e) != SQLITE_NULL {
+                throw ShardError("shards: '\(name)' reads ts from \(timePath.text); ts cannot be given or set")
+            }
+            return try read(timePath)
+        }
+        if let e = explicitTs, valueType(e) != SQLITE_NULL { return try timeArgument(e, what: "ts") }
+        if explicitTs != nil && isUpdate { throw ShardError("shards: ts cannot be set to NULL") }
+        return Clock.nowMilliseconds()
+    }
+
+
+    /// Placement from the scanner, or nil when SQLite must answer (not an object,
+    /// a value the scanner cannot render exactly as json_extract would).
+    func scannedPlacement(_ doc: OpaquePointer?, explicitTs: OpaquePointer?) throws -> Placement? {
+        guard let text = api.pointee.value_text(doc) else { return nil }
+        let bytes = UnsafeRawBufferPointer(start: text, count: Int(api.pointee.value_bytes(doc)))
+        guard DocumentScanner.startsWithObject(bytes) else { return nil }
+        var values: [ScannedValue] = []
+        if !scanPaths.isEmpty {
+            guard let v = DocumentScanner.scan(bytes, paths: scanPaths) else { return nil }
+            values = v
+        }
+        var unanswered = false
+        let ts = try time(explicitTs: explicitTs, isUpdate: false) { path in
+            switch values[0] {
+            case .integer(let i): return try Time.milliseconds(fromInteger: i, unit: options.timeUnit)
+            case .real(let d): return try Time.milliseconds(fromNumber: d, unit: options.timeUnit)
+            case .text(let t): return try parseTime(t, path: path)
+            default:
+                unanswered = true   // SQLite words the error
+                return 0
+            }
+        }
+        if unanswered { return nil }
+        var category: String? = nil
+        if options.categoryPath != nil {
+            switch values[values.count - 1] {
+            case .missing, .null: category = CategoryName.encode(nil)
+            case .text(let t): category = CategoryName.encode(t)
+            case .integer(let i): category = CategoryName.encode(String(i))
+            case .bool(let b): category = CategoryName.encode(b ? "1" : "0")
+            default: return nil   // reals and containers: SQLite renders them
+            }
+        }
+        return Placement(ts: ts, category: category)
+    }
+
+    func parseTime(_ text: String, path: JSONPath) throws -> Int64 {
+        do { return try Time.parse(text) } catch let e as ShardError {
+            throw ShardError("shards: unreadable time at \(path.text): \(e.message.dropPrefix("shards: "))")
+        }
+    }
+
+    func readTime(type: String?, stmt: Statement, column: Int32, path: JSONPath) throws -> Int64 {
+        switch type {
+        case nil:
+            throw ShardError("shards: document has no time at \(path.text)")
+        case "integer":
+            return try Time.milliseconds(fromInteger: stmt.int64(column), unit: options.timeUnit)
+        case "real":
+            return try Time.milliseconds(fromNumber: stmt.double(column), unit: options.timeUnit)
+        case "text":
+            return try parseTime(stmt.text(column) ?? "", path: path)
+        default:
+            throw ShardError("shards: time at \(path.text) must be a number or a time string, not \(type!)")
+        }
+    }
+
+    /// A time given as an SQL value: epoch ms (integer or real) or a time string.
+    func timeArgument(_ v: OpaquePointer?, what: String) throws -> Int64 {
+        switch valueType(v) {
+        case SQLITE_INTEGER: return try Time.milliseconds(fromInteger: valueInt64(v), unit: .ms)
+        case SQLITE_FLOAT: return try Time.milliseconds(fromNumber: valueDouble(v), unit: .ms)
+        case SQLITE_TEXT: return try Time.parse(valueText(v) ?? "")
+        default: throw ShardError("shards: \(what) must be epoch milliseconds or a time string")
+        }
+    }
+
+    /// One statement reads everything routing needs, so the document is handed to SQLite once.
+    func probeStatement() throws -> Statement {
+        if let probe { return probe }
+        var cols = ["json_type(?1)"]
+        if let t = options.timePath {
+            cols.append("json_type(?1, \(SQLText.literal(t.text)))")
+            cols.append("json_extract(?1, \(SQLText.literal(t.text)))")
+        }
+        if let c = options.categoryPath {
+            cols.append("json_extract(?1, \(SQLText.literal(c.text)))")
+        }
+        let stmt = try db.prepare("SELECT " + cols.joined(separator: ", "), persistent: true)
+        probe = stmt
+        return stmt
+    }
+
+    /// The key a placement routes to now, and the shard if it exists and has room.
+    @inline(__always) func route(_ p: Placement) -> (key: ShardKey, shard: ShardInfo?) {
+        router.route(p, in: catalog, generation: catalogGeneration)
+    }
+}
