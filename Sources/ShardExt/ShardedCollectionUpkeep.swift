@@ -71,16 +71,9 @@ extension ShardedCollection {
     /// own table is dropped by `dropMergedTables` when SQLite allows.
     private func move(_ source: ShardInfo, into target: MergePlan.Target) throws -> Int64 {
         let t: ShardInfo
-        var made = false
         switch target {
-        case .existing(let existing):
-            t = existing
-        case .new(let key, let period):
-            t = ShardInfo(key: key, number: nextNumber, period: period)
-            try db.exec(shardTableSQL(t, schema: schema))
-            try store.insertShard(t)
-            try store.setNextNumber(t.number + 1)
-            made = true
+        case .existing(let existing): t = existing
+        case .new(let key, let period): t = try makeShard(key, period: period)
         }
         try db.exec("INSERT INTO \(qualified(t.tableName))(id, ts, doc) SELECT id, ts, doc FROM \(qualified(source.tableName))")
         let moved = Int64(db.changes)
@@ -101,7 +94,6 @@ extension ShardedCollection {
         // its counters must then be counted again (see reload).
         if source.dirty { mergedSinceCommit.insert(source.number) }
         source.dirty = false
-        if made { nextNumber = t.number + 1 }
         catalog.merge([source], into: t)
         insertStatements[source.number] = nil
         catalogGeneration += 1

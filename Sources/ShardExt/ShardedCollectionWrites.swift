@@ -45,6 +45,17 @@ extension ShardedCollection {
     /// Creates a shard table with its indexes and its catalog row, in the caller's transaction.
     func createShard(_ key: ShardKey, containing ts: Int64) throws -> ShardInfo {
         let period = options.partition.period(containing: ts)
+        let shard = try makeShard(key, period: period)
+        catalog.add(shard)
+        if key.seq == 1 { try applyRetention(newPeriod: period) }
+        // A new period or a split: older shards may have stopped receiving rows.
+        upkeep.due()
+        return shard
+    }
+
+    /// A new shard's table, with every index, and its catalog row (the table of a merged
+    /// shard taken over when one waits, see takeSpareTable); not in memory yet.
+    func makeShard(_ key: ShardKey, period: Period) throws -> ShardInfo {
         let number = nextNumber
         let spare = try takeSpareTable()
         let shard = ShardInfo(key: key, number: number, period: period, tableName: spare)
@@ -65,10 +76,6 @@ extension ShardedCollection {
         try store.insertShard(shard)
         try store.setNextNumber(number + 1)
         nextNumber = number + 1
-        catalog.add(shard)
-        if key.seq == 1 { try applyRetention(newPeriod: period) }
-        // A new period or a split: older shards may have stopped receiving rows.
-        upkeep.due()
         return shard
     }
 
