@@ -36,7 +36,7 @@ extension ShardedCollection {
         if merging, let group = MergePlan.plan(shards: catalog.shards, collection: name, mergeRows: options.mergeRows,
                                                isOpen: { self.catalog.isNewestOfLine($0) && self.router.hasRoom($0) },
                                                cut: cut).first {
-            return try move(group.sources[0], into: group.target)
+            return try move(group.sources[0], into: group.target, reuse: true)
         }
         if let s = unsummarized(cut: cut) {
             try buildSummary(s)
@@ -56,7 +56,8 @@ extension ShardedCollection {
             var moved: Int64 = 0
             while let group = MergePlan.plan(shards: catalog.shards, collection: name,
                                              mergeRows: options.mergeRows, cut: cut).first {
-                moved += try move(group.sources[0], into: group.target)
+                // Emptied tables are dropped at the end, so new merged tables get their own.
+                moved += try move(group.sources[0], into: group.target, reuse: false)
             }
             // Then what the merges left unsummarized.
             while let s = unsummarized(cut: cut) { try buildSummary(s) }
@@ -69,11 +70,11 @@ extension ShardedCollection {
     /// Moves a shard's rows into a merged table (made first when new), keeping their
     /// ids; the catalog maps the shard's number to that table from now on. The shard's
     /// own table is dropped by `dropMergedTables` when SQLite allows.
-    private func move(_ source: ShardInfo, into target: MergePlan.Target) throws -> Int64 {
+    private func move(_ source: ShardInfo, into target: MergePlan.Target, reuse: Bool) throws -> Int64 {
         let t: ShardInfo
         switch target {
         case .existing(let existing): t = existing
-        case .new(let key, let period): t = try makeShard(key, period: period)
+        case .new(let key, let period): t = try makeShard(key, period: period, reuse: reuse)
         }
         try db.exec("INSERT INTO \(qualified(t.tableName))(id, ts, doc) SELECT id, ts, doc FROM \(qualified(source.tableName))")
         let moved = Int64(db.changes)

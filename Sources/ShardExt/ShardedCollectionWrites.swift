@@ -54,10 +54,11 @@ extension ShardedCollection {
     }
 
     /// A new shard's table, with every index, and its catalog row (the table of a merged
-    /// shard taken over when one waits, see takeSpareTable); not in memory yet.
-    func makeShard(_ key: ShardKey, period: Period) throws -> ShardInfo {
+    /// shard taken over when one waits and `reuse` allows, see takeSpareTable); not in
+    /// memory yet.
+    func makeShard(_ key: ShardKey, period: Period, reuse: Bool = true) throws -> ShardInfo {
         let number = nextNumber
-        let spare = try takeSpareTable()
+        let spare = reuse ? try takeSpareTable() : nil
         let shard = ShardInfo(key: key, number: number, period: period, tableName: spare)
         do {
             if let spare {
