@@ -1,13 +1,13 @@
 /// Paces the upkeep of shards that stopped receiving rows (merges, SPEC 3a; summaries,
 /// SPEC 6) across writes: it falls due at the first write of a new period (or a
-/// split); then a step runs whenever the rows written since the last step have paid
-/// for it: `rowsPerWrite` rows of upkeep for each row written, and at least
-/// `writesPerStep` writes between steps. One step moves or reads one table, so no
-/// single write statement pays for a large merge; a backlog is worked off while
-/// writes go on.
+/// split); then each row written pays `rowsPerWrite` rows of upkeep, and a step runs
+/// while the account is positive. A step moves or reads one table and costs its rows
+/// (at least `minimumStepCost`): small tables go several to a write, a large one
+/// makes the writes after it wait. So no single write pays for a large merge, and a
+/// backlog is worked off while writes go on.
 public struct UpkeepPacer: Equatable, Sendable {
     public static let rowsPerWrite: Int64 = 8
-    public static let writesPerStep: Int64 = 1
+    public static let minimumStepCost: Int64 = 2
 
     /// Some upkeep may be left.
     public private(set) var pending = false
@@ -21,15 +21,17 @@ public struct UpkeepPacer: Equatable, Sendable {
         credit = max(credit, 0)
     }
 
-    /// One row written; true when a step is paid for.
-    @inline(__always) public mutating func wrote() -> Bool {
-        credit += 1
-        return credit > 0
+    /// One row written.
+    @inline(__always) public mutating func wrote() {
+        credit = min(credit + UpkeepPacer.rowsPerWrite, UpkeepPacer.rowsPerWrite)
     }
+
+    /// Whether the writes so far paid for another step.
+    public var mayStep: Bool { pending && credit > 0 }
 
     /// A step worked on `rows` rows.
     public mutating func spent(rows: Int64) {
-        credit = min(credit, 0) - UpkeepPacer.writesPerStep - max(rows, 0) / UpkeepPacer.rowsPerWrite
+        credit -= max(rows, UpkeepPacer.minimumStepCost)
     }
 
     /// Nothing is left to do.

@@ -10,12 +10,16 @@ extension ShardedCollection {
     /// After a write while upkeep is due: a step when the writes have paid for one.
     /// An error fails the write, and SQLite undoes the statement with what the step did.
     func upkeepAfterWrite() throws {
-        guard upkeep.wrote() else { return }
+        upkeep.wrote()
+        guard upkeep.mayStep else { return }
         do {
-            if let rows = try upkeepStep(cut: dataCut(), merging: options.autoMerge) {
-                upkeep.spent(rows: rows)
-            } else {
-                upkeep.done()
+            let cut = dataCut()
+            while upkeep.mayStep {
+                if let rows = try upkeepStep(cut: cut, merging: options.autoMerge) {
+                    upkeep.spent(rows: rows)
+                } else {
+                    upkeep.done()
+                }
             }
         } catch {
             transaction.markStale()
