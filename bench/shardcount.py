@@ -38,7 +38,6 @@ import collections
 import gc
 import math
 import os
-import shlex
 import statistics
 import sys
 import tempfile
@@ -46,7 +45,7 @@ import time
 
 import apsw
 
-from events import LIB, ROOT, YEAR, connect, generate, print_table, scalar
+from events import LIB, ROOT, YEAR, connect, generate, print_footer, print_table, scalar, svg_frame, svg_grid
 
 START = calendar.timegm((YEAR, 1, 1, 0, 0, 0)) * 1000
 DAY_MS = 86_400_000
@@ -213,16 +212,8 @@ def svg_chart(path, sizes, coll, plain, title, subtitle):
     def Y(v):
         return top + ph * (1 - v / ymax)
 
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" '
-           'font-family="Helvetica, Arial, sans-serif" font-size="13">',
-           f'<rect width="{w}" height="{h}" fill="white"/>',
-           f'<text x="{left + pw / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">{title}</text>',
-           f'<text x="{left + pw / 2}" y="40" text-anchor="middle" font-size="11" fill="#555">{subtitle}</text>']
-    y = 0.0
-    while y <= ymax + 1e-12:
-        out.append(f'<line x1="{left}" y1="{Y(y):.1f}" x2="{left + pw}" y2="{Y(y):.1f}" stroke="#e3e3e3"/>')
-        out.append(f'<text x="{left - 8}" y="{Y(y) + 4:.1f}" text-anchor="end">{y:g}</text>')
-        y += ystep
+    out = svg_frame(w, h, left, pw, title, subtitle)
+    out += svg_grid(left, pw, Y, ymax, ystep, lambda y: f"{y:g}")
     for n in sizes:
         out.append(f'<line x1="{X(n):.1f}" y1="{top + ph}" x2="{X(n):.1f}" y2="{top + ph + 5}" stroke="#333"/>')
         out.append(f'<text x="{X(n):.1f}" y="{top + ph + 20}" text-anchor="middle">{n:,}</text>')
@@ -361,7 +352,7 @@ def main():
         secs, worst = load_collection(conn, sdocs, "partition = hour")
         tables = tables_of(conn)
         p = Pair(f"lookup at {n} periods", "SELECT ts, type FROM events WHERE user = ?",
-                 f"SELECT ts, json_extract(doc, '$.type') FROM plain WHERE json_extract(doc, '$.user.id') = ?", (one,))
+                 "SELECT ts, json_extract(doc, '$.type') FROM plain WHERE json_extract(doc, '$.user.id') = ?", (one,))
         conn.close()
         conn = connect(path, 64)
         check_and_time({"c": (conn, conn)}, [p], reps, lambda m: None)
@@ -412,7 +403,7 @@ def main():
         " / ".join(ms(x) for x in scale_p), " / ".join(ms(x) for x in scale_c) + f" (max/min {spread:.2f})", "", "",
         "within 1.5x", spread <= 1.5)
 
-    header = ["measurement", "plain table", f"partition = day", f"partition = hour",
+    header = ["measurement", "plain table", "partition = day", "partition = hour",
               f"one day, max_rows = {hot_max_rows:,}"]
     header += ["goal", "met"]
     log()
@@ -421,12 +412,8 @@ def main():
           f"{args.scale_events:,} events. Medians of {reps} rounds.")
     print()
     print_table(header, rows, args.markdown)
-    missed = [r[0] for r in rows if r[6] not in ("", "yes")]
     print()
-    print(f"goals missed: {len(missed)}" + ("" if not missed else " (" + "; ".join(missed) + ")"))
-    print(f"total run time: {time.perf_counter() - t_start:.0f} s")
-    cmd = "scripts/bench-shardcount" + ("" if len(sys.argv) == 1 else " " + shlex.join(sys.argv[1:]))
-    print(f"rerun: `{cmd}`" if args.markdown else f"rerun: {cmd}")
+    print_footer([r[0] for r in rows if r[6] not in ("", "yes")], t_start, "scripts/bench-shardcount", args.markdown)
     if tmpdir:
         tmpdir.cleanup()
 

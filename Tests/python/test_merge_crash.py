@@ -44,7 +44,7 @@ import tempfile
 import threading
 import time
 
-from harness import Tally, connect, read_lines, spawn
+from harness import Tally, connect, kill_at_progress, read_lines, spawn
 
 SELF = os.path.abspath(__file__)
 DAY = 86_400_000
@@ -76,14 +76,7 @@ def child(db, op, steps_every, kill_at):
     conn = connect(db)
     for name in ("ev", "au"):
         conn.execute(f"SELECT count(*) FROM shard_list('{name}')").fetchall()
-    calls = [0]
-    if kill_at:
-        def progress():
-            calls[0] += 1
-            if calls[0] == kill_at:
-                os.kill(os.getpid(), signal.SIGKILL)
-            return False
-        conn.set_progress_handler(progress, steps_every)
+    calls = kill_at_progress(conn, steps_every, kill_at) if steps_every else [0]
     sys.stdout.write("G\n")
     sys.stdout.flush()
     t0 = time.perf_counter()
