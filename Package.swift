@@ -12,21 +12,26 @@ let package = Package(
     name: "shards",
     products: [
         .library(name: "ShardExt", type: .dynamic, targets: ["ShardExt"]),
+        .executable(name: "shards-node", targets: ["ShardNode"]),
     ],
     targets: [
-        // sqlite3ext.h, the vtab/cursor structs that carry a Swift object, variadic calls.
+        // sqlite3ext.h, the vtab/cursor structs that carry a Swift object, variadic calls,
+        // and zstd loaded at run time (dlopen), so the build needs no zstd headers.
         .target(name: "CShardShim"),
-        // zstd (Debian's libzstd-dev), for compressed shards.
-        .systemLibrary(name: "CZstd", path: "Sources/CZstd"),
         // Pure Swift: options, time, keys, paths, query compiler, routing plans.
         .target(name: "ShardCore", swiftSettings: hotPath),
         // The SQLite layer: entry point, API wrapper, virtual tables, functions.
         .target(
             name: "ShardExt",
-            dependencies: ["ShardCore", "CShardShim", "CZstd"],
+            dependencies: ["ShardCore", "CShardShim"],
             swiftSettings: hotPath,
             linkerSettings: [.unsafeFlags(["-static-stdlib"])]
         ),
+        // libdqlite and the system libsqlite3, for the cluster node.
+        .systemLibrary(name: "CDqlite", path: "Sources/CDqlite"),
+        // shards-node: a dqlite node with the extension linked in (the ShardExt target's
+        // code, built in the same run, so the node never loads a stale library).
+        .executableTarget(name: "ShardNode", dependencies: ["ShardExt", "CDqlite"]),
         // Tests open databases with the system libsqlite3 and load the built library.
         .systemLibrary(name: "CSQLite", path: "Tests/CSQLite"),
         .testTarget(name: "ShardCoreTests", dependencies: ["ShardCore"]),

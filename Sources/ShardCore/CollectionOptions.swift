@@ -16,6 +16,8 @@ public struct CollectionOptions: Equatable, Sendable {
     public var autoMerge = true
     /// The most rows a merged table takes.
     public var mergeRows: Int64 = 1_000_000
+    /// How documents are stored; see `Storage`.
+    public var storage: Storage = .auto
 
     public static let maxRowsLimit: Int64 = 1_000_000_000_000
     public static let bufferLimit: Int64 = 1_000_000
@@ -34,6 +36,7 @@ public struct CollectionOptions: Equatable, Sendable {
         case retain
         case merge
         case mergeRows = "merge_rows"
+        case storage
     }
 
     /// Reads `key = value` arguments; every mistake is an error naming the option.
@@ -96,6 +99,12 @@ public struct CollectionOptions: Equatable, Sendable {
             }
         case .mergeRows:
             mergeRows = try CollectionOptions.integer(value, option: "merge_rows", in: 2...CollectionOptions.maxRowsLimit)
+        case .storage:
+            guard let s = Storage(rawValue: ASCII.lowercased(value)) else {
+                throw ShardError("shards: bad storage \(Message.quote(value)); valid: "
+                    + Storage.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            storage = s
         }
     }
 
@@ -126,5 +135,28 @@ public struct CollectionOptions: Equatable, Sendable {
                 + "(as '\(other.name)' and '\(spec.name)'); keep one")
         }
         indexes.append(spec)
+    }
+}
+
+/// The `storage` option: documents as JSONB (SQLite 3.45+, smaller and faster to
+/// read) or as JSON text (readable by any SQLite host). `auto` takes JSONB when the
+/// SQLite creating the collection has it. The choice is recorded in the collection.
+public enum Storage: String, CaseIterable, Sendable {
+    case auto, jsonb, text
+
+    public static let jsonbVersionNumber: Int32 = 3_045_000
+
+    /// Whether a collection created now stores JSONB, on the SQLite of `versionNumber`.
+    public func storesJSONB(versionNumber: Int32, version: String) throws -> Bool {
+        switch self {
+        case .auto: return versionNumber >= Storage.jsonbVersionNumber
+        case .text: return false
+        case .jsonb:
+            guard versionNumber >= Storage.jsonbVersionNumber else {
+                throw ShardError("shards: storage = jsonb needs SQLite 3.45.0 or newer; this SQLite is \(version); "
+                    + "use storage = text (or auto)")
+            }
+            return true
+        }
     }
 }

@@ -60,7 +60,7 @@ public struct ColumnLayout: Sendable {
     /// The CREATE TABLE that declares the columns to SQLite.
     public var declaration: String {
         var cols = ["id INTEGER", "ts INTEGER", "shard TEXT", "doc TEXT"]
-        cols += indexes.map { SQLText.identifier($0.name) }
+        cols += indexes.map { SQLText.identifier($0.name) + ($0.type.map { " " + $0.declared } ?? "") }
         cols.append("filter HIDDEN")
         return "CREATE TABLE x(" + cols.joined(separator: ", ") + ")"
     }

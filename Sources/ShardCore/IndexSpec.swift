@@ -1,31 +1,46 @@
 /// One `index` option: a column of the collection backed by a functional index
-/// on `json_extract(doc, path)` in every shard.
+/// on `json_extract(doc, path)` in every shard, optionally with a declared type.
 public struct IndexSpec: Hashable, Sendable {
     public let name: String
     public let path: JSONPath
+    /// The column's declared type; nil: none, like `json_extract` itself.
+    public let type: ColumnType?
+
+    /// A declared type gives the column SQLite's affinity of that name: a value it is
+    /// compared with is converted first (`'570'` to 570 for `integer`, 570 to `'570'`
+    /// for `text`), so numbers bound as text still match.
+    public enum ColumnType: String, CaseIterable, Sendable {
+        case integer, real, text
+
+        /// As written in the column's declaration.
+        public var declared: String { rawValue.uppercased() }
+    }
 
     /// Columns every collection has; an index column may not shadow them.
     public static let reservedNames = ["id", "ts", "shard", "doc", "filter"]
 
-    public init(name: String, path: JSONPath) {
+    public init(name: String, path: JSONPath, type: ColumnType? = nil) {
         self.name = name
         self.path = path
+        self.type = type
     }
 
-    /// `name: $.path`, or `$.path` named after its last step.
+    /// `name: $.path`, or `$.path` named after its last step; either followed by a type.
     public init(parsing spec: String) throws {
         let text = ASCII.trimmed(spec)
         let context = "bad index \(Message.quote(text))"
+        let (body, type) = try IndexSpec.splitType(text, context: context)
         let explicitName: String?
         let pathText: Substring
-        if text.hasPrefix("$") {
+        if body.hasPrefix("$") {
             explicitName = nil
-            pathText = Substring(text)
-        } else if let colon = text.firstIndex(of: ":") {
-            explicitName = ASCII.trimmed(String(text[..<colon]))
-            pathText = text[text.index(after: colon)...]
+            pathText = Substring(body)
+        } else if let colon = body.firstIndex(of: ":") {
+            explicitName = ASCII.trimmed(String(body[..<colon]))
+            pathText = body[body.index(after: colon)...]
         } else {
-            throw ShardError("shards: \(context): expected '$.path' or 'name: $.path'")
+            throw ShardError("shards: \(context): expected '$.path' or 'name: $.path', then optionally a type "
+                + "(e.g. 'user: $.user.id integer')")
         }
         let path = try JSONPath.field(String(pathText), context: context)
         guard let name = explicitName ?? path.defaultColumnName else {
@@ -41,6 +56,19 @@ public struct IndexSpec: Hashable, Sendable {
                 + "(\(IndexSpec.reservedNames.joined(separator: ", "))); "
                 + "give another name, e.g. 'my_\(name): \(path.text)'")
         }
-        self.init(name: name, path: path)
+        self.init(name: name, path: path, type: type)
+    }
+
+    /// The spec without a trailing type word, and that type. A last word of letters
+    /// only after a space is a type (a path's own words sit inside quotes: `$."a b"`).
+    private static func splitType(_ text: String, context: String) throws -> (String, ColumnType?) {
+        guard let space = text.lastIndex(where: { $0 == " " || $0 == "\t" }) else { return (text, nil) }
+        let word = String(text[text.index(after: space)...])
+        guard !word.isEmpty, word.utf8.allSatisfy({ ASCII.isLetter($0) }) else { return (text, nil) }
+        guard let type = ColumnType(rawValue: ASCII.lowercased(word)) else {
+            throw ShardError("shards: \(context): unknown type \(Message.quote(word)); valid: "
+                + ColumnType.allCases.map(\.rawValue).joined(separator: ", ") + ", or none")
+        }
+        return (ASCII.trimmed(String(text[..<space])), type)
     }
 }

@@ -40,7 +40,19 @@ public struct ScanEstimate: Equatable, Sendable {
         }
     }
 
+    /// `filter` reads NULL where no document was applied, which drops the rows a
+    /// document under OR would match. So a plan that reads it without applying one
+    /// costs this many times more than any other: SQLite then splits such an OR into
+    /// one scan per branch (MULTI-INDEX OR), each handing its document over, whenever
+    /// it can.
+    public static let unappliedFilterPenalty = 1e6
+    public private(set) var readsFilterWithoutDocument = false
+
+    public mutating func readFilterWithoutDocument() {
+        readsFilterWithoutDocument = true
+    }
+
     public var estimatedRows: Int64 { Int64(rows) }
     /// Two per row read, plus a fixed cost of opening the scan.
-    public var cost: Double { rows * 2 + 10 }
+    public var cost: Double { (rows * 2 + 10) * (readsFilterWithoutDocument ? Self.unappliedFilterPenalty : 1) }
 }

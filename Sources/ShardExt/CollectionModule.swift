@@ -26,6 +26,9 @@ private func connect(
         let arguments = (3..<Int(argc)).map { String(cString: argv![$0]!) }
         let options = try CollectionOptions.parse(arguments: arguments)
         try CollectionName.validate(name)
+        if create && options.buffer > 0 {
+            try Replication.requireLocalFiles(db, schema: schema, for: "buffer = \(options.buffer)", because: Replication.bufferedRows)
+        }
         let collection = try connection.attach(schema: schema, name: name, create: create) {
             create
                 ? try ShardedCollection.create(db: db, schema: schema, name: name, options: options)
@@ -59,7 +62,7 @@ private func disconnect(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?, destroy: Bo
 ///   whole) run inside each shard with the same comparison rules, so SQLite does not
 ///   test them again. Indexed columns need the BINARY collation for that.
 /// - `shard`: =, IN, LIKE and GLOB prune shards in memory; SQLite still tests them.
-/// - `filter`: a query document, compiled to SQL for each shard.
+/// - `filter`: a query document (`=` only), compiled to SQL for each shard.
 /// - ORDER BY id or ts (then id), either direction, is consumed; LIMIT and OFFSET
 ///   then cap the rows read.
 private func bestIndex(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?, _ info: UnsafeMutablePointer<sqlite3_index_info>?) -> Int32 {
@@ -83,6 +86,13 @@ private func bestIndex(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?, _ info: Unsa
 
     for i in 0..<Int(info.pointee.nConstraint) {
         let c = info.pointee.aConstraint[i]
+        // `filter != D` and `filter IS [NOT] D` mean a test of D, which only `=` hands
+        // over; read as NULL they would silently match nothing.
+        if c.iColumn >= 0 && columns.column(Int(c.iColumn)) == .filter
+            && [SQLITE_INDEX_CONSTRAINT_NE, SQLITE_INDEX_CONSTRAINT_IS, SQLITE_INDEX_CONSTRAINT_ISNOT].contains(Int32(c.op)) {
+            return failVtab(vtab, ShardError("shards: filter takes a query document with '=': WHERE filter = '{...}'; "
+                + "for a negation put $ne or $nin inside the document"))
+        }
         guard c.usable != 0 else { continue }
         let column = c.iColumn < 0 ? 0 : Int(c.iColumn)
         let kind = columns.column(column)
@@ -138,6 +148,9 @@ private func bestIndex(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?, _ info: Unsa
 
     info.pointee.idxStr = shard_strdup(plan.encoded)
     info.pointee.needToFreeIdxStr = 1
+    if plan.uses(column: columns.number(.filter)) && !plan.terms.contains(where: { $0.op == .match }) {
+        estimate.readFilterWithoutDocument()
+    }
     info.pointee.estimatedRows = estimate.estimatedRows
     info.pointee.estimatedCost = estimate.cost
     if estimate.unique { info.pointee.idxFlags |= Int32(SQLITE_INDEX_SCAN_UNIQUE) }

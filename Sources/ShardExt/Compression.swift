@@ -1,20 +1,36 @@
-import CZstd
+import CShardShim
 import ShardCore
 
-/// zstd, for the blocks of compressed shards.
+/// zstd, for the blocks of compressed shards: the system's libzstd.so.1, loaded on
+/// first use by the C shim (see CShardShim.h), so only compressing and reading
+/// compressed shards need it.
 enum Compression {
     /// Level 15: blocks are written once and read many times, so ratio matters more
     /// than compression speed; decompression speed is the same at every level.
     static let level: Int32 = 15
 
+    /// The loaded library, or an error saying what is missing and how to get it.
+    static func library() throws -> ShardZstd {
+        guard let z = shard_zstd() else {
+            throw ShardError("shards: compressed shards need the zstd library (libzstd.so.1), which could not be loaded ("
+                + String(cString: shard_zstd_error()) + "); install it, e.g. apt-get install libzstd1")
+        }
+        return z.pointee
+    }
+
+    private static func errorName(_ z: ShardZstd, _ code: Int) -> String {
+        z.getErrorName(code).map { String(cString: $0) } ?? "error \(code)"
+    }
+
     static func compress(_ input: [UInt8]) throws -> [UInt8] {
-        var output = [UInt8](repeating: 0, count: ZSTD_compressBound(input.count))
+        let z = try library()
+        var output = [UInt8](repeating: 0, count: z.compressBound(input.count))
         let n = input.withUnsafeBytes { src in
             output.withUnsafeMutableBytes { dst in
-                ZSTD_compress(dst.baseAddress, dst.count, src.baseAddress, src.count, level)
+                z.compress(dst.baseAddress, dst.count, src.baseAddress, src.count, level)
             }
         }
-        if ZSTD_isError(n) != 0 { throw ShardError("shards: compression failed: \(String(cString: ZSTD_getErrorName(n)))") }
+        if z.isError(n) != 0 { throw ShardError("shards: compression failed: \(errorName(z, n))") }
         output.removeSubrange(n...)
         return output
     }
@@ -22,17 +38,18 @@ enum Compression {
     /// Decompresses a frame whose size it records (every block this extension writes)
     /// into `buffer`, growing it when needed; returns the bytes written.
     static func decompress(_ input: UnsafeRawBufferPointer, into buffer: inout UnsafeMutableRawBufferPointer) throws -> Int {
-        let size = ZSTD_getFrameContentSize(input.baseAddress, input.count)
-        guard size != ZSTD_CONTENTSIZE_ERROR, size != ZSTD_CONTENTSIZE_UNKNOWN, size <= 1 << 30 else {
+        let z = try library()
+        let size = z.getFrameContentSize(input.baseAddress, input.count)
+        guard size != SHARD_ZSTD_CONTENTSIZE_ERROR, size != SHARD_ZSTD_CONTENTSIZE_UNKNOWN, size <= 1 << 30 else {
             throw ShardError("shards: not a compressed shards block")
         }
         if buffer.count < Int(size) {
             buffer.deallocate()
             buffer = .allocate(byteCount: Int(size), alignment: 8)
         }
-        let n = ZSTD_decompress(buffer.baseAddress, Int(size), input.baseAddress, input.count)
-        if ZSTD_isError(n) != 0 || n != Int(size) {
-            throw ShardError("shards: corrupt compressed block: \(ZSTD_isError(n) != 0 ? String(cString: ZSTD_getErrorName(n)) : "short")")
+        let n = z.decompress(buffer.baseAddress, Int(size), input.baseAddress, input.count)
+        if z.isError(n) != 0 || n != Int(size) {
+            throw ShardError("shards: corrupt compressed block: \(z.isError(n) != 0 ? errorName(z, n) : "short")")
         }
         return n
     }

@@ -134,6 +134,7 @@ private func debugText() -> String {
         shards \(shardsVersion)
         sqlite \(sqliteVersion)
         jsonb \(jsonb ? "on" : "off")
+        zstd \(shard_zstd() != nil ? "libzstd.so.1" : "missing (" + String(cString: shard_zstd_error()) + ")")
         build \(build), static Swift runtime, SQLite through the extension API pointer
         """
 }
@@ -171,7 +172,13 @@ func registerFunctions(_ db: Database, _ connection: Connection) throws {
             db.handle, f.name, f.argc, f.flags, retainedPointer(FunctionIndex(i, connection)),
             { ctx, argc, argv in
                 let fi = object(api.pointee.user_data(ctx), as: FunctionIndex.self)
-                run(ctx, argc, argv, functions[fi.index].body)
+                let f = functions[fi.index]
+                // The side-effecting functions are the DIRECTONLY ones.
+                if f.flags & SQLITE_DIRECTONLY != 0, let vfs = fi.replicatingVFS {
+                    do { try Replication.requireTransactionForWrite(fi.connection.db, vfs: vfs, function: f.name) }
+                    catch { return resultError(ctx, error) }
+                }
+                run(ctx, argc, argv, f.body)
             }, nil, nil, { releasePointer($0) })
         if rc != SQLITE_OK { throw db.error(rc) }
     }
@@ -181,6 +188,9 @@ func registerFunctions(_ db: Database, _ connection: Connection) throws {
 final class FunctionIndex {
     let index: Int
     let connection: Connection
+    /// The VFS of the main database when it replicates (dqlite's); side-effecting
+    /// functions then need a transaction (see Replication).
+    lazy var replicatingVFS: String? = Replication.replicatingVFS(connection.db, schema: "main")
     init(_ index: Int, _ connection: Connection) {
         self.index = index
         self.connection = connection

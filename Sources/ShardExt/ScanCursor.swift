@@ -95,18 +95,19 @@ final class ScanCursor {
                     throw collection.db.error(rc)
                 }
                 pruning.add(column, inList: list.map(pruneValue))
-                if let path = indexedPath(column) {
-                    let values = list.compactMap(summaryValue)
-                    if values.count == list.count { summaryConditions.append(SummaryCondition(path: path, op: .eq, values: values)) }
-                }
                 if column == .shard || list.isEmpty {
                     list.forEach { api.pointee.value_free($0) }
                     if column != .shard { conditions.append(.init("0")) }
                     continue
                 }
+                let items = list.map { converted($0, column: column) }
+                if let path = indexedPath(column) {
+                    let values = items.compactMap(summaryValue)
+                    if values.count == items.count { summaryConditions.append(SummaryCondition(path: path, op: .eq, values: values)) }
+                }
                 var marks: [String] = []
-                for item in list {
-                    parameters.append(.value(item))
+                for item in items {
+                    parameters.append(item)
                     marks.append("?\(parameters.count)")
                 }
                 conditions.append(.init("\(columns.expression(column)) IN (\(marks.joined(separator: ", ")))"))
@@ -123,10 +124,11 @@ final class ScanCursor {
                 pruning.add(column, op: term.op, value: value)
                 // `shard` terms are settled by pruning; SQLite checks them again.
                 guard column != .shard else { continue }
-                if let path = indexedPath(column), let op = summaryOp(term.op), let sv = summaryValue(v) {
+                let parameter = converted(api.pointee.value_dup(v), column: column)
+                if let path = indexedPath(column), let op = summaryOp(term.op), let sv = summaryValue(parameter) {
                     summaryConditions.append(SummaryCondition(path: path, op: op, values: [sv]))
                 }
-                parameters.append(.value(api.pointee.value_dup(v)))
+                parameters.append(parameter)
                 if term.op == .eq, case .index(let n) = column, blockProbe == nil {
                     blockProbe = .init(pathHash: BlockFilter.pathHash(columns.indexes[n].path.text), parameter: parameters.count)
                 }
@@ -190,6 +192,47 @@ final class ScanCursor {
         }
     }
 
+    /// The value a shard compares with, as summaries compare it: after the conversion
+    /// of a typed column (`converted`), so a summary judges what the shard's SQL tests.
+    private func summaryValue(_ p: Parameter) -> SummaryValue? {
+        switch p {
+        case .value(let v): return summaryValue(v)
+        case .query(.integer(let i)): return .integer(i)
+        case .query(.real(let d)): return .real(d)
+        case .query(.text(let t)): return SummaryValue(t)
+        case .query(.null): return nil
+        }
+    }
+
+    /// A copy of an xFilter argument compared with `column`, converted as SQLite
+    /// converts a value compared with a column of the column's declared type (its
+    /// affinity), so the shard's `json_extract(...) op ?` matches what SQLite would.
+    /// Takes ownership of `copy`.
+    private func converted(_ copy: OpaquePointer?, column: Column) -> Parameter {
+        guard case .index(let n) = column, let type = collection.columns.indexes[n].type else { return .value(copy) }
+        switch type {
+        case .integer, .real:
+            // Text that reads as a number becomes that number. Not by
+            // sqlite3_value_numeric_type: on a copy, which belongs to no connection,
+            // SQLite 3.53 dereferences its missing connection.
+            guard valueType(copy) == SQLITE_TEXT, let number = NumericAffinity.convert(valueText(copy) ?? "") else {
+                return .value(copy)
+            }
+            api.pointee.value_free(copy)
+            switch number {
+            case .integer(let n): return .query(.integer(n))
+            case .real(let d): return .query(.real(d))
+            default: return .query(.null)   // convert returns numbers only
+            }
+        case .text:
+            let t = valueType(copy)
+            guard t == SQLITE_INTEGER || t == SQLITE_FLOAT else { return .value(copy) }
+            let text = valueText(copy) ?? ""   // SQLite's own spelling of the number
+            api.pointee.value_free(copy)
+            return .query(.text(text))
+        }
+    }
+
     private func pruneValue(_ v: OpaquePointer?) -> PruneValue {
         switch valueType(v) {
         case SQLITE_INTEGER: return .integer(valueInt64(v))
@@ -240,7 +283,7 @@ final class ScanCursor {
                 // An archived shard is read on its archive file's own connection.
                 let (db, cache, table): (Database, StatementCache, String)
                 if let file = shard.file {
-                    let archive = try collection.archives.handle(collection.archivePath(file), shard: shard.keyText)
+                    let archive = try collection.archiveForReading(file, shard: shard)
                     (db, cache, table) = (archive.db, archive.statements, "\"main\"." + SQLText.identifier(shard.tableName))
                 } else {
                     (db, cache, table) = (collection.db, collection.statements, collection.qualified(shard.storedTable))
@@ -339,15 +382,10 @@ final class ScanCursor {
             resultText(ctx, row.shard.keyText)
             return
         case .filter:
-            // SQLite reads `filter` to test a term again (the AND terms around a
-            // MULTI-INDEX OR) or because the term never reached us (under OR, under NOT).
-            // A row of a scan that applied a document did match it: answer that document.
-            // Otherwise answering NULL would silently drop rows, so refuse.
-            if let matched = appliedDocument {
-                api.pointee.result_value(ctx, matched)
-            } else {
-                api.pointee.result_error(ctx, "shards: filter takes a query document as a top-level term: WHERE filter = '{...}' AND ..., or \(collection.name)('{...}'); it cannot be read or used under OR or NOT", -1)
-            }
+            // The document this scan applied (every row it returns matched it), else
+            // NULL, like a plain column nobody set. xBestIndex keeps the cases where
+            // NULL would drop rows the document matched from reaching here unnoticed.
+            if let matched = appliedDocument { api.pointee.result_value(ctx, matched) } else { api.pointee.result_null(ctx) }
             return
         default: break
         }

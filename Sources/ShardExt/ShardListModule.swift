@@ -51,7 +51,7 @@ extension ShardedCollection {
     /// otherwise an estimate (document bytes plus 16 per row, indexes not counted).
     func bytes(of shard: ShardInfo) throws -> Int64? {
         // An archived shard is measured in its archive file.
-        let (db, schema) = try shard.file.map { (try archives.handle(archivePath($0), shard: shard.keyText).db, "main") }
+        let (db, schema) = try shard.file.map { (try archiveForReading($0, shard: shard).db, "main") }
             ?? (self.db, self.schema)
         if let stat = try? db.prepare("""
             SELECT sum(pgsize) FROM dbstat(\(SQLText.literal(schema)), 1)

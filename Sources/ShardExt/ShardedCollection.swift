@@ -53,7 +53,7 @@ final class ShardedCollection {
     var probe: Statement?
     var dataVersionStatement: Statement?
 
-    static let jsonbVersion: Int32 = 3_045_000
+    static let jsonbVersion = Storage.jsonbVersionNumber
 
     /// Drops whatever table a shard has in this database: its rows, or its blocks.
     func dropTablesSQL(_ s: ShardInfo) -> String {
@@ -79,7 +79,7 @@ final class ShardedCollection {
     /// xCreate: a new collection with its shadow tables, in the caller's transaction.
     static func create(db: Database, schema: String, name: String, options: CollectionOptions) throws -> ShardedCollection {
         try CollectionName.validate(name)
-        let jsonb = sqliteVersionNumber >= jsonbVersion
+        let jsonb = try options.storage.storesJSONB(versionNumber: sqliteVersionNumber, version: sqliteVersion)
         let c = ShardedCollection(db: db, schema: schema, name: name, options: options, jsonb: jsonb)
         try c.store.createTables(storage: jsonb ? "jsonb" : "text", createdWith: sqliteVersion, version: shardsVersion)
         c.transaction.reloaded()

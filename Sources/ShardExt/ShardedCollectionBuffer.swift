@@ -6,6 +6,7 @@ extension ShardedCollection {
     /// Keeps the document in memory with an id reserved for it; writes the buffer
     /// when it is full or its oldest document has waited flush_ms.
     func bufferInsert(doc: OpaquePointer?, _ p: Placement) throws -> Int64 {
+        if buffer.isEmpty { try Replication.requireLocalFiles(db, schema: schema, for: "buffer = \(options.buffer)", because: Replication.bufferedRows) }
         let now = Clock.nowMilliseconds()
         let id = try reservedId(p)
         buffer.append(shard: DocumentId.shardNumber(of: id), id: id, ts: p.ts, doc: doc, now: now)
@@ -93,6 +94,8 @@ extension ShardedCollection {
     /// database goes away with its connection: nothing to write then.
     func flushOnClose() {
         defer { buffer.discardAll() }
+        // Never written on a replicated database: buffering is refused there.
+        guard Replication.replicatingVFS(db, schema: schema) == nil else { return }
         let entries = buffer.acknowledged
         guard !entries.isEmpty, let name = api.pointee.db_filename(db.handle, schema),
               case let path = String(cString: name), !path.isEmpty,

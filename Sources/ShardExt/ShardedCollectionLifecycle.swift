@@ -64,6 +64,7 @@ extension ShardedCollection {
     /// is replaced next time), then the catalog, in one transaction of its own.
     func archiveShards(endingBy before: Int64, file: String) throws -> Int64 {
         guard !file.isEmpty, !file.contains("\0") else { throw ShardError("shards: shard_archive needs a file name") }
+        try Replication.requireLocalFiles(db, schema: schema, for: "shard_archive", because: Replication.archiveFile)
         try readyToRead()
         let victims = catalog.liveEnded(by: before)
         guard !victims.isEmpty else {

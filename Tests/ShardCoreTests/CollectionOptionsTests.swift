@@ -47,7 +47,7 @@ final class CollectionOptionsTests: XCTestCase {
 
     func testUnknownAndRepeatedOptions() {
         assertShardError(try parse("partiton = month"), message: "shards: unknown option 'partiton'; "
-            + "valid options: partition, time, time_unit, category, max_rows, index, buffer, flush_ms, retain, merge, merge_rows")
+            + "valid options: partition, time, time_unit, category, max_rows, index, buffer, flush_ms, retain, merge, merge_rows, storage")
         assertShardError(try parse("retain = '90 days'", "partition = none"), "retain needs periods")
         assertShardError(try parse("retain = 'ninety days'"), "bad retain 'ninety days'")
         assertShardError(try parse("retain = '3 weeks'"), "bad retain '3 weeks'")
@@ -116,10 +116,14 @@ final class CollectionOptionsTests: XCTestCase {
     }
 
     func testBadIndexes() {
-        assertShardError(try parse("index = type"), message: "shards: bad index 'type': expected '$.path' or 'name: $.path'")
+        assertShardError(try parse("index = type"), "shards: bad index 'type': expected '$.path' or 'name: $.path'")
         assertShardError(try parse("index = '$.a[0]'"), "bad index '$.a[0]'", "give the column a name", "'name: $.a[0]'")
         assertShardError(try parse("index = '$.\"a b\"'"), "give the column a name")
-        assertShardError(try parse("index = 'x: $.a b'"), "bad index 'x: $.a b': bad JSON path '$.a b'")
+        assertShardError(try parse("index = 'x: $.a b'"),
+                         message: "shards: bad index 'x: $.a b': unknown type 'b'; valid: integer, real, text, or none")
+        assertShardError(try parse("index = 'x: $.a b2'"), "bad index 'x: $.a b2': bad JSON path '$.a b2'")
+        assertShardError(try parse("index = 'x: $.a int'"), "unknown type 'int'")
+        assertShardError(try parse("index = 'x: integer'"), "bad index 'x: integer'", "bad JSON path")
         assertShardError(try parse("index = 'x: $'"), "whole document")
         assertShardError(try parse("index = '$.user.id'"), "column name 'id' is taken by a built-in column",
                          "id, ts, shard, doc, filter", "'my_id: $.user.id'")
@@ -145,6 +149,30 @@ final class CollectionOptionsTests: XCTestCase {
         XCTAssertEqual(try IndexSpec(parsing: " user : $.user.id "), IndexSpec(name: "user", path: path("$.user.id")))
         XCTAssertEqual(try IndexSpec(parsing: "k: $.\"a:b\""), IndexSpec(name: "k", path: path("$.\"a:b\"")))
         XCTAssertEqual(try IndexSpec(parsing: "$.\"a:b\".c").name, "c")
+    }
+
+    func testStorage() throws {
+        XCTAssertEqual(try parse().storage, .auto)
+        XCTAssertEqual(try parse("storage = TEXT").storage, .text)
+        assertShardError(try parse("storage = blob"), message: "shards: bad storage 'blob'; valid: auto, jsonb, text")
+        XCTAssertTrue(try Storage.auto.storesJSONB(versionNumber: 3_045_000, version: "3.45.0"))
+        XCTAssertFalse(try Storage.auto.storesJSONB(versionNumber: 3_044_999, version: "3.44.9"))
+        XCTAssertFalse(try Storage.text.storesJSONB(versionNumber: 3_054_001, version: "3.54.1"))
+        XCTAssertTrue(try Storage.jsonb.storesJSONB(versionNumber: 3_054_001, version: "3.54.1"))
+        assertShardError(try Storage.jsonb.storesJSONB(versionNumber: 3_040_001, version: "3.40.1"),
+                         message: "shards: storage = jsonb needs SQLite 3.45.0 or newer; this SQLite is 3.40.1; use storage = text (or auto)")
+    }
+
+    func testIndexTypes() throws {
+        XCTAssertEqual(try IndexSpec(parsing: "user: $.user.id integer"), IndexSpec(name: "user", path: path("$.user.id"), type: .integer))
+        XCTAssertEqual(try IndexSpec(parsing: "$.price  REAL "), IndexSpec(name: "price", path: path("$.price"), type: .real))
+        XCTAssertEqual(try IndexSpec(parsing: "k: $.\"a b\"\tText"), IndexSpec(name: "k", path: path("$.\"a b\""), type: .text))
+        // A word inside a quoted step is part of the path.
+        XCTAssertEqual(try IndexSpec(parsing: "k: $.\"a integer\""), IndexSpec(name: "k", path: path("$.\"a integer\"")))
+        XCTAssertNil(try IndexSpec(parsing: "$.user.id2").type)
+        XCTAssertEqual(IndexSpec.ColumnType.integer.declared, "INTEGER")
+        let options = try parse("index = 'user: $.user.id integer'", "index = '$.type'")
+        XCTAssertEqual(options.indexes.map(\.type), [.integer, nil])
     }
 }
 

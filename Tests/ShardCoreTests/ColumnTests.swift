@@ -22,6 +22,11 @@ final class ColumnTests: XCTestCase {
                        ["id", "ts", "shard", "doc", "type", "user", "filter"])
         XCTAssertEqual(layout.declaration,
                        "CREATE TABLE x(id INTEGER, ts INTEGER, shard TEXT, doc TEXT, \"type\", \"user\", filter HIDDEN)")
+        let typed = ColumnLayout(indexes: [IndexSpec(name: "user", path: try! JSONPath(parsing: "$.user.id"), type: .integer),
+                                           IndexSpec(name: "price", path: try! JSONPath(parsing: "$.p"), type: .real),
+                                           IndexSpec(name: "code", path: try! JSONPath(parsing: "$.c"), type: .text)], jsonb: false)
+        XCTAssertEqual(typed.declaration,
+                       "CREATE TABLE x(id INTEGER, ts INTEGER, shard TEXT, doc TEXT, \"user\" INTEGER, \"price\" REAL, \"code\" TEXT, filter HIDDEN)")
     }
 
     func testExpressionsInsideAShard() {

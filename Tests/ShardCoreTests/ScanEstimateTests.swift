@@ -42,4 +42,18 @@ final class ScanEstimateTests: XCTestCase {
         b.apply(.index(0), .eq)
         XCTAssertLessThan(b.cost, a.cost)
     }
+
+    /// A plan that reads `filter` without a document costs more than any plan that
+    /// applies one, or than the branches of an OR together.
+    func testReadingFilterWithoutADocumentCostsMost() {
+        var full = ScanEstimate(totalRows: 1_000_000)
+        full.readFilterWithoutDocument()
+        var document = ScanEstimate(totalRows: 1_000_000)
+        document.applyFilter()
+        var range = ScanEstimate(totalRows: 1_000_000)
+        range.apply(.ts, .ge)
+        range.readFilterWithoutDocument()
+        XCTAssertGreaterThan(full.cost, document.cost + range.cost)
+        XCTAssertEqual(full.estimatedRows, 1_000_000, "rows are not changed, only the cost")
+    }
 }

@@ -87,8 +87,9 @@ final class DifferentialTests: XCTestCase {
         let db = try TestDatabase()
         try db.exec("""
             CREATE VIRTUAL TABLE events USING shards(time = '$.ts', category = '$.app', max_rows = 700,
-                                                     index = '$.type', index = 'user: $.user.id');
-            CREATE TABLE plain(id INTEGER PRIMARY KEY, ts INTEGER, shard TEXT, doc TEXT, type, user);
+                                                     index = '$.type', index = 'user: $.user.id integer',
+                                                     index = 'app: $.app text');
+            CREATE TABLE plain(id INTEGER PRIMARY KEY, ts INTEGER, shard TEXT, doc TEXT, type, user INTEGER, app TEXT);
             CREATE INDEX plain_ts ON plain(ts);
             CREATE TABLE small(u, k);
             """)
@@ -98,13 +99,13 @@ final class DifferentialTests: XCTestCase {
             try db.exec("INSERT INTO events(doc) VALUES (?)", [.text(makeDocument(&rng))])
         }
         try db.exec("""
-            INSERT INTO plain SELECT id, ts, shard, doc, type, user FROM events;
+            INSERT INTO plain SELECT id, ts, shard, doc, type, user, app FROM events;
             COMMIT;
             INSERT INTO small VALUES (1, 'a'), (7, 'b'), (59, 'c'), (NULL, 'd'), (1000, 'e');
             """)
         XCTAssertEqual(try db.int("SELECT count(*) FROM plain"), Int64(count))
         // The plain table is filled from the collection: check it against the source of truth too.
-        XCTAssertEqual(try db.int("SELECT count(*) FROM plain WHERE type IS NOT json_extract(doc, '$.type') OR user IS NOT json_extract(doc, '$.user.id')"), 0)
+        XCTAssertEqual(try db.int("SELECT count(*) FROM plain WHERE type IS NOT json_extract(doc, '$.type') OR user IS NOT json_extract(doc, '$.user.id') OR app IS NOT json_extract(doc, '$.app')"), 0)
         let shardCount = try db.int("SELECT count(*) FROM shard_list('events')")
         XCTAssertGreaterThan(shardCount, 20, "the data must spread over many shards")
         return db
@@ -156,7 +157,7 @@ final class DifferentialTests: XCTestCase {
         // One per query: SQLite itself reads `filter = A AND filter = B` as A = B.
         var documentUsed = false
         func condition(topLevel: Bool = false) -> String {
-            switch Int.random(in: 0..<17, using: &rng) {
+            switch Int.random(in: 0..<21, using: &rng) {
             case 0: return "id \(pick(["=", "<", "<=", ">", ">="])) \(pick(ids) + Int64.random(in: -1...1, using: &rng))"
             case 1: return "id IN (\(pick(ids)), \(pick(ids)), \(pick(ids)))"
             case 2: return "ts \(pick(["<", "<=", ">", ">=", "="])) \(ts())"
@@ -172,14 +173,25 @@ final class DifferentialTests: XCTestCase {
             case 12: return "shard IN ('\(pick(shards))', '\(pick(shards))')"
             case 13: return "json_extract(doc, '$.n') > \(Int.random(in: -50..<100, using: &rng))"
             case 14: return "type = \(Int.random(in: 0..<5, using: &rng))"
+            // Typed columns compared with values of another type, converted as a plain
+            // table's column of that type converts them: user INTEGER, app TEXT.
+            case 16: return "user \(pick(["=", "<", ">=", ">"])) \(typedUser())"
+            case 17: return "user IN ('\(Int.random(in: 0..<60, using: &rng))', \(Int.random(in: 0..<60, using: &rng)), '\(Int.random(in: 0..<60, using: &rng)).0', 'x')"
+            case 18: return "app \(pick(["=", ">", "<="])) \(pick(["'web'", "'ios'", "'and'", "3", "'3'", "2.5", "NULL"]))"
+            case 19: return "app IN ('\(pick(apps))', \(Int.random(in: 0..<5, using: &rng)), '\(pick(apps))')"
             case 15 where topLevel && !documentUsed:
                 // A query document for the collection, its meaning in SQL for the plain table.
                 documentUsed = true
                 let (document, sql) = queryDocument()
                 return "⟦\(document)⟧⟪\(sql)⟫"
             case 15: return condition(topLevel: false)
+            case 20: return "app IS NULL"
             default: return "(\(condition()) OR \(condition()))"
             }
+        }
+        func typedUser() -> String {
+            let n = Int.random(in: -1..<61, using: &rng)
+            return pick(["'\(n)'", "' \(n) '", "'\(n).0'", "\(n)", "'\(n)x'", "'1e1'"])
         }
         func field() -> (String, String) {
             pick([("type", "json_extract(doc, '$.type')"), ("user.id", "json_extract(doc, '$.user.id')"),

@@ -189,3 +189,17 @@ final class MergeTests: XCTestCase {
         try sameAnswers(db, queries)
     }
 }
+
+extension MergeTests {
+    /// A typed column compares with its affinity: summaries judge the converted value.
+    func testSummariesOfTypedColumnsJudgeTheConvertedValue() throws {
+        let db = try TestDatabase()
+        try db.exec("CREATE VIRTUAL TABLE t USING shards(partition = day, time = '$.t', index = 'n: $.n integer', merge = none)")
+        try db.exec("INSERT INTO t(doc) SELECT json_object('t', 1704067200000 + value * 86400000, 'n', value) FROM \(series(0, 9))")
+        let text = try db.text("SELECT shards_explain('t', 'SELECT id FROM t WHERE n = ''7''')") ?? ""
+        XCTAssertTrue(text.hasPrefix("scan: 2 of 10 shards, 8 skipped by summary"), text)
+        XCTAssertEqual(try db.int("SELECT count(*) FROM t WHERE n = '7'"), 1)
+        XCTAssertEqual(try db.int("SELECT count(*) FROM t WHERE n IN ('7', 8)"), 2)
+        XCTAssertEqual(try db.int("SELECT count(*) FROM t WHERE n > '8'"), 1)
+    }
+}

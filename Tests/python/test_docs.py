@@ -1,10 +1,17 @@
-"""The README's function examples, run through the sqlite3 shell: each statement
-in the Functions section followed by `-- result` lines must print exactly those
-lines. Run from the repository root with any python3."""
+"""The README's examples. The Functions section, through the sqlite3 shell: each
+statement followed by `-- result` lines must print exactly those lines. The "Use it
+from" section: its `sh` and `python` blocks, in order, in one folder (Python and the
+sqlite-utils command from .venv-hosts, which scripts/test-hosts makes); `# result`
+lines after a block are what it must print. Run from the repository root with any
+python3."""
+import os
 import re
 import subprocess
 import sys
 import tempfile
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+HOSTS_BIN = os.path.join(ROOT, ".venv-hosts", "bin")
 
 LIB = "./.build/release/libShardExt"
 
@@ -28,7 +35,43 @@ def examples(readme):
     return setup, cases
 
 
+def host_examples(readme):
+    """(language, code, expected lines) of each runnable block of "Use it from"."""
+    section = readme.split("\n## Use it from\n", 1)[1].split("\n## ", 1)[0]
+    out = []
+    for language, block in re.findall(r"```(sh|python)\n(.*?)```", section, re.S):
+        lines = block.splitlines()
+        n = len(lines)
+        while n and lines[n - 1].startswith("# "):
+            n -= 1
+        out.append((language, "\n".join(lines[:n]), [line[2:] for line in lines[n:]]))
+    return out
+
+
+def run_host_examples(readme):
+    """Returns (passed, failed)."""
+    if not os.path.exists(os.path.join(HOSTS_BIN, "python")):
+        print("FAIL the 'Use it from' examples need .venv-hosts: run scripts/test-hosts first")
+        return 0, 1
+    passed = failed = 0
+    env = dict(os.environ, PATH=HOSTS_BIN + os.pathsep + os.environ.get("PATH", ""))
+    with tempfile.TemporaryDirectory() as folder:
+        os.symlink(os.path.join(ROOT, ".build"), os.path.join(folder, ".build"))
+        for language, code, expected in host_examples(readme):
+            command = ["bash", "-euo", "pipefail", "-c", code] if language == "sh" else [os.path.join(HOSTS_BIN, "python"), "-c", code]
+            run = subprocess.run(command, cwd=folder, env=env, text=True, capture_output=True, timeout=300)
+            printed = [line for line in run.stdout.splitlines() if line]   # sqlite-utils --convert prints an empty line
+            if run.returncode == 0 and printed == expected:
+                passed += 1
+            else:
+                failed += 1
+                print(f"FAIL {language} example {code[:200]!r}\n  expected {expected}\n  got      {printed}\n  {run.stderr.strip()}")
+    print(f"README 'Use it from' examples: {passed} passed, {failed} failed")
+    return passed, failed
+
+
 def main():
+    os.chdir(ROOT)
     setup, cases = examples(open("README.md").read())
     script = [f".load {LIB}", setup]
     for i, (sql, _) in enumerate(cases):
@@ -49,7 +92,8 @@ def main():
             failed += 1
             print(f"FAIL {sql!r}\n  expected {expected}\n  got      {got}")
     print(f"README examples: {passed} passed, {failed} failed")
-    return 1 if failed or passed == 0 else 0
+    hosts_passed, hosts_failed = run_host_examples(open("README.md").read())
+    return 1 if failed or hosts_failed or passed == 0 or hosts_passed == 0 else 0
 
 
 if __name__ == "__main__":

@@ -238,6 +238,10 @@ def jsonb_checks():
     q = lambda sql, *a: conn.execute(sql, a).fetchall()
 
     T.check(q("select value from ev_config where key = 'storage'") == [("jsonb",)], "storage recorded as jsonb")
+    for storage, want in [("auto", "jsonb"), ("jsonb", "jsonb"), ("text", "text"), ("TEXT", "text")]:
+        conn.execute(f"create virtual table st using shards(storage = {storage})")
+        T.check(q("select value from st_config where key = 'storage'") == [(want,)], f"storage = {storage} stores {want}")
+        conn.execute("drop table st")
     tables = [r[0] for r in q("select tbl from shard_list('ev')")]
     T.check(len(tables) >= 3, "documents spread over several shards", repr(tables))
     types = set()
@@ -355,6 +359,28 @@ def cross_version_checks():
         conn.close()
         r = run_shell(path2, "select count(*) from events;")
         T.check(r.stdout.strip() == "2" and r.stderr == "", "the shell reads it back", r.stdout + r.stderr)
+
+        # storage = text: a collection made by this newer SQLite opens and works in the old shell.
+        path3 = os.path.join(d, "portable.db")
+        conn = connect(path3)
+        conn.execute("create virtual table events using shards(time = '$.ts', max_rows = 2, index = 'user: $.user.id integer', storage = text)")
+        for i in range(5):
+            conn.execute("insert into events(doc) values (?)", (f'{{"ts":"2025-01-1{i}T08:00:00Z","user":{{"id":{i % 2}}}}}',))
+        q = lambda sql: conn.execute(sql).fetchall()
+        T.check(q("select value from events_config where key = 'storage'") == [("text",)], "storage = text recorded as text")
+        tables = [r[0] for r in q("select tbl from shard_list('events')")]
+        T.check(all(q(f'select typeof(doc) from "{t}"') and {r[0] for r in q(f'select typeof(doc) from "{t}"')} == {"text"} for t in tables),
+                "storage = text stores text under SQLite " + new, repr(tables))
+        conn.close()
+        r = run_shell(path3, "select count(*), sum(user = '1') from events;\n"
+                             "insert into events(doc) values ('{\"ts\":\"2025-02-01\",\"user\":{\"id\":1}}');\n"
+                             "select count(*) from events where user = '1';\n"
+                             "select count(*) from shard_list('events');")
+        T.check(r.stdout.split() == ["5|2", "3", "4"] and r.stderr == "",
+                f"the {old} shell reads, queries and writes a storage = text collection made by {new}", r.stdout + r.stderr)
+        r = run_shell(os.path.join(d, "j.db"), "create virtual table j using shards(storage = jsonb);")
+        T.check(r.returncode != 0 and "storage = jsonb needs SQLite 3.45.0 or newer; this SQLite is " + old in r.stderr,
+                "storage = jsonb is refused by the old shell, naming its version", r.stderr.strip())
     finally:
         shutil.rmtree(d, ignore_errors=True)
     T.end()
@@ -444,6 +470,96 @@ def host_checks():
     T.end()
 
 
+def shadow_checks():
+    """SPEC 3: every table a collection keeps (catalog, shards of every kind, compressed
+    blocks) is a shadow table by SQLite's rule, so PRAGMA table_list says `shadow` and
+    defensive mode refuses plain-SQL writes to them, while the collection's own writes
+    (new shards, updates, deletes, compress, drop, a buffer flushed at close) work."""
+    T.start("shadow tables, defensive mode (apsw)")
+    d = tempfile.mkdtemp()
+    try:
+        path = os.path.join(d, "shadow.db")
+        conn = connect(path)
+        conn.config(apsw.SQLITE_DBCONFIG_DEFENSIVE, 1)
+        q = lambda sql, *a: conn.execute(sql, a).fetchall()
+        conn.execute("create virtual table ev using shards(time = '$.ts', category = '$.app', max_rows = 2, index = '$.type', buffer = 100)")
+        conn.execute("create table ev_notes(x)")   # a user's own table with a similar name
+        docs = [f'{{"ts":"2025-0{m}-1{i}","app":"{app}","type":"t{i}"}}' for m in (1, 2) for app in ("web", "my_app") for i in range(3)]
+        try:
+            conn.execute("begin")
+            for doc in docs:
+                conn.execute("insert into ev(doc) values (?)", (doc,))
+            conn.execute("commit")
+            T.check(q("select count(*) from ev") == [(len(docs),)], "defensive mode: inserts through the collection make their shards")
+            T.check(q("select shard_compress('ev', '2025-02-01')") == [(6,)], "defensive mode: shard_compress works")
+            conn.execute("update ev set doc = json_set(doc, '$.type', 'u') where type = 't0' and ts >= 1738368000000")
+            conn.execute("delete from ev where type = 't1' and ts >= 1738368000000")
+            T.check(q("select count(*), sum(type = 'u') from ev") == [(len(docs) - 2, 2)], "defensive mode: UPDATE and DELETE through the collection work")
+        except apsw.Error as e:
+            T.check(False, "defensive mode: the collection's own writes work", str(e))
+        tables = [r[0] for r in q("select tbl from shard_list('ev') where state != 'compressed'")]
+        blocks = [r[0] for r in q("select name from sqlite_schema where type = 'table' and name like 'ev\\_%-z' escape '\\'")]
+        T.check(len(tables) >= 4 and len(blocks) >= 4, "shards of several kinds, some compressed", repr(tables + blocks))
+        kinds = dict(q("select name, type from pragma_table_list where schema = 'main'"))
+        ours = ["ev_config", "ev_shards"] + tables + blocks
+        T.check(all(kinds.get(t) == "shadow" for t in ours), "PRAGMA table_list lists catalog, shard and block tables as shadow",
+                repr({t: kinds.get(t) for t in ours}))
+        T.check(kinds.get("ev") == "virtual" and kinds.get("ev_notes") == "table", "the collection is virtual, a user's table stays a table",
+                repr((kinds.get("ev"), kinds.get("ev_notes"))))
+        T.check(sorted(n for n, t in kinds.items() if t == "shadow") == sorted(ours), "no other table is shadow")
+        hot = tables[0]
+        attempts = []
+        for t in ["ev_config", "ev_shards", hot, blocks[0]]:
+            attempts += [f'delete from "{t}"', f'update "{t}" set rowid = rowid', f'drop table "{t}"']
+        attempts.append(f'insert into "{hot}"(id, ts, doc) values (1, 0, \'{{}}\')')
+        for sql in attempts:
+            try:
+                conn.execute(sql)
+                T.check(False, f"defensive mode refuses: {sql}")
+            except apsw.Error as e:
+                T.check("may not be modified" in str(e) or "may not be dropped" in str(e), f"defensive mode refuses: {sql}", str(e))
+        conn.execute("insert into ev_notes values (1)")
+        # Buffered documents are written when the connection closes, still in defensive mode.
+        conn.execute("""insert into ev(doc) values ('{"ts":"2025-03-01","app":"web"}')""")
+        conn.close()
+        conn = connect(path)
+        T.check(conn.execute("select count(*) from ev").fetchone()[0] == len(docs) - 1, "a buffer flushed at close in defensive mode is written")
+        conn.config(apsw.SQLITE_DBCONFIG_DEFENSIVE, 1)
+        try:
+            conn.execute("select shard_drop('ev', '2025-02-01')")
+            conn.execute("drop table ev")
+            T.check(conn.execute("select count(*) from sqlite_schema where name like 'ev\\_%' escape '\\' and name != 'ev_notes'").fetchone()[0] == 0,
+                    "defensive mode: shard_drop and DROP TABLE remove every table of the collection")
+        except apsw.Error as e:
+            T.check(False, "defensive mode: shard_drop and DROP TABLE work", str(e))
+        conn.close()
+
+        # The same in the system's sqlite3 shell (an older SQLite, text storage).
+        T.end()
+        T.start(f"shadow tables, defensive mode ({shell_version()} shell)")
+        path = os.path.join(d, "shell.db")
+        r = run_shell(path, ".dbconfig defensive on\n"
+                            "create virtual table ev using shards(time = '$.ts', category = '$.app', max_rows = 1);\n"
+                            "insert into ev(doc) values ('{\"ts\":\"2025-01-01\",\"app\":\"a_b\"}'), ('{\"ts\":\"2025-01-02\",\"app\":\"a_b\"}');\n"
+                            "select shard_compress('ev', '2025-02-01');\n"
+                            "insert into ev(doc) values ('{\"ts\":\"2025-03-01\",\"app\":\"x\"}');\n"
+                            "select count(*) from ev;\n"
+                            "select count(*) from pragma_table_list where type = 'shadow';\n"
+                            "select count(*) from sqlite_schema where type = 'table' and name like 'ev\\_%' escape '\\';")
+        T.check(r.stdout.split() == ["defensive", "on", "2", "3", "5", "5"] and r.stderr == "",
+                "the collection's own writes work; catalog, shard and block tables are all shadow", r.stdout + r.stderr)
+        shadow = run_shell(path, "select name from pragma_table_list where type = 'shadow';").stdout.split()
+        T.check(len(shadow) == 5 and any(t.endswith("-z") for t in shadow), "the shell lists them", repr(shadow))
+        for t in shadow:
+            r = run_shell(path, f'.dbconfig defensive on\ndelete from "{t}";')
+            T.check(r.returncode != 0 and "may not be modified" in r.stderr, f"defensive mode refuses: delete from {t}", r.stderr.strip())
+        r = run_shell(path, "select count(*) from ev;")
+        T.check(r.stdout.strip() == "3", "nothing was deleted", r.stdout + r.stderr)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    T.end()
+
+
 def main():
     os.chdir(ROOT)
     if not os.path.exists(LIB + ".so"):
@@ -459,6 +575,7 @@ def main():
     jsonb_checks()
     cross_version_checks()
     host_checks()
+    shadow_checks()
     print(f"{T.passed} passed, {T.failed} failed")
     return 1 if T.failed or T.passed == 0 else 0
 

@@ -5,7 +5,7 @@
 create table x(a);
 insert into x values (1);
 
--- expect: shards: unknown option 'foo'; valid options: partition, time, time_unit, category, max_rows, index, buffer, flush_ms, retain
+-- expect: shards: unknown option 'foo'; valid options: partition, time, time_unit, category, max_rows, index, buffer, flush_ms, retain, storage
 create virtual table e using shards(foo = 1);
 
 -- expect: shards: unknown option 'Partitions'
@@ -128,3 +128,12 @@ create virtual table "e-3" using shards(partition = none);
 -- expect: shards: a collection cannot be renamed
 create virtual table e using shards(partition = none);
 alter table e rename to f;
+
+-- expect: shards: bad index 'user: $.user.id int': unknown type 'int'; valid: integer, real, text, or none
+create virtual table e using shards(index = 'user: $.user.id int');
+
+-- expect: shards: bad storage 'blob'; valid: auto, jsonb, text
+create virtual table e using shards(storage = blob);
+
+-- expect: shards: option storage is given twice
+create virtual table e using shards(storage = text, storage = auto);

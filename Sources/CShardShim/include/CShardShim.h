@@ -4,6 +4,7 @@
 #ifndef CSHARDSHIM_H
 #define CSHARDSHIM_H
 
+#include <stddef.h>
 #include <sqlite3ext.h>
 
 // The routines of the host that loaded us, set once by the entry point. Every
@@ -32,5 +33,27 @@ char *shard_strdup(const char *text);
 
 // SQLITE_TRANSIENT, which Swift cannot spell.
 static inline sqlite3_destructor_type shard_transient(void) { return SQLITE_TRANSIENT; }
+
+// zstd, for compressed shards, loaded from the system's libzstd.so.1 on first use
+// (dlopen), so building needs no zstd headers and loading the extension needs no
+// libzstd: only compressing or reading compressed shards does. The few entry points
+// used, declared here with zstd's own signatures (zstd.h, stable API).
+typedef struct ShardZstd {
+  size_t (*compressBound)(size_t srcSize);
+  size_t (*compress)(void *dst, size_t dstCapacity, const void *src, size_t srcSize, int level);
+  size_t (*decompress)(void *dst, size_t dstCapacity, const void *src, size_t compressedSize);
+  unsigned long long (*getFrameContentSize)(const void *src, size_t srcSize);
+  unsigned (*isError)(size_t code);
+  const char *(*getErrorName)(size_t code);
+} ShardZstd;
+
+// ZSTD_CONTENTSIZE_UNKNOWN and ZSTD_CONTENTSIZE_ERROR.
+#define SHARD_ZSTD_CONTENTSIZE_UNKNOWN (0ULL - 1)
+#define SHARD_ZSTD_CONTENTSIZE_ERROR (0ULL - 2)
+
+// The loaded library (the first call loads it, once per process), or NULL when it
+// cannot be loaded; then shard_zstd_error() says why (dlerror's text).
+const ShardZstd *shard_zstd(void);
+const char *shard_zstd_error(void);
 
 #endif
