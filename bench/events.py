@@ -119,3 +119,19 @@ def svg_grid(left, pw, Y, ymax, ystep, label):
         out.append(f'<text x="{left - 8}" y="{Y(y) + 4:.1f}" text-anchor="end">{label(y)}</text>')
         y += ystep
     return out
+
+
+def svg_series(points, color, name, k, right, top, radius):
+    """One line of a chart: its polyline, its points, and the k-th legend entry right of the plot."""
+    out = [f'<polyline fill="none" stroke="{color}" stroke-width="2.2" points="'
+           + " ".join(f"{x:.1f},{y:.1f}" for x, y in points) + '"/>']
+    out += [f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius}" fill="{color}"/>' for x, y in points]
+    ly = top + 14 + 22 * k
+    out.append(f'<line x1="{right + 14}" y1="{ly}" x2="{right + 40}" y2="{ly}" stroke="{color}" stroke-width="2.2"/>')
+    out.append(f'<text x="{right + 46}" y="{ly + 4}">{name}</text>')
+    return out
+
+
+def svg_write(path, out):
+    with open(path, "w") as f:
+        f.write("\n".join(out + ["</svg>"]) + "\n")

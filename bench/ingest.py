@@ -59,7 +59,7 @@ import time
 
 import apsw
 
-from events import APPS, COUNTRIES, HEAVY_USERS, LIB, PLANS, ROOT, SECTIONS, TYPES, USERS, YEAR, connect, print_table, scalar, svg_frame, svg_grid
+from events import APPS, COUNTRIES, HEAVY_USERS, LIB, PLANS, ROOT, SECTIONS, TYPES, USERS, YEAR, connect, print_table, scalar, svg_frame, svg_grid, svg_series, svg_write
 
 
 START = calendar.timegm((YEAR, 1, 1, 0, 0, 0)) * 1000
@@ -317,16 +317,8 @@ def svg_chart(path, step, lines, title, subtitle):
     out.append(f'<text transform="translate(20 {top + ph / 2}) rotate(-90)" text-anchor="middle">'
                f'rows/s over each {step / 1e6:g}M rows</text>')
     for k, (name, values, color) in enumerate(lines):
-        pts = " ".join(f"{X((i + 1) * step / 1e6):.1f},{Y(v):.1f}" for i, v in enumerate(values))
-        out.append(f'<polyline fill="none" stroke="{color}" stroke-width="2.2" points="{pts}"/>')
-        for i, v in enumerate(values):
-            out.append(f'<circle cx="{X((i + 1) * step / 1e6):.1f}" cy="{Y(v):.1f}" r="2.6" fill="{color}"/>')
-        ly = top + 14 + 22 * k
-        out.append(f'<line x1="{left + pw + 14}" y1="{ly}" x2="{left + pw + 40}" y2="{ly}" stroke="{color}" stroke-width="2.2"/>')
-        out.append(f'<text x="{left + pw + 46}" y="{ly + 4}">{name}</text>')
-    out.append("</svg>")
-    with open(path, "w") as f:
-        f.write("\n".join(out) + "\n")
+        out += svg_series([(X((i + 1) * step / 1e6), Y(v)) for i, v in enumerate(values)], color, name, k, left + pw, top, 2.6)
+    svg_write(path, out)
 
 
 def main():

@@ -45,7 +45,7 @@ import time
 
 import apsw
 
-from events import LIB, ROOT, YEAR, connect, generate, print_footer, print_table, scalar, svg_frame, svg_grid
+from events import LIB, ROOT, YEAR, connect, generate, print_footer, print_table, scalar, svg_frame, svg_grid, svg_series, svg_write
 
 START = calendar.timegm((YEAR, 1, 1, 0, 0, 0)) * 1000
 DAY_MS = 86_400_000
@@ -222,16 +222,8 @@ def svg_chart(path, sizes, coll, plain, title, subtitle):
     out.append(f'<text x="{left + pw / 2}" y="{h - 14}" text-anchor="middle">hourly periods lived through</text>')
     out.append(f'<text transform="translate(20 {top + ph / 2}) rotate(-90)" text-anchor="middle">lookup, ms (median)</text>')
     for k, (name, values, color) in enumerate((("collection", coll, "#1f77b4"), ("plain table", plain, "#d62728"))):
-        pts = " ".join(f"{X(n):.1f},{Y(v):.1f}" for n, v in zip(sizes, values))
-        out.append(f'<polyline fill="none" stroke="{color}" stroke-width="2.2" points="{pts}"/>')
-        for n, v in zip(sizes, values):
-            out.append(f'<circle cx="{X(n):.1f}" cy="{Y(v):.1f}" r="3" fill="{color}"/>')
-        ly = top + 14 + 22 * k
-        out.append(f'<line x1="{left + pw + 14}" y1="{ly}" x2="{left + pw + 40}" y2="{ly}" stroke="{color}" stroke-width="2.2"/>')
-        out.append(f'<text x="{left + pw + 46}" y="{ly + 4}">{name}</text>')
-    out.append("</svg>")
-    with open(path, "w") as f:
-        f.write("\n".join(out) + "\n")
+        out += svg_series([(X(n), Y(v)) for n, v in zip(sizes, values)], color, name, k, left + pw, top, 3)
+    svg_write(path, out)
 
 
 def main():
