@@ -363,7 +363,7 @@ def cross_version_checks():
         # storage = text: a collection made by this newer SQLite opens and works in the old shell.
         path3 = os.path.join(d, "portable.db")
         conn = connect(path3)
-        conn.execute("create virtual table events using shards(time = '$.ts', max_rows = 2, index = 'user: $.user.id integer', storage = text)")
+        conn.execute("create virtual table events using shards(time = '$.ts', max_rows = 2, index = 'user: $.user.id integer', storage = text, merge = none)")
         for i in range(5):
             conn.execute("insert into events(doc) values (?)", (f'{{"ts":"2025-01-1{i}T08:00:00Z","user":{{"id":{i % 2}}}}}',))
         q = lambda sql: conn.execute(sql).fetchall()
