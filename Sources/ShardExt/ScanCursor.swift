@@ -244,9 +244,12 @@ final class ScanCursor {
 
     /// Shards whose id ranges (id order) or time ranges (ts order) overlap form one
     /// group, merged; groups follow each other in that order. A merged table holds
-    /// the ids of several shards, so id ranges can overlap too. No order: one by one.
+    /// the ids of several shards, so id ranges can overlap too. No order: one by one,
+    /// by their lowest id, so a full scan comes out in id order wherever the tables'
+    /// id ranges do not overlap, as a plain table's does (hosts such as Datasette page
+    /// through ties in that order).
     private func makeGroups(_ shards: [ShardInfo]) -> [[ShardInfo]] {
-        if plan.order == .none { return shards.map { [$0] } }
+        if plan.order == .none { return shards.sorted { $0.ids.lowerBound < $1.ids.lowerBound }.map { [$0] } }
         let bounds: (ShardInfo) -> (lo: Int64, hi: Int64) = plan.order.byTime
             ? { $0.timeBounds }
             : { ($0.ids.lowerBound, $0.ids.upperBound) }
