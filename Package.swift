@@ -27,8 +27,9 @@ let package = Package(
             swiftSettings: hotPath,
             linkerSettings: [.unsafeFlags(["-static-stdlib"])]
         ),
-        // libdqlite and the system libsqlite3, for the cluster node.
-        .systemLibrary(name: "CDqlite", path: "Sources/CDqlite"),
+        // dqlite's node calls, loaded from libdqlite.so.0 when the node starts (so the
+        // build needs no dqlite headers), and the system libsqlite3, for the cluster node.
+        .target(name: "CDqlite", linkerSettings: [.linkedLibrary("sqlite3"), .linkedLibrary("dl")]),
         // shards-node: a dqlite node with the extension linked in (the ShardExt target's
         // code, built in the same run, so the node never loads a stale library).
         .executableTarget(name: "ShardNode", dependencies: ["ShardExt", "CDqlite"]),

@@ -10,11 +10,12 @@ final class DqliteNode {
     private var running = false
 
     init(id: UInt64, address: String, dir: String) throws(NodeError) {
+        if let problem = shard_dqlite_load() { throw NodeError(String(cString: problem), final: true) }
         var node: OpaquePointer?
-        let rc = dqlite_node_create(id, address, dir, &node)
+        let rc = shard_dqlite_node_create(id, address, dir, &node)
         guard rc == 0, let node else {
-            let why = node.map { String(cString: dqlite_node_errmsg($0)) } ?? "error \(rc)"
-            if let node { dqlite_node_destroy(node) }
+            let why = node.map { String(cString: shard_dqlite_node_errmsg($0)) } ?? "error \(rc)"
+            if let node { shard_dqlite_node_destroy(node) }
             throw NodeError("cannot create node \(id) in \(dir): \(why)")
         }
         handle = node
@@ -22,20 +23,20 @@ final class DqliteNode {
 
     deinit {
         if running { stop() }
-        dqlite_node_destroy(handle)
+        shard_dqlite_node_destroy(handle)
     }
 
     /// Binds the listening socket now, so a used port is an error before start.
     func bind(_ address: String) throws(NodeError) {
         errno = 0
-        if dqlite_node_set_bind_address(handle, address) != 0 {
+        if shard_dqlite_node_set_bind_address(handle, address) != 0 {
             throw NodeError("cannot listen on \(address): \(errno != 0 ? errnoText() : "bad address")")
         }
     }
 
     func start() throws(NodeError) {
-        if dqlite_node_start(handle) != 0 {
-            throw NodeError("cannot start: \(String(cString: dqlite_node_errmsg(handle)))")
+        if shard_dqlite_node_start(handle) != 0 {
+            throw NodeError("cannot start: \(String(cString: shard_dqlite_node_errmsg(handle)))")
         }
         running = true
     }
@@ -44,7 +45,7 @@ final class DqliteNode {
     func stop() {
         guard running else { return }
         running = false
-        _ = dqlite_node_stop(handle)
+        _ = shard_dqlite_node_stop(handle)
     }
 }
 
