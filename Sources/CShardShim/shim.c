@@ -52,3 +52,5 @@ const char *shard_zstd_error(void) {
   pthread_once(&zstdOnce, loadZstd);
   return zstdError;
 }
+
+void shard_log(int code, const char *message) { sqlite3_log(code, "%s", message); }

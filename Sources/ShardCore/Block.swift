@@ -8,12 +8,31 @@
 public enum Block {
     public static let magic: [UInt8] = Array("SHB1".utf8)
 
+    /// No block is larger than this once decompressed: writers stay under it and
+    /// readers refuse a frame that claims more, so a tiny frame cannot make a read
+    /// allocate without bound.
+    public static let maxBytes = 16 << 20
+    /// Writers start a new block once one holds this many bytes or `maxRows` rows.
+    public static let targetBytes = 1 << 20
+    public static let maxRows = 1000
+    /// Bytes a row takes besides its document (id, ts, length), and a block's header.
+    public static let rowOverhead = 20
+    public static let headerBytes = 8
+    /// The largest document a block can hold.
+    public static let maxDocumentBytes = maxBytes - headerBytes - rowOverhead
+
     /// Builds blocks row by row.
     public struct Writer {
         public private(set) var bytes: [UInt8] = Block.magic + [0, 0, 0, 0]
         public private(set) var count: UInt32 = 0
 
         public init() {}
+
+        /// Whether a block with these rows is complete: enough rows or bytes.
+        public var isFull: Bool { count >= Block.maxRows || bytes.count >= Block.targetBytes }
+
+        /// Whether a document of `n` bytes still fits without passing `maxBytes`.
+        public func fits(documentBytes n: Int) -> Bool { bytes.count + Block.rowOverhead + n <= Block.maxBytes }
 
         public mutating func append(id: Int64, ts: Int64, document: UnsafeRawBufferPointer) {
             put(UInt64(bitPattern: id), 8)

@@ -13,6 +13,9 @@ public enum DocumentId {
         id >> localBits
     }
 
+    /// The largest shard number whose ids still fit in a positive Int64.
+    public static let maxShardNumber: Int64 = Int64.max >> localBits
+
     /// The ids a shard can hold, inclusive.
     public static func range(ofShard number: Int64) -> ClosedRange<Int64> {
         (number << localBits)...((number << localBits) | maxLocal)
@@ -79,11 +82,17 @@ public final class ShardInfo {
     /// Whether the table holds ids of shard number `n` (its own, or a merged source's).
     public func holdsIds(ofShard n: Int64) -> Bool { n == number || sources.contains(n) }
 
-    /// See `ShardState.retired`.
-    public var isRetired: Bool { state == .retired }
+    /// See `ShardState.retired` and `.retiredCompressed`.
+    public var isRetired: Bool { state == .retired || state == .retiredCompressed }
     public var isCompressed: Bool { state == .compressed }
     /// The table that holds the shard's rows in its database.
-    public var storedTable: String { isCompressed ? blocksTable : tableName }
+    public var storedTable: String { isCompressed || state == .retiredCompressed ? blocksTable : tableName }
+    /// The shard's table inside its archive file: its table name and number. The
+    /// committed catalog never gives one number to two shards, while a table name can
+    /// come back (a period's shards dropped, then written again), and an archive is
+    /// written outside the caller's transaction: a copy that transaction then rolled
+    /// back must not replace the copy of a shard the catalog still lists.
+    public var archiveTable: String { tableName + "@" + String(number) }
     /// The table of the shard's compressed blocks.
     public var blocksTable: String { ShardTableName.blocks(of: tableName, collection: key.collection) }
 
@@ -227,4 +236,44 @@ public struct Catalog {
 
     public var totalRows: Int64 { shards.reduce(0) { $0 + ($1.isRetired ? 0 : $1.rows) } }
     public var dirtyShards: [ShardInfo] { shards.filter(\.dirty) }
+}
+
+/// What the rest of the code assumes of a catalog read from the database, checked
+/// once per load, so that no value stored there (by a bug, a crash, or a hand) can
+/// make arithmetic trap: every number inside the range its use allows.
+public enum CatalogCheck {
+    /// Throws "shards: catalog of '<collection>' is inconsistent: ..." naming the first bad value.
+    public static func check(collection: String, _ s: ShardInfo) throws {
+        func bad(_ what: String) -> ShardError {
+            ShardError("shards: catalog of '\(collection)' is inconsistent: shard \(s.keyText) \(what)")
+        }
+        guard (1...DocumentId.maxShardNumber).contains(s.number) else {
+            throw bad("has number \(s.number), outside 1...\(DocumentId.maxShardNumber)")
+        }
+        // seq 0: a merged table (SPEC 3a).
+        guard (0...Int(DocumentId.maxShardNumber)).contains(s.key.seq) else { throw bad("has seq \(s.key.seq)") }
+        guard (0...DocumentId.maxLocal).contains(s.lastLocal) else { throw bad("has last_local \(s.lastLocal)") }
+        guard (0...DocumentId.maxLocal).contains(s.rows) else { throw bad("has rows = \(s.rows)") }
+        for id in [s.minId, s.maxId].compactMap({ $0 }) where !s.ids.contains(id) {
+            throw bad("records id \(id), which is not one of its ids")
+        }
+        if let lo = s.minId, let hi = s.maxId, lo > hi { throw bad("has min_id above max_id") }
+        if let lo = s.minTs, let hi = s.maxTs, lo > hi { throw bad("has min_ts above max_ts") }
+        // The table read, written and dropped is the one its key names (or named, before
+        // the current scheme), or a shard table of the collection it took over from a
+        // merged shard: never another table of the database. A merged shard's own row
+        // names no table it uses.
+        guard s.mergedInto != nil || ShardTableName.isTable(s.tableName, of: s.key)
+                || ShardTableName.isShardTable(s.tableName, collection: s.key.collection) else {
+            throw bad("names table '\(s.tableName)'")
+        }
+    }
+
+    /// The next shard number must be above every shard's and still make valid ids.
+    public static func check(collection: String, nextNumber: Int64, highest: Int64) throws {
+        guard nextNumber > highest, nextNumber <= DocumentId.maxShardNumber + 1 else {
+            throw ShardError("shards: catalog of '\(collection)' is inconsistent: next_number is \(nextNumber), "
+                + "but it must be above every shard's number (\(highest)) and at most \(DocumentId.maxShardNumber + 1)")
+        }
+    }
 }

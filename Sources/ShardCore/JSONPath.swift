@@ -27,9 +27,9 @@ public struct JSONPath: Hashable, Sendable {
                 throw ShardError("shards: bad field name \(Message.quote(field)): empty name; "
                     + "write fields as name or name.name")
             }
-            guard !part.contains(0x22), !part.contains(0) else {
+            guard !part.contains(0x22), !part.contains(0), !part.contains(UInt8(ascii: "\\")) else {
                 throw ShardError("shards: bad field name \(Message.quote(field)): "
-                    + "a name containing '\"' or NUL cannot be used in a JSON path")
+                    + "a name containing '\"', '\\' or NUL cannot be used in a JSON path")
             }
             steps.append(.key(String(decoding: part, as: UTF8.self)))
         }
@@ -40,7 +40,7 @@ public struct JSONPath: Hashable, Sendable {
         }
     }
 
-    /// Steps already known to be representable (keys without `"` or NUL, indexes >= 0).
+    /// Steps already known to be representable (keys without `"`, `\` or NUL, indexes >= 0).
     init(validSteps steps: [Step]) {
         self.steps = steps
         self.text = JSONPath.render(steps)

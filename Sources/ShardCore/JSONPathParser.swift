@@ -27,6 +27,11 @@ enum JSONPathParser {
                 guard !bytes[start..<close].contains(0) else {
                     throw failure(source, "quoted name after '\(prefix)' contains a NUL character")
                 }
+                // Newer SQLite reads `\` in a quoted name as an escape and older ones do
+                // not, so one path would name different keys (or not parse) by version.
+                guard !bytes[start..<close].contains(UInt8(ascii: "\\")) else {
+                    throw failure(source, "quoted name after '\(prefix)' contains '\\', which SQLite versions read differently")
+                }
                 steps.append(.key(String(decoding: bytes[start..<close], as: UTF8.self)))
                 i = close + 1
             case UInt8(ascii: "."):

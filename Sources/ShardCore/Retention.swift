@@ -23,11 +23,21 @@ public struct Retention: Equatable, Sendable {
         self.init(count: n, unit: unit)
     }
 
+    /// Whether a period starting at `start` may count as the newest one, the one
+    /// retention measures from: not when it starts after the wall clock's current
+    /// period (SPEC 9), so one mistyped far-future time cannot drop a collection.
+    public static func countsAsNewest(periodStart start: Int64, wallClockPeriodStart now: Int64) -> Bool {
+        start <= now
+    }
+
     /// The time before which whole periods are dropped, when the newest period starts at `start` (ms).
+    /// Saturates at the earliest time rather than overflow.
     public func cutoff(newestPeriodStart start: Int64) -> Int64 {
         switch unit {
-        case .hours: return start - count * Civil.msPerHour
-        case .days: return start - count * Civil.msPerDay
+        case .hours, .days:
+            let (span, o1) = count.multipliedReportingOverflow(by: unit == .hours ? Civil.msPerHour : Civil.msPerDay)
+            let (cut, o2) = start.subtractingReportingOverflow(span)
+            return o1 || o2 ? .min : cut
         case .months, .years:
             let days = Civil.floorDiv(start, Civil.msPerDay)
             let timeOfDay = start - days * Civil.msPerDay
@@ -45,10 +55,15 @@ extension Retention {
     /// The shards to drop when the first shard of `newPeriod` appears: when it is the
     /// newest period, every shard not yet retired whose whole period ended more than
     /// `retain` before its start. None for a period without a start (partition none).
-    public func victims(in catalog: Catalog, newPeriod: Period) -> [ShardInfo] {
-        guard let start = newPeriod.start,
-              !catalog.shards.contains(where: { ($0.period.start ?? .min) > start }) else { return [] }
+    /// Periods that start after the wall clock's current one (`now`, the start of the
+    /// current period) never count as newest (see `countsAsNewest`).
+    public func victims(in catalog: Catalog, newPeriod: Period, wallClockPeriodStart now: Int64 = .max) -> [ShardInfo] {
+        func counts(_ start: Int64) -> Bool { Retention.countsAsNewest(periodStart: start, wallClockPeriodStart: now) }
+        guard let start = newPeriod.start, counts(start),
+              !catalog.shards.contains(where: { s in s.period.start.map { $0 > start && counts($0) } ?? false })
+        else { return [] }
         // "ended more than <retain> before": strictly earlier than the cutoff.
-        return catalog.ended(by: cutoff(newestPeriodStart: start) - 1)
+        let cut = cutoff(newestPeriodStart: start)
+        return cut == .min ? [] : catalog.ended(by: cut - 1)
     }
 }

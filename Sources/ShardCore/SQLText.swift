@@ -10,6 +10,26 @@ public enum SQLText {
         quote(text, with: 0x27)
     }
 
+    /// Whether SQL text holds nothing to run: spaces, `;` and comments only.
+    public static func isBlank(_ sql: String) -> Bool {
+        let b = Array(sql.utf8)
+        var i = 0
+        while i < b.count {
+            if ASCII.isSpace(b[i]) || b[i] == UInt8(ascii: ";") {
+                i += 1
+            } else if b[i] == UInt8(ascii: "-") && i + 1 < b.count && b[i + 1] == UInt8(ascii: "-") {
+                while i < b.count && b[i] != 0x0A { i += 1 }
+            } else if b[i] == UInt8(ascii: "/") && i + 1 < b.count && b[i + 1] == UInt8(ascii: "*") {
+                i += 2
+                while i + 1 < b.count && !(b[i] == UInt8(ascii: "*") && b[i + 1] == UInt8(ascii: "/")) { i += 1 }
+                i += 2
+            } else {
+                return false
+            }
+        }
+        return true
+    }
+
     // Works on bytes, not Characters: a quote followed by a combining mark is one
     // Character in Swift but still a quote to SQLite.
     private static func quote(_ text: String, with mark: UInt8) -> String {

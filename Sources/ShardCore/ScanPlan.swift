@@ -181,7 +181,7 @@ public struct ShardFilter: Sendable {
     public var prefixes: [(prefix: String, caseSensitive: Bool)] = []
     /// Shard numbers allowed by `id IN (...)`; nil when unconstrained.
     public var numbers: Set<Int64>?
-    /// Times listed by `ts IN (...)`; nil when unconstrained.
+    /// Times listed by `ts IN (...)`, sorted and distinct; nil when unconstrained.
     public var timeList: [Int64]?
 
     public init() {}
@@ -220,12 +220,13 @@ public struct ShardFilter: Sendable {
             }
             self.numbers = self.numbers.map { $0.intersection(numbers) } ?? numbers
         case .ts:
-            var times: [Int64] = []
+            var times = Set<Int64>()
             for v in values {
                 guard case .integer(let t) = v else { return }
-                times.append(t)
+                times.insert(t)
             }
-            timeList = (timeList ?? times).filter { times.contains($0) }
+            // Linear in the list (a set and one sort), however long it is.
+            timeList = (timeList.map { Set($0).intersection(times) } ?? times).sorted()
         case .shard:
             var set = Set<String>()
             for v in values {
@@ -238,6 +239,16 @@ public struct ShardFilter: Sendable {
             keys = keys.map { $0.intersection(set) } ?? set
         default: return
         }
+    }
+
+    /// Whether a sorted list holds a value in lo...hi: a binary search.
+    static func anyValue(of sorted: [Int64], in lo: Int64, _ hi: Int64) -> Bool {
+        var low = 0, high = sorted.count
+        while low < high {
+            let mid = (low + high) / 2
+            if sorted[mid] < lo { low = mid + 1 } else { high = mid }
+        }
+        return low < sorted.count && sorted[low] <= hi
     }
 
     private static func prefix(_ pattern: String, wildcards: String) -> String {
@@ -255,7 +266,7 @@ public struct ShardFilter: Sendable {
         if let numbers, !numbers.contains(shard.number), !shard.sources.contains(where: numbers.contains) { return false }
         let (lo, hi) = shard.timeBounds
         if !times.overlaps(lo, hi) { return false }
-        if let timeList, !timeList.contains(where: { $0 >= lo && $0 <= hi }) { return false }
+        if let timeList, !ShardFilter.anyValue(of: timeList, in: lo, hi) { return false }
         if let keys, !keys.contains(shard.keyText) { return false }
         for p in prefixes {
             let key = p.caseSensitive ? shard.keyText : shard.keyText.lowercased()

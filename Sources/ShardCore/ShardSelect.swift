@@ -5,8 +5,8 @@
 /// merges shards on it, then every other column the query uses; `columnMap` gives
 /// each collection column's statement column, -1 when not selected.
 ///
-/// The last four parameters are the scan's id and ts bounds, for the block ranges
-/// of a compressed shard.
+/// After the conditions' parameters come the scan's id and ts bounds (four), for the
+/// block ranges of a compressed shard, then LIMIT + OFFSET when the scan has a LIMIT.
 public struct ShardSelect: Equatable, Sendable {
     /// One term of the WHERE clause, and whether it is a numeric ts range (implied
     /// for shards whose rows all lie inside it).
@@ -45,8 +45,9 @@ public struct ShardSelect: Equatable, Sendable {
 
     public init() {}
 
-    /// `parameterCount` counts every parameter, the four bounds last; `cap` is LIMIT +
-    /// OFFSET (`.max` without a LIMIT).
+    /// `parameterCount` counts the parameters up to the four bounds (the last of them);
+    /// `cap` is LIMIT + OFFSET (`.max` without a LIMIT), bound as parameter
+    /// `parameterCount + 1`.
     public init(plan: ScanPlan, columns: ColumnLayout, conditions: [Condition], parameterCount n: Int,
                 cap: Int64, blockProbe: BlockProbe?) {
         columnMap = Self.columnMap(plan: plan, columns: columns)
@@ -67,9 +68,10 @@ public struct ShardSelect: Equatable, Sendable {
             conds.isEmpty ? "" : " WHERE " + conds.joined(separator: " AND ")
         }
         // No shard gives more than LIMIT + OFFSET rows: a shard that must sort (no
-        // index in that order, or a compressed one) keeps only the first ones. Written
-        // as a literal: a bound LIMIT made every execution about four times slower.
-        let orderAndLimit = order + (cap == .max ? "" : " LIMIT \(cap)")
+        // index in that order, or a compressed one) keeps only the first ones. The
+        // limit is bound, not written into the SQL: one statement per shard serves
+        // every LIMIT, instead of one more in the statement cache per value.
+        let orderAndLimit = order + (cap == .max ? "" : " LIMIT ?\(n + 1)")
         tail = whereClause(conditions.map(\.sql)) + orderAndLimit
         tailInsideTime = whereClause(conditions.filter { !$0.timeRange }.map(\.sql)) + orderAndLimit
         let blocks = "z.last_id >= ?\(n - 3) AND z.first_id <= ?\(n - 2) AND z.max_ts >= ?\(n - 1) AND z.min_ts <= ?\(n)"

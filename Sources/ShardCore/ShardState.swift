@@ -7,6 +7,8 @@ public enum ShardState: String, CaseIterable, Sendable {
     /// table only while no other statement runs, so the catalog marks it first and
     /// the table goes at the next chance. Readers, listings and counts skip it.
     case retired
+    /// Retired after compression: the table left to drop is its blocks table.
+    case retiredCompressed = "retired-compressed"
     /// Moved into an archive file (the catalog's `file`): read from there, never written.
     case archived
     /// Rewritten into compressed blocks (table `ShardInfo.blocksTable`): read-only.

@@ -30,6 +30,25 @@ public enum ShardTableName {
         return s
     }
 
+    /// Whether `table` is the table of `key`, named by this scheme or the one before it
+    /// (`events_2025_01_001`, `events_billing_2025_01_002`).
+    public static func isTable(_ table: String, of key: ShardKey) -> Bool {
+        if table == self.table(for: key) { return true }
+        var legacy = key.collection
+        if let category = key.category { legacy += "_" + category }
+        for part in key.period.split(separator: ":") { legacy += "_" + part }
+        return table == legacy + "_" + ShardKey.seqText(key.seq)
+    }
+
+    /// Whether `table` is named as one of `collection`'s shard tables (not its catalog,
+    /// not its blocks): the only tables a shard may take over from a merged one.
+    public static func isShardTable(_ table: String, collection: String) -> Bool {
+        guard table.hasPrefix(collection + "_") else { return false }
+        let suffix = String(table.dropFirst(collection.count + 1))
+        return suffix != "shards" && suffix != "config" && !suffix.hasSuffix("-z") && !suffix.hasSuffix("_z")
+            && isShadowSuffix(suffix)
+    }
+
     /// The table holding a compressed shard's blocks.
     public static func blocks(of table: String, collection: String) -> String {
         isLegacy(table, collection: collection) ? table + "_z" : table + "-z"

@@ -27,6 +27,11 @@
 /// - xRollbackTo (`rolledBackToSavepoint`): part of the transaction is undone: memory
 ///   is stale. The collection stays in the transaction.
 ///
+/// The SQL functions that change a collection (shard_drop, shard_compress,
+/// shard_archive, ensure_json_index) and a flush outside a write first enlist it with
+/// a write statement on the collection that touches no row, so SQLite makes these
+/// calls for their transaction too (ROLLBACK and ROLLBACK TO then reach memory).
+///
 /// And from the collection itself: `reloaded` once memory was read from the database,
 /// `checkedForWrite` after a transaction's first write caught up, `markStale` when a
 /// savepoint of its own (shard_drop, shard_archive, ...) rolled back, and `flushing`

@@ -30,8 +30,9 @@ final class Archives {
 
     init(limit: Int = 4) { self.limit = limit }
 
-    /// The read-only connection of an archive file (an absolute path).
-    func handle(_ path: String, shard: String) throws -> Handle {
+    /// The read-only connection of an archive file (an absolute path); `verify` checks
+    /// a newly opened one before it is used.
+    func handle(_ path: String, shard: String, verify: (Database) throws -> Void) throws -> Handle {
         clock += 1
         if let h = open[path] {
             h.lastUse = clock
@@ -40,6 +41,12 @@ final class Archives {
         try Archives.recoverInterruptedWrite(path)
         let db = try Archives.open(path, flags: SQLITE_OPEN_READONLY) { message in
             "shards: archive file '\(path)' of shard \(shard) cannot be read: \(message)"
+        }
+        do {
+            try verify(db)
+        } catch {
+            _ = api.pointee.close_v2(db.handle)
+            throw error
         }
         if open.count >= limit, let oldest = open.min(by: { $0.value.lastUse < $1.value.lastUse })?.key {
             open[oldest] = nil
@@ -67,7 +74,7 @@ final class Archives {
     }
 
     /// Opens a connection through the host's routines; the error says which file.
-    static func open(_ path: String, flags: Int32, error: (String) -> String) throws -> Database {
+    static func open(_ path: String, flags: Int32, busyMs: Int32 = 5000, error: (String) -> String) throws -> Database {
         var handle: OpaquePointer?
         let rc = api.pointee.open_v2(path, &handle, flags, nil)
         guard rc == SQLITE_OK, let handle else {
@@ -75,7 +82,7 @@ final class Archives {
             if let handle { _ = api.pointee.close_v2(handle) }
             throw SQLiteError(code: rc, message: error(message))
         }
-        _ = api.pointee.busy_timeout(handle, 5000)
+        _ = api.pointee.busy_timeout(handle, busyMs)
         return Database(handle: handle)
     }
 }

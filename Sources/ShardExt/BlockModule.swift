@@ -34,7 +34,7 @@ private final class BlockCursor {
     var row: Block.Row?
     var rowNumber: Int64 = 0
 
-    deinit { buffer.deallocate() }
+    deinit { Compression.freeBuffer(&buffer) }
 
     func start(_ data: OpaquePointer?, probe: (keys: OpaquePointer?, path: OpaquePointer?, value: OpaquePointer?)?) throws {
         row = nil

@@ -12,6 +12,7 @@ final class CatalogStore {
         case readConfig, insertConfig, readNextNumber, writeNextNumber, readPaths, recordPath
         case readShards, insertShard, writeCounters, reserveIds, setState, setArchived, deleteShard, addRows
         case markMerged, setSummary, mergedTablesLeft, releaseTable
+        case readOwnerId, insertOwnerId, hasShardsTable, readTables
     }
 
     /// The columns of `<c>_shards` that `shards()` reads, in SELECT order, named as in the table.
@@ -25,6 +26,7 @@ final class CatalogStore {
 
     let db: Database
     private let schema: String
+    private let shardsName: String
     private let shardsTable: String
     private let configTable: String
     private var prepared: [Statement?] = Array(repeating: nil, count: Kind.allCases.count)
@@ -32,7 +34,8 @@ final class CatalogStore {
     /// The catalog of collection `name` in `schema` ("main" for a connection of its own).
     init(db: Database, schema: String, name: String) {
         self.db = db
-        self.schema = SQLText.identifier(schema)
+        self.schema = schema
+        shardsName = name + "_shards"
         shardsTable = SQLText.identifier(schema) + "." + SQLText.identifier(name + "_shards")
         configTable = SQLText.identifier(schema) + "." + SQLText.identifier(name + "_config")
     }
@@ -72,8 +75,13 @@ final class CatalogStore {
         // Tables of merged shards still in the schema (their drop had to wait).
         case .mergedTablesLeft: """
             SELECT tbl FROM \(shardsTable) WHERE merged_into IS NOT NULL
-            AND tbl IN (SELECT name FROM \(schema).sqlite_schema WHERE type = 'table')
+            AND tbl IN (SELECT name FROM \(SQLText.identifier(schema)).sqlite_schema WHERE type = 'table')
             """
+        case .readOwnerId: "SELECT value FROM \(configTable) WHERE key = 'owner_id'"
+        case .insertOwnerId: "INSERT OR IGNORE INTO \(configTable)(key, value) VALUES ('owner_id', lower(hex(randomblob(16))))"
+        case .hasShardsTable:
+            "SELECT count(*) FROM \(SQLText.identifier(schema)).sqlite_schema WHERE type = 'table' AND name = \(SQLText.literal(shardsName))"
+        case .readTables: "SELECT category, period, seq, tbl, state FROM \(shardsTable)"
         case .addRows: """
             UPDATE \(shardsTable) SET rows = rows + ?2,
               min_id = min(coalesce(min_id, ?3), ?3), max_id = max(coalesce(max_id, ?4), ?4),
@@ -121,6 +129,32 @@ final class CatalogStore {
                        ("shards_version", version), ("next_number", "1")] {
             try run(.insertConfig, [.text(k), .text(v)])
         }
+        try run(.insertOwnerId, [])
+    }
+
+    /// The random id a collection's archive files record as their owner; made on
+    /// first use for a collection created before there was one.
+    func ownerId(create: Bool) throws -> String? {
+        if create { try run(.insertOwnerId, []) }
+        let stmt = try statement(.readOwnerId)
+        defer { stmt.reset() }
+        return try stmt.step() ? stmt.text(0) : nil
+    }
+
+    /// The tables the catalog lists, unchecked (what DROP TABLE may drop), as (key, tbl,
+    /// state); empty when the catalog table itself is gone.
+    func listedTables(collection: String) throws -> [(key: ShardKey, table: String?, state: ShardState?)] {
+        let has = try statement(.hasShardsTable)
+        defer { has.reset() }
+        guard try has.step(), has.int64(0) > 0 else { return [] }
+        let stmt = try statement(.readTables)
+        defer { stmt.reset() }
+        var out: [(key: ShardKey, table: String?, state: ShardState?)] = []
+        while try stmt.step() {
+            let key = ShardKey(collection: collection, category: stmt.text(0), period: stmt.text(1) ?? "", seq: Int(stmt.int64(2)))
+            out.append((key, stmt.text(3), stmt.text(4).flatMap(ShardState.init(rawValue:))))
+        }
+        return out
     }
 
     func dropTables() throws {

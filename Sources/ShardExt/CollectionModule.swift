@@ -61,7 +61,8 @@ private func disconnect(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?, destroy: Bo
 /// - `id`, `ts` and indexed columns: =, <, <=, >, >=, IS NULL and IN (handed over
 ///   whole) run inside each shard with the same comparison rules, so SQLite does not
 ///   test them again. Indexed columns need the BINARY collation for that.
-/// - `shard`: =, IN, LIKE and GLOB prune shards in memory; SQLite still tests them.
+/// - `shard`: =, IN, LIKE and GLOB prune shards in memory; SQLite still tests them,
+///   so LIMIT and OFFSET are not pushed down with them.
 /// - `filter`: a query document (`=` only), compiled to SQL for each shard.
 /// - ORDER BY id or ts (then id), either direction, is consumed; LIMIT and OFFSET
 ///   then cap the rows read.
@@ -93,10 +94,13 @@ private func bestIndex(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?, _ info: Unsa
             return failVtab(vtab, ShardError("shards: filter takes a query document with '=': WHERE filter = '{...}'; "
                 + "for a negation put $ne or $nin inside the document"))
         }
-        guard c.usable != 0 else { continue }
         let column = c.iColumn < 0 ? 0 : Int(c.iColumn)
         let kind = columns.column(column)
         let rawOp = Int32(c.op)
+        guard c.usable != 0 else {
+            if rawOp != SQLITE_INDEX_CONSTRAINT_LIMIT && rawOp != SQLITE_INDEX_CONSTRAINT_OFFSET { allUsed = false }
+            continue
+        }
         if rawOp == SQLITE_INDEX_CONSTRAINT_LIMIT || rawOp == SQLITE_INDEX_CONSTRAINT_OFFSET {
             limitTerms.append((i, rawOp == SQLITE_INDEX_CONSTRAINT_LIMIT ? .limit : .offset))
             continue
@@ -119,7 +123,10 @@ private func bestIndex(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?, _ info: Unsa
             _ = api.pointee.vtab_in(info, Int32(i), 1)
             op = .in
         }
+        // `shard` terms only prune (a LIKE or GLOB pattern by its prefix): SQLite tests
+        // them again, so the scan's rows are not the query's rows and LIMIT stays up.
         use(i, column, op, omit: kind != .shard)
+        if kind == .shard { allUsed = false }
         estimate.apply(kind, op)
     }
 
@@ -140,8 +147,8 @@ private func bestIndex(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?, _ info: Unsa
             orderConsumed = true
         }
     }
-    // LIMIT/OFFSET count rows only when no other term is left for SQLite to test
-    // and the rows come out in the order the query asks for.
+    // LIMIT/OFFSET count rows only when every term is handled by the shards (none is
+    // left for SQLite to test) and the rows come out in the order the query asks for.
     if allUsed && orderConsumed {
         for (i, op) in limitTerms { use(i, -1, op, omit: false) }
     }

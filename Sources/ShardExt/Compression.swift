@@ -36,21 +36,35 @@ enum Compression {
     }
 
     /// Decompresses a frame whose size it records (every block this extension writes)
-    /// into `buffer`, growing it when needed; returns the bytes written.
+    /// into `buffer`, growing it when needed; returns the bytes written. The frame's
+    /// recorded size is believed only up to `Block.maxBytes`, and memory comes from
+    /// SQLite's allocator, so a heap limit makes this an SQLITE_NOMEM error, not an abort.
     static func decompress(_ input: UnsafeRawBufferPointer, into buffer: inout UnsafeMutableRawBufferPointer) throws -> Int {
         let z = try library()
         let size = z.getFrameContentSize(input.baseAddress, input.count)
-        guard size != SHARD_ZSTD_CONTENTSIZE_ERROR, size != SHARD_ZSTD_CONTENTSIZE_UNKNOWN, size <= 1 << 30 else {
+        guard size != SHARD_ZSTD_CONTENTSIZE_ERROR, size != SHARD_ZSTD_CONTENTSIZE_UNKNOWN else {
             throw ShardError("shards: not a compressed shards block")
         }
+        guard size <= UInt64(Block.maxBytes) else {
+            throw ShardError("shards: compressed block claims \(size) bytes; a shards block holds at most \(Block.maxBytes)")
+        }
         if buffer.count < Int(size) {
-            buffer.deallocate()
-            buffer = .allocate(byteCount: Int(size), alignment: 8)
+            freeBuffer(&buffer)
+            guard let p = api.pointee.malloc64(max(size, 1)) else {
+                throw SQLiteError(code: SQLITE_NOMEM, message: "shards: out of memory for a compressed block of \(size) bytes")
+            }
+            buffer = UnsafeMutableRawBufferPointer(start: p, count: Int(size))
         }
         let n = z.decompress(buffer.baseAddress, Int(size), input.baseAddress, input.count)
         if z.isError(n) != 0 || n != Int(size) {
             throw ShardError("shards: corrupt compressed block: \(z.isError(n) != 0 ? errorName(z, n) : "short")")
         }
         return n
+    }
+
+    /// Frees a buffer `decompress` allocated.
+    static func freeBuffer(_ buffer: inout UnsafeMutableRawBufferPointer) {
+        api.pointee.free(buffer.baseAddress)
+        buffer = UnsafeMutableRawBufferPointer(start: nil, count: 0)
     }
 }

@@ -6,6 +6,8 @@ import ShardCore
 final class Connection {
     let db: Database
     private var collections: [String: ShardedCollection] = [:]
+    /// A shards_explain is running on this connection (they do not nest).
+    var explaining = false
 
     init(db: Database) { self.db = db }
 
@@ -66,6 +68,49 @@ final class Connection {
         var names: [String] = []
         while try stmt.step() { if let n = stmt.text(0) { names.append(n) } }
         return names
+    }
+}
+
+// MARK: - one Connection per database handle
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+extension Connection {
+    private final class Entry {
+        weak var connection: Connection?
+        init(_ c: Connection) { connection = c }
+    }
+    /// Handles the extension is loaded on. An entry dies with its Connection, which
+    /// SQLite releases when the handle closes, so a reused address is a new handle.
+    nonisolated(unsafe) private static var loaded: [OpaquePointer: Entry] = [:]
+    private static let lock: UnsafeMutablePointer<pthread_mutex_t> = {
+        let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        pthread_mutex_init(m, nil)
+        return m
+    }()
+
+    /// A new Connection for this handle, or nil when the extension is loaded on it already.
+    static func registerOnce(_ db: Database) -> Connection? {
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
+        if loaded[db.handle]?.connection != nil { return nil }
+        loaded = loaded.filter { $0.value.connection != nil }
+        let c = Connection(db: db)
+        loaded[db.handle] = Entry(c)
+        return c
+    }
+
+    /// The load failed after registerOnce: a later load must try again.
+    static func forget(_ db: Database) {
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
+        loaded[db.handle] = nil
     }
 }
 

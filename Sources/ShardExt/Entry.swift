@@ -15,7 +15,11 @@ public func sqlite3_shardext_init(
         if sqliteVersionNumber < 3_038_000 {
             throw ShardError("shards: needs SQLite 3.38.0 or newer; this is \(sqliteVersion)")
         }
-        let connection = Connection(db: db)
+        // Loaded on this connection already: the first registration stands (a second
+        // one would give the functions a Connection that knows no collection). Asked
+        // without running SQL: that would parse the schema before the module exists,
+        // and SQLite would not see the shard tables as shadow tables.
+        guard let connection = Connection.registerOnce(db) else { return SQLITE_OK }
         for (name, module) in [("shards", collectionModule), ("shard_list", shardListModule), ("shards_block", blockModule)] {
             let rc = api.pointee.create_module_v2(rawDb, name, module, retainedPointer(connection)) { releasePointer($0) }
             if rc != SQLITE_OK { throw db.error(rc) }
@@ -23,6 +27,7 @@ public func sqlite3_shardext_init(
         try registerFunctions(db, connection)
         return SQLITE_OK
     } catch {
+        Connection.forget(db)
         errOut?.pointee = shard_strdup(sqliteCodeAndMessage(error).1)
         return SQLITE_ERROR
     }

@@ -113,15 +113,29 @@ private func shardMerge(_ ctx: OpaquePointer?, _ argc: Int32, _ argv: ValueArray
 /// shards_explain(collection, query) -> how the query read the collection: for each
 /// scan, the shards it visited out of all, and the SQL it ran in each. The query
 /// runs to completion (like EXPLAIN ANALYZE); its rows are counted, not returned.
+/// It must be one read-only query: SQL run from inside a function is not guarded by
+/// defensive mode, so a write here could reach the collection's own tables. And it
+/// cannot nest: one trace at a time.
 private func shardsExplain(_ ctx: OpaquePointer?, _ argc: Int32, _ argv: ValueArray) throws {
     let conn = connectionOf(ctx)
     let collection = try conn.collection(try textArgument(argv[0], "the collection name"))
-    let stmt = try conn.db.prepare(try textArgument(argv[1], "the query"))
+    guard !conn.explaining else {
+        throw ShardError("shards: shards_explain cannot run inside another shards_explain")
+    }
+    let (stmt, hasMore) = try conn.db.prepareFirst(try textArgument(argv[1], "the query"))
+    guard !hasMore else { throw ShardError("shards: shards_explain takes one statement") }
+    guard api.pointee.stmt_readonly(stmt.handle) != 0, api.pointee.column_count(stmt.handle) > 0 else {
+        throw ShardError("shards: shards_explain runs read-only queries only (SELECT, WITH ... SELECT, VALUES)")
+    }
+    conn.explaining = true
     collection.trace = []
-    defer { collection.trace = nil }
+    defer {
+        collection.trace = nil
+        conn.explaining = false
+    }
     var rows = 0
     while try stmt.step() { rows += 1 }
-    resultText(ctx, (collection.trace! + ["rows: \(rows)"]).joined(separator: "\n"))
+    resultText(ctx, ((collection.trace ?? []) + ["rows: \(rows)"]).joined(separator: "\n"))
 }
 
 private func debugText() -> String {

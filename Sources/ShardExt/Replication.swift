@@ -55,12 +55,3 @@ enum Replication {
         return strncmp(name, "unix", 4) == 0 || strncmp(name, "win32", 5) == 0 || strcmp(name, "memdb") == 0
     }
 }
-
-extension ShardedCollection {
-    /// The connection reading an archived shard's file: refused on a replicated
-    /// database, where that file would be this machine's alone.
-    func archiveForReading(_ file: String, shard: ShardInfo) throws -> Archives.Handle {
-        try Replication.requireLocalFiles(db, schema: schema, for: "reading archived shard \(shard.keyText) from '\(file)'", because: Replication.archiveFile)
-        return try archives.handle(archivePath(file), shard: shard.keyText)
-    }
-}

@@ -47,6 +47,22 @@ struct Database {
         return Statement(stmt, db: self)
     }
 
+    /// Prepares the first statement of `sql`; also says whether anything but blanks
+    /// and comments follows it.
+    func prepareFirst(_ sql: String) throws -> (Statement, hasMore: Bool) {
+        var stmt: OpaquePointer?
+        var more = false
+        let rc = sql.withCString { base -> Int32 in
+            var tail: UnsafePointer<CChar>?
+            let rc = api.pointee.prepare_v3(handle, base, -1, 0, &stmt, &tail)
+            if rc == SQLITE_OK, let tail { more = !SQLText.isBlank(String(cString: tail)) }
+            return rc
+        }
+        if rc != SQLITE_OK { throw error(rc) }
+        guard let stmt else { throw ShardError("shards: empty statement") }
+        return (Statement(stmt, db: self), more)
+    }
+
     /// The first column of the first row of `sql`, as an integer (nil when no row or NULL).
     func scalarInt(_ sql: String, _ bindings: [SQLBinding] = []) throws -> Int64? {
         let stmt = try prepare(sql)

@@ -22,6 +22,9 @@ final class ScanCursor {
     private var timeBounds = IntBounds()
 
     private var groups: [[ShardInfo]] = []
+    /// The highest id of each live shard to visit, taken at xFilter: the scan reads the
+    /// collection as of its start, not the rows its own statement writes meanwhile.
+    private var lastIds: [Int64: Int64] = [:]
     private var nextGroup = 0
 
     /// One open shard statement, positioned on a row.
@@ -30,10 +33,22 @@ final class ScanCursor {
         let stmt: Statement
         /// Where the statement goes back: the collection's cache or an archive's.
         let cache: StatementCache
-        init(shard: ShardInfo, stmt: Statement, cache: StatementCache) {
+        /// The highest id the shard held when the scan started: a row above it was
+        /// written since (by the scan's own statement, say) and is not read.
+        let lastId: Int64
+        init(shard: ShardInfo, stmt: Statement, cache: StatementCache, lastId: Int64) {
             self.shard = shard
             self.stmt = stmt
             self.cache = cache
+            self.lastId = lastId
+        }
+
+        /// Steps to the next row the scan may see; false at the end.
+        @inline(__always) func step() throws -> Bool {
+            while try stmt.step() {
+                if stmt.int64(0) <= lastId { return true }
+            }
+            return false
         }
     }
     private var streams: [Stream] = []
@@ -154,8 +169,11 @@ final class ScanCursor {
             return false
         }
         groups = makeGroups(shards)
+        for shard in shards where shard.isLive { lastIds[shard.number] = shard.maxId ?? shard.ids.lowerBound - 1 }
         select = ShardSelect(plan: plan, columns: columns, conditions: conditions, parameterCount: parameters.count,
                              cap: cap, blockProbe: blockProbe)
+        // Then LIMIT + OFFSET, when there is one: bound, so every LIMIT shares one statement.
+        if cap != .max { parameters.append(.query(.integer(cap))) }
         collection.traceScan(visiting: shards.count, skippedBySummary: skipped)
 
         returned = 0
@@ -285,9 +303,9 @@ final class ScanCursor {
                 let tail = shard.isCompressed ? select.compressedTail : insideTimeRange(shard) ? select.tailInsideTime : select.tail
                 // An archived shard is read on its archive file's own connection.
                 let (db, cache, table): (Database, StatementCache, String)
-                if let file = shard.file {
-                    let archive = try collection.archiveForReading(file, shard: shard)
-                    (db, cache, table) = (archive.db, archive.statements, "\"main\"." + SQLText.identifier(shard.tableName))
+                if shard.file != nil {
+                    let archive = try collection.archive(of: shard)
+                    (db, cache, table) = (archive.db, archive.statements, "\"main\"." + SQLText.identifier(shard.archiveTable))
                 } else {
                     (db, cache, table) = (collection.db, collection.statements, collection.qualified(shard.storedTable))
                 }
@@ -295,8 +313,12 @@ final class ScanCursor {
                 let stmt = try cache.checkout(db, sql)
                 collection.traceShard(shard, sql: sql)
                 for (i, p) in parameters.enumerated() { bind(stmt, Int32(i + 1), p) }
+                // A live shard up to the highest id it held at the start (ids only
+                // grow); the others take no writes.
+                let lastId = lastIds[shard.number] ?? .max
+                let stream = Stream(shard: shard, stmt: stmt, cache: cache, lastId: lastId)
                 do {
-                    if try stmt.step() { streams.append(Stream(shard: shard, stmt: stmt, cache: cache)) } else { cache.checkin(stmt) }
+                    if try stream.step() { streams.append(stream) } else { cache.checkin(stmt) }
                 } catch {
                     cache.checkin(stmt)
                     throw error
@@ -329,7 +351,7 @@ final class ScanCursor {
             return
         }
         let top = heap[0]
-        if try streams[top].stmt.step() {
+        if try streams[top].step() {
             siftDown(0)
             return
         }
@@ -409,6 +431,7 @@ final class ScanCursor {
         appliedDocument = nil
         parameters.removeAll()
         groups.removeAll()
+        lastIds.removeAll(keepingCapacity: true)
         nextGroup = 0
         eof = true
     }

@@ -51,18 +51,18 @@ extension ShardedCollection {
     /// otherwise an estimate (document bytes plus 16 per row, indexes not counted).
     func bytes(of shard: ShardInfo) throws -> Int64? {
         // An archived shard is measured in its archive file.
-        let (db, schema) = try shard.file.map { (try archiveForReading($0, shard: shard).db, "main") }
-            ?? (self.db, self.schema)
+        let (db, schema) = shard.file != nil ? (try archive(of: shard).db, "main") : (self.db, self.schema)
+        let table = shard.file != nil ? shard.archiveTable : shard.storedTable
         if let stat = try? db.prepare("""
             SELECT sum(pgsize) FROM dbstat(\(SQLText.literal(schema)), 1)
             WHERE name IN (SELECT name FROM \(SQLText.identifier(schema)).sqlite_schema WHERE tbl_name = ?1)
             """) {
-            try stat.bind([.text(shard.storedTable)])
+            try stat.bind([.text(table)])
             if try stat.step() { return stat.optionalInt(0) }
             return nil
         }
         let estimate = shard.isCompressed ? "SELECT total(length(data)) + 48 * count(*)" : "SELECT total(length(doc)) + 16 * count(*)"
-        return try db.scalarInt("\(estimate) FROM \(SQLText.identifier(schema)).\(SQLText.identifier(shard.storedTable))")
+        return try db.scalarInt("\(estimate) FROM \(SQLText.identifier(schema)).\(SQLText.identifier(table))")
     }
 }
 

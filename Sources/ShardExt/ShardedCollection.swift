@@ -43,8 +43,13 @@ final class ShardedCollection {
     var mergedTablesLeft = true
     /// Those tables (emptied by their merge), when known; see takeSpareTable.
     var spares: [String]?
-    /// Shards with unsynced counters merged in this transaction (see move).
-    var mergedSinceCommit = Set<Int64>()
+    /// Shards whose counters this transaction changed and that left memory (purged):
+    /// if a ROLLBACK TO brings them back, they are counted again like dirty ones.
+    var recountAfterRollback = Set<Int64>()
+    /// A statement writing a shard table is running (see writingShard).
+    var shardWriteRunning = false
+    /// The random id this collection's archive files record as their owner (config `owner_id`).
+    var ownerId: String?
 
     /// Every statement on the catalog tables.
     let store: CatalogStore
@@ -55,9 +60,10 @@ final class ShardedCollection {
 
     static let jsonbVersion = Storage.jsonbVersionNumber
 
-    /// Drops whatever table a shard has in this database: its rows, or its blocks.
+    /// Drops the table the catalog says holds a shard in this database (its rows, or
+    /// its blocks), and nothing else: a user's table of a similar name stays.
     func dropTablesSQL(_ s: ShardInfo) -> String {
-        "DROP TABLE IF EXISTS \(qualified(s.tableName)); DROP TABLE IF EXISTS \(qualified(s.blocksTable));"
+        "DROP TABLE IF EXISTS \(qualified(s.storedTable));"
     }
 
     func qualified(_ table: String) -> String {
@@ -98,7 +104,9 @@ final class ShardedCollection {
         if storage == "jsonb" && sqliteVersionNumber < jsonbVersion {
             throw ShardError("shards: collection '\(name)' stores JSONB documents (created with SQLite \(createdWith)); this SQLite is \(sqliteVersion), and JSONB needs 3.45.0 or newer")
         }
-        return ShardedCollection(db: db, schema: schema, name: name, options: options, jsonb: storage == "jsonb")
+        let c = ShardedCollection(db: db, schema: schema, name: name, options: options, jsonb: storage == "jsonb")
+        c.ownerId = config["owner_id"]
+        return c
     }
 
     /// The paths the scanner reads: the time, then the category.
@@ -146,9 +154,15 @@ final class ShardedCollection {
     }
 
     private func reload() throws {
-        let dirty = Set(catalog.dirtyShards.map(\.number)).union(mergedSinceCommit)
+        let dirty = Set(catalog.dirtyShards.map(\.number)).union(recountAfterRollback)
         var shards: [ShardInfo] = []
-        for row in try store.shards() {
+        let rows: [CatalogStore.ShardRow]
+        do {
+            rows = try store.shards()
+        } catch let e as SQLiteError where e.message.hasPrefix("no such table") {
+            throw ShardError("shards: collection '\(name)' has lost its catalog table \(name)_shards")
+        }
+        for row in rows {
             // Merged tables carry coarser periods than the partition's.
             guard let period = Partition.level(ofLabel: row.period).period(label: row.period) else {
                 throw ShardError("shards: catalog of '\(name)' holds a bad period '\(row.period)'")
@@ -162,8 +176,11 @@ final class ShardedCollection {
                 minId: row.minId, maxId: row.maxId, minTs: row.minTs, maxTs: row.maxTs, state: state, file: row.file,
                 mergedInto: row.mergedInto, tableName: row.table)
             shard.summary = row.summary.flatMap(ShardSummary.init(encoded:))
+            try CatalogCheck.check(collection: name, shard)
             shards.append(shard)
         }
+        let next = try store.nextNumber()
+        try CatalogCheck.check(collection: name, nextNumber: next, highest: shards.map(\.number).max() ?? 0)
         catalog = Catalog(shards)
         statements.fit(shards: catalog.shards.count)
         // Another connection may have left merges or summaries to do.
@@ -171,7 +188,7 @@ final class ShardedCollection {
         mergedTablesLeft = true
         spares = nil
         catalogGeneration += 1
-        nextNumber = try store.nextNumber()
+        nextNumber = next
         var paths = options.indexes.map(\.path)
         for text in try store.indexedPaths() {
             if let p = try? JSONPath(parsing: text), !paths.contains(p) { paths.append(p) }
@@ -182,12 +199,18 @@ final class ShardedCollection {
         for s in catalog.shards where dirty.contains(s.number) {
             try recount(s)
         }
+        recountAfterRollback.removeAll()
         insertStatements.removeAll()
         transaction.reloaded()
     }
 
+    /// Counts a shard's rows again from its table (its blocks, when compressed). An
+    /// archived or retired shard takes no writes: its catalog row stands.
     func recount(_ s: ShardInfo) throws {
-        let stmt = try db.prepare("SELECT count(*), min(id), max(id), min(ts), max(ts) FROM \(qualified(s.tableName))")
+        guard !s.isRetired, s.file == nil else { return }
+        let stmt = try db.prepare(s.isCompressed
+            ? "SELECT coalesce(sum(rows), 0), min(first_id), max(last_id), min(min_ts), max(max_ts) FROM \(qualified(s.storedTable))"
+            : "SELECT count(*), min(id), max(id), min(ts), max(ts) FROM \(qualified(s.tableName))")
         guard try stmt.step() else { return }
         s.rows = stmt.int64(0)
         s.minId = stmt.optionalInt(1)
@@ -218,7 +241,7 @@ final class ShardedCollection {
     /// xCommit: memory and database agree again.
     func committed() {
         for s in catalog.dirtyShards { s.dirty = false }
-        mergedSinceCommit.removeAll()
+        recountAfterRollback.removeAll()
         buffer.committed()
         transaction.committed()
     }
@@ -226,9 +249,10 @@ final class ShardedCollection {
     /// xRollback: everything of this transaction is gone, including new shards.
     func rolledBack() {
         for s in catalog.dirtyShards { s.dirty = false }
-        mergedSinceCommit.removeAll()
+        recountAfterRollback.removeAll()
         buffer.rolledBack()
         transaction.rolledBack()
+        ownerId = nil
     }
 
     /// xSavepoint / xRollbackTo.
@@ -237,14 +261,17 @@ final class ShardedCollection {
     func rolledBack(toSavepoint n: Int32) {
         buffer.rolledBack(toSavepoint: n)
         transaction.rolledBackToSavepoint()
+        ownerId = nil
     }
 
     // MARK: - teardown
 
     /// xDestroy: drops every shard and shadow table.
+    /// Only tables the catalog lists go, each named as its shard's key says (a row
+    /// whose `tbl` disagrees is skipped); a catalog that is missing or fails its
+    /// checks still lets the collection be dropped.
     func dropAll() throws {
         buffer.discardAll()
-        try catchUp()
         statements.removeAll()
         insertStatements.removeAll()
         probe = nil
@@ -252,8 +279,11 @@ final class ShardedCollection {
         var sql = ""
         // Archive files are left as they are: they are the user's files.
         archives.closeAll()
-        for s in catalog.shards {
-            sql += dropTablesSQL(s)
+        for (key, table, state) in try store.listedTables(collection: name) {
+            guard let table, ShardTableName.isTable(table, of: key) else { continue }
+            let shard = ShardInfo(key: key, number: 0, period: Period(start: nil, end: nil, label: key.period),
+                                  state: state ?? .hot, tableName: table)
+            sql += dropTablesSQL(shard)
         }
         try db.exec(sql)
         try store.dropTables()

@@ -20,8 +20,10 @@ extension ShardedCollection {
     /// a new block of up to `buffer` ids is reserved in the catalog when it runs out.
     func reservedId(_ p: Placement) throws -> Int64 {
         var (key, found) = route(p)
-        // Ids reserved earlier stay this connection's, whatever others did since.
-        if let holder = found ?? catalog.newest(line: key.line), let id = buffer.takeReservedId(shard: holder.number) {
+        // Ids reserved earlier stay this connection's, whatever others did since, while
+        // their shard takes rows (a compressed or archived one never does again).
+        if let holder = found ?? catalog.newest(line: key.line), holder.state == .hot,
+           let id = buffer.takeReservedId(shard: holder.number) {
             return id
         }
         // A new block: the catalog must be current (another writer may have moved on).
@@ -53,7 +55,17 @@ extension ShardedCollection {
             try readyToWrite()
             return try buffer.drain(writeBuffered)
         }
-        try db.exec("SAVEPOINT shards_flush")
+        do {
+            try db.exec("SAVEPOINT shards_flush")
+        } catch let e as SQLiteError where e.code == SQLITE_BUSY {
+            // A write statement is running (INSERT INTO t SELECT ... FROM this collection):
+            // SQLite opens no savepoint then. The flush joins that statement's transaction
+            // instead; entries written before an error stay written with it, and its
+            // commit or rollback reaches the buffer like any other.
+            try enlist()
+            try readyToWrite()
+            return try buffer.drain(writeBuffered)
+        }
         do {
             try enlist()
             try readyToWrite()
@@ -75,7 +87,7 @@ extension ShardedCollection {
         stmt.bind(2, e.ts)
         stmt.bind(3, e.doc)
         defer { stmt.reset() }
-        _ = try stmt.step()
+        try writingShard { _ = try stmt.step() }
         shard.noteInsert(id: e.id, ts: e.ts)
         if shard.summary != nil { try forgetSummary(shard) }
     }
@@ -92,42 +104,63 @@ extension ShardedCollection {
     /// the acknowledged documents are written through a connection of their own to
     /// the same file, with the catalog counters, in one transaction. An in-memory
     /// database goes away with its connection: nothing to write then.
+    ///
+    /// That connection waits at most `closeWaitMs` for the write lock, and not at all
+    /// when the closing connection holds it itself (its own transaction is still
+    /// open: SQLite rolls it back only after this). Documents that cannot be written
+    /// are never dropped silently: the loss goes to SQLite's error log (sqlite3_log).
     func flushOnClose() {
         defer { buffer.discardAll() }
         // Never written on a replicated database: buffering is refused there.
         guard Replication.replicatingVFS(db, schema: schema) == nil else { return }
         let entries = buffer.acknowledged
         guard !entries.isEmpty, let name = api.pointee.db_filename(db.handle, schema),
-              case let path = String(cString: name), !path.isEmpty,
-              let other = try? Archives.open(path, flags: SQLITE_OPEN_READWRITE, error: { $0 }) else { return }
-        defer { _ = api.pointee.close_v2(other.handle) }
+              case let path = String(cString: name), !path.isEmpty else { return }
+        let ownLock = api.pointee.txn_state(db.handle, schema) == SQLITE_TXN_WRITE
         do {
-            try other.exec("BEGIN IMMEDIATE")
-            var touched: [Int64: (rows: Int64, minId: Int64, maxId: Int64, minTs: Int64, maxTs: Int64)] = [:]
-            var inserts: [Int64: Statement] = [:]
-            for e in entries {
-                guard let shard = catalog.shard(number: e.shard) else { continue }
-                // On its own connection, the collection's file is "main".
-                let stmt = try inserts[e.shard] ?? other.prepare(
-                    "INSERT INTO \"main\".\(SQLText.identifier(shard.tableName))(id, ts, doc) VALUES (?1, ?2, \(storedDocument))")
-                inserts[e.shard] = stmt
-                stmt.bind(1, e.id)
-                stmt.bind(2, e.ts)
-                stmt.bind(3, e.doc)
-                _ = try stmt.step()
-                stmt.reset()
-                let t = touched[e.shard] ?? (0, e.id, e.id, e.ts, e.ts)
-                touched[e.shard] = (t.rows + 1, min(t.minId, e.id), max(t.maxId, e.id), min(t.minTs, e.ts), max(t.maxTs, e.ts))
+            let other = try Archives.open(path, flags: SQLITE_OPEN_READWRITE, busyMs: ownLock ? 0 : ShardedCollection.closeWaitMs) { $0 }
+            defer { _ = api.pointee.close_v2(other.handle) }
+            do {
+                try other.exec("BEGIN IMMEDIATE")
+                try writeOnClose(entries, through: other)
+                try other.exec("COMMIT")
+            } catch {
+                try? other.exec("ROLLBACK")
+                throw error
             }
-            let otherStore = CatalogStore(db: other, schema: "main", name: self.name)
-            for (num, t) in touched {
-                try otherStore.addRows(shard: num, count: t.rows, ids: t.minId...t.maxId, times: t.minTs...t.maxTs)
-            }
-            otherStore.finalizeAll()
-            inserts.removeAll()
-            try other.exec("COMMIT")
         } catch {
-            try? other.exec("ROLLBACK")
+            let ids = entries.map(\.id)
+            let why = ownLock ? "the connection closed inside its own open write transaction" : "\(error)"
+            shard_log(SQLITE_WARNING, "shards: \(entries.count) buffered documents of '\(self.name)' (ids \(ids.min()!) to \(ids.max()!)) were lost when the connection closed: \(why)")
+        }
+    }
+
+    /// How long a closing connection waits for the write lock to write its buffer.
+    static let closeWaitMs: Int32 = 2000
+
+    private func writeOnClose(_ entries: [WriteBuffer.Entry], through other: Database) throws {
+        var touched: [Int64: (rows: Int64, minId: Int64, maxId: Int64, minTs: Int64, maxTs: Int64)] = [:]
+        var inserts: [Int64: Statement] = [:]
+        for e in entries {
+            guard let shard = catalog.shard(number: e.shard) else {
+                throw ShardError("shards: buffered document \(e.id) has lost its shard")
+            }
+            // On its own connection, the collection's file is "main".
+            let stmt = try inserts[e.shard] ?? other.prepare(
+                "INSERT INTO \"main\".\(SQLText.identifier(shard.tableName))(id, ts, doc) VALUES (?1, ?2, \(storedDocument))")
+            inserts[e.shard] = stmt
+            stmt.bind(1, e.id)
+            stmt.bind(2, e.ts)
+            stmt.bind(3, e.doc)
+            _ = try stmt.step()
+            stmt.reset()
+            let t = touched[e.shard] ?? (0, e.id, e.id, e.ts, e.ts)
+            touched[e.shard] = (t.rows + 1, min(t.minId, e.id), max(t.maxId, e.id), min(t.minTs, e.ts), max(t.maxTs, e.ts))
+        }
+        let otherStore = CatalogStore(db: other, schema: "main", name: self.name)
+        defer { otherStore.finalizeAll() }
+        for (num, t) in touched {
+            try otherStore.addRows(shard: num, count: t.rows, ids: t.minId...t.maxId, times: t.minTs...t.maxTs)
         }
     }
 }

@@ -5,10 +5,23 @@ import ShardCore
 extension ShardedCollection {
     // MARK: - lifecycle
 
+    /// Before a lifecycle function (or ensure_json_index) changes anything: the buffer
+    /// is written and memory is current; the collection is enlisted in the caller's
+    /// transaction, so that ROLLBACK and ROLLBACK TO restore its tables, catalog and
+    /// memory together (SQLite tells an enlisted table how its transaction ends); and
+    /// the counters of this transaction's writes are in the catalog before the function
+    /// reads or changes it. They stay marked dirty: a ROLLBACK TO may undo this
+    /// write-back, and then they are counted again from the shards.
+    func readyForLifecycle() throws {
+        try readyToRead()
+        if !transaction.isEnlisted { try enlist() }
+        for s in catalog.dirtyShards { try store.writeCounters(s) }
+    }
+
     /// shard_drop: drops every shard whose whole period ends at or before `before`
     /// (ms), in one transaction; returns the rows dropped. Partition none never ends.
     func dropShards(endingBy before: Int64) throws -> Int64 {
-        try readyToRead()
+        try readyForLifecycle()
         let victims = catalog.ended(by: before)
         let rows = victims.isEmpty ? 0 : try inSavepoint("shards_drop") { try retire(victims) }
         purgeRetired()
@@ -18,18 +31,17 @@ extension ShardedCollection {
     /// `retain`: when the first shard of a new newest period appears, whole periods
     /// that ended more than `retain` before its start go.
     func applyRetention(newPeriod: Period) throws {
-        guard let victims = options.retain?.victims(in: catalog, newPeriod: newPeriod) else { return }
+        let now = options.partition.period(containing: Clock.nowMilliseconds()).start ?? .max
+        guard let victims = options.retain?.victims(in: catalog, newPeriod: newPeriod, wallClockPeriodStart: now) else { return }
         if !victims.isEmpty { _ = try retire(victims) }
     }
 
     /// Takes shards out of the collection in the current transaction: their catalog
     /// rows say `retired`, so no reader sees them from here on. Returns their rows.
     func retire(_ victims: [ShardInfo]) throws -> Int64 {
-        for s in victims { try store.setState(.retired, shard: s.number) }
-        for s in victims {
-            s.state = .retired
-            s.dirty = false
-        }
+        for s in victims { try store.setState(s.isCompressed ? .retiredCompressed : .retired, shard: s.number) }
+        // (Dirty counters stay dirty: a ROLLBACK TO that brings the shards back counts them again.)
+        for s in victims { s.state = s.isCompressed ? .retiredCompressed : .retired }
         catalogGeneration += 1
         return victims.reduce(0) { $0 + $1.rows }
     }
@@ -53,6 +65,8 @@ extension ShardedCollection {
             for s in retired { try store.deleteShard(s.number) }
         }
         if purged != nil {
+            // A ROLLBACK TO may bring them back, with counters this transaction changed.
+            recountAfterRollback.formUnion(retired.filter(\.dirty).map(\.number))
             catalog.remove(numbers: Set(retired.map(\.number)))
             catalogGeneration += 1
         }
@@ -63,16 +77,17 @@ extension ShardedCollection {
     /// rows moved. The archive is written and committed first (a copy left by a crash
     /// is replaced next time), then the catalog, in one transaction of its own.
     func archiveShards(endingBy before: Int64, file: String) throws -> Int64 {
-        guard !file.isEmpty, !file.contains("\0") else { throw ShardError("shards: shard_archive needs a file name") }
         try Replication.requireLocalFiles(db, schema: schema, for: "shard_archive", because: Replication.archiveFile)
-        try readyToRead()
+        let path = try archivePath(file)
+        try checkArchiveAccess(file: file, path: path)
+        try readyForLifecycle()
         let victims = catalog.liveEnded(by: before)
         guard !victims.isEmpty else {
             // A crash after an earlier archive's catalog commit may have left tables behind.
             purgeRetired()
             return 0
         }
-        let path = archivePath(file)
+        try checkNotOwnDatabase(path: path, file: file)
         archives.close(path)
         let archive = try Archives.open(path, flags: SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) { message in
             "shards: cannot open archive file '\(path)' for writing: \(message)"
@@ -80,10 +95,14 @@ extension ShardedCollection {
         defer { _ = api.pointee.close_v2(archive.handle) }
         do {
             try archive.exec("BEGIN IMMEDIATE")
+            try verifyOwner(archive, file: file, claim: true)
             for s in victims {
-                try archive.exec("DROP TABLE IF EXISTS \"main\".\(SQLText.identifier(s.tableName));" + shardTableSQL(s, schema: "main"))
+                // The copy is named `archiveTable`; one left by a crash or a rolled-back
+                // transaction for this same shard number is replaced.
+                let copy = ShardInfo(key: s.key, number: s.number, period: s.period, tableName: s.archiveTable)
+                try archive.exec("DROP TABLE IF EXISTS \"main\".\(SQLText.identifier(copy.tableName));" + shardTableSQL(copy, schema: "main"))
                 let read = try db.prepare("SELECT id, ts, doc FROM \(qualified(s.tableName))")
-                let write = try archive.prepare("INSERT INTO \"main\".\(SQLText.identifier(s.tableName))(id, ts, doc) VALUES (?1, ?2, ?3)")
+                let write = try archive.prepare("INSERT INTO \"main\".\(SQLText.identifier(copy.tableName))(id, ts, doc) VALUES (?1, ?2, ?3)")
                 while try read.step() {
                     for c: Int32 in 0...2 { write.bind(c + 1, read.value(c)) }
                     _ = try write.step()
@@ -106,15 +125,6 @@ extension ShardedCollection {
         catalogGeneration += 1
         purgeRetired()
         return rows
-    }
-
-    /// An archive file's path: as given when absolute, else next to the main database
-    /// (or the current directory for an in-memory one).
-    func archivePath(_ file: String) -> String {
-        if file.hasPrefix("/") { return file }
-        let main = api.pointee.db_filename(db.handle, schema).map { String(cString: $0) } ?? ""
-        guard let slash = main.lastIndex(of: "/") else { return file }
-        return String(main[...slash]) + file
     }
 
     /// Archived shards whose table is still in the main database (the drop had to wait).
@@ -150,11 +160,11 @@ extension ShardedCollection {
     }
 
     /// shard_compress: rewrites the shards whose whole period ends at or before
-    /// `before` into zstd-compressed blocks of `blockRows` documents, in one
+    /// `before` into zstd-compressed blocks (`Block.maxRows` documents or `Block.targetBytes`), in one
     /// transaction; returns the rows compressed. Each block keeps its id and ts
     /// ranges, so reads skip the blocks that cannot match.
     func compressShards(endingBy before: Int64) throws -> Int64 {
-        try readyToRead()
+        try readyForLifecycle()
         let victims = catalog.liveEnded(by: before)
         guard !victims.isEmpty else { return 0 }
         statements.removeAll()
@@ -172,12 +182,9 @@ extension ShardedCollection {
         return rows
     }
 
-    static let blockRows = 1000
-
     private func compress(_ s: ShardInfo) throws -> Int64 {
         let blocks = qualified(s.blocksTable)
         try db.exec("""
-            DROP TABLE IF EXISTS \(blocks);
             CREATE TABLE \(blocks)(block INTEGER PRIMARY KEY, first_id INTEGER NOT NULL, last_id INTEGER NOT NULL,
                                    min_ts INTEGER NOT NULL, max_ts INTEGER NOT NULL, rows INTEGER NOT NULL,
                                    keys BLOB NOT NULL, data BLOB NOT NULL);
@@ -210,17 +217,22 @@ extension ShardedCollection {
             let read = try db.prepare("SELECT id, ts, \(columns.expression(.doc, reading: true))\(extracts) FROM \(qualified(s.tableName)) ORDER BY id")
             while try read.step() {
                 let id = read.int64(0), ts = read.int64(1)
-                if block.count == 0 { firstId = id }
-                lastId = id
-                minTs = min(minTs, ts)
-                maxTs = max(maxTs, ts)
                 let text = api.pointee.column_text(read.handle, 2)
-                block.append(id: id, ts: ts, document: UnsafeRawBufferPointer(start: text, count: Int(api.pointee.column_bytes(read.handle, 2))))
+                let length = Int(api.pointee.column_bytes(read.handle, 2))
+                guard length <= Block.maxDocumentBytes else {
+                    throw ShardError("shards: document \(id) of shard \(s.keyText) is too large to compress (\(length) bytes; a compressed block holds documents of at most \(Block.maxDocumentBytes) bytes)")
+                }
+                if block.count > 0 && !block.fits(documentBytes: length) { try emit() }
+                if block.count == 0 { firstId = id }
+                block.append(id: id, ts: ts, document: UnsafeRawBufferPointer(start: text, count: length))
                 for k in paths.indices {
                     if let v = filterValue(read.value(Int32(3 + k))) { keys.add(pathIndex: k, v) }
                 }
+                lastId = id
+                minTs = min(minTs, ts)
+                maxTs = max(maxTs, ts)
                 total += 1
-                if block.count == ShardedCollection.blockRows { try emit() }
+                if block.isFull { try emit() }
             }
         }
         if block.count > 0 { try emit() }
@@ -252,7 +264,7 @@ extension ShardedCollection {
         if path.steps.isEmpty {
             throw ShardError("shards: ensure_json_index needs a path below the root, like $.type")
         }
-        try readyToRead()
+        try readyForLifecycle()
         var gained: Int64 = 0
         for shard in catalog.shards where shard.isLive {
             if try !hasIndex(table: shard.tableName, path: path) {

@@ -97,7 +97,7 @@ extension ShardedCollection {
         t.summary = nil
         // A statement that fails after this merge undoes it: the shard is live again, and
         // its counters must then be counted again (see reload).
-        if source.dirty { mergedSinceCommit.insert(source.number) }
+        if source.dirty { recountAfterRollback.insert(source.number) }
         source.dirty = false
         catalog.merge([source], into: t)
         insertStatements[source.number] = nil
@@ -112,7 +112,7 @@ extension ShardedCollection {
     /// write), and a collection that merges as it goes then keeps about as many tables
     /// as it needs instead of one per period lived through.
     func takeSpareTable() throws -> String? {
-        if spares == nil { spares = try store.mergedTablesLeft() }
+        if spares == nil { spares = try store.mergedTablesLeft().filter { ShardTableName.isShardTable($0, collection: name) } }
         return spares!.popLast()
     }
 
@@ -122,7 +122,8 @@ extension ShardedCollection {
     /// empty, no read looks at them, and new shards take them over (takeSpareTable).
     func dropMergedTables() {
         guard mergedTablesLeft, !transaction.flushing else { return }
-        guard let names = try? store.mergedTablesLeft() else { return }
+        // Only tables named as the collection's shard tables: never another table.
+        guard let names = (try? store.mergedTablesLeft())?.filter({ ShardTableName.isShardTable($0, collection: name) }) else { return }
         spares = names
         for table in names {
             do {

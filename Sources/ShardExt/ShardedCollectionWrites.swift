@@ -20,7 +20,7 @@ extension ShardedCollection {
         stmt.bind(3, doc)
         defer { stmt.reset() }
         do {
-            _ = try stmt.step()
+            try writingShard { _ = try stmt.step() }
         } catch let e as SQLiteError where e.message.contains("malformed JSON") || e.message.contains("NOT NULL") {
             throw ShardError("shards: malformed JSON document")
         }
@@ -28,6 +28,18 @@ extension ShardedCollection {
         if shard.summary != nil { try forgetSummary(shard) }
         if upkeep.pending { try upkeepAfterWrite() }
         return id
+    }
+
+    /// Runs a statement that writes a shard table. A trigger on that table which
+    /// writes to the collection would come back here while the statement still runs
+    /// (and step it again): that is refused, with an error instead of a recursion.
+    @inline(__always) func writingShard(_ body: () throws -> Void) throws {
+        guard !shardWriteRunning else {
+            throw ShardError("shards: a write to '\(name)' re-entered the collection (a trigger on one of its shard tables writes to it?); shard tables cannot have triggers that write to their collection")
+        }
+        shardWriteRunning = true
+        defer { shardWriteRunning = false }
+        try body()
     }
 
     func insertStatement(for shard: ShardInfo) throws -> Statement {
@@ -58,6 +70,9 @@ extension ShardedCollection {
     /// memory yet.
     func makeShard(_ key: ShardKey, period: Period, reuse: Bool = true) throws -> ShardInfo {
         let number = nextNumber
+        guard number <= DocumentId.maxShardNumber else {
+            throw ShardError("shards: collection '\(name)' has used all \(DocumentId.maxShardNumber) shard numbers")
+        }
         let spare = reuse ? try takeSpareTable() : nil
         let shard = ShardInfo(key: key, number: number, period: period, tableName: spare)
         do {
@@ -122,7 +137,7 @@ extension ShardedCollection {
         let stmt = try statements.checkout(db, "DELETE FROM \(qualified(shard.tableName)) WHERE id = ?1")
         defer { statements.checkin(stmt) }
         stmt.bind(1, id)
-        try stmt.run()
+        try writingShard { try stmt.run() }
         if db.changes > 0 { shard.noteDelete() }
     }
 
@@ -151,7 +166,7 @@ extension ShardedCollection {
         stmt.bind(1, id)
         stmt.bind(2, ts)
         stmt.bind(3, newDoc)
-        try stmt.run()
+        try writingShard { try stmt.run() }
         withExtendedLifetime(stored) {}   // newDoc may point into its row until here
         if db.changes > 0 {
             shard.noteTime(ts)

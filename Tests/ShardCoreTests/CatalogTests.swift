@@ -39,6 +39,12 @@ final class CatalogTests: XCTestCase {
         catalog.shards[0].state = .retired
         XCTAssertEqual(retain.victims(in: catalog, newPeriod: april).count, 0, "already retired")
         XCTAssertEqual(retain.victims(in: Catalog([shard(1, .none, ts: 0)]), newPeriod: Partition.none.period(containing: 0)).count, 0)
+        // A period after the wall clock's is never the newest: neither new, nor already there.
+        let march = Partition.month.period(containing: mar2025).start!
+        XCTAssertEqual(retain.victims(in: catalog, newPeriod: april, wallClockPeriodStart: march).count, 0)
+        let future = Catalog([shard(1, .month, ts: dec2024), shard(2, .month, ts: apr2025)])
+        XCTAssertEqual(Retention(count: 1, unit: .months).victims(in: future, newPeriod: Partition.month.period(containing: mar2025),
+                                                                 wallClockPeriodStart: march).map(\.number), [1], "April is ahead of the clock")
     }
 
     func testShardFilterTakesColumns() {

@@ -181,9 +181,10 @@ final class DocumentScannerTests: XCTestCase {
         // Escaped keys that are not wanted are skipped.
         XCTAssertEqual(value(#"{"x\"y":1,"a\\b":2,"\u00e9":3,"ab":4}"#, "$.ab"), .integer(4))
         XCTAssertNil(value(#"{"\q":1,"ab":4}"#, "$.ab"))
-        // A path key with a backslash: 3.54 unescapes it, 3.40 does not.
-        XCTAssertNil(value(#"{"a\\b":1}"#, #"$."a\\b""#))
-        XCTAssertNil(value(#"{"ab":1}"#, #"$."a\b""#))
+        // A path key with a backslash: 3.54 unescapes it, 3.40 does not; such paths are refused.
+        XCTAssertThrowsError(try JSONPath(parsing: #"$."a\\b""#))
+        XCTAssertThrowsError(try JSONPath(parsing: #"$."a\b""#))
+        XCTAssertThrowsError(try JSONPath(parsing: #"$."a\""#))
     }
 
     func testUnicodeAndQuotedKeys() {

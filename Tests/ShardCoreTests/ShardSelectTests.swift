@@ -24,10 +24,10 @@ final class ShardSelectTests: XCTestCase {
         let s = ShardSelect(plan: plan, columns: layout, conditions: [], parameterCount: 4, cap: 15, blockProbe: nil)
         XCTAssertEqual(s.columnMap, [0, -1, -1, -1, -1, -1])
         XCTAssertEqual(s.head, "SELECT id FROM ")
-        XCTAssertEqual(s.tail, " ORDER BY id DESC LIMIT 15")
+        XCTAssertEqual(s.tail, " ORDER BY id DESC LIMIT ?5")
         XCTAssertEqual(s.tailInsideTime, s.tail)
         XCTAssertEqual(s.compressedTail,
-                       " AS z, shards_block(z.data) WHERE z.last_id >= ?1 AND z.first_id <= ?2 AND z.max_ts >= ?3 AND z.min_ts <= ?4 ORDER BY id DESC LIMIT 15")
+                       " AS z, shards_block(z.data) WHERE z.last_id >= ?1 AND z.first_id <= ?2 AND z.max_ts >= ?3 AND z.min_ts <= ?4 ORDER BY id DESC LIMIT ?5")
     }
 
     func testTimeOrderReadsTsEvenWhenUnused() {

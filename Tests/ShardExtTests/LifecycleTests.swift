@@ -86,7 +86,10 @@ final class ArchiveTests: XCTestCase {
     var folder: String { (db.path as NSString).deletingLastPathComponent }
 
     override func setUpWithError() throws {
-        db = try TestDatabase()
+        // A folder of its own: archive files are named relative to the database.
+        let folder = NSTemporaryDirectory() + "shards-archive-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
+        db = try TestDatabase(path: folder + "/main.db")
         try db.exec("""
             CREATE VIRTUAL TABLE e USING shards(time = '$.t', category = '$.c', max_rows = 7, index = '$.n', merge = none);
             INSERT INTO e(doc) SELECT json_object('t', 1735689600000 + value * 43200000, 'c', CASE value % 3 WHEN 0 THEN 'x' ELSE 'y' END,
@@ -132,7 +135,8 @@ final class ArchiveTests: XCTestCase {
     }
 
     func testMissingAndUnwritableArchiveFiles() throws {
-        db.expectError("SELECT shard_archive('e', '2025-02-01', '/nonexistent-dir/cold.db')", contains: "cannot open archive file '/nonexistent-dir/cold.db'")
+        db.expectError("SELECT shard_archive('e', '2025-02-01', 'nonexistent-dir/cold.db')", contains: "cannot open archive file '\(folder)/nonexistent-dir/cold.db'")
+        db.expectError("SELECT shard_archive('e', '2025-02-01', '/tmp/cold.db')", contains: "is not allowed: it is an absolute path")
         XCTAssertEqual(try db.int("SELECT count(*) FROM shard_list('e') WHERE state = 'archived'"), 0, "nothing moved")
         XCTAssertEqual(try db.int("SELECT shard_archive('e', '2025-02-01', 'gone.db')"), try db.int("SELECT count(*) FROM e WHERE ts < 1738368000000"))
         try FileManager.default.removeItem(atPath: folder + "/gone.db")

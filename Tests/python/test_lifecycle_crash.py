@@ -157,7 +157,7 @@ def victims(base, op):
     """Shard keys the operation acts on, from the base catalog."""
     out = []
     for key, (tbl, state, file, rows, end) in base["shards"].items():
-        if end is None or end > BEFORE_MS or state == "retired":
+        if end is None or end > BEFORE_MS or state in ("retired", "retired-compressed"):
             continue
         if op != "drop" and (state != "hot" or file is not None):
             continue
@@ -309,10 +309,10 @@ def inspect(folder, base, op, vics):
     facts["listed"] = listed
 
     # States against the tables.
-    cat = {r[0]: r[1:] for r in c.execute("SELECT key, tbl, state, file, rows FROM ev_shards")}
+    cat = {r[0]: r[1:] for r in c.execute("SELECT key, tbl, state, file, rows, num FROM ev_shards")}
     main_tables = table_names(c)
     blocks = {}
-    for key, (tbl, state, file, nrows) in cat.items():
+    for key, (tbl, state, file, nrows, num) in cat.items():
         if state == "compressed" and tbl + "-z" in main_tables:
             blocks[key] = c.execute(f'SELECT coalesce(sum(rows), 0) FROM "{tbl}-z"').fetchall()[0][0]
     c.close()
@@ -323,7 +323,7 @@ def inspect(folder, base, op, vics):
             p["integrity"].append(f"{COLD}: {arch_integrity[:3]}")
     leftovers = []
     owned = set()
-    for key, (tbl, state, file, nrows) in cat.items():
+    for key, (tbl, state, file, nrows, num) in cat.items():
         owned |= {tbl, tbl + "-z"}
         if state == "hot":
             if file is not None:
@@ -335,10 +335,10 @@ def inspect(folder, base, op, vics):
         elif state == "archived":
             if file != COLD:
                 p["states"].append(f"{key}: archived with file {file!r}")
-            elif tbl not in arch:
-                p["states"].append(f"{key}: archived, but {COLD} has no table {tbl}")
-            elif arch[tbl] != nrows:
-                p["states"].append(f"{key}: archived with {nrows} rows, {COLD} holds {arch[tbl]}")
+            elif f"{tbl}@{num}" not in arch:
+                p["states"].append(f"{key}: archived, but {COLD} has no table {tbl}@{num}")
+            elif arch[f"{tbl}@{num}"] != nrows:
+                p["states"].append(f"{key}: archived with {nrows} rows, {COLD} holds {arch[f'{tbl}@{num}']}")
             if tbl + "-z" in main_tables:
                 p["states"].append(f"{key}: archived, but a block table {tbl}-z exists")
             if tbl in main_tables:
@@ -352,7 +352,7 @@ def inspect(folder, base, op, vics):
                 p["states"].append(f"{key}: compressed, but it has no block table")
             elif blocks[key] != nrows:
                 p["states"].append(f"{key}: compressed with {nrows} rows, its blocks hold {blocks[key]}")
-        elif state == "retired":
+        elif state in ("retired", "retired-compressed"):
             leftovers.append(f"{key}: retired, table not dropped yet")
             if listed is not None and key in listed:
                 p["states"].append(f"{key}: retired, but shard_list shows it")
@@ -375,7 +375,7 @@ def inspect(folder, base, op, vics):
         elif op == "compress":
             ok = row is not None and row[1] == "compressed"
         else:
-            ok = row is None or row[1] == "retired"
+            ok = row is None or row[1] in ("retired", "retired-compressed")
         if ok:
             reached.append(key)
     if reached and len(reached) != len(vics):
@@ -385,7 +385,8 @@ def inspect(folder, base, op, vics):
     facts["leftovers"] = leftovers
     facts["main_tables"] = sorted(main_tables)
     facts["archive"] = {t: n for t, n in arch.items()}
-    facts["copies"] = sum(1 for k in vics if base["shards"][k][0] in arch)
+    # An archive holds a shard's copy as <table>@<number>.
+    facts["copies"] = sum(1 for k in vics if any(t.startswith(base["shards"][k][0] + "@") for t in arch))
     return p, facts
 
 

@@ -40,3 +40,29 @@ select shard_key('e''; drop table x; --', 0);
 
 -- expect: shards: no such collection: x; drop table x
 select * from shard_list('x; drop table x');
+
+-- Issue 9 repros in the sqlite3 shell (the system SQLite): errors, never a crash.
+
+-- expect: shards: shards_explain cannot run inside another shards_explain
+select shards_explain('e', 'select shards_explain(''e'', ''select 1'')');
+
+-- expect: shards: shards_explain runs read-only queries only
+select shards_explain('e', 'update e_config set value = 1');
+
+-- expect: shards: shards_explain takes one statement
+select shards_explain('e', 'select 1; drop table x');
+
+-- expect: contains '\', which SQLite versions read differently
+create virtual table e2 using shards(time = '$."a\"');
+
+-- expect: is not allowed: it is an absolute path
+select shard_archive('e', '2100-01-01', '/tmp/x.db');
+
+-- expect: is not allowed: it contains '..'
+select shard_archive('e', '2100-01-01', '../x.db');
+
+-- expect: is not allowed: it contains ':'
+select shard_archive('e', '2100-01-01', ':memory:');
+
+-- expect: compressed block claims 1073741824 bytes
+select count(*) from shards_block(x'28b52ffde00000004000000000');

@@ -31,6 +31,9 @@ int shard_vtab_config(sqlite3 *db, int op);
 // A copy of `text` in memory from the host's sqlite3_malloc (for zErrMsg).
 char *shard_strdup(const char *text);
 
+// sqlite3_log(code, "%s", message): a message for the host's error log.
+void shard_log(int code, const char *message);
+
 // SQLITE_TRANSIENT, which Swift cannot spell.
 static inline sqlite3_destructor_type shard_transient(void) { return SQLITE_TRANSIENT; }
 
