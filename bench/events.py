@@ -89,3 +89,49 @@ def print_table(header, rows, markdown):
         print("  ".join("-" * w for w in widths))
         for r in rows:
             print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
+
+
+def print_footer(missed, t_start, script, markdown):
+    """The closing lines of a report: goals missed, run time, the command to run it again."""
+    import shlex
+    import sys
+    import time
+    print(f"goals missed: {len(missed)}" + ("" if not missed else " (" + "; ".join(missed) + ")"))
+    print(f"total run time: {time.perf_counter() - t_start:.0f} s")
+    cmd = script + ("" if len(sys.argv) == 1 else " " + shlex.join(sys.argv[1:]))
+    print(f"rerun: `{cmd}`" if markdown else f"rerun: {cmd}")
+
+
+def svg_frame(w, h, left, pw, title, subtitle):
+    """The opening elements of a chart: the canvas, its title and subtitle."""
+    return [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" '
+            'font-family="Helvetica, Arial, sans-serif" font-size="13">',
+            f'<rect width="{w}" height="{h}" fill="white"/>',
+            f'<text x="{left + pw / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">{title}</text>',
+            f'<text x="{left + pw / 2}" y="40" text-anchor="middle" font-size="11" fill="#555">{subtitle}</text>']
+
+
+def svg_grid(left, pw, Y, ymax, ystep, label):
+    """Horizontal grid lines with their labels, every ystep up to ymax."""
+    out, y = [], 0.0
+    while y <= ymax + ystep * 1e-9:
+        out.append(f'<line x1="{left}" y1="{Y(y):.1f}" x2="{left + pw}" y2="{Y(y):.1f}" stroke="#e3e3e3"/>')
+        out.append(f'<text x="{left - 8}" y="{Y(y) + 4:.1f}" text-anchor="end">{label(y)}</text>')
+        y += ystep
+    return out
+
+
+def svg_series(points, color, name, k, right, top, radius):
+    """One line of a chart: its polyline, its points, and the k-th legend entry right of the plot."""
+    out = [f'<polyline fill="none" stroke="{color}" stroke-width="2.2" points="'
+           + " ".join(f"{x:.1f},{y:.1f}" for x, y in points) + '"/>']
+    out += [f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius}" fill="{color}"/>' for x, y in points]
+    ly = top + 14 + 22 * k
+    out.append(f'<line x1="{right + 14}" y1="{ly}" x2="{right + 40}" y2="{ly}" stroke="{color}" stroke-width="2.2"/>')
+    out.append(f'<text x="{right + 46}" y="{ly + 4}">{name}</text>')
+    return out
+
+
+def svg_write(path, out):
+    with open(path, "w") as f:
+        f.write("\n".join(out + ["</svg>"]) + "\n")

@@ -59,7 +59,7 @@ import time
 
 import apsw
 
-from events import APPS, COUNTRIES, HEAVY_USERS, LIB, PLANS, ROOT, SECTIONS, TYPES, USERS, YEAR, connect, print_table, scalar
+from events import APPS, COUNTRIES, HEAVY_USERS, LIB, PLANS, ROOT, SECTIONS, TYPES, USERS, YEAR, connect, print_table, scalar, svg_frame, svg_grid, svg_series, svg_write
 
 
 START = calendar.timegm((YEAR, 1, 1, 0, 0, 0)) * 1000
@@ -303,16 +303,8 @@ def svg_chart(path, step, lines, title, subtitle):
     def Y(v):
         return top + ph * (1 - v / ymax)
 
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" '
-           'font-family="Helvetica, Arial, sans-serif" font-size="13">',
-           f'<rect width="{w}" height="{h}" fill="white"/>',
-           f'<text x="{left + pw / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">{title}</text>',
-           f'<text x="{left + pw / 2}" y="40" text-anchor="middle" font-size="11" fill="#555">{subtitle}</text>']
-    y = 0.0
-    while y <= ymax + 1e-9:
-        out.append(f'<line x1="{left}" y1="{Y(y):.1f}" x2="{left + pw}" y2="{Y(y):.1f}" stroke="#e3e3e3"/>')
-        out.append(f'<text x="{left - 8}" y="{Y(y) + 4:.1f}" text-anchor="end">{y / 1000:,.0f}k</text>')
-        y += ystep
+    out = svg_frame(w, h, left, pw, title, subtitle)
+    out += svg_grid(left, pw, Y, ymax, ystep, lambda y: f"{y / 1000:,.0f}k")
     xt = max(1, round(xmax / 10))
     x = 0
     while x <= xmax + 1e-9:
@@ -325,16 +317,8 @@ def svg_chart(path, step, lines, title, subtitle):
     out.append(f'<text transform="translate(20 {top + ph / 2}) rotate(-90)" text-anchor="middle">'
                f'rows/s over each {step / 1e6:g}M rows</text>')
     for k, (name, values, color) in enumerate(lines):
-        pts = " ".join(f"{X((i + 1) * step / 1e6):.1f},{Y(v):.1f}" for i, v in enumerate(values))
-        out.append(f'<polyline fill="none" stroke="{color}" stroke-width="2.2" points="{pts}"/>')
-        for i, v in enumerate(values):
-            out.append(f'<circle cx="{X((i + 1) * step / 1e6):.1f}" cy="{Y(v):.1f}" r="2.6" fill="{color}"/>')
-        ly = top + 14 + 22 * k
-        out.append(f'<line x1="{left + pw + 14}" y1="{ly}" x2="{left + pw + 40}" y2="{ly}" stroke="{color}" stroke-width="2.2"/>')
-        out.append(f'<text x="{left + pw + 46}" y="{ly + 4}">{name}</text>')
-    out.append("</svg>")
-    with open(path, "w") as f:
-        f.write("\n".join(out) + "\n")
+        out += svg_series([(X((i + 1) * step / 1e6), Y(v)) for i, v in enumerate(values)], color, name, k, left + pw, top, 2.6)
+    svg_write(path, out)
 
 
 def main():

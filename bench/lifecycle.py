@@ -50,16 +50,14 @@ import calendar
 import gc
 import math
 import os
-import shlex
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 
 import apsw
 
-from events import HEAVY_USERS, YEAR, connect, generate, print_table, scalar
+from events import HEAVY_USERS, YEAR, connect, generate, print_footer, print_table, scalar
 
 
 RARE_TYPE = "purchase"  # ~1% of events
@@ -419,12 +417,8 @@ def main():
     print("")
     print("Ratios: 1 is DELETE time / shard_drop time; 2 is bytes before / after; 3 and 4 are the time on the")
     print("compressed (archived) copy / the time on the uncompressed copy of the same database, same run.")
-    missed = [r[0] for r in table if r[5] not in ("", "yes")]
     print("")
-    print(f"goals missed: {len(missed)}" + ("" if not missed else " (" + "; ".join(missed) + ")"))
-    print(f"total run time: {time.perf_counter() - t_start:.0f} s")
-    cmd = "scripts/bench-lifecycle" + ("" if len(sys.argv) == 1 else " " + shlex.join(sys.argv[1:]))
-    print(f"rerun: `{cmd}`" if args.markdown else f"rerun: {cmd}")
+    print_footer([r[0] for r in table if r[5] not in ("", "yes")], t_start, "scripts/bench-lifecycle", args.markdown)
     if tmpdir:
         tmpdir.cleanup()
 

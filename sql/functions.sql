@@ -16,7 +16,7 @@ select 'f-08', (select group_concat(name || '/' || narg, ',') from (select name,
                  where name in ('shard_insert', 'shard_key', 'ensure_json_index', 'shards_version', 'shards_debug') order by name))
              = 'ensure_json_index/2,shard_insert/2,shard_key/2,shards_debug/0,shards_version/0';
 
-create virtual table ev using shards(partition = month, time = '$.ts', max_rows = 3, index = '$.type');
+create virtual table ev using shards(partition = month, time = '$.ts', max_rows = 3, index = '$.type', merge = none);
 
 -- shard_insert(collection, doc) -> id, the same as an INSERT
 select 'f-10', shard_insert('ev', '{"ts":"2025-01-10T08:00:00Z","type":"a"}') = 1 << 40 | 1;

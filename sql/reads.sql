@@ -3,7 +3,7 @@
 -- plain table holding the same documents (json_extract in place of the columns).
 -- Every row printed must be `<case-id>|1`.
 
-create virtual table events using shards(partition = month, time = '$.ts', category = '$.app', max_rows = 7,
+create virtual table events using shards(partition = month, time = '$.ts', category = '$.app', max_rows = 7, merge = none,
                                          index = '$.type', index = 'user: $.user.id');
 create table plain(doc text);
 

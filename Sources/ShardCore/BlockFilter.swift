@@ -34,15 +34,7 @@ public enum BlockFilter {
         public func build() -> [UInt8] {
             var out: [UInt8] = [UInt8(paths.count)]
             for p in paths { for i in 0..<8 { out.append(UInt8(truncatingIfNeeded: p >> (8 * UInt64(i)))) } }
-            let bits = max(64, keys.count * 8)
-            var filter = [UInt8](repeating: 0, count: bits / 8)
-            for (h1, h2) in keys {
-                for i in 0..<UInt64(BlockFilter.hashes) {
-                    let bit = Int((h1 &+ i &* h2) % UInt64(bits))
-                    filter[bit >> 3] |= 1 << UInt8(bit & 7)
-                }
-            }
-            return out + filter
+            return out + BlockFilter.bits(keys, bitsPerKey: 8)
         }
     }
 
@@ -59,11 +51,31 @@ public enum BlockFilter {
             if p == pathHash { covered = true; break }
         }
         guard covered else { return true }
-        let bits = UInt64((filter.count - start) * 8)
-        let (h1, h2) = key(pathHash, value)
+        return test(UnsafeRawBufferPointer(rebasing: filter[start...]), key(pathHash, value))
+    }
+
+    /// The Bloom bits of a set of keys: at least 64, `bitsPerKey` per key, k = 4.
+    /// Shards' summaries (ShardSummary) use the same bits.
+    public static func bits(_ keys: [(UInt64, UInt64)], bitsPerKey: Int) -> [UInt8] {
+        let bits = max(64, (keys.count * bitsPerKey + 7) / 8 * 8)
+        var filter = [UInt8](repeating: 0, count: bits / 8)
+        for (h1, h2) in keys {
+            for i in 0..<UInt64(hashes) {
+                let bit = Int((h1 &+ i &* h2) % UInt64(bits))
+                filter[bit >> 3] |= 1 << UInt8(bit & 7)
+            }
+        }
+        return filter
+    }
+
+    /// False only when `key` was certainly not among the keys of `bits`.
+    public static func test(_ bits: UnsafeRawBufferPointer, _ key: (UInt64, UInt64)) -> Bool {
+        guard !bits.isEmpty else { return true }
+        let n = UInt64(bits.count * 8)
+        let (h1, h2) = key
         for i in 0..<UInt64(hashes) {
-            let bit = Int((h1 &+ i &* h2) % bits)
-            if filter[start + (bit >> 3)] & (1 << UInt8(bit & 7)) == 0 { return false }
+            let bit = Int((h1 &+ i &* h2) % n)
+            if bits[bit >> 3] & (1 << UInt8(bit & 7)) == 0 { return false }
         }
         return true
     }
@@ -75,7 +87,7 @@ public enum BlockFilter {
     }
 
     /// Two 64-bit hashes of (path, value) for double hashing.
-    static func key(_ path: UInt64, _ value: Value) -> (UInt64, UInt64) {
+    public static func key(_ path: UInt64, _ value: Value) -> (UInt64, UInt64) {
         var h: UInt64 = 0xcbf29ce484222325 ^ path
         func mix(_ b: UInt8) { h = (h ^ UInt64(b)) &* 0x100000001b3 }
         func mix64(_ v: UInt64) { for i in 0..<8 { mix(UInt8(truncatingIfNeeded: v >> (8 * UInt64(i)))) } }

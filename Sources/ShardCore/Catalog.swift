@@ -42,12 +42,19 @@ public final class ShardInfo {
     /// `hot` for a live shard; later states come from the lifecycle functions.
     public var state: ShardState
     public var file: String?
+    /// For a shard merged into another table: that table's number (its ids now live there).
+    public var mergedInto: Int64?
+    /// For a merged table: the numbers of the shards whose rows (and ids) it holds.
+    public var sources: [Int64] = []
+    /// What the shard holds on each indexed path, once it no longer receives rows;
+    /// nil when unknown (the shard is then always visited).
+    public var summary: ShardSummary?
     /// Counters changed in memory since the catalog row was last written.
     public var dirty = false
 
     public init(key: ShardKey, number: Int64, period: Period, rows: Int64 = 0, lastLocal: Int64 = 0,
                 minId: Int64? = nil, maxId: Int64? = nil, minTs: Int64? = nil, maxTs: Int64? = nil,
-                state: ShardState = .hot, file: String? = nil, tableName: String? = nil) {
+                state: ShardState = .hot, file: String? = nil, mergedInto: Int64? = nil, tableName: String? = nil) {
         self.key = key
         self.keyText = key.text
         self.tableName = tableName ?? key.tableName
@@ -61,9 +68,19 @@ public final class ShardInfo {
         self.maxTs = maxTs
         self.state = state
         self.file = file
+        self.mergedInto = mergedInto
     }
 
-    public var ids: ClosedRange<Int64> { DocumentId.range(ofShard: number) }
+    /// The ids the table can hold, inclusive: its number's range, or for a merged
+    /// table the span of the ids it holds.
+    public var ids: ClosedRange<Int64> {
+        guard key.isMerged else { return DocumentId.range(ofShard: number) }
+        guard let lo = minId, let hi = maxId, lo <= hi else { return 1...0 }
+        return lo...hi
+    }
+
+    /// Whether the table holds ids of shard number `n` (its own, or a merged source's).
+    public func holdsIds(ofShard n: Int64) -> Bool { n == number || sources.contains(n) }
 
     /// See `ShardState.retired` and `.retiredCompressed`.
     public var isRetired: Bool { state == .retired || state == .retiredCompressed }
@@ -89,7 +106,7 @@ public final class ShardInfo {
     public func periodEnds(atOrBefore ms: Int64) -> Bool { period.end.map { $0 <= ms } ?? false }
 
     /// Holds its rows uncompressed in the main database.
-    public var isLive: Bool { !isRetired && !isCompressed && file == nil }
+    public var isLive: Bool { !isRetired && !isCompressed && file == nil && mergedInto == nil }
 
     /// Records one inserted row.
     @inline(__always) public func noteInsert(id: Int64, ts: Int64) {
@@ -118,6 +135,7 @@ public final class ShardInfo {
     /// exists, or its period ended before `now` (ms).
     public func displayState(isNewestOfLine: Bool, now: Int64) -> String {
         guard state == .hot else { return state.rawValue }
+        if key.isMerged { return "sealed" }   // merged tables never take inserts
         if !isNewestOfLine { return "sealed" }
         if let end = period.end, end <= now { return "sealed" }
         return "hot"
@@ -128,14 +146,23 @@ public final class ShardInfo {
 public struct Catalog {
     public private(set) var shards: [ShardInfo] = []
     private var byNumber: [Int64: ShardInfo] = [:]
-    /// The shard of each line (collection, category, period) that takes inserts: the highest seq.
+    /// The shard of each line (collection, category, period) that takes inserts: the highest
+    /// seq, merged ones included (a late document then gets the next seq, never a used one).
     private var newestByLine: [String: ShardInfo] = [:]
+    /// Shards merged into other tables: number -> the number of the table holding their ids.
+    private var mergedInto: [Int64: Int64] = [:]
 
     public init(_ shards: [ShardInfo] = []) {
         for s in shards.sorted(by: { $0.number < $1.number }) { add(s) }
+        for (n, into) in mergedInto.sorted(by: { $0.key < $1.key }) { byNumber[into]?.sources.append(n) }
     }
 
     public mutating func add(_ shard: ShardInfo) {
+        if let into = shard.mergedInto {
+            mergedInto[shard.number] = into
+            noteLine(shard)
+            return
+        }
         if let last = shards.last, last.number > shard.number {
             let at = shards.firstIndex { $0.number > shard.number } ?? shards.endIndex
             shards.insert(shard, at: at)
@@ -143,19 +170,51 @@ public struct Catalog {
             shards.append(shard)
         }
         byNumber[shard.number] = shard
+        noteLine(shard)
+    }
+
+    private mutating func noteLine(_ shard: ShardInfo) {
         let line = shard.key.line
         if let cur = newestByLine[line], cur.key.seq > shard.key.seq { return }
         newestByLine[line] = shard
+    }
+
+    /// After a merge: `sources` are aliases of `target` from now on (which is added when new).
+    public mutating func merge(_ sources: [ShardInfo], into target: ShardInfo) {
+        if byNumber[target.number] == nil { add(target) }
+        let numbers = Set(sources.map(\.number))
+        shards.removeAll { numbers.contains($0.number) }
+        for s in sources {
+            byNumber[s.number] = nil
+            s.state = .merged
+            s.mergedInto = target.number
+            mergedInto[s.number] = target.number
+            // Ids of a source merged earlier into `s` now live in `target` too.
+            for n in s.sources { mergedInto[n] = target.number }
+            target.sources += [s.number] + s.sources
+            s.sources = []
+        }
     }
 
     /// Forgets dropped shards.
     public mutating func remove(numbers: Set<Int64>) {
         shards.removeAll { numbers.contains($0.number) }
         for n in numbers { byNumber[n] = nil }
-        newestByLine = newestByLine.filter { !numbers.contains($0.value.number) }
+        let aliases = Set(mergedInto.filter { numbers.contains($0.value) }.keys)
+        mergedInto = mergedInto.filter { !numbers.contains($0.value) }
+        newestByLine = newestByLine.filter { !numbers.contains($0.value.number) && !aliases.contains($0.value.number) }
     }
 
-    @inline(__always) public func shard(number: Int64) -> ShardInfo? { byNumber[number] }
+    /// The table holding the ids of shard number `number`: the shard itself, or the
+    /// table it was merged into.
+    @inline(__always) public func shard(number: Int64) -> ShardInfo? {
+        if let s = byNumber[number] { return s }
+        guard let into = mergedInto[number] else { return nil }
+        return byNumber[into]
+    }
+
+    /// The numbers of shards merged into other tables.
+    public var mergedNumbers: Dictionary<Int64, Int64>.Keys { mergedInto.keys }
 
     @inline(__always) public func newest(line: String) -> ShardInfo? { newestByLine[line] }
 
@@ -191,7 +250,8 @@ public enum CatalogCheck {
         guard (1...DocumentId.maxShardNumber).contains(s.number) else {
             throw bad("has number \(s.number), outside 1...\(DocumentId.maxShardNumber)")
         }
-        guard (1...Int(DocumentId.maxShardNumber)).contains(s.key.seq) else { throw bad("has seq \(s.key.seq)") }
+        // seq 0: a merged table (README, "Merging finished shards").
+        guard (0...Int(DocumentId.maxShardNumber)).contains(s.key.seq) else { throw bad("has seq \(s.key.seq)") }
         guard (0...DocumentId.maxLocal).contains(s.lastLocal) else { throw bad("has last_local \(s.lastLocal)") }
         guard (0...DocumentId.maxLocal).contains(s.rows) else { throw bad("has rows = \(s.rows)") }
         for id in [s.minId, s.maxId].compactMap({ $0 }) where !s.ids.contains(id) {
@@ -200,8 +260,13 @@ public enum CatalogCheck {
         if let lo = s.minId, let hi = s.maxId, lo > hi { throw bad("has min_id above max_id") }
         if let lo = s.minTs, let hi = s.maxTs, lo > hi { throw bad("has min_ts above max_ts") }
         // The table read, written and dropped is the one its key names (or named, before
-        // the current scheme): never another table of the database.
-        guard ShardTableName.isTable(s.tableName, of: s.key) else { throw bad("names table '\(s.tableName)'") }
+        // the current scheme), or a shard table of the collection it took over from a
+        // merged shard: never another table of the database. A merged shard's own row
+        // names no table it uses.
+        guard s.mergedInto != nil || ShardTableName.isTable(s.tableName, of: s.key)
+                || ShardTableName.isShardTable(s.tableName, collection: s.key.collection) else {
+            throw bad("names table '\(s.tableName)'")
+        }
     }
 
     /// The next shard number must be above every shard's and still make valid ids.

@@ -12,6 +12,10 @@ public struct CollectionOptions: Equatable, Sendable {
     public var flushMs: Int64 = 1000
     /// Whole periods older than this (before the newest period's start) are dropped.
     public var retain: Retention? = nil
+    /// `merge = auto`: finished shards are merged at writes (README, "Merging finished shards"); `none`: only by shard_merge.
+    public var autoMerge = true
+    /// The most rows a merged table takes.
+    public var mergeRows: Int64 = 1_000_000
     /// How documents are stored; see `Storage`.
     public var storage: Storage = .auto
 
@@ -30,6 +34,8 @@ public struct CollectionOptions: Equatable, Sendable {
         case buffer
         case flushMs = "flush_ms"
         case retain
+        case merge
+        case mergeRows = "merge_rows"
         case storage
     }
 
@@ -85,6 +91,14 @@ public struct CollectionOptions: Equatable, Sendable {
             flushMs = try CollectionOptions.integer(value, option: "flush_ms", in: 0...CollectionOptions.flushMsLimit)
         case .retain:
             retain = try Retention(parsing: value)
+        case .merge:
+            switch ASCII.lowercased(value) {
+            case "auto": autoMerge = true
+            case "none": autoMerge = false
+            default: throw ShardError("shards: bad merge \(Message.quote(value)); valid: auto, none")
+            }
+        case .mergeRows:
+            mergeRows = try CollectionOptions.integer(value, option: "merge_rows", in: 2...CollectionOptions.maxRowsLimit)
         case .storage:
             guard let s = Storage(rawValue: ASCII.lowercased(value)) else {
                 throw ShardError("shards: bad storage \(Message.quote(value)); valid: "

@@ -48,6 +48,30 @@ extension Partition {
         return period(year: year, month: month, day: day, hour: hour)
     }
 
+    /// The partition whose labels `label` has the fields of ("2025:01" is a month);
+    /// merged tables carry labels of coarser periods than their collection's partition.
+    public static func level(ofLabel label: String) -> Partition {
+        if label.isEmpty { return .none }
+        switch label.utf8.reduce(0, { $0 + ($1 == 0x3A ? 1 : 0) }) {
+        case 0: return .year
+        case 1: return .month
+        case 2: return .day
+        default: return .hour
+        }
+    }
+
+    /// The levels a shard of this partition merges up through once each is finished
+    /// (README, "Merging finished shards"): its own period's splits, then hours into their day, days into their month.
+    public var mergeLevels: [Partition] {
+        switch self {
+        case .none: return []
+        case .year: return [.year]
+        case .month: return [.month]
+        case .day: return [.day, .month]
+        case .hour: return [.hour, .day, .month]
+        }
+    }
+
     /// Label fields: year, month, day, hour.
     private var fieldCount: Int {
         switch self {

@@ -59,7 +59,8 @@ public enum QueryDocument {
         }
         var compiler = QueryCompiler(firstParameter: firstParameter)
         let sql = try compiler.document(members, at: "")
-        return CompiledQuery(sql: sql, parameters: compiler.parameters, paths: compiler.paths)
+        return CompiledQuery(sql: sql, parameters: compiler.parameters, paths: compiler.paths,
+                             conditions: compiler.conditions)
     }
 }
 
@@ -72,11 +73,15 @@ public struct CompiledQuery: Equatable, Sendable {
     public let parameters: [SQLParameter]
     /// Every path the query reads, in order of first use, without duplicates.
     public let paths: [JSONPath]
+    /// Conditions every matching row meets (those not under `$or`): `=`, `IN`, ranges
+    /// and NULL tests, for skipping shards by their summaries.
+    public let conditions: [SummaryCondition]
 
-    public init(sql: String, parameters: [SQLParameter], paths: [JSONPath]) {
+    public init(sql: String, parameters: [SQLParameter], paths: [JSONPath], conditions: [SummaryCondition] = []) {
         self.sql = sql
         self.parameters = parameters
         self.paths = paths
+        self.conditions = conditions
     }
 }
 
@@ -85,6 +90,9 @@ private struct QueryCompiler {
     var parameters: [SQLParameter] = []
     var paths: [JSONPath] = []
     var seenPaths = Set<[UInt8]>()
+    var conditions: [SummaryCondition] = []
+    /// Under `$or` a condition is one of several ways to match, not a requirement.
+    var underOr = 0
 
     init(firstParameter: Int) { self.firstParameter = firstParameter }
 
@@ -127,6 +135,8 @@ private struct QueryCompiler {
             case "$and":
                 terms.append(try logical(member.value, joiner: "AND", at: here))
             case "$or":
+                underOr += 1
+                defer { underOr -= 1 }
                 terms.append(try logical(member.value, joiner: "OR", at: here))
             case let key where Self.isOperatorKey(key):
                 throw Self.failure(here, "unknown operator \(Message.quote(key)); a query document "
@@ -202,7 +212,7 @@ private struct QueryCompiler {
             }
             return Self.join(terms, "AND", empty: "1")
         default:
-            return try equality(value, operand: operand, at: here)
+            return try equality(value, operand: operand, path: path, at: here)
         }
     }
 
@@ -210,7 +220,7 @@ private struct QueryCompiler {
                                         path: JSONPath, at here: String) throws -> String {
         switch op {
         case "$eq":
-            return try equality(value, operand: operand, at: here)
+            return try equality(value, operand: operand, path: path, at: here)
         case "$ne":
             guard let p = Self.scalar(value) else {
                 throw Self.failure(here, "expected a string, number, boolean or null, got \(value.kindName)")
@@ -221,12 +231,14 @@ private struct QueryCompiler {
             let sqlOp = ["$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="][op]!
             switch value {
             case .integer, .double, .string:
+                let range: [String: SummaryCondition.Op] = ["$gt": .gt, "$gte": .ge, "$lt": .lt, "$lte": .le]
+                require(path, range[op]!, [Self.scalar(value)!])
                 return "(\(operand) \(sqlOp) \(try bind(Self.scalar(value)!, at: here)))"
             default:
                 throw Self.failure(here, "expected a number or a string, got \(value.kindName)")
             }
         case "$in", "$nin":
-            return try membership(value, negated: op == "$nin", operand: operand, at: here)
+            return try membership(value, negated: op == "$nin", operand: operand, path: path, at: here)
         case "$exists":
             guard case .bool(let present) = value else {
                 throw Self.failure(here, "expected true or false, got \(value.kindName)")
@@ -243,16 +255,33 @@ private struct QueryCompiler {
         }
     }
 
-    private mutating func equality(_ value: JSONValue, operand: String, at here: String) throws -> String {
+    private mutating func equality(_ value: JSONValue, operand: String, path: JSONPath, at here: String) throws -> String {
         guard let p = Self.scalar(value) else {
             throw Self.failure(here, "expected a string, number, boolean or null, got \(value.kindName)")
         }
+        require(path, p == .null ? .isNull : .eq, [p])
         if p == .null { return "(\(operand) IS NULL)" }
         return "(\(operand) = \(try bind(p, at: here)))"
     }
 
+    /// Records a condition every matching row meets; values that are not numbers or
+    /// text (NULL) leave it out.
+    private mutating func require(_ path: JSONPath, _ op: SummaryCondition.Op, _ values: [SQLParameter]) {
+        guard underOr == 0 else { return }
+        var list: [SummaryValue] = []
+        for v in values {
+            switch v {
+            case .integer(let i): list.append(.integer(i))
+            case .real(let d): list.append(.real(d))
+            case .text(let t): list.append(SummaryValue(t))
+            case .null: if op != .isNull { return }
+            }
+        }
+        conditions.append(SummaryCondition(path: path.text, op: op, values: list))
+    }
+
     private mutating func membership(_ value: JSONValue, negated: Bool, operand: String,
-                                     at here: String) throws -> String {
+                                     path: JSONPath, at here: String) throws -> String {
         guard case .array(let elements) = value, !elements.isEmpty else {
             throw Self.failure(here, "expected a non-empty array of scalars, got "
                 + (value == .array([]) ? "an empty array" : value.kindName))
@@ -266,6 +295,7 @@ private struct QueryCompiler {
             }
             if p == .null { hasNull = true } else { placeholders.append(try bind(p, at: here)) }
         }
+        if !negated && !hasNull { require(path, .eq, elements.compactMap(Self.scalar)) }
         let list = placeholders.joined(separator: ", ")
         switch (negated, hasNull, placeholders.isEmpty) {
         case (false, _, true): return "(\(operand) IS NULL)"

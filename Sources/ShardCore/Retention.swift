@@ -25,7 +25,7 @@ public struct Retention: Equatable, Sendable {
 
     /// Whether a period starting at `start` may count as the newest one, the one
     /// retention measures from: not when it starts after the wall clock's current
-    /// period (SPEC 9), so one mistyped far-future time cannot drop a collection.
+    /// period (README, "Safety"), so one mistyped far-future time cannot drop a collection.
     public static func countsAsNewest(periodStart start: Int64, wallClockPeriodStart now: Int64) -> Bool {
         start <= now
     }

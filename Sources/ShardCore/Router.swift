@@ -48,6 +48,6 @@ public struct Router {
     /// A shard splits once it has handed out max_rows ids (reserved ones included;
     /// deletes do not make room), so concurrent writers agree on where rows go.
     @inline(__always) public func hasRoom(_ s: ShardInfo) -> Bool {
-        s.lastLocal < maxRows && s.lastLocal < DocumentId.maxLocal && s.state == .hot
+        s.lastLocal < maxRows && s.lastLocal < DocumentId.maxLocal && s.state == .hot && !s.key.isMerged
     }
 }

@@ -263,7 +263,7 @@ public struct ShardFilter: Sendable {
         if isEmpty { return false }
         let r = shard.ids
         if !ids.overlaps(r.lowerBound, r.upperBound) { return false }
-        if let numbers, !numbers.contains(shard.number) { return false }
+        if let numbers, !numbers.contains(shard.number), !shard.sources.contains(where: numbers.contains) { return false }
         let (lo, hi) = shard.timeBounds
         if !times.overlaps(lo, hi) { return false }
         if let timeList, !ShardFilter.anyValue(of: timeList, in: lo, hi) { return false }

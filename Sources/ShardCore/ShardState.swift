@@ -13,4 +13,7 @@ public enum ShardState: String, CaseIterable, Sendable {
     case archived
     /// Rewritten into compressed blocks (table `ShardInfo.blocksTable`): read-only.
     case compressed
+    /// Folded into another table by a merge (README, "Merging finished shards"; the catalog's `merged_into`): only
+    /// its key and number remain, so its ids find that table and its seq is never reused.
+    case merged
 }

@@ -26,6 +26,7 @@ public enum ShardTableName {
         for ch in key.period.unicodeScalars { s.unicodeScalars.append(ch == ":" ? "-" : ch) }
         if !key.period.isEmpty { s += "-" }
         s += ShardKey.seqText(key.seq)
+        s += String(decoding: ShardKey.partLetters(key.part), as: UTF8.self)
         return s
     }
 
@@ -37,6 +38,15 @@ public enum ShardTableName {
         if let category = key.category { legacy += "_" + category }
         for part in key.period.split(separator: ":") { legacy += "_" + part }
         return table == legacy + "_" + ShardKey.seqText(key.seq)
+    }
+
+    /// Whether `table` is named as one of `collection`'s shard tables (not its catalog,
+    /// not its blocks): the only tables a shard may take over from a merged one.
+    public static func isShardTable(_ table: String, collection: String) -> Bool {
+        guard table.hasPrefix(collection + "_") else { return false }
+        let suffix = String(table.dropFirst(collection.count + 1))
+        return suffix != "shards" && suffix != "config" && !suffix.hasSuffix("-z") && !suffix.hasSuffix("_z")
+            && isShadowSuffix(suffix)
     }
 
     /// The table holding a compressed shard's blocks.
@@ -51,7 +61,8 @@ public enum ShardTableName {
 
     /// xShadowName: whether `suffix` (what follows `<collection>_`) names one of a
     /// collection's tables: `shards`, `config`, a shard table or its blocks. Shard
-    /// suffixes end in a sequence of three or more digits (before `-z` for blocks).
+    /// suffixes end in a sequence of three or more digits (before `-z` for blocks), and
+    /// a merged table's in `000` and its part letters (`000b`).
     public static func isShadowSuffix(_ suffix: String) -> Bool {
         if suffix == "shards" || suffix == "config" { return true }
         let bytes = Array(suffix.utf8)
@@ -68,6 +79,10 @@ public enum ShardTableName {
 
     private static func endsInSeq(_ body: ArraySlice<UInt8>, separator: UInt8) -> Bool {
         let last = body.split(separator: separator, omittingEmptySubsequences: false).last ?? []
-        return last.count >= 3 && last.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+        let digits = last.prefix { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+        let letters = last.dropFirst(digits.count)
+        return digits.count >= 3
+            && (letters.isEmpty || (digits.allSatisfy { $0 == UInt8(ascii: "0") }
+                                    && letters.allSatisfy { $0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z") }))
     }
 }

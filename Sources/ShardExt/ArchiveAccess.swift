@@ -8,7 +8,7 @@ import Musl
 import Darwin
 #endif
 
-// Which files a collection may write and read as archives (SPEC 9, README "Safety"):
+// Which files a collection may write and read as archives (README, "Safety"):
 // - the name is a relative path inside the main database's folder (ArchiveName);
 // - archiving is attaching another database in all but name, so it needs what ATTACH
 //   needs: SQLITE_LIMIT_ATTACHED above 0 and an authorizer that allows ATTACH;

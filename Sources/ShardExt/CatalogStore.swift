@@ -11,13 +11,18 @@ final class CatalogStore {
     private enum Kind: Int, CaseIterable {
         case readConfig, insertConfig, readNextNumber, writeNextNumber, readPaths, recordPath
         case readShards, insertShard, writeCounters, reserveIds, setState, setArchived, deleteShard, addRows
+        case markMerged, setSummary, mergedTablesLeft, releaseTable
         case readOwnerId, insertOwnerId, hasShardsTable, readTables
     }
 
     /// The columns of `<c>_shards` that `shards()` reads, in SELECT order, named as in the table.
     private enum ShardColumn: Int32, CaseIterable {
-        case category, period, seq, num, rows, last_local, min_id, max_id, min_ts, max_ts, state, file, tbl
+        case category, period, seq, num, rows, last_local, min_id, max_id, min_ts, max_ts, state, file
+        case part, merged_into, summary, tbl
     }
+
+    /// Columns added after the first release, added to an older catalog when it is read.
+    private static let addedColumns = ["part INTEGER NOT NULL DEFAULT 0", "merged_into INTEGER", "summary BLOB"]
 
     let db: Database
     private let schema: String
@@ -46,8 +51,8 @@ final class CatalogStore {
         case .readShards:
             "SELECT \(ShardColumn.allCases.map { "\($0)" }.joined(separator: ", ")) FROM \(shardsTable) ORDER BY num"
         case .insertShard: """
-            INSERT INTO \(shardsTable)(key, tbl, num, category, period, seq, period_start, period_end)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+            INSERT INTO \(shardsTable)(key, tbl, num, category, period, seq, period_start, period_end, part)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
             """
         case .writeCounters: """
             UPDATE \(shardsTable) SET rows = ?2, last_local = max(last_local, ?3), min_id = ?4, max_id = ?5, min_ts = ?6, max_ts = ?7
@@ -56,7 +61,22 @@ final class CatalogStore {
         case .reserveIds: "UPDATE \(shardsTable) SET last_local = ?2 WHERE num = ?1"
         case .setState: "UPDATE \(shardsTable) SET state = ?2 WHERE num = ?1"
         case .setArchived: "UPDATE \(shardsTable) SET state = '\(ShardState.archived.rawValue)', file = ?2 WHERE num = ?1"
-        case .deleteShard: "DELETE FROM \(shardsTable) WHERE num = ?1"
+        // A shard goes with the catalog rows of the shards merged into it.
+        case .deleteShard: "DELETE FROM \(shardsTable) WHERE num = ?1 OR merged_into = ?1"
+        // The source, and the shards merged into it before, now live in ?2.
+        case .markMerged: """
+            UPDATE \(shardsTable) SET state = '\(ShardState.merged.rawValue)', merged_into = ?2, summary = NULL
+            WHERE num = ?1 OR merged_into = ?1
+            """
+        case .setSummary: "UPDATE \(shardsTable) SET summary = ?2 WHERE num = ?1"
+        // A merged shard gives up the name of its emptied table (tbl is unique) to the
+        // new shard that takes the table over.
+        case .releaseTable: "UPDATE \(shardsTable) SET tbl = '-' || num WHERE tbl = ?1 AND merged_into IS NOT NULL"
+        // Tables of merged shards still in the schema (their drop had to wait).
+        case .mergedTablesLeft: """
+            SELECT tbl FROM \(shardsTable) WHERE merged_into IS NOT NULL
+            AND tbl IN (SELECT name FROM \(SQLText.identifier(schema)).sqlite_schema WHERE type = 'table')
+            """
         case .readOwnerId: "SELECT value FROM \(configTable) WHERE key = 'owner_id'"
         case .insertOwnerId: "INSERT OR IGNORE INTO \(configTable)(key, value) VALUES ('owner_id', lower(hex(randomblob(16))))"
         case .hasShardsTable:
@@ -102,7 +122,8 @@ final class CatalogStore {
               period_start INTEGER, period_end INTEGER,
               rows INTEGER NOT NULL DEFAULT 0, last_local INTEGER NOT NULL DEFAULT 0,
               min_id INTEGER, max_id INTEGER, min_ts INTEGER, max_ts INTEGER,
-              state TEXT NOT NULL DEFAULT '\(ShardState.hot.rawValue)', file TEXT);
+              state TEXT NOT NULL DEFAULT '\(ShardState.hot.rawValue)', file TEXT,
+              \(CatalogStore.addedColumns.joined(separator: ", ")));
             """)
         for (k, v) in [("storage", storage), ("created_with", createdWith),
                        ("shards_version", version), ("next_number", "1")] {
@@ -189,13 +210,31 @@ final class CatalogStore {
         /// The stored text; nil when it is not a `ShardState`.
         let state: ShardState?
         let file: String?
+        /// Which merged table of its period (seq 0); 0 otherwise.
+        let part: Int
+        let mergedInto: Int64?
+        let summary: [UInt8]?
         /// The shard's table (named by `ShardTableName` when it was made).
         let table: String?
     }
 
     /// Every catalog row, by shard number.
     func shards() throws -> [ShardRow] {
-        let stmt = try statement(.readShards)
+        let stmt: Statement
+        do {
+            stmt = try statement(.readShards)
+        } catch let e as SQLiteError {
+            // A catalog made before merges and summaries (it lacks their columns) gains
+            // them; any other failure is SQLite's.
+            let missing = try CatalogStore.addedColumns.filter { column in
+                let name = String(column.prefix { $0 != " " })
+                return try db.scalarInt("SELECT count(*) FROM pragma_table_info(?1, ?2) WHERE name = ?3",
+                                        [.text(shardsName), .text(schema), .text(name)]) == 0
+            }
+            guard !missing.isEmpty else { throw e }
+            for column in missing { try db.exec("ALTER TABLE \(shardsTable) ADD COLUMN \(column)") }
+            stmt = try statement(.readShards)
+        }
         defer { stmt.reset() }
         func int(_ c: ShardColumn) -> Int64 { stmt.int64(c.rawValue) }
         func optionalInt(_ c: ShardColumn) -> Int64? { stmt.optionalInt(c.rawValue) }
@@ -207,6 +246,7 @@ final class CatalogStore {
                 rows: int(.rows), lastLocal: int(.last_local), minId: optionalInt(.min_id), maxId: optionalInt(.max_id),
                 minTs: optionalInt(.min_ts), maxTs: optionalInt(.max_ts),
                 state: ShardState(rawValue: text(.state) ?? ShardState.hot.rawValue), file: text(.file),
+                part: Int(int(.part)), mergedInto: optionalInt(.merged_into), summary: stmt.blob(ShardColumn.summary.rawValue),
                 table: text(.tbl)))
         }
         return rows
@@ -217,7 +257,25 @@ final class CatalogStore {
         let key = shard.key
         try run(.insertShard, [.text(key.text), .text(shard.tableName), .int(shard.number),
                                key.category.map { .text($0) } ?? .null, .text(key.period), .int(Int64(key.seq)),
-                               bindable(shard.period.start), bindable(shard.period.end)])
+                               bindable(shard.period.start), bindable(shard.period.end), .int(Int64(key.part))])
+    }
+
+    /// A merged shard: it and everything merged into it before now live in table `into`.
+    func markMerged(shard number: Int64, into: Int64) throws { try run(.markMerged, [.int(number), .int(into)]) }
+
+    func setSummary(shard number: Int64, _ summary: ShardSummary?) throws {
+        try run(.setSummary, [.int(number), summary.map { .blob($0.encoded) } ?? .null])
+    }
+
+    func releaseTable(_ name: String) throws { try run(.releaseTable, [.text(name)]) }
+
+    /// Names of merged shards' tables that are still in the schema.
+    func mergedTablesLeft() throws -> [String] {
+        let stmt = try statement(.mergedTablesLeft)
+        defer { stmt.reset() }
+        var names: [String] = []
+        while try stmt.step() { if let n = stmt.text(0) { names.append(n) } }
+        return names
     }
 
     /// Writes the in-memory counters of a shard back (last_local never goes down).

@@ -100,6 +100,13 @@ private func shardCompress(_ ctx: OpaquePointer?, _ argc: Int32, _ argv: ValueAr
     api.pointee.result_int64(ctx, try collection.compressShards(endingBy: before))
 }
 
+/// shard_merge(collection, before) -> rows moved by merging the shards finished before `before`
+private func shardMerge(_ ctx: OpaquePointer?, _ argc: Int32, _ argv: ValueArray) throws {
+    let collection = try connectionOf(ctx).collection(try textArgument(argv[0], "the collection name"))
+    let before = try collection.timeArgument(argv[1], what: "before")
+    api.pointee.result_int64(ctx, try collection.mergeShards(before: before))
+}
+
 /// shards_explain(collection, query) -> how the query read the collection: for each
 /// scan, the shards it visited out of all, and the SQL it ran in each. The query
 /// runs to completion (like EXPLAIN ANALYZE); its rows are counted, not returned.
@@ -163,6 +170,7 @@ private let functions: [FunctionSpec] = [
     FunctionSpec(name: "shard_drop", argc: 2, flags: directOnly, body: shardDrop),
     FunctionSpec(name: "shard_archive", argc: 3, flags: directOnly, body: shardArchive),
     FunctionSpec(name: "shard_compress", argc: 2, flags: directOnly, body: shardCompress),
+    FunctionSpec(name: "shard_merge", argc: 2, flags: directOnly, body: shardMerge),
     FunctionSpec(name: "shards_version", argc: 0, flags: pure) { ctx, _, _ in resultText(ctx, shardsVersion) },
     FunctionSpec(name: "shards_debug", argc: 0, flags: SQLITE_UTF8 | SQLITE_INNOCUOUS) { ctx, _, _ in resultText(ctx, debugText()) },
 ]

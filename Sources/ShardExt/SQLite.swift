@@ -170,6 +170,7 @@ final class OwnedDatabase {
 enum SQLBinding {
     case int(Int64)
     case text(String)
+    case blob([UInt8])
     case null
 }
 
@@ -224,6 +225,7 @@ final class Statement {
             switch b {
             case .int(let v): bind(n, v)
             case .text(let s): bind(n, s)
+            case .blob(let b): bind(n, blob: b)
             case .null: bindNull(n)
             }
         }
@@ -266,6 +268,14 @@ final class Statement {
     func text(_ col: Int32) -> String? {
         guard let p = api.pointee.column_text(handle, col) else { return nil }
         return String(cString: p)
+    }
+
+    /// A BLOB column's bytes; nil when NULL.
+    func blob(_ col: Int32) -> [UInt8]? {
+        guard type(col) != SQLITE_NULL else { return nil }
+        let n = Int(api.pointee.column_bytes(handle, col))
+        guard n > 0, let p = api.pointee.column_blob(handle, col) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: p, count: n))
     }
 
     func optionalInt(_ col: Int32) -> Int64? {

@@ -1,9 +1,9 @@
 import CShardShim
 import ShardCore
 
-/// A scan over the shards a plan selects. Shards are read in groups: one shard at
-/// a time for id order or no order; for ts order, shards whose time ranges overlap
-/// are read together and merged on (ts, id), so no sort is needed above us.
+/// A scan over the shards a plan selects. Shards are read in groups: one shard at a
+/// time with no order; for id or ts order, shards whose id or time ranges overlap are
+/// read together and merged on id or (ts, id), so no sort is needed above us.
 final class ScanCursor {
     let collection: ShardedCollection
     private var plan = ScanPlan()
@@ -52,7 +52,7 @@ final class ScanCursor {
         }
     }
     private var streams: [Stream] = []
-    /// Indices into `streams`, a binary heap on (ts, id) in the scan's direction.
+    /// Indices into `streams`, a binary heap on (ts, id), or id alone, in the scan's direction.
     private var heap: [Int] = []
 
     /// Rows returned and the most that can be wanted (LIMIT + OFFSET).
@@ -74,6 +74,8 @@ final class ScanCursor {
         var pruning = ShardFilter()
         var conditions: [ShardSelect.Condition] = []
         var blockProbe: ShardSelect.BlockProbe?
+        /// What summaries can judge: the conditions on indexed paths every row must meet.
+        var summaryConditions: [SummaryCondition] = []
         var limit: Int64 = -1, offset: Int64 = 0
         var argi = 0
         for term in plan.terms {
@@ -81,6 +83,7 @@ final class ScanCursor {
             let column = columns.column(term.column)
             guard term.op.takesArgument else {
                 pruning.add(column, op: .isnull, value: .other)
+                if let path = indexedPath(column) { summaryConditions.append(SummaryCondition(path: path, op: .isNull, values: [])) }
                 conditions.append(.init("\(columns.expression(column)) IS NULL"))
                 continue
             }
@@ -100,9 +103,14 @@ final class ScanCursor {
                     if column != .shard { conditions.append(.init("0")) }
                     continue
                 }
+                let items = list.map { converted($0, column: column) }
+                if let path = indexedPath(column) {
+                    let values = items.compactMap(summaryValue)
+                    if values.count == items.count { summaryConditions.append(SummaryCondition(path: path, op: .eq, values: values)) }
+                }
                 var marks: [String] = []
-                for item in list {
-                    parameters.append(converted(item, column: column))
+                for item in items {
+                    parameters.append(item)
                     marks.append("?\(parameters.count)")
                 }
                 conditions.append(.init("\(columns.expression(column)) IN (\(marks.joined(separator: ", ")))"))
@@ -112,13 +120,18 @@ final class ScanCursor {
                 let text = valueText(v) ?? ""
                 let compiled = try QueryDocument.compile(text, firstParameter: parameters.count + 1)
                 parameters += compiled.parameters.map { .query($0) }
+                summaryConditions += compiled.conditions
                 conditions.append(.init(compiled.sql))
             default:
                 let value = pruneValue(v)
                 pruning.add(column, op: term.op, value: value)
                 // `shard` terms are settled by pruning; SQLite checks them again.
                 guard column != .shard else { continue }
-                parameters.append(converted(ValueCopy(v), column: column))
+                let parameter = converted(ValueCopy(v), column: column)
+                if let path = indexedPath(column), let op = summaryOp(term.op), let sv = summaryValue(parameter) {
+                    summaryConditions.append(SummaryCondition(path: path, op: op, values: [sv]))
+                }
+                parameters.append(parameter)
                 if term.op == .eq, case .index(let n) = column, blockProbe == nil {
                     blockProbe = .init(pathHash: BlockFilter.pathHash(columns.indexes[n].path.text), parameter: parameters.count)
                 }
@@ -135,18 +148,64 @@ final class ScanCursor {
             parameters.append(.query(.integer(bound)))
         }
 
-        let shards = collection.catalog.shards.filter { !$0.isRetired && pruning.mayContain($0) }
+        var skipped = 0
+        let shards = collection.catalog.shards.filter { s in
+            guard !s.isRetired, pruning.mayContain(s) else { return false }
+            guard let summary = s.summary, !summaryConditions.isEmpty else { return true }
+            if summary.mayMatch(summaryConditions) { return true }
+            skipped += 1
+            return false
+        }
         groups = makeGroups(shards)
         for shard in shards where shard.isLive { lastIds[shard.number] = shard.maxId ?? shard.ids.lowerBound - 1 }
         select = ShardSelect(plan: plan, columns: columns, conditions: conditions, parameterCount: parameters.count,
                              cap: cap, blockProbe: blockProbe)
         // Then LIMIT + OFFSET, when there is one: bound, so every LIMIT shares one statement.
         if cap != .max { parameters.append(.query(.integer(cap))) }
-        collection.traceScan(visiting: shards.count)
+        collection.traceScan(visiting: shards.count, skippedBySummary: skipped)
 
         returned = 0
         eof = false
         if cap == 0 { eof = true } else if !(try openNextGroup()) { eof = true }
+    }
+
+    /// The path of an indexed column, the key of its summaries; nil for other columns.
+    private func indexedPath(_ column: Column) -> String? {
+        if case .index(let n) = column { return collection.columns.indexes[n].path.text }
+        return nil
+    }
+
+    private func summaryOp(_ op: ScanPlan.Op) -> SummaryCondition.Op? {
+        switch op {
+        case .eq: .eq
+        case .gt: .gt
+        case .ge: .ge
+        case .lt: .lt
+        case .le: .le
+        default: nil
+        }
+    }
+
+    /// A value as summaries compare it; nil for NULL and blobs (no skipping on them).
+    private func summaryValue(_ v: OpaquePointer?) -> SummaryValue? {
+        switch valueType(v) {
+        case SQLITE_INTEGER: return .integer(valueInt64(v))
+        case SQLITE_FLOAT: return .real(valueDouble(v))
+        case SQLITE_TEXT: return .text(Array(valueTextBytes(v) ?? UnsafeRawBufferPointer(start: nil, count: 0)))
+        default: return nil
+        }
+    }
+
+    /// The value a shard compares with, as summaries compare it: after the conversion
+    /// of a typed column (`converted`), so a summary judges what the shard's SQL tests.
+    private func summaryValue(_ p: Parameter) -> SummaryValue? {
+        switch p {
+        case .value(let v): return summaryValue(v.handle)
+        case .query(.integer(let i)): return .integer(i)
+        case .query(.real(let d)): return .real(d)
+        case .query(.text(let t)): return SummaryValue(t)
+        case .query(.null): return nil
+        }
     }
 
     /// A copy of an xFilter argument compared with `column`, converted as SQLite
@@ -184,16 +243,21 @@ final class ScanCursor {
         }
     }
 
-    /// Id order: shards by number, which is id order. Ts order: shards whose time
-    /// ranges overlap form one group, merged; groups follow each other in time.
+    /// Shards whose id ranges (id order) or time ranges (ts order) overlap form one
+    /// group, merged; groups follow each other in that order. A merged table holds
+    /// the ids of several shards, so id ranges can overlap too. No order: one by one,
+    /// by their lowest id, so a full scan comes out in id order wherever the tables'
+    /// id ranges do not overlap, as a plain table's does (hosts such as Datasette page
+    /// through ties in that order).
     private func makeGroups(_ shards: [ShardInfo]) -> [[ShardInfo]] {
-        guard plan.order.byTime else {
-            return (plan.order == .idDescending ? shards.reversed() : shards).map { [$0] }
-        }
+        if plan.order == .none { return shards.sorted { $0.ids.lowerBound < $1.ids.lowerBound }.map { [$0] } }
+        let bounds: (ShardInfo) -> (lo: Int64, hi: Int64) = plan.order.byTime
+            ? { $0.timeBounds }
+            : { ($0.ids.lowerBound, $0.ids.upperBound) }
         var groups: [[ShardInfo]] = []
         var groupHi = Int64.min
-        for s in shards.sorted(by: { $0.timeBounds.lo < $1.timeBounds.lo }) {
-            let (lo, hi) = s.timeBounds
+        for s in shards.sorted(by: { bounds($0).lo < bounds($1).lo }) {
+            let (lo, hi) = bounds(s)
             if groups.isEmpty || lo > groupHi {
                 groups.append([s])
                 groupHi = hi
@@ -288,6 +352,10 @@ final class ScanCursor {
     /// Whether stream a's row comes before stream b's in the scan's order.
     @inline(__always) private func before(_ a: Int, _ b: Int) -> Bool {
         let sa = streams[a].stmt, sb = streams[b].stmt
+        if !plan.order.byTime {
+            let ia = sa.int64(0), ib = sb.int64(0)
+            return plan.order.isDescending ? ia > ib : ia < ib
+        }
         let ta = sa.int64(1), tb = sb.int64(1)
         let ia = sa.int64(0), ib = sb.int64(0)
         if plan.order.isDescending { return ta > tb || (ta == tb && ia > ib) }

@@ -37,6 +37,12 @@ final class ShardedCollection {
 
     /// Documents inserted but not written yet (`buffer = N`).
     let buffer = WriteBuffer()
+    /// Merges and summaries due (see ShardedCollectionUpkeep).
+    var upkeep = UpkeepPacer()
+    /// Merged shards' tables may still be in the schema.
+    var mergedTablesLeft = true
+    /// Those tables (emptied by their merge), when known; see takeSpareTable.
+    var spares: [String]?
     /// Shards whose counters this transaction changed and that left memory (purged):
     /// if a ROLLBACK TO brings them back, they are counted again like dirty ones.
     var recountAfterRollback = Set<Int64>()
@@ -159,23 +165,30 @@ final class ShardedCollection {
             throw ShardError("collection '\(name)' has lost its catalog table \(name)_shards")
         }
         for row in rows {
-            guard let period = options.partition.period(label: row.period) else {
+            // Merged tables carry coarser periods than the partition's.
+            guard let period = Partition.level(ofLabel: row.period).period(label: row.period) else {
                 throw ShardError("shards: catalog of '\(name)' holds a bad period '\(row.period)'")
             }
             guard let state = row.state else {
                 throw ShardError("shards: catalog of '\(name)' holds a bad state for shard \(row.number)")
             }
-            let key = ShardKey(collection: name, category: row.category, period: row.period, seq: row.seq)
+            let key = ShardKey(collection: name, category: row.category, period: row.period, seq: row.seq, part: row.part)
             let shard = ShardInfo(
                 key: key, number: row.number, period: period, rows: row.rows, lastLocal: row.lastLocal,
                 minId: row.minId, maxId: row.maxId, minTs: row.minTs, maxTs: row.maxTs, state: state, file: row.file,
-                tableName: row.table)
+                mergedInto: row.mergedInto, tableName: row.table)
+            shard.summary = row.summary.flatMap(ShardSummary.init(encoded:))
             try CatalogCheck.check(collection: name, shard)
             shards.append(shard)
         }
         let next = try store.nextNumber()
         try CatalogCheck.check(collection: name, nextNumber: next, highest: shards.map(\.number).max() ?? 0)
         catalog = Catalog(shards)
+        statements.fit(shards: catalog.shards.count)
+        // Another connection may have left merges or summaries to do.
+        upkeep.due()
+        mergedTablesLeft = true
+        spares = nil
         catalogGeneration += 1
         nextNumber = next
         var paths = options.indexes.map(\.path)
@@ -307,9 +320,10 @@ func fnv1a64Hex(_ s: String) -> String {
 extension ShardedCollection {
     /// While a trace is on, each scan records how many shards it visits and the SQL
     /// it runs in each.
-    func traceScan(visiting count: Int) {
+    func traceScan(visiting count: Int, skippedBySummary skipped: Int) {
         guard trace != nil else { return }
-        trace!.append("scan: \(count) of \(catalog.shards.count) shards")
+        trace!.append("scan: \(count) of \(catalog.shards.count) shards"
+            + (skipped > 0 ? ", \(skipped) skipped by summary" : ""))
     }
 
     func traceShard(_ shard: ShardInfo, sql: String) {

@@ -50,6 +50,7 @@ extension ShardedCollection {
     /// running on the connection); otherwise they wait for the next chance.
     func purgeRetired() {
         dropArchivedTablesInMain()
+        dropMergedTables()
         let retired = catalog.shards.filter(\.isRetired)
         guard !retired.isEmpty, !transaction.flushing else { return }
         // Cached statements may name the tables; they are prepared again on use.
@@ -245,6 +246,17 @@ extension ShardedCollection {
 
     // MARK: - indexes
 
+    /// Whether a table has an index on `json_extract(doc, path)`, whatever its name (a
+    /// table taken over from a merged shard keeps the names of its indexes).
+    func hasIndex(table: String, path: JSONPath) throws -> Bool {
+        let stmt = try db.prepare("""
+            SELECT 1 FROM \(SQLText.identifier(schema)).sqlite_schema
+            WHERE type = 'index' AND tbl_name = ?1 AND instr(sql, ?2) > 0
+            """)
+        try stmt.bind([.text(table), .text("(json_extract(doc, \(SQLText.literal(path.text))))")])
+        return try stmt.step()
+    }
+
     /// ensure_json_index: creates the index on every shard lacking it and records the
     /// path for future shards. Returns how many shards gained it.
     func ensureIndex(_ path: JSONPath) throws -> Int64 {
@@ -253,12 +265,8 @@ extension ShardedCollection {
         }
         try readyForLifecycle()
         var gained: Int64 = 0
-        let exists = try db.prepare("SELECT 1 FROM \(SQLText.identifier(schema)).sqlite_schema WHERE type = 'index' AND name = ?1")
         for shard in catalog.shards where shard.isLive {
-            try exists.bind([.text(indexName(shard: shard, path: path))])
-            let has = try exists.step()
-            exists.reset()
-            if !has {
+            if try !hasIndex(table: shard.tableName, path: path) {
                 try db.exec(createIndexSQL(shard: shard, path: path))
                 gained += 1
             }
@@ -266,7 +274,10 @@ extension ShardedCollection {
         if !indexedPaths.contains(path) {
             try store.recordIndexedPath(path.text)
             indexedPaths.append(path)
+            // Summaries cover the new path from now on.
+            try rebuildSummaries()
         }
+        try summarizeSealed()
         return gained
     }
 }

@@ -25,6 +25,8 @@ extension ShardedCollection {
             throw insertFailure(e, doc: doc)
         }
         shard.noteInsert(id: id, ts: p.ts)
+        if shard.summary != nil { try forgetSummary(shard) }
+        if upkeep.pending { try upkeepAfterWrite() }
         return id
     }
 
@@ -68,21 +70,41 @@ extension ShardedCollection {
     /// Creates a shard table with its indexes and its catalog row, in the caller's transaction.
     func createShard(_ key: ShardKey, containing ts: Int64) throws -> ShardInfo {
         let period = options.partition.period(containing: ts)
+        let shard = try makeShard(key, period: period)
+        catalog.add(shard)
+        if key.seq == 1 { try applyRetention(newPeriod: period) }
+        // A new period or a split: older shards may have stopped receiving rows.
+        upkeep.due()
+        return shard
+    }
+
+    /// A new shard's table, with every index, and its catalog row (the table of a merged
+    /// shard taken over when one waits and `reuse` allows, see takeSpareTable); not in
+    /// memory yet.
+    func makeShard(_ key: ShardKey, period: Period, reuse: Bool = true) throws -> ShardInfo {
         let number = nextNumber
         guard number <= DocumentId.maxShardNumber else {
             throw ShardError("shards: collection '\(name)' has used all \(DocumentId.maxShardNumber) shard numbers")
         }
-        let shard = ShardInfo(key: key, number: number, period: period)
+        let spare = reuse ? try takeSpareTable() : nil
+        let shard = ShardInfo(key: key, number: number, period: period, tableName: spare)
         do {
-            try db.exec(shardTableSQL(shard, schema: schema))
+            if let spare {
+                // SQLite drops a table only while no other statement reads, and renames one
+                // only by parsing the whole schema again: the table keeps its name.
+                try store.releaseTable(spare)
+                for path in indexedPaths where try !hasIndex(table: spare, path: path) {
+                    try db.exec(createIndexSQL(shard: shard, path: path))
+                }
+            } else {
+                try db.exec(shardTableSQL(shard, schema: schema))
+            }
         } catch let e as SQLiteError {
             throw e.within("cannot create shard \(key.text) as table \(shard.tableName)")
         }
         try store.insertShard(shard)
         try store.setNextNumber(number + 1)
         nextNumber = number + 1
-        catalog.add(shard)
-        if key.seq == 1 { try applyRetention(newPeriod: period) }
         return shard
     }
 
@@ -146,8 +168,10 @@ extension ShardedCollection {
         let p = try place(doc: newDoc, explicitTs: tsChanged ? explicitTs : nil, isUpdate: true)
         // Without a time path, the stored time stays unless ts itself is set.
         let ts = options.timePath == nil && !tsChanged ? stored.int64(1) : p.ts
+        // The document's own period, not its table's: a merged table spans many.
         let period = options.partition.period(containing: ts)
-        if period.label != shard.key.period || p.category != shard.key.category {
+        let storedPeriod = options.partition.period(containing: stored.int64(1))
+        if period.label != storedPeriod.label || p.category != shard.key.category {
             throw ShardError("shards: this update moves document \(id) out of shard \(shard.keyText) (to another period or category); delete it and insert it again")
         }
         let stmt = try statements.checkout(db, "UPDATE \(tbl) SET ts = ?2, doc = \(storedDocument) WHERE id = ?1")
@@ -157,6 +181,9 @@ extension ShardedCollection {
         stmt.bind(3, newDoc)
         try writingShard { try stmt.run() }
         withExtendedLifetime(stored) {}   // newDoc may point into its row until here
-        if db.changes > 0 { shard.noteTime(ts) }
+        if db.changes > 0 {
+            shard.noteTime(ts)
+            if shard.summary != nil { try forgetSummary(shard) }
+        }
     }
 }

@@ -47,7 +47,7 @@ final class CollectionOptionsTests: XCTestCase {
 
     func testUnknownAndRepeatedOptions() {
         assertShardError(try parse("partiton = month"), message: "shards: unknown option 'partiton'; "
-            + "valid options: partition, time, time_unit, category, max_rows, index, buffer, flush_ms, retain, storage")
+            + "valid options: partition, time, time_unit, category, max_rows, index, buffer, flush_ms, retain, merge, merge_rows, storage")
         assertShardError(try parse("retain = '90 days'", "partition = none"), "retain needs periods")
         assertShardError(try parse("retain = 'ninety days'"), "bad retain 'ninety days'")
         assertShardError(try parse("retain = '3 weeks'"), "bad retain '3 weeks'")
@@ -88,6 +88,17 @@ final class CollectionOptionsTests: XCTestCase {
             assertShardError(try parse("max_rows = \(bad)"),
                              "bad max_rows '\(bad)'; valid: an integer from 1 to 1000000000000")
         }
+        assertShardError(try parse("merge = never"), message: "shards: bad merge 'never'; valid: auto, none")
+        assertShardError(try parse("merge_rows = 1"), "bad merge_rows '1'; valid: an integer from 2 to")
+    }
+
+    func testMergeOptions() throws {
+        let defaults = try parse()
+        XCTAssertTrue(defaults.autoMerge)
+        XCTAssertEqual(defaults.mergeRows, 1_000_000)
+        let set = try parse("merge = NONE", "merge_rows = 5000")
+        XCTAssertFalse(set.autoMerge)
+        XCTAssertEqual(set.mergeRows, 5000)
     }
 
     func testBadPaths() {

@@ -16,7 +16,7 @@ final class SafetyTests: XCTestCase {
         try CatalogCheck.check(collection: "ev", shard(number: DocumentId.maxShardNumber, lastLocal: DocumentId.maxLocal))
         let bad: [(ShardInfo, String)] = [
             (shard(number: .max), "has number"), (shard(number: 0), "has number"), (shard(number: -1), "has number"),
-            (shard(seq: .max), "has seq"), (shard(seq: 0), "has seq"),
+            (shard(seq: .max), "has seq"), (shard(seq: -1), "has seq"),   // seq 0 is a merged table
             (shard(rows: .max), "has rows"), (shard(rows: -1), "has rows"), (shard(rows: .min), "has rows"),
             (shard(lastLocal: .max), "has last_local"), (shard(minId: 5), "records id 5"),
             (shard(minId: 1 << 40 | 9, maxId: 1 << 40 | 2), "min_id above max_id"),

@@ -70,7 +70,7 @@ final class CollectionTests: XCTestCase {
     func testStatePersistsAcrossConnections() throws {
         let a = try TestDatabase()
         try a.exec("PRAGMA journal_mode = WAL")
-        try a.exec("CREATE VIRTUAL TABLE e USING shards(time = '$.t', max_rows = 2, index = '$.k')")
+        try a.exec("CREATE VIRTUAL TABLE e USING shards(time = '$.t', max_rows = 2, index = '$.k', merge = none)")
         try a.exec("INSERT INTO e(doc) SELECT json_object('t', value * 86400000 * 20, 'k', value % 2) FROM \(series(0, 9))")
         let b = try TestDatabase(path: a.path)
         XCTAssertEqual(try b.int("SELECT count(*) FROM e"), 10)

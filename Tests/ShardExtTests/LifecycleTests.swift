@@ -15,7 +15,7 @@ final class LifecycleTests: XCTestCase {
     }
 
     func testDropRemovesWholePeriodsOnly() throws {
-        try db.exec("CREATE VIRTUAL TABLE e USING shards(time = '$.t', max_rows = 10, index = '$.n')")
+        try db.exec("CREATE VIRTUAL TABLE e USING shards(time = '$.t', max_rows = 10, index = '$.n', merge = none)")
         try load("e", days: 90)   // January, February, March 2025
         let before = try db.query("SELECT name FROM sqlite_schema WHERE name LIKE 'e_2025_03%' ORDER BY name")
         let march = try db.query("SELECT id, doc FROM e WHERE ts >= 1740787200000 ORDER BY id")
@@ -91,7 +91,7 @@ final class ArchiveTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
         db = try TestDatabase(path: folder + "/main.db")
         try db.exec("""
-            CREATE VIRTUAL TABLE e USING shards(time = '$.t', category = '$.c', max_rows = 7, index = '$.n');
+            CREATE VIRTUAL TABLE e USING shards(time = '$.t', category = '$.c', max_rows = 7, index = '$.n', merge = none);
             INSERT INTO e(doc) SELECT json_object('t', 1735689600000 + value * 43200000, 'c', CASE value % 3 WHEN 0 THEN 'x' ELSE 'y' END,
                                                   'n', value % 11) FROM \(series(0, 179));
             """)

@@ -1,6 +1,7 @@
 """What the process-level tests share: the built library, a connection with it
 loaded, children that run the same script, and the tally of checks."""
 import os
+import signal
 import subprocess
 import sys
 
@@ -23,6 +24,20 @@ def spawn(script, args, stdin=False):
     return subprocess.Popen([sys.executable, script, "--child", *map(str, args)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             stdin=subprocess.PIPE if stdin else subprocess.DEVNULL, cwd=ROOT)
+
+
+def kill_at_progress(conn, steps_every, kill_at):
+    """SIGKILLs this process from an SQLite progress handler (called every steps_every
+    VM steps) at call number kill_at (0: never). Returns the call counter, [calls]."""
+    calls = [0]
+
+    def progress():
+        calls[0] += 1
+        if calls[0] == kill_at:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return False
+    conn.set_progress_handler(progress, steps_every)
+    return calls
 
 
 def read_lines(pipe, sink, started=None):

@@ -203,6 +203,10 @@ def lifecycle_steps():
         ("query", listing),
         ("write", "SELECT ensure_json_index('lc', '$.user')"),
         ("query", "SELECT id, ts, shard FROM lc WHERE json_extract(doc, '$.user') = 7 ORDER BY id"),
+        # The splits of finished months merge into one table each; ids stay.
+        ("write", "SELECT shard_merge('lc', '2025-04-01')"),
+        ("query", listing),
+        ("query", "SELECT count(*), sum(ts), min(id), max(id), group_concat(DISTINCT shard) FROM lc WHERE type = 'view'"),
         ("write", "SELECT shard_compress('lc', '2025-02-01')"),
         ("query", listing),
         ("query", "SELECT count(*), sum(ts), min(id), max(id) FROM lc WHERE type = 'click'"),
@@ -233,14 +237,18 @@ def lifecycle_equivalence(t, cluster, workdir):
         if got != want:
             mismatches.append(f"{sql[:60]}: cluster {got[:3]} vs file {want[:3]}")
         answers.append(got)
-    t.check("retention, compression, ensure_json_index and shard_drop: cluster answers = local file, step by step",
+    t.check("merging, retention, compression, ensure_json_index and shard_drop: cluster answers = local file, step by step",
             not mismatches, "; ".join(mismatches[:2]) or f"{len(answers)} steps")
-    # The steps did something: indexes added, shards compressed, retention and drops.
-    states = [s[6] for s in answers[6]]
+    # The steps did something: indexes added, months merged, shards compressed,
+    # retention and drops.
+    merged = [s[0] for s in answers[6] if s[0].endswith(":000")]
+    states = [s[6] for s in answers[9]]
     t.check("... and each step acted", answers[2] and answers[3][0][0] == len(answers[2])
-            and answers[5][0][0] > 0 and "compressed" in states and answers[11] == [(288,)]
-            and answers[12] == [(248,)] and answers[13] == [(40,)] and answers[14] == [],
-            f"{len(answers[2])} shards, {answers[5][0][0]} rows compressed, retention kept March and June")
+            and answers[5][0][0] > 0 and len(merged) >= 2 and len(answers[6]) < len(answers[2])
+            and answers[8][0][0] > 0 and "compressed" in states and answers[14] == [(288,)]
+            and answers[15] == [(248,)] and answers[16] == [(40,)] and answers[17] == [],
+            f"{len(answers[2])} shards, {answers[5][0][0]} rows merged into {merged}, {answers[8][0][0]} rows compressed, "
+            "retention kept March and June")
 
 
 def refusals(t, cluster):

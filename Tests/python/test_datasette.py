@@ -138,7 +138,8 @@ def main():
     work = tempfile.mkdtemp()
     db = os.path.join(work, "events.db")
     shards = make_database(db)
-    check("the collection spreads over many shards", len(shards) >= 12, repr(shards))
+    # Two splits a month; finished months merged into one table each as the load went on.
+    check("the collection spreads over many shards", len(shards) >= 6, repr(shards))
     server = Datasette(db)
     try:
         if not check("datasette serve starts (60 s at most)", server.wait_ready(), server.output()):
@@ -207,7 +208,7 @@ def main():
         check("the table page links to shard_list", len(hrefs) == 1, repr(hrefs))
         if hrefs:
             status, listing = fetch(server.base + hrefs[0])
-            check("the link lists the shards", status == 200 and all(f">{s}<" in listing for s in ["events:2025:01:001"]),
+            check("the link lists the shards", status == 200 and all(f">{s}<" in listing for s in ["events:2025:01:000"]),
                   f"{status} {listing[:300]}")
         status, page = fetch(f"{base}/plain")
         check("a plain table has no such link", status == 200 and "shard_list" not in page)

@@ -6,7 +6,7 @@ Run from the repository root after `swift build -c release`:
     .venv/bin/python Tests/python/test_lifecycle_crash.py [--quick] [--seed N]
 
 A base WAL database is built once: a collection
-`ev USING shards(time = '$.ts', max_rows = 2000, index = '$.k')` holding 60,000
+`ev USING shards(time = '$.ts', max_rows = 2000, index = '$.k', merge = none)` holding 60,000
 documents (each with a unique "seq") over January..June 2025, about 30 shards,
 with January already archived into `cold.db` and February compressed. For each
 operation, with BEFORE = 2025-06-01,
@@ -71,7 +71,7 @@ import time
 
 import apsw
 
-from harness import Tally, connect, read_lines, spawn
+from harness import Tally, connect, kill_at_progress, read_lines, spawn
 
 SELF = os.path.abspath(__file__)
 
@@ -102,12 +102,7 @@ def child_op(db, op, steps_every, kill_at, kill_commit):
     conn.execute("SELECT shard, rows FROM shard_list('ev')").fetchall()   # catalog loaded, like a live process
     calls, commits = [0], [0]
     if steps_every:
-        def progress():
-            calls[0] += 1
-            if calls[0] == kill_at:
-                os.kill(os.getpid(), signal.SIGKILL)
-            return False
-        conn.set_progress_handler(progress, steps_every)
+        calls = kill_at_progress(conn, steps_every, kill_at)
 
         def commit():
             commits[0] += 1
@@ -137,7 +132,8 @@ def build_base(folder, n, rng):
     path = os.path.join(folder, "ev.db")
     conn = connect(path)
     assert conn.execute("PRAGMA journal_mode = wal").fetchall()[0][0] == "wal"
-    conn.execute("CREATE VIRTUAL TABLE ev USING shards(time = '$.ts', max_rows = 2000, index = '$.k')")
+    # Shards as they split (merged tables under these functions: Tests/ShardExtTests/MergeTests).
+    conn.execute("CREATE VIRTUAL TABLE ev USING shards(time = '$.ts', max_rows = 2000, index = '$.k', merge = none)")
     times = sorted(rng.randrange(BASE_TS, END_TS) for _ in range(n))
     docs = [{"ts": t, "k": f"k{i % 13}", "seq": i, "pad": "x" * rng.randrange(20, 120)}
             for i, t in enumerate(times)]

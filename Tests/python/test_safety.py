@@ -261,7 +261,7 @@ def d4_lifecycle_functions_roll_back(E, folder):
             check(one(conn, "SELECT count(*) FROM ev") == 4, f"{fn} then {end}: count")
             check(one(conn, "SELECT count(*) FROM ev WHERE type = 'a'") == 4, f"{fn} then {end}: by index")
             check(one(conn, "SELECT count(*) FROM shard_list('ev') WHERE shard LIKE 'ev:2025:01%' AND state IN ('sealed', 'hot')")
-                  == one(conn, "SELECT count(*) FROM shard_list('ev') WHERE shard LIKE 'ev:2025:01%'") >= 2,
+                  == one(conn, "SELECT count(*) FROM shard_list('ev') WHERE shard LIKE 'ev:2025:01%'") >= 1,   # January's splits may be merged
                   f"{fn} then {end}: states {conn.execute('SELECT shard, state FROM shard_list(?)', ('ev',))}")
             conn.execute(f"INSERT INTO ev(doc) VALUES ('{doc(8)}')")
             conn.execute("DELETE FROM ev WHERE ts = (SELECT max(ts) FROM ev WHERE ts < 1738368000000)")

@@ -5,7 +5,7 @@
 create table x(a);
 insert into x values (1);
 
--- expect: shards: unknown option 'foo'; valid options: partition, time, time_unit, category, max_rows, index, buffer, flush_ms, retain, storage
+-- expect: shards: unknown option 'foo'; valid options: partition, time, time_unit, category, max_rows, index, buffer, flush_ms, retain, merge, merge_rows, storage
 create virtual table e using shards(foo = 1);
 
 -- expect: shards: unknown option 'Partitions'

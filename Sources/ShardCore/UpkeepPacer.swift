@@ -1,0 +1,39 @@
+/// Paces the upkeep of shards that stopped receiving rows (merges, README "Merging finished shards"; summaries,
+/// README "Reads and routing") across writes: it falls due at the first write of a new period (or a
+/// split); then each row written pays `rowsPerWrite` rows of upkeep, and a step runs
+/// while the account is positive. A step moves or reads one table and costs its rows
+/// (at least `minimumStepCost`): small tables go several to a write, a large one
+/// makes the writes after it wait. So no single write pays for a large merge, and a
+/// backlog is worked off while writes go on.
+public struct UpkeepPacer: Equatable, Sendable {
+    public static let rowsPerWrite: Int64 = 8
+    public static let minimumStepCost: Int64 = 2
+
+    /// Some upkeep may be left.
+    public private(set) var pending = false
+    private var credit: Int64 = 0
+
+    public init() {}
+
+    /// Something changed that may leave upkeep: the next write runs a step.
+    public mutating func due() {
+        pending = true
+        credit = max(credit, 0)
+    }
+
+    /// One row written.
+    @inline(__always) public mutating func wrote() {
+        credit = min(credit + UpkeepPacer.rowsPerWrite, UpkeepPacer.rowsPerWrite)
+    }
+
+    /// Whether the writes so far paid for another step.
+    public var mayStep: Bool { pending && credit > 0 }
+
+    /// A step worked on `rows` rows.
+    public mutating func spent(rows: Int64) {
+        credit -= max(rows, UpkeepPacer.minimumStepCost)
+    }
+
+    /// Nothing is left to do.
+    public mutating func done() { pending = false }
+}

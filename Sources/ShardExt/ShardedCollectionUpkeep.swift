@@ -1,0 +1,184 @@
+import CShardShim
+import ShardCore
+
+// Shards that stopped receiving rows: merged into fewer tables (README, "Merging finished shards"), and
+// summarized for reads to skip them (README, "Reads and routing": summaries). MergePlan decides; this carries it out,
+// in the caller's transaction.
+extension ShardedCollection {
+    // MARK: - pacing
+
+    /// After a write while upkeep is due: a step when the writes have paid for one.
+    /// An error fails the write, and SQLite undoes the statement with what the step did.
+    func upkeepAfterWrite() throws {
+        upkeep.wrote()
+        guard upkeep.mayStep else { return }
+        do {
+            let cut = dataCut()
+            while upkeep.mayStep {
+                if let rows = try upkeepStep(cut: cut, merging: options.autoMerge) {
+                    upkeep.spent(rows: rows)
+                } else {
+                    upkeep.done()
+                }
+            }
+        } catch {
+            transaction.markStale()
+            throw error
+        }
+    }
+
+    /// `merge = auto`'s finish line for each category: the start of its newest period.
+    func dataCut() -> (String?) -> Int64? {
+        let now = options.partition.period(containing: Clock.nowMilliseconds()).start ?? .max
+        let cuts = MergePlan.cutForData(shards: catalog.shards, nowPeriodStart: now)
+        return { cuts[$0] }
+    }
+
+    /// One unit of upkeep: one table merged, else one summary built. Returns the rows
+    /// it worked on; nil when nothing is left.
+    func upkeepStep(cut: (String?) -> Int64?, merging: Bool) throws -> Int64? {
+        if merging, let group = MergePlan.plan(shards: catalog.shards, collection: name, mergeRows: options.mergeRows,
+                                               isOpen: { self.catalog.isNewestOfLine($0) && self.router.hasRoom($0) },
+                                               cut: cut).first {
+            return try move(group.sources[0], into: group.target, reuse: true)
+        }
+        if let s = unsummarized(cut: cut) {
+            try buildSummary(s)
+            return s.rows
+        }
+        return nil
+    }
+
+    // MARK: - merging
+
+    /// shard_merge: merges everything finished before `before` now, in one transaction;
+    /// returns the rows moved.
+    func mergeShards(before: Int64) throws -> Int64 {
+        try readyToRead()
+        let cut: (String?) -> Int64? = { _ in before }
+        let moved = try inSavepoint("shards_merge") { () -> Int64 in
+            var moved: Int64 = 0
+            while let group = MergePlan.plan(shards: catalog.shards, collection: name,
+                                             mergeRows: options.mergeRows, cut: cut).first {
+                // Emptied tables are dropped at the end, so new merged tables get their own.
+                moved += try move(group.sources[0], into: group.target, reuse: false)
+            }
+            // Then what the merges left unsummarized.
+            while let s = unsummarized(cut: cut) { try buildSummary(s) }
+            return moved
+        }
+        dropMergedTables()
+        return moved
+    }
+
+    /// Moves a shard's rows into a merged table (made first when new), keeping their
+    /// ids; the catalog maps the shard's number to that table from now on. The shard's
+    /// own table is dropped by `dropMergedTables` when SQLite allows.
+    private func move(_ source: ShardInfo, into target: MergePlan.Target, reuse: Bool) throws -> Int64 {
+        let t: ShardInfo
+        switch target {
+        case .existing(let existing): t = existing
+        case .new(let key, let period): t = try makeShard(key, period: period, reuse: reuse)
+        }
+        try db.exec("INSERT INTO \(qualified(t.tableName))(id, ts, doc) SELECT id, ts, doc FROM \(qualified(source.tableName))")
+        let moved = Int64(db.changes)
+        // Emptied, the table waits to be dropped or to serve as a new shard's (spareTable).
+        try db.exec("DELETE FROM \(qualified(source.tableName))")
+        try store.markMerged(shard: source.number, into: t.number)
+        if t.summary != nil { try store.setSummary(shard: t.number, nil) }
+        // Memory follows once the database has it all.
+        t.rows += moved
+        for id in [source.minId, source.maxId].compactMap({ $0 }) {
+            t.minId = min(t.minId ?? id, id)
+            t.maxId = max(t.maxId ?? id, id)
+        }
+        for ts in [source.minTs, source.maxTs].compactMap({ $0 }) { t.noteTime(ts) }
+        try store.writeCounters(t)
+        t.summary = nil
+        // A statement that fails after this merge undoes it: the shard is live again, and
+        // its counters must then be counted again (see reload).
+        if source.dirty { recountAfterRollback.insert(source.number) }
+        source.dirty = false
+        catalog.merge([source], into: t)
+        insertStatements[source.number] = nil
+        catalogGeneration += 1
+        mergedTablesLeft = true
+        spares?.append(source.tableName)
+        return moved
+    }
+
+    /// An emptied table of a merged shard, for a new shard to take over: SQLite drops a
+    /// table only while no other statement of the connection reads (so never during a
+    /// write), and a collection that merges as it goes then keeps about as many tables
+    /// as it needs instead of one per period lived through.
+    func takeSpareTable() throws -> String? {
+        if spares == nil { spares = try store.mergedTablesLeft().filter { ShardTableName.isShardTable($0, collection: name) } }
+        return spares!.popLast()
+    }
+
+    /// Drops the tables of merged shards, when SQLite allows: from a function run as a
+    /// statement of its own (shard_merge, shard_drop, ...), never during a write or a
+    /// read (another statement of the connection reads then). Until then they are
+    /// empty, no read looks at them, and new shards take them over (takeSpareTable).
+    func dropMergedTables() {
+        guard mergedTablesLeft, !transaction.flushing else { return }
+        // Only tables named as the collection's shard tables: never another table.
+        guard let names = (try? store.mergedTablesLeft())?.filter({ ShardTableName.isShardTable($0, collection: name) }) else { return }
+        spares = names
+        for table in names {
+            do {
+                try db.exec("DROP TABLE IF EXISTS \(qualified(table))")
+            } catch {
+                return
+            }
+            spares?.removeAll { $0 == table }
+        }
+        mergedTablesLeft = false
+    }
+
+    // MARK: - summaries
+
+    /// A table that stopped receiving rows and has no summary yet: a split with a
+    /// newer shard in its line, a merged table, or a table of a finished period.
+    private func unsummarized(cut: (String?) -> Int64?) -> ShardInfo? {
+        guard !indexedPaths.isEmpty else { return nil }
+        return catalog.shards.first { s in
+            guard s.isLive, s.summary == nil else { return false }
+            if s.key.isMerged || !catalog.isNewestOfLine(s) { return true }
+            guard let end = s.period.end, let c = cut(s.key.category) else { return false }
+            return end <= c
+        }
+    }
+
+    /// Reads the values of every indexed path in a table (from its indexes) into its summary.
+    func buildSummary(_ s: ShardInfo) throws {
+        let paths = indexedPaths.map(\.text)
+        var builder = ShardSummary.Builder(paths: paths)
+        for (i, path) in paths.enumerated() {
+            let stmt = try db.prepare("SELECT DISTINCT json_extract(doc, \(SQLText.literal(path))) FROM \(qualified(s.tableName))")
+            while try stmt.step() { builder.add(pathIndex: i, filterValue(stmt.value(0))) }
+        }
+        let summary = builder.build()
+        try store.setSummary(shard: s.number, summary)
+        s.summary = summary
+    }
+
+    /// A write reached a summarized table: its summary no longer holds. It is built
+    /// again by a later step.
+    func forgetSummary(_ s: ShardInfo) throws {
+        try store.setSummary(shard: s.number, nil)
+        s.summary = nil
+        upkeep.due()
+    }
+
+    /// Builds the summaries that ensure_json_index's new path makes incomplete.
+    func rebuildSummaries() throws {
+        for s in catalog.shards where s.isLive && s.summary != nil { try buildSummary(s) }
+    }
+
+    /// Summarizes every table that stopped receiving rows and has no summary yet.
+    func summarizeSealed() throws {
+        let cut = dataCut()
+        while let s = unsummarized(cut: cut) { try buildSummary(s) }
+    }
+}
