@@ -9,7 +9,7 @@ public enum ArchiveName {
 
     public static func validate(_ name: String) throws {
         func refuse(_ why: String) -> ShardError {
-            ShardError("shards: archive file \(Message.quote(name)) is not allowed: \(why); an archive file is a "
+            ShardError("archive file \(Message.quote(name)) is not allowed: \(why); an archive file is a "
                 + "relative path inside the main database's folder, like 'cold.db' or 'archive/2025.db'")
         }
         let bytes = Array(name.utf8)

@@ -63,7 +63,7 @@ public enum Block {
 
         public init(_ buffer: UnsafeRawBufferPointer) throws {
             guard buffer.count >= 8, Array(buffer[0..<4]) == Block.magic else {
-                throw ShardError("shards: not a shards block")
+                throw ShardError("not a shards block")
             }
             self.buffer = buffer
             remaining = Reader.read(buffer, 4, 4).map { UInt32($0) } ?? 0
@@ -74,7 +74,7 @@ public enum Block {
             guard let id = Reader.read(buffer, offset, 8), let ts = Reader.read(buffer, offset + 8, 8),
                   let length = Reader.read(buffer, offset + 16, 4),
                   offset + 20 + Int(length) <= buffer.count else {
-                throw ShardError("shards: malformed shards block")
+                throw ShardError("malformed shards block")
             }
             let start = offset + 20
             offset = start + Int(length)

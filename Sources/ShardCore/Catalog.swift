@@ -245,7 +245,7 @@ public enum CatalogCheck {
     /// Throws "shards: catalog of '<collection>' is inconsistent: ..." naming the first bad value.
     public static func check(collection: String, _ s: ShardInfo) throws {
         func bad(_ what: String) -> ShardError {
-            ShardError("shards: catalog of '\(collection)' is inconsistent: shard \(s.keyText) \(what)")
+            ShardError("catalog of '\(collection)' is inconsistent: shard \(s.keyText) \(what)")
         }
         guard (1...DocumentId.maxShardNumber).contains(s.number) else {
             throw bad("has number \(s.number), outside 1...\(DocumentId.maxShardNumber)")
@@ -272,7 +272,7 @@ public enum CatalogCheck {
     /// The next shard number must be above every shard's and still make valid ids.
     public static func check(collection: String, nextNumber: Int64, highest: Int64) throws {
         guard nextNumber > highest, nextNumber <= DocumentId.maxShardNumber + 1 else {
-            throw ShardError("shards: catalog of '\(collection)' is inconsistent: next_number is \(nextNumber), "
+            throw ShardError("catalog of '\(collection)' is inconsistent: next_number is \(nextNumber), "
                 + "but it must be above every shard's number (\(highest)) and at most \(DocumentId.maxShardNumber + 1)")
         }
     }

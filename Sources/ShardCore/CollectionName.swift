@@ -2,7 +2,7 @@
 public enum CollectionName {
     public static func validate(_ name: String) throws {
         guard ASCII.isIdentifier(name) else {
-            throw ShardError("shards: collection name \(Message.quote(name)) must be letters, digits and _ "
+            throw ShardError("collection name \(Message.quote(name)) must be letters, digits and _ "
                 + "(starting with a letter or _), at most 64 characters")
         }
     }

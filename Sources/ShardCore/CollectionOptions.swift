@@ -46,19 +46,19 @@ public struct CollectionOptions: Equatable, Sendable {
         for raw in arguments {
             let argument = try OptionArgument(parsing: raw)
             guard let key = Key(rawValue: argument.key) else {
-                throw ShardError("shards: unknown option \(Message.quote(argument.spelledKey)); valid options: "
+                throw ShardError("unknown option \(Message.quote(argument.spelledKey)); valid options: "
                     + Key.allCases.map(\.rawValue).joined(separator: ", "))
             }
             guard key == .index || seen.insert(key).inserted else {
-                throw ShardError("shards: option \(key.rawValue) is given twice; only index may repeat")
+                throw ShardError("option \(key.rawValue) is given twice; only index may repeat")
             }
             try options.apply(key, argument.value)
         }
         if options.retain != nil && options.partition == .none {
-            throw ShardError("shards: option retain needs periods to drop; give partition = year, month, day or hour")
+            throw ShardError("option retain needs periods to drop; give partition = year, month, day or hour")
         }
         if seen.contains(.timeUnit) && options.timePath == nil {
-            throw ShardError("shards: option time_unit is given without time; "
+            throw ShardError("option time_unit is given without time; "
                 + "add time = '$.path' or drop time_unit")
         }
         return options
@@ -68,7 +68,7 @@ public struct CollectionOptions: Equatable, Sendable {
         switch key {
         case .partition:
             guard let p = Partition(rawValue: ASCII.lowercased(value)) else {
-                throw ShardError("shards: bad partition \(Message.quote(value)); valid: "
+                throw ShardError("bad partition \(Message.quote(value)); valid: "
                     + Partition.allCases.map(\.rawValue).joined(separator: ", "))
             }
             partition = p
@@ -76,7 +76,7 @@ public struct CollectionOptions: Equatable, Sendable {
             timePath = try JSONPath.field(value, context: "option time")
         case .timeUnit:
             guard let unit = TimeUnit(rawValue: ASCII.lowercased(value)) else {
-                throw ShardError("shards: bad time_unit \(Message.quote(value)); valid: ms, s")
+                throw ShardError("bad time_unit \(Message.quote(value)); valid: ms, s")
             }
             timeUnit = unit
         case .category:
@@ -95,13 +95,13 @@ public struct CollectionOptions: Equatable, Sendable {
             switch ASCII.lowercased(value) {
             case "auto": autoMerge = true
             case "none": autoMerge = false
-            default: throw ShardError("shards: bad merge \(Message.quote(value)); valid: auto, none")
+            default: throw ShardError("bad merge \(Message.quote(value)); valid: auto, none")
             }
         case .mergeRows:
             mergeRows = try CollectionOptions.integer(value, option: "merge_rows", in: 2...CollectionOptions.maxRowsLimit)
         case .storage:
             guard let s = Storage(rawValue: ASCII.lowercased(value)) else {
-                throw ShardError("shards: bad storage \(Message.quote(value)); valid: "
+                throw ShardError("bad storage \(Message.quote(value)); valid: "
                     + Storage.allCases.map(\.rawValue).joined(separator: ", "))
             }
             storage = s
@@ -118,7 +118,7 @@ public struct CollectionOptions: Equatable, Sendable {
         guard (1...13).contains(bytes.count), bytes.allSatisfy(ASCII.isDigit),
               case let n = bytes.reduce(Int64(0), { $0 * 10 + Int64($1 - 0x30) }),
               range.contains(n) else {
-            throw ShardError("shards: bad \(option) \(Message.quote(value)); "
+            throw ShardError("bad \(option) \(Message.quote(value)); "
                 + "valid: an integer from \(range.lowerBound) to \(range.upperBound)")
         }
         return n
@@ -127,11 +127,11 @@ public struct CollectionOptions: Equatable, Sendable {
     private mutating func addIndex(_ spec: IndexSpec) throws {
         let name = ASCII.lowercased(spec.name)
         if let other = indexes.first(where: { ASCII.lowercased($0.name) == name }) {
-            throw ShardError("shards: index column '\(other.name)' is defined twice; "
+            throw ShardError("index column '\(other.name)' is defined twice; "
                 + "give each index its own name")
         }
         if let other = indexes.first(where: { $0.path == spec.path }) {
-            throw ShardError("shards: path '\(spec.path.text)' is indexed twice "
+            throw ShardError("path '\(spec.path.text)' is indexed twice "
                 + "(as '\(other.name)' and '\(spec.name)'); keep one")
         }
         indexes.append(spec)
@@ -153,7 +153,7 @@ public enum Storage: String, CaseIterable, Sendable {
         case .text: return false
         case .jsonb:
             guard versionNumber >= Storage.jsonbVersionNumber else {
-                throw ShardError("shards: storage = jsonb needs SQLite 3.45.0 or newer; this SQLite is \(version); "
+                throw ShardError("storage = jsonb needs SQLite 3.45.0 or newer; this SQLite is \(version); "
                     + "use storage = text (or auto)")
             }
             return true

@@ -39,20 +39,20 @@ public struct IndexSpec: Hashable, Sendable {
             explicitName = ASCII.trimmed(String(body[..<colon]))
             pathText = body[body.index(after: colon)...]
         } else {
-            throw ShardError("shards: \(context): expected '$.path' or 'name: $.path', then optionally a type "
+            throw ShardError("\(context): expected '$.path' or 'name: $.path', then optionally a type "
                 + "(e.g. 'user: $.user.id integer')")
         }
         let path = try JSONPath.field(String(pathText), context: context)
         guard let name = explicitName ?? path.defaultColumnName else {
-            throw ShardError("shards: \(context): the path does not end in a plain name; "
+            throw ShardError("\(context): the path does not end in a plain name; "
                 + "give the column a name, e.g. 'name: \(path.text)'")
         }
         guard ASCII.isIdentifier(name) else {
-            throw ShardError("shards: \(context): column name \(Message.quote(name)) must be letters, digits "
+            throw ShardError("\(context): column name \(Message.quote(name)) must be letters, digits "
                 + "and _ (starting with a letter or _), at most 64 characters")
         }
         guard !IndexSpec.reservedNames.contains(ASCII.lowercased(name)) else {
-            throw ShardError("shards: \(context): column name '\(name)' is taken by a built-in column "
+            throw ShardError("\(context): column name '\(name)' is taken by a built-in column "
                 + "(\(IndexSpec.reservedNames.joined(separator: ", "))); "
                 + "give another name, e.g. 'my_\(name): \(path.text)'")
         }
@@ -66,7 +66,7 @@ public struct IndexSpec: Hashable, Sendable {
         let word = String(text[text.index(after: space)...])
         guard !word.isEmpty, word.utf8.allSatisfy({ ASCII.isLetter($0) }) else { return (text, nil) }
         guard let type = ColumnType(rawValue: ASCII.lowercased(word)) else {
-            throw ShardError("shards: \(context): unknown type \(Message.quote(word)); valid: "
+            throw ShardError("\(context): unknown type \(Message.quote(word)); valid: "
                 + ColumnType.allCases.map(\.rawValue).joined(separator: ", ") + ", or none")
         }
         return (ASCII.trimmed(String(text[..<space])), type)

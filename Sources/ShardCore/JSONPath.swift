@@ -24,18 +24,18 @@ public struct JSONPath: Hashable, Sendable {
         var steps: [Step] = []
         for part in field.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false) {
             guard !part.isEmpty else {
-                throw ShardError("shards: bad field name \(Message.quote(field)): empty name; "
+                throw ShardError("bad field name \(Message.quote(field)): empty name; "
                     + "write fields as name or name.name")
             }
             guard !part.contains(0x22), !part.contains(0), !part.contains(UInt8(ascii: "\\")) else {
-                throw ShardError("shards: bad field name \(Message.quote(field)): "
+                throw ShardError("bad field name \(Message.quote(field)): "
                     + "a name containing '\"', '\\' or NUL cannot be used in a JSON path")
             }
             steps.append(.key(String(decoding: part, as: UTF8.self)))
         }
         self.init(validSteps: steps)
         guard text.count <= JSONPath.maxLength else {
-            throw ShardError("shards: bad field name \(Message.quote(field)): "
+            throw ShardError("bad field name \(Message.quote(field)): "
                 + "longer than \(JSONPath.maxLength) characters")
         }
     }

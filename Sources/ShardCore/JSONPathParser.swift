@@ -66,6 +66,6 @@ enum JSONPathParser {
     }
 
     private static func failure(_ source: String, _ reason: String) -> ShardError {
-        ShardError("shards: bad JSON path \(Message.quote(source)): \(reason)")
+        ShardError("bad JSON path \(Message.quote(source)): \(reason)")
     }
 }

@@ -57,7 +57,7 @@ private struct JSONParser {
     }
 
     private func failure(_ what: String, at offset: Int? = nil) -> ShardError {
-        ShardError("shards: bad query document: \(what) at offset \(offset ?? i)")
+        ShardError("bad query document: \(what) at offset \(offset ?? i)")
     }
 
     /// What stands at `offset`, for "unexpected ..." messages.

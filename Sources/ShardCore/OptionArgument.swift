@@ -11,21 +11,21 @@ struct OptionArgument {
     init(parsing raw: String) throws {
         let text = ASCII.trimmed(raw)
         guard let equals = text.firstIndex(of: "=") else {
-            throw ShardError("shards: bad argument \(Message.quote(text)); expected key = value, "
+            throw ShardError("bad argument \(Message.quote(text)); expected key = value, "
                 + "e.g. partition = month")
         }
         spelledKey = ASCII.trimmed(String(text[..<equals]))
         guard !spelledKey.isEmpty else {
-            throw ShardError("shards: bad argument \(Message.quote(text)): the option name before '=' is missing")
+            throw ShardError("bad argument \(Message.quote(text)): the option name before '=' is missing")
         }
         key = ASCII.lowercased(spelledKey)
         let rawValue = ASCII.trimmed(String(text[text.index(after: equals)...]))
         guard let value = OptionArgument.unquote(rawValue) else {
-            throw ShardError("shards: option \(spelledKey) has a badly quoted value \(Message.quote(rawValue)); "
+            throw ShardError("option \(spelledKey) has a badly quoted value \(Message.quote(rawValue)); "
                 + "close the quote, and double a quote inside it ('it''s')")
         }
         guard !value.isEmpty else {
-            throw ShardError("shards: option \(spelledKey) has no value; write \(key) = <value>")
+            throw ShardError("option \(spelledKey) has no value; write \(key) = <value>")
         }
         self.value = value
     }
@@ -56,7 +56,7 @@ extension JSONPath {
         let path: JSONPath
         do { path = try JSONPath(parsing: source) } catch let error as ShardError { throw error.within(context) }
         guard !path.steps.isEmpty else {
-            throw ShardError("shards: \(context): the path '$' is the whole document; name a field, e.g. '$.name'")
+            throw ShardError("\(context): the path '$' is the whole document; name a field, e.g. '$.name'")
         }
         return path
     }

@@ -51,11 +51,11 @@ public enum QueryDocument {
 
     public static func compile(_ text: String, firstParameter: Int) throws -> CompiledQuery {
         guard firstParameter >= 1 && firstParameter <= Int(Int32.max) - maxParameters else {
-            throw ShardError("shards: bad query document: first parameter number \(firstParameter) out of range")
+            throw ShardError("bad query document: first parameter number \(firstParameter) out of range")
         }
         let root = try JSONValue.parse(text)
         guard case .object(let members) = root else {
-            throw ShardError("shards: bad query document: expected a JSON object, got \(root.kindName)")
+            throw ShardError("bad query document: expected a JSON object, got \(root.kindName)")
         }
         var compiler = QueryCompiler(firstParameter: firstParameter)
         let sql = try compiler.document(members, at: "")
@@ -110,8 +110,8 @@ private struct QueryCompiler {
 
     private static func failure(_ location: String, _ what: String) -> ShardError {
         location.isEmpty
-            ? ShardError("shards: bad query document: " + what)
-            : ShardError("shards: bad query document at \(location): " + what)
+            ? ShardError("bad query document: " + what)
+            : ShardError("bad query document at \(location): " + what)
     }
 
     /// Keys that name a full JSON path rather than an operator.

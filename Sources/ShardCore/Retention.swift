@@ -18,7 +18,7 @@ public struct Retention: Equatable, Sendable {
         guard parts.count == 2, let n = Int64(parts[0]), n >= 1, n <= 100_000,
               let unit = Unit(rawValue: ASCII.lowercased(String(parts[1])))
                 ?? Unit(rawValue: ASCII.lowercased(String(parts[1])) + "s") else {
-            throw ShardError("shards: bad retain \(Message.quote(text)); valid: '<n> <unit>' with n from 1 to 100000 and unit one of \(units), e.g. '90 days'")
+            throw ShardError("bad retain \(Message.quote(text)); valid: '<n> <unit>' with n from 1 to 100000 and unit one of \(units), e.g. '90 days'")
         }
         self.init(count: n, unit: unit)
     }

@@ -7,10 +7,9 @@ public struct ShardError: Error, Equatable, CustomStringConvertible, Sendable {
     /// What went wrong, without the prefix ("no such collection: events").
     public let reason: String
 
-    /// Messages written before the prefix moved to the boundary still spell it;
-    /// it is taken off here, once, so that nesting (`within`) never doubles it.
+    /// `reason` is written without the prefix; `message` adds it.
     public init(_ reason: String) {
-        self.reason = reason.hasPrefix(Self.prefix) ? String(reason.dropFirst(Self.prefix.count)) : reason
+        self.reason = reason
     }
 
     /// The text SQL sees: "shards: " + reason.

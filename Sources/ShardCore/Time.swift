@@ -23,7 +23,7 @@ public enum Time {
     /// Epoch ms from a JSON number in `unit`; fractions of a millisecond are floored.
     public static func milliseconds(fromNumber value: Double, unit: TimeUnit) throws -> Int64 {
         guard value.isFinite else {
-            throw ShardError("shards: time \(value) is not a finite number")
+            throw ShardError("time \(value) is not a finite number")
         }
         var ms = unit == .s ? value * 1000 : value
         // 1.001 s is 1000.9999999999999 ms after the multiplication: a value within
@@ -74,7 +74,7 @@ public enum Time {
         let limits = unit == .s
             ? "-62167219200 to 253402300799.999 s"
             : "\(minimum) to \(maximum) ms"
-        return ShardError("shards: time \(value) \(unit.rawValue) is out of range; "
+        return ShardError("time \(value) \(unit.rawValue) is out of range; "
             + "valid: \(rangeText) (\(limits))")
     }
 }

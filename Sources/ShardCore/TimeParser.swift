@@ -15,7 +15,7 @@ enum TimeParser {
     }
 
     private static func failure(_ text: String, _ reason: String) -> ShardError {
-        ShardError("shards: bad time \(Message.quote(text)): \(reason)")
+        ShardError("bad time \(Message.quote(text)): \(reason)")
     }
 
     private struct Reader {

@@ -29,13 +29,13 @@ extension ShardedCollection {
     /// Archive files are opened only where ATTACH could open them.
     func checkArchiveAccess(file: String, path: String) throws {
         if db.limit(SQLITE_LIMIT_ATTACHED) == 0 {
-            throw ShardError("shards: archive files are disabled on this connection (SQLITE_LIMIT_ATTACHED is 0)")
+            throw ShardError("archive files are disabled on this connection (SQLITE_LIMIT_ATTACHED is 0)")
         }
         // Preparing (never running) an ATTACH of the file asks the connection's authorizer.
         do {
             _ = try db.prepare("ATTACH \(SQLText.literal(path)) AS \"shards archive check\"")
         } catch let e as SQLiteError where e.code == SQLITE_AUTH {
-            throw SQLiteError(code: SQLITE_AUTH, message: "shards: not authorized to open archive file '\(file)' (the authorizer denies ATTACH)")
+            throw SQLiteError(code: SQLITE_AUTH, reason: "not authorized to open archive file '\(file)' (the authorizer denies ATTACH)")
         }
     }
 
@@ -61,7 +61,7 @@ extension ShardedCollection {
     func ensureOwnerId() throws -> String {
         if let id = try recordedOwnerId() { return id }
         ownerId = try store.ownerId(create: true)
-        guard let id = ownerId else { throw ShardError("shards: cannot record the owner of '\(name)'") }
+        guard let id = ownerId else { throw ShardError("cannot record the owner of '\(name)'") }
         return id
     }
 
@@ -80,7 +80,7 @@ extension ShardedCollection {
             guard let other = list.text(2), !other.isEmpty else { continue }
             var st = stat()
             if stat(other, &st) == 0 && st.st_dev == target.st_dev && st.st_ino == target.st_ino {
-                throw ShardError("shards: archive file '\(file)' is the database '\(list.text(1) ?? "?")' itself; choose another file")
+                throw ShardError("archive file '\(file)' is the database '\(list.text(1) ?? "?")' itself; choose another file")
             }
         }
     }
@@ -92,7 +92,7 @@ extension ShardedCollection {
         if hasOwner == 0 {
             let tables = try archive.scalarInt("SELECT count(*) FROM \"main\".sqlite_schema") ?? 0
             guard claim, tables == 0 else {
-                throw ShardError("shards: file '\(file)' is not an archive of collection '\(name)'"
+                throw ShardError("file '\(file)' is not an archive of collection '\(name)'"
                     + (tables == 0 ? " (it records no owner)" : " (it holds other tables)"))
             }
             let id = try ensureOwnerId()
@@ -111,7 +111,7 @@ extension ShardedCollection {
         let id = claim ? try ensureOwnerId() : try recordedOwnerId()
         guard let id, recorded["owner_id"] == id, recorded["collection"] == name else {
             let owner = recorded["collection"] ?? "?"
-            throw ShardError("shards: archive file '\(file)' belongs to collection '\(owner)'"
+            throw ShardError("archive file '\(file)' belongs to collection '\(owner)'"
                 + (recorded["owner_id"] == id ? "" : " of another database") + ", not to '\(name)'; choose another file")
         }
     }

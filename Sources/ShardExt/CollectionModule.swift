@@ -90,7 +90,7 @@ private func bestIndex(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?, _ info: Unsa
         // over; read as NULL they would silently match nothing.
         if c.iColumn >= 0 && columns.column(Int(c.iColumn)) == .filter
             && [SQLITE_INDEX_CONSTRAINT_NE, SQLITE_INDEX_CONSTRAINT_IS, SQLITE_INDEX_CONSTRAINT_ISNOT].contains(Int32(c.op)) {
-            return failVtab(vtab, ShardError("shards: filter takes a query document with '=': WHERE filter = '{...}'; "
+            return failVtab(vtab, ShardError("filter takes a query document with '=': WHERE filter = '{...}'; "
                 + "for a negation put $ne or $nin inside the document"))
         }
         let column = c.iColumn < 0 ? 0 : Int(c.iColumn)
@@ -203,10 +203,10 @@ private func update(
         let derived = [Column.shard] + columns.indexes.indices.map { .index($0) } + [.filter]
         if valueType(argv[0]) == SQLITE_NULL {
             if valueType(argv[1]) != SQLITE_NULL || valueType(id) != SQLITE_NULL {
-                throw ShardError("shards: ids are assigned by the collection; insert without id")
+                throw ShardError("ids are assigned by the collection; insert without id")
             }
             for c in derived where valueType(value(c)) != SQLITE_NULL {
-                throw ShardError("shards: column \(columns.name(c)) is computed from doc; insert only doc (and ts)")
+                throw ShardError("column \(columns.name(c)) is computed from doc; insert only doc (and ts)")
             }
             rowidOut!.pointee = try collection.insert(doc: doc, explicitTs: ts)
             return
@@ -214,10 +214,10 @@ private func update(
         let old = valueInt64(argv[0])
         if valueType(argv[1]) != SQLITE_INTEGER || valueInt64(argv[1]) != old
             || (!valueIsUnchanged(id) && valueInt64(id) != old) {
-            throw ShardError("shards: the id of a document cannot change")
+            throw ShardError("the id of a document cannot change")
         }
         for c in derived where !valueIsUnchanged(value(c)) {
-            throw ShardError("shards: column \(columns.name(c)) is computed from doc and cannot be set")
+            throw ShardError("column \(columns.name(c)) is computed from doc and cannot be set")
         }
         let docChanged = !valueIsUnchanged(doc)
         let tsChanged = !valueIsUnchanged(ts)
@@ -242,7 +242,7 @@ let collectionModule: UnsafeMutablePointer<sqlite3_module> = {
         let cursor = cursorOf(cur)
         return guarded(cur!.pointee.pVtab) {
             guard let idxStr, let plan = ScanPlan(encoded: String(cString: idxStr)) else {
-                throw ShardError("shards: internal error: bad scan plan")
+                throw ShardError("internal error: bad scan plan")
             }
             try cursor.filter(plan: plan, argv: argv, argc: argc)
         }
@@ -280,7 +280,7 @@ let collectionModule: UnsafeMutablePointer<sqlite3_module> = {
         return SQLITE_OK
     }
     m.pointee.xRename = { vtab, _ in
-        failVtab(vtab, ShardError("shards: a collection cannot be renamed; create a new one and copy the documents"))
+        failVtab(vtab, ShardError("a collection cannot be renamed; create a new one and copy the documents"))
     }
     m.pointee.xSavepoint = { vtab, n in
         collectionOf(vtab).savepoint(n)

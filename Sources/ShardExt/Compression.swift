@@ -12,7 +12,7 @@ enum Compression {
     /// The loaded library, or an error saying what is missing and how to get it.
     static func library() throws -> ShardZstd {
         guard let z = shard_zstd() else {
-            throw ShardError("shards: compressed shards need the zstd library (libzstd.so.1), which could not be loaded ("
+            throw ShardError("compressed shards need the zstd library (libzstd.so.1), which could not be loaded ("
                 + String(cString: shard_zstd_error()) + "); install it, e.g. apt-get install libzstd1")
         }
         return z.pointee
@@ -30,7 +30,7 @@ enum Compression {
                 z.compress(dst.baseAddress, dst.count, src.baseAddress, src.count, level)
             }
         }
-        if z.isError(n) != 0 { throw ShardError("shards: compression failed: \(errorName(z, n))") }
+        if z.isError(n) != 0 { throw ShardError("compression failed: \(errorName(z, n))") }
         output.removeSubrange(n...)
         return output
     }
@@ -43,21 +43,21 @@ enum Compression {
         let z = try library()
         let size = z.getFrameContentSize(input.baseAddress, input.count)
         guard size != SHARD_ZSTD_CONTENTSIZE_ERROR, size != SHARD_ZSTD_CONTENTSIZE_UNKNOWN else {
-            throw ShardError("shards: not a compressed shards block")
+            throw ShardError("not a compressed shards block")
         }
         guard size <= UInt64(Block.maxBytes) else {
-            throw ShardError("shards: compressed block claims \(size) bytes; a shards block holds at most \(Block.maxBytes)")
+            throw ShardError("compressed block claims \(size) bytes; a shards block holds at most \(Block.maxBytes)")
         }
         if buffer.count < Int(size) {
             freeBuffer(&buffer)
             guard let p = sqliteMalloc(max(size, 1)) else {
-                throw SQLiteError(code: SQLITE_NOMEM, message: "shards: out of memory for a compressed block of \(size) bytes")
+                throw SQLiteError(code: SQLITE_NOMEM, reason: "out of memory for a compressed block of \(size) bytes")
             }
             buffer = UnsafeMutableRawBufferPointer(start: p, count: Int(size))
         }
         let n = z.decompress(buffer.baseAddress, Int(size), input.baseAddress, input.count)
         if z.isError(n) != 0 || n != Int(size) {
-            throw ShardError("shards: corrupt compressed block: \(z.isError(n) != 0 ? errorName(z, n) : "short")")
+            throw ShardError("corrupt compressed block: \(z.isError(n) != 0 ? errorName(z, n) : "short")")
         }
         return n
     }

@@ -50,7 +50,7 @@ final class Connection {
         // says why an existing collection cannot be opened.
         _ = try db.prepare("SELECT 1 FROM main.\(SQLText.identifier(name)) LIMIT 0")
         guard let c = collections[Self.key("main", name)] else {
-            throw ShardError("shards: '\(name)' is not a shards collection")
+            throw ShardError("'\(name)' is not a shards collection")
         }
         return c
     }

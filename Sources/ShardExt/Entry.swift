@@ -13,7 +13,7 @@ public func sqlite3_shardext_init(
     let db = Database(handle: rawDb!)
     do {
         if sqliteVersionNumber < 3_038_000 {
-            throw ShardError("shards: needs SQLite 3.38.0 or newer; this is \(sqliteVersion)")
+            throw ShardError("needs SQLite 3.38.0 or newer; this is \(sqliteVersion)")
         }
         // Loaded on this connection already: the first registration stands (a second
         // one would give the functions a Connection that knows no collection). Asked

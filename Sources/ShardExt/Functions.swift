@@ -10,7 +10,7 @@ let shardsVersion = "0.1.0"
 
 private func textArgument(_ v: OpaquePointer?, _ what: String) throws -> String {
     guard valueType(v) == SQLITE_TEXT, let s = valueText(v) else {
-        throw ShardError("shards: \(what) must be text")
+        throw ShardError("\(what) must be text")
     }
     return s
 }
@@ -58,7 +58,7 @@ private func shardKey(_ ctx: OpaquePointer?, _ argc: Int32, _ argv: ValueArray) 
         placement = try collection.place(doc: arg, explicitTs: nil)
     } else {
         if collection.options.categoryPath != nil {
-            throw ShardError("shards: '\(collection.name)' is split by category; pass a document, not a time")
+            throw ShardError("'\(collection.name)' is split by category; pass a document, not a time")
         }
         placement = Placement(ts: try collection.timeArgument(arg, what: "the time"), category: nil)
     }
@@ -117,12 +117,12 @@ private func shardsExplain(_ ctx: OpaquePointer?, _ argc: Int32, _ argv: ValueAr
     let conn = connectionOf(ctx)
     let collection = try conn.collection(try textArgument(argv[0], "the collection name"))
     guard !conn.explaining else {
-        throw ShardError("shards: shards_explain cannot run inside another shards_explain")
+        throw ShardError("shards_explain cannot run inside another shards_explain")
     }
     let (stmt, hasMore) = try conn.db.prepareFirst(try textArgument(argv[1], "the query"))
-    guard !hasMore else { throw ShardError("shards: shards_explain takes one statement") }
+    guard !hasMore else { throw ShardError("shards_explain takes one statement") }
     guard api.pointee.stmt_readonly(stmt.handle) != 0, api.pointee.column_count(stmt.handle) > 0 else {
-        throw ShardError("shards: shards_explain runs read-only queries only (SELECT, WITH ... SELECT, VALUES)")
+        throw ShardError("shards_explain runs read-only queries only (SELECT, WITH ... SELECT, VALUES)")
     }
     conn.explaining = true
     collection.trace = []

@@ -31,7 +31,7 @@ enum Replication {
     /// `because` says how.
     static func requireLocalFiles(_ db: Database, schema: String, for what: @autoclosure () -> String, because: String) throws {
         guard let vfs = replicatingVFS(db, schema: schema) else { return }
-        throw ShardError("shards: \(what()) cannot be used on VFS '\(vfs)' (not a local file: replicated, as under dqlite): \(because), outside replication")
+        throw ShardError("\(what()) cannot be used on VFS '\(vfs)' (not a local file: replicated, as under dqlite): \(because), outside replication")
     }
 
     static let archiveFile = "an archive file is written and read on this machine alone"
@@ -41,7 +41,7 @@ enum Replication {
     /// database (`vfs`, see above).
     static func requireTransactionForWrite(_ db: Database, vfs: String, function: String) throws {
         guard db.isAutocommit else { return }
-        throw ShardError("shards: \(function) writes, and on VFS '\(vfs)' (not a local file: replicated, as under dqlite) a write made by a SELECT replicates only inside BEGIN ... COMMIT: run it in a transaction (the dqlite shell does)")
+        throw ShardError("\(function) writes, and on VFS '\(vfs)' (not a local file: replicated, as under dqlite) a write made by a SELECT replicates only inside BEGIN ... COMMIT: run it in a transaction (the dqlite shell does)")
     }
 
     private static func vfsName(_ db: Database, schema: String) -> UnsafePointer<CChar>? {

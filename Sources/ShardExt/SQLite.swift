@@ -29,6 +29,12 @@ struct SQLiteError: Error {
         self.context = context
     }
 
+    /// An error of the extension's own words that must keep an SQLite code
+    /// (SQLITE_AUTH, SQLITE_NOMEM, ...).
+    init(code: Int32, reason: String) {
+        self.init(code: code, message: "", context: reason)
+    }
+
     /// The same error, explained by what the extension was doing.
     func within(_ context: String) -> SQLiteError {
         var e = self
@@ -46,7 +52,7 @@ func errorReason(_ error: Error) -> (code: Int32, reason: String, ours: Bool) {
     switch error {
     case let e as SQLiteError:
         guard let context = e.context else { return (e.code, e.message, false) }
-        return (e.code, context + ": " + e.message, true)
+        return (e.code, e.message.isEmpty ? context : context + ": " + e.message, true)
     case let e as ShardError: return (SQLITE_ERROR, e.reason, true)
     default: return (SQLITE_ERROR, "\(error)", true)
     }
@@ -125,7 +131,7 @@ struct Database {
             return rc
         }
         if rc != SQLITE_OK { throw error(rc) }
-        guard let stmt else { throw ShardError("shards: empty statement") }
+        guard let stmt else { throw ShardError("empty statement") }
         return (Statement(stmt, db: self), more)
     }
 

@@ -106,7 +106,7 @@ let shardListModule: UnsafeMutablePointer<sqlite3_module> = {
             let names: [String]
             if idxNum & 1 != 0 {
                 guard argc >= 1, valueType(argv![0]) == SQLITE_TEXT, let n = valueText(argv![0]) else {
-                    throw ShardError("shards: shard_list takes a collection name")
+                    throw ShardError("shard_list takes a collection name")
                 }
                 names = [n]
             } else {

@@ -98,11 +98,11 @@ final class ShardedCollection {
         do {
             config = try CatalogStore(db: db, schema: schema, name: name).config()
         } catch let e as SQLiteError where e.code == SQLITE_ERROR {
-            throw ShardError("shards: collection '\(name)' has lost its catalog table \(name)_config: \(e)")
+            throw ShardError("collection '\(name)' has lost its catalog table \(name)_config: \(e)")
         }
         let storage = config["storage"] ?? "text", createdWith = config["created_with"] ?? "?"
         if storage == "jsonb" && sqliteVersionNumber < jsonbVersion {
-            throw ShardError("shards: collection '\(name)' stores JSONB documents (created with SQLite \(createdWith)); this SQLite is \(sqliteVersion), and JSONB needs 3.45.0 or newer")
+            throw ShardError("collection '\(name)' stores JSONB documents (created with SQLite \(createdWith)); this SQLite is \(sqliteVersion), and JSONB needs 3.45.0 or newer")
         }
         let c = ShardedCollection(db: db, schema: schema, name: name, options: options, jsonb: storage == "jsonb")
         c.ownerId = config["owner_id"]
@@ -167,10 +167,10 @@ final class ShardedCollection {
         for row in rows {
             // Merged tables carry coarser periods than the partition's.
             guard let period = Partition.level(ofLabel: row.period).period(label: row.period) else {
-                throw ShardError("shards: catalog of '\(name)' holds a bad period '\(row.period)'")
+                throw ShardError("catalog of '\(name)' holds a bad period '\(row.period)'")
             }
             guard let state = row.state else {
-                throw ShardError("shards: catalog of '\(name)' holds a bad state for shard \(row.number)")
+                throw ShardError("catalog of '\(name)' holds a bad state for shard \(row.number)")
             }
             let key = ShardKey(collection: name, category: row.category, period: row.period, seq: row.seq, part: row.part)
             let shard = ShardInfo(

@@ -80,7 +80,7 @@ extension ShardedCollection {
 
     func writeBuffered(_ e: WriteBuffer.Entry) throws {
         guard let shard = catalog.shard(number: e.shard) else {
-            throw ShardError("shards: buffered document \(e.id) has lost its shard (dropped by another connection?)")
+            throw ShardError("buffered document \(e.id) has lost its shard (dropped by another connection?)")
         }
         let stmt = try insertStatement(for: shard)
         stmt.bind(1, e.id)

@@ -219,7 +219,7 @@ extension ShardedCollection {
                 let id = read.int64(0), ts = read.int64(1)
                 let text = read.textBytes(2)
                 guard text.count <= Block.maxDocumentBytes else {
-                    throw ShardError("shards: document \(id) of shard \(s.keyText) is too large to compress (\(text.count) bytes; a compressed block holds documents of at most \(Block.maxDocumentBytes) bytes)")
+                    throw ShardError("document \(id) of shard \(s.keyText) is too large to compress (\(text.count) bytes; a compressed block holds documents of at most \(Block.maxDocumentBytes) bytes)")
                 }
                 if block.count > 0 && !block.fits(documentBytes: text.count) { try emit() }
                 if block.count == 0 { firstId = id }
@@ -239,7 +239,7 @@ extension ShardedCollection {
         do {
             try db.exec("DROP TABLE \(qualified(s.tableName))")
         } catch let e as SQLiteError where e.code == SQLITE_LOCKED {
-            throw ShardError("shards: shard_compress must run as a statement of its own (SELECT shard_compress(...)); SQLite cannot drop a table while another statement runs")
+            throw ShardError("shard_compress must run as a statement of its own (SELECT shard_compress(...)); SQLite cannot drop a table while another statement runs")
         }
         return total
     }
@@ -261,7 +261,7 @@ extension ShardedCollection {
     /// path for future shards. Returns how many shards gained it.
     func ensureIndex(_ path: JSONPath) throws -> Int64 {
         if path.steps.isEmpty {
-            throw ShardError("shards: ensure_json_index needs a path below the root, like $.type")
+            throw ShardError("ensure_json_index needs a path below the root, like $.type")
         }
         try readyForLifecycle()
         var gained: Int64 = 0

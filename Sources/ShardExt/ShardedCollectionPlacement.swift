@@ -14,8 +14,8 @@ extension ShardedCollection {
         let docType = valueType(doc)
         guard docType == SQLITE_TEXT || docType == SQLITE_BLOB else {
             throw ShardError(docType == SQLITE_NULL
-                ? "shards: doc is NULL; insert a JSON object"
-                : "shards: doc must be a JSON object given as text, not a number")
+                ? "doc is NULL; insert a JSON object"
+                : "doc must be a JSON object given as text, not a number")
         }
         if checkedByInsert && docType == SQLITE_TEXT, let p = try scannedPlacement(doc, explicitTs: explicitTs) {
             return p
@@ -24,7 +24,7 @@ extension ShardedCollection {
         stmt.bind(1, doc)
         defer { stmt.reset() }
         do {
-            guard try stmt.step() else { throw ShardError("shards: could not read the document") }
+            guard try stmt.step() else { throw ShardError("could not read the document") }
         } catch let e as SQLiteError where e.code == SQLITE_ERROR {
             // The probe only reads the value: a plain error is the document's.
             throw ShardError("malformed JSON document (\(e.message))")
@@ -33,7 +33,7 @@ extension ShardedCollection {
         guard kind == "object" else {
             let found = ["text": "a string", "array": "an array", "integer": "a number", "real": "a number",
                          "true": "a boolean", "false": "a boolean"][kind] ?? kind
-            throw ShardError("shards: a document must be a JSON object, not \(found)")
+            throw ShardError("a document must be a JSON object, not \(found)")
         }
         let ts = try time(explicitTs: explicitTs, isUpdate: isUpdate) { path in
             try readTime(type: stmt.text(1), stmt: stmt, column: 2, path: path)
@@ -50,12 +50,12 @@ extension ShardedCollection {
     func time(explicitTs: OpaquePointer?, isUpdate: Bool, read: (JSONPath) throws -> Int64) throws -> Int64 {
         if let timePath = options.timePath {
             if let e = explicitTs, valueType(e) != SQLITE_NULL {
-                throw ShardError("shards: '\(name)' reads ts from \(timePath.text); ts cannot be given or set")
+                throw ShardError("'\(name)' reads ts from \(timePath.text); ts cannot be given or set")
             }
             return try read(timePath)
         }
         if let e = explicitTs, valueType(e) != SQLITE_NULL { return try timeArgument(e, what: "ts") }
-        if explicitTs != nil && isUpdate { throw ShardError("shards: ts cannot be set to NULL") }
+        if explicitTs != nil && isUpdate { throw ShardError("ts cannot be set to NULL") }
         return Clock.nowMilliseconds()
     }
 
@@ -104,7 +104,7 @@ extension ShardedCollection {
     func readTime(type: String?, stmt: Statement, column: Int32, path: JSONPath) throws -> Int64 {
         switch type {
         case nil:
-            throw ShardError("shards: document has no time at \(path.text)")
+            throw ShardError("document has no time at \(path.text)")
         case "integer":
             return try Time.milliseconds(fromInteger: stmt.int64(column), unit: options.timeUnit)
         case "real":
@@ -112,7 +112,7 @@ extension ShardedCollection {
         case "text":
             return try parseTime(stmt.text(column) ?? "", path: path)
         default:
-            throw ShardError("shards: time at \(path.text) must be a number or a time string, not \(type!)")
+            throw ShardError("time at \(path.text) must be a number or a time string, not \(type!)")
         }
     }
 
@@ -122,7 +122,7 @@ extension ShardedCollection {
         case SQLITE_INTEGER: return try Time.milliseconds(fromInteger: valueInt64(v), unit: .ms)
         case SQLITE_FLOAT: return try Time.milliseconds(fromNumber: valueDouble(v), unit: .ms)
         case SQLITE_TEXT: return try Time.parse(valueText(v) ?? "")
-        default: throw ShardError("shards: \(what) must be epoch milliseconds or a time string")
+        default: throw ShardError("\(what) must be epoch milliseconds or a time string")
         }
     }
 

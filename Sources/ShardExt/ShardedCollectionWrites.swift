@@ -48,7 +48,7 @@ extension ShardedCollection {
     /// (and step it again): that is refused, with an error instead of a recursion.
     @inline(__always) func writingShard(_ body: () throws -> Void) throws {
         guard !shardWriteRunning else {
-            throw ShardError("shards: a write to '\(name)' re-entered the collection (a trigger on one of its shard tables writes to it?); shard tables cannot have triggers that write to their collection")
+            throw ShardError("a write to '\(name)' re-entered the collection (a trigger on one of its shard tables writes to it?); shard tables cannot have triggers that write to their collection")
         }
         shardWriteRunning = true
         defer { shardWriteRunning = false }
@@ -84,7 +84,7 @@ extension ShardedCollection {
     func makeShard(_ key: ShardKey, period: Period, reuse: Bool = true) throws -> ShardInfo {
         let number = nextNumber
         guard number <= DocumentId.maxShardNumber else {
-            throw ShardError("shards: collection '\(name)' has used all \(DocumentId.maxShardNumber) shard numbers")
+            throw ShardError("collection '\(name)' has used all \(DocumentId.maxShardNumber) shard numbers")
         }
         let spare = reuse ? try takeSpareTable() : nil
         let shard = ShardInfo(key: key, number: number, period: period, tableName: spare)
@@ -135,10 +135,10 @@ extension ShardedCollection {
 
     func checkWritable(_ shard: ShardInfo, id: Int64) throws {
         if let file = shard.file {
-            throw ShardError("shards: document \(id) is in shard \(shard.keyText), archived in '\(file)'; archived shards are read-only")
+            throw ShardError("document \(id) is in shard \(shard.keyText), archived in '\(file)'; archived shards are read-only")
         }
         if shard.isCompressed {
-            throw ShardError("shards: document \(id) is in shard \(shard.keyText), which is compressed; compressed shards are read-only")
+            throw ShardError("document \(id) is in shard \(shard.keyText), which is compressed; compressed shards are read-only")
         }
     }
 
@@ -172,7 +172,7 @@ extension ShardedCollection {
         let period = options.partition.period(containing: ts)
         let storedPeriod = options.partition.period(containing: stored.int64(1))
         if period.label != storedPeriod.label || p.category != shard.key.category {
-            throw ShardError("shards: this update moves document \(id) out of shard \(shard.keyText) (to another period or category); delete it and insert it again")
+            throw ShardError("this update moves document \(id) out of shard \(shard.keyText) (to another period or category); delete it and insert it again")
         }
         let stmt = try statements.checkout(db, "UPDATE \(tbl) SET ts = ?2, doc = \(storedDocument) WHERE id = ?1")
         defer { statements.checkin(stmt) }
