@@ -72,10 +72,11 @@ public final class ShardInfo {
     }
 
     /// The ids the table can hold, inclusive: its number's range, or for a merged
-    /// table the span of the ids it holds.
+    /// table the span of the ids it holds. An empty merged table holds none: `0...0`
+    /// (a closed range cannot be empty, and no document has id 0).
     public var ids: ClosedRange<Int64> {
         guard key.isMerged else { return DocumentId.range(ofShard: number) }
-        guard let lo = minId, let hi = maxId, lo <= hi else { return 1...0 }
+        guard let lo = minId, let hi = maxId, lo <= hi else { return 0...0 }
         return lo...hi
     }
 

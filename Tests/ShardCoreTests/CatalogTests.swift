@@ -27,6 +27,20 @@ final class CatalogTests: XCTestCase {
         XCTAssertEqual(Catalog([shard(1, .none, ts: 0)]).ended(by: .max).count, 0, "partition none never ends")
     }
 
+    /// A merged table (seq 0) with no rows, or with id bounds edited by hand, holds no
+    /// ids: checking it is an answer or an error, never a trap (found by the fuzzer).
+    func testAnEmptyMergedTableHoldsNoIds() throws {
+        let period = Partition.month.period(containing: jan2025)
+        let key = ShardKey(collection: "ev", category: nil, period: period.label, seq: 0)
+        let empty = ShardInfo(key: key, number: 3, period: period)
+        XCTAssertEqual(empty.ids, 0...0)
+        XCTAssertNoThrow(try CatalogCheck.check(collection: "ev", empty))
+        let oneBound = ShardInfo(key: key, number: 3, period: period, maxId: DocumentId.make(shard: 3, local: 5))
+        XCTAssertThrowsError(try CatalogCheck.check(collection: "ev", oneBound)) { error in
+            XCTAssertTrue("\(error)".contains("catalog of 'ev' is inconsistent"), "\(error)")
+        }
+    }
+
     func testRetentionVictims() {
         let retain = Retention(count: 2, unit: .months)
         let catalog = Catalog([shard(1, .month, ts: dec2024), shard(2, .month, ts: jan2025),
