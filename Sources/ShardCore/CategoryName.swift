@@ -27,6 +27,11 @@ public enum CategoryName {
         }
     }
 
+    /// FNV-1a 64 of a string, as 16 hex digits: short, stable names (path indexes).
+    public static func fnv1a64Hex(_ s: String) -> String {
+        ByteWriter.string(capacity: 16) { $0.hex(fnv1a64(s.utf8), digits: 16) }
+    }
+
     static func fnv1a64(_ bytes: String.UTF8View) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in bytes {

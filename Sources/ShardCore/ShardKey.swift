@@ -40,7 +40,7 @@ public struct ShardKey: Hashable, Sendable {
     }
 
     /// `events:2025:01:001`, `events:billing:2025:01:002`, `events:001`.
-    public var text: String { render(separator: UInt8(ascii: ":"), withSeq: true) }
+    public var text: String { render(withSeq: true) }
 
     /// The shadow table a shard with this key is created as: `events_2025-01-001`.
     public var tableName: String { ShardTableName.table(for: self) }
@@ -57,10 +57,11 @@ public struct ShardKey: Hashable, Sendable {
     }
 
     /// The key without seq, naming the line of shards that split from each other: `events:2025:01`.
-    public var line: String { render(separator: UInt8(ascii: ":"), withSeq: false) }
+    public var line: String { render(withSeq: false) }
 
-    /// Joins the parts with `separator`; ':' inside a period label becomes it too.
-    private func render(separator: UInt8, withSeq: Bool) -> String {
+    /// Joins the parts with ':' (a period label already uses ':' inside).
+    private func render(withSeq: Bool) -> String {
+        let separator = UInt8(ascii: ":")
         let seqValue = Int64(max(seq, 0))
         var capacity = collection.utf8.count
         if let category { capacity += 1 + category.utf8.count }
@@ -75,7 +76,7 @@ public struct ShardKey: Hashable, Sendable {
             }
             if !period.isEmpty {
                 w.byte(separator)
-                for b in period.utf8 { w.byte(b == UInt8(ascii: ":") ? separator : b) }
+                w.text(period)
             }
             if withSeq {
                 w.byte(separator)

@@ -304,17 +304,6 @@ final class ShardedCollection {
     }
 }
 
-/// FNV-1a 64 of a string, as 16 hex digits: short, stable names for path indexes.
-func fnv1a64Hex(_ s: String) -> String {
-    var h: UInt64 = 0xcbf29ce484222325
-    for b in s.utf8 {
-        h ^= UInt64(b)
-        h = h &* 0x100000001b3
-    }
-    let hex = String(h, radix: 16)
-    return String(repeating: "0", count: 16 - hex.count) + hex
-}
-
 // MARK: - tracing (shards_explain)
 
 extension ShardedCollection {

@@ -125,7 +125,7 @@ extension ShardedCollection {
         if let spec = options.indexes.first(where: { $0.path == path }) {
             return shard.tableName + "_" + spec.name
         }
-        return shard.tableName + "_p" + fnv1a64Hex(path.text)
+        return shard.tableName + "_p" + CategoryName.fnv1a64Hex(path.text)
     }
 
     func createIndexSQL(shard: ShardInfo, path: JSONPath, schema: String? = nil) -> String {

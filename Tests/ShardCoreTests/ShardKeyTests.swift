@@ -102,6 +102,12 @@ final class ShardTableNameTests: XCTestCase {
 // Hex and FNV-1a 64 values computed with Python (bytes.hex(); FNV-1a checked against
 // the published vector for "a": af63dc4c8601ec8c).
 final class CategoryNameTests: XCTestCase {
+    /// Path index names hash the path: FNV-1a 64, 16 lowercase hex digits.
+    func testFnvHex() {
+        XCTAssertEqual(CategoryName.fnv1a64Hex("a"), "af63dc4c8601ec8c")
+        XCTAssertEqual(CategoryName.fnv1a64Hex("").count, 16)
+    }
+
     func testSafeValuesAreKept() {
         XCTAssertEqual(CategoryName.encode("billing"), "billing")
         XCTAssertEqual(CategoryName.encode("Team_A-1"), "Team_A-1")
