@@ -326,6 +326,6 @@ private struct QueryCompiler {
             throw Self.failure(here, "more than \(QueryDocument.maxParameters) parameters")
         }
         parameters.append(parameter)
-        return "?" + String(firstParameter + parameters.count - 1)
+        return SQLText.parameter(firstParameter + parameters.count - 1)
     }
 }

@@ -71,11 +71,12 @@ public struct ShardSelect: Equatable, Sendable {
         // index in that order, or a compressed one) keeps only the first ones. The
         // limit is bound, not written into the SQL: one statement per shard serves
         // every LIMIT, instead of one more in the statement cache per value.
-        let orderAndLimit = order + (cap == .max ? "" : " LIMIT ?\(n + 1)")
+        let orderAndLimit = order + (cap == .max ? "" : " LIMIT " + SQLText.parameter(n + 1))
         tail = whereClause(conditions.map(\.sql)) + orderAndLimit
         tailInsideTime = whereClause(conditions.filter { !$0.timeRange }.map(\.sql)) + orderAndLimit
-        let blocks = "z.last_id >= ?\(n - 3) AND z.first_id <= ?\(n - 2) AND z.max_ts >= ?\(n - 1) AND z.min_ts <= ?\(n)"
-        let rows = blockProbe.map { "shards_block(z.data, z.keys, \(Int64(bitPattern: $0.pathHash)), ?\($0.parameter))" }
+        let p = SQLText.parameter
+        let blocks = "z.last_id >= \(p(n - 3)) AND z.first_id <= \(p(n - 2)) AND z.max_ts >= \(p(n - 1)) AND z.min_ts <= \(p(n))"
+        let rows = blockProbe.map { "shards_block(z.data, z.keys, \(Int64(bitPattern: $0.pathHash)), \(p($0.parameter)))" }
             ?? "shards_block(z.data)"
         compressedTail = " AS z, \(rows)" + whereClause([blocks] + conditions.map(\.sql)) + orderAndLimit
     }

@@ -33,79 +33,79 @@ final class QueryDocumentTests: XCTestCase {
     }
 
     func testScalarEquality() {
-        assertCompiles(#"{"type":"click"}"#, "(\(x("$.type")) = ?1)", [.text("click")], paths: ["$.type"])
-        assertCompiles(#"{"n":5}"#, "(\(x("$.n")) = ?1)", [.integer(5)])
-        assertCompiles(#"{"n":-9223372036854775808}"#, "(\(x("$.n")) = ?1)", [.integer(Int64.min)])
-        assertCompiles(#"{"n":2.5}"#, "(\(x("$.n")) = ?1)", [.real(2.5)])
-        assertCompiles(#"{"n":1e2}"#, "(\(x("$.n")) = ?1)", [.real(100)])
-        assertCompiles(#"{"ok":true}"#, "(\(x("$.ok")) = ?1)", [.integer(1)])
-        assertCompiles(#"{"ok":false}"#, "(\(x("$.ok")) = ?1)", [.integer(0)])
+        assertCompiles(#"{"type":"click"}"#, "(\(x("$.type")) = +?1)", [.text("click")], paths: ["$.type"])
+        assertCompiles(#"{"n":5}"#, "(\(x("$.n")) = +?1)", [.integer(5)])
+        assertCompiles(#"{"n":-9223372036854775808}"#, "(\(x("$.n")) = +?1)", [.integer(Int64.min)])
+        assertCompiles(#"{"n":2.5}"#, "(\(x("$.n")) = +?1)", [.real(2.5)])
+        assertCompiles(#"{"n":1e2}"#, "(\(x("$.n")) = +?1)", [.real(100)])
+        assertCompiles(#"{"ok":true}"#, "(\(x("$.ok")) = +?1)", [.integer(1)])
+        assertCompiles(#"{"ok":false}"#, "(\(x("$.ok")) = +?1)", [.integer(0)])
         assertCompiles(#"{"gone":null}"#, "(\(x("$.gone")) IS NULL)", [], paths: ["$.gone"])
-        assertCompiles(#"{"s":""}"#, "(\(x("$.s")) = ?1)", [.text("")])
+        assertCompiles(#"{"s":""}"#, "(\(x("$.s")) = +?1)", [.text("")])
     }
 
     func testFieldPaths() {
-        assertCompiles(#"{"user.id":7}"#, "(\(x("$.user.id")) = ?1)", [.integer(7)], paths: ["$.user.id"])
-        assertCompiles(#"{"a b.c":1}"#, "(\(x("$.\"a b\".c")) = ?1)", [.integer(1)])
+        assertCompiles(#"{"user.id":7}"#, "(\(x("$.user.id")) = +?1)", [.integer(7)], paths: ["$.user.id"])
+        assertCompiles(#"{"a b.c":1}"#, "(\(x("$.\"a b\".c")) = +?1)", [.integer(1)])
         // A quote in a key is doubled inside the SQL literal.
-        assertCompiles(#"{"it's":1}"#, "(json_extract(doc, '$.\"it''s\"') = ?1)", [.integer(1)], paths: ["$.\"it's\""])
-        assertCompiles(#"{"$.tags[0]":"x"}"#, "(\(x("$.tags[0]")) = ?1)", [.text("x")], paths: ["$.tags[0]"])
-        assertCompiles(#"{"$[1]":"x"}"#, "(\(x("$[1]")) = ?1)", [.text("x")])
-        assertCompiles(#"{"$":"x"}"#, "(\(x("$")) = ?1)", [.text("x")])
-        assertCompiles(#"{"$.\"a\"":1}"#, "(\(x("$.a")) = ?1)", [.integer(1)], paths: ["$.a"])
+        assertCompiles(#"{"it's":1}"#, "(json_extract(doc, '$.\"it''s\"') = +?1)", [.integer(1)], paths: ["$.\"it's\""])
+        assertCompiles(#"{"$.tags[0]":"x"}"#, "(\(x("$.tags[0]")) = +?1)", [.text("x")], paths: ["$.tags[0]"])
+        assertCompiles(#"{"$[1]":"x"}"#, "(\(x("$[1]")) = +?1)", [.text("x")])
+        assertCompiles(#"{"$":"x"}"#, "(\(x("$")) = +?1)", [.text("x")])
+        assertCompiles(#"{"$.\"a\"":1}"#, "(\(x("$.a")) = +?1)", [.integer(1)], paths: ["$.a"])
         // Text that looks like SQL stays in a parameter.
-        assertCompiles(#"{"a":"x'); DROP TABLE t; --"}"#, "(\(x("$.a")) = ?1)", [.text("x'); DROP TABLE t; --")])
+        assertCompiles(#"{"a":"x'); DROP TABLE t; --"}"#, "(\(x("$.a")) = +?1)", [.text("x'); DROP TABLE t; --")])
     }
 
     func testMembersAreAnded() {
         assertCompiles(#"{"type":"click","user.id":{"$in":[1,2]}}"#,
-                       "((\(x("$.type")) = ?1) AND (\(x("$.user.id")) IN (?2, ?3)))",
+                       "((\(x("$.type")) = +?1) AND (\(x("$.user.id")) IN (+?2, +?3)))",
                        [.text("click"), .integer(1), .integer(2)], paths: ["$.type", "$.user.id"])
         assertCompiles(#"{"a":1,"b":2,"c":3}"#,
-                       "((\(x("$.a")) = ?1) AND (\(x("$.b")) = ?2) AND (\(x("$.c")) = ?3))",
+                       "((\(x("$.a")) = +?1) AND (\(x("$.b")) = +?2) AND (\(x("$.c")) = +?3))",
                        [.integer(1), .integer(2), .integer(3)])
     }
 
     // MARK: Operators
 
     func testEqAndNe() {
-        assertCompiles(#"{"a":{"$eq":"x"}}"#, "(\(x("$.a")) = ?1)", [.text("x")])
-        assertCompiles(#"{"a":{"$eq":true}}"#, "(\(x("$.a")) = ?1)", [.integer(1)])
+        assertCompiles(#"{"a":{"$eq":"x"}}"#, "(\(x("$.a")) = +?1)", [.text("x")])
+        assertCompiles(#"{"a":{"$eq":true}}"#, "(\(x("$.a")) = +?1)", [.integer(1)])
         assertCompiles(#"{"a":{"$eq":null}}"#, "(\(x("$.a")) IS NULL)", [])
-        assertCompiles(#"{"a":{"$eq":1.5}}"#, "(\(x("$.a")) = ?1)", [.real(1.5)])
-        assertCompiles(#"{"a":{"$ne":"x"}}"#, "(\(x("$.a")) IS NOT ?1)", [.text("x")])
-        assertCompiles(#"{"a":{"$ne":3}}"#, "(\(x("$.a")) IS NOT ?1)", [.integer(3)])
-        assertCompiles(#"{"a":{"$ne":false}}"#, "(\(x("$.a")) IS NOT ?1)", [.integer(0)])
+        assertCompiles(#"{"a":{"$eq":1.5}}"#, "(\(x("$.a")) = +?1)", [.real(1.5)])
+        assertCompiles(#"{"a":{"$ne":"x"}}"#, "(\(x("$.a")) IS NOT +?1)", [.text("x")])
+        assertCompiles(#"{"a":{"$ne":3}}"#, "(\(x("$.a")) IS NOT +?1)", [.integer(3)])
+        assertCompiles(#"{"a":{"$ne":false}}"#, "(\(x("$.a")) IS NOT +?1)", [.integer(0)])
         assertCompiles(#"{"a":{"$ne":null}}"#, "(\(x("$.a")) IS NOT NULL)", [])
     }
 
     func testComparisons() {
-        assertCompiles(#"{"a":{"$gt":1}}"#, "(\(x("$.a")) > ?1)", [.integer(1)])
-        assertCompiles(#"{"a":{"$gte":1.5}}"#, "(\(x("$.a")) >= ?1)", [.real(1.5)])
-        assertCompiles(#"{"a":{"$lt":"m"}}"#, "(\(x("$.a")) < ?1)", [.text("m")])
-        assertCompiles(#"{"a":{"$lte":-3}}"#, "(\(x("$.a")) <= ?1)", [.integer(-3)])
+        assertCompiles(#"{"a":{"$gt":1}}"#, "(\(x("$.a")) > +?1)", [.integer(1)])
+        assertCompiles(#"{"a":{"$gte":1.5}}"#, "(\(x("$.a")) >= +?1)", [.real(1.5)])
+        assertCompiles(#"{"a":{"$lt":"m"}}"#, "(\(x("$.a")) < +?1)", [.text("m")])
+        assertCompiles(#"{"a":{"$lte":-3}}"#, "(\(x("$.a")) <= +?1)", [.integer(-3)])
         assertCompiles(#"{"ts":{"$gte":10,"$lt":20}}"#,
-                       "((\(x("$.ts")) >= ?1) AND (\(x("$.ts")) < ?2))", [.integer(10), .integer(20)],
+                       "((\(x("$.ts")) >= +?1) AND (\(x("$.ts")) < +?2))", [.integer(10), .integer(20)],
                        paths: ["$.ts"])
     }
 
     func testIn() {
-        assertCompiles(#"{"a":{"$in":[1]}}"#, "(\(x("$.a")) IN (?1))", [.integer(1)])
-        assertCompiles(#"{"a":{"$in":["x",2,2.5,true,false]}}"#, "(\(x("$.a")) IN (?1, ?2, ?3, ?4, ?5))",
+        assertCompiles(#"{"a":{"$in":[1]}}"#, "(\(x("$.a")) IN (+?1))", [.integer(1)])
+        assertCompiles(#"{"a":{"$in":["x",2,2.5,true,false]}}"#, "(\(x("$.a")) IN (+?1, +?2, +?3, +?4, +?5))",
                        [.text("x"), .integer(2), .real(2.5), .integer(1), .integer(0)])
         assertCompiles(#"{"a":{"$in":[1,null,2]}}"#,
-                       "(\(x("$.a")) IN (?1, ?2) OR \(x("$.a")) IS NULL)", [.integer(1), .integer(2)])
+                       "(\(x("$.a")) IN (+?1, +?2) OR \(x("$.a")) IS NULL)", [.integer(1), .integer(2)])
         assertCompiles(#"{"a":{"$in":[null]}}"#, "(\(x("$.a")) IS NULL)", [])
         assertCompiles(#"{"a":{"$in":[null,null]}}"#, "(\(x("$.a")) IS NULL)", [])
         // Duplicates are kept as written (one parameter each).
-        assertCompiles(#"{"a":{"$in":[1,1]}}"#, "(\(x("$.a")) IN (?1, ?2))", [.integer(1), .integer(1)])
+        assertCompiles(#"{"a":{"$in":[1,1]}}"#, "(\(x("$.a")) IN (+?1, +?2))", [.integer(1), .integer(1)])
     }
 
     func testNin() {
         assertCompiles(#"{"a":{"$nin":[1,"b"]}}"#,
-                       "(\(x("$.a")) NOT IN (?1, ?2) OR \(x("$.a")) IS NULL)", [.integer(1), .text("b")])
+                       "(\(x("$.a")) NOT IN (+?1, +?2) OR \(x("$.a")) IS NULL)", [.integer(1), .text("b")])
         assertCompiles(#"{"a":{"$nin":[true,null]}}"#,
-                       "(\(x("$.a")) NOT IN (?1) AND \(x("$.a")) IS NOT NULL)", [.integer(1)])
+                       "(\(x("$.a")) NOT IN (+?1) AND \(x("$.a")) IS NOT NULL)", [.integer(1)])
         assertCompiles(#"{"a":{"$nin":[null]}}"#, "(\(x("$.a")) IS NOT NULL)", [])
     }
 
@@ -118,7 +118,7 @@ final class QueryDocumentTests: XCTestCase {
 
     func testSeveralOperatorsKeepTheirOrder() {
         assertCompiles(#"{"a":{"$ne":0,"$in":[1,2],"$lte":9}}"#,
-                       "((\(x("$.a")) IS NOT ?1) AND (\(x("$.a")) IN (?2, ?3)) AND (\(x("$.a")) <= ?4))",
+                       "((\(x("$.a")) IS NOT +?1) AND (\(x("$.a")) IN (+?2, +?3)) AND (\(x("$.a")) <= +?4))",
                        [.integer(0), .integer(1), .integer(2), .integer(9)])
     }
 
@@ -126,22 +126,22 @@ final class QueryDocumentTests: XCTestCase {
 
     func testAndOr() {
         assertCompiles(#"{"$or":[{"a":1},{"b":"x"}]}"#,
-                       "((\(x("$.a")) = ?1) OR (\(x("$.b")) = ?2))", [.integer(1), .text("x")], paths: ["$.a", "$.b"])
+                       "((\(x("$.a")) = +?1) OR (\(x("$.b")) = +?2))", [.integer(1), .text("x")], paths: ["$.a", "$.b"])
         assertCompiles(#"{"$and":[{"a":1},{"a":{"$lt":5}}]}"#,
-                       "((\(x("$.a")) = ?1) AND (\(x("$.a")) < ?2))", [.integer(1), .integer(5)], paths: ["$.a"])
-        assertCompiles(#"{"$or":[{"a":1}]}"#, "(\(x("$.a")) = ?1)", [.integer(1)])
+                       "((\(x("$.a")) = +?1) AND (\(x("$.a")) < +?2))", [.integer(1), .integer(5)], paths: ["$.a"])
+        assertCompiles(#"{"$or":[{"a":1}]}"#, "(\(x("$.a")) = +?1)", [.integer(1)])
         assertCompiles(#"{"$or":[{}]}"#, "1", [])
-        assertCompiles(#"{"$or":[{},{"a":1}]}"#, "(1 OR (\(x("$.a")) = ?1))", [.integer(1)])
+        assertCompiles(#"{"$or":[{},{"a":1}]}"#, "(1 OR (\(x("$.a")) = +?1))", [.integer(1)])
         // A document inside $or with several members is ANDed and parenthesised.
         assertCompiles(#"{"$or":[{"a":1,"b":2},{"c":3}]}"#,
-                       "(((\(x("$.a")) = ?1) AND (\(x("$.b")) = ?2)) OR (\(x("$.c")) = ?3))",
+                       "(((\(x("$.a")) = +?1) AND (\(x("$.b")) = +?2)) OR (\(x("$.c")) = +?3))",
                        [.integer(1), .integer(2), .integer(3)])
         // Beside fields, and nested.
         assertCompiles(#"{"t":"x","$or":[{"a":1},{"$and":[{"b":2},{"c":{"$exists":false}}]}]}"#,
-                       "((\(x("$.t")) = ?1) AND ((\(x("$.a")) = ?2) OR ((\(x("$.b")) = ?3) AND (json_type(doc, '$.c') IS NULL))))",
+                       "((\(x("$.t")) = +?1) AND ((\(x("$.a")) = +?2) OR ((\(x("$.b")) = +?3) AND (json_type(doc, '$.c') IS NULL))))",
                        [.text("x"), .integer(1), .integer(2)], paths: ["$.t", "$.a", "$.b", "$.c"])
         assertCompiles(#"{"$and":[{"$or":[{"a":1},{"a":2}]},{"$or":[{"b":1},{"b":2}]}]}"#,
-                       "(((\(x("$.a")) = ?1) OR (\(x("$.a")) = ?2)) AND ((\(x("$.b")) = ?3) OR (\(x("$.b")) = ?4)))",
+                       "(((\(x("$.a")) = +?1) OR (\(x("$.a")) = +?2)) AND ((\(x("$.b")) = +?3) OR (\(x("$.b")) = +?4)))",
                        [.integer(1), .integer(2), .integer(1), .integer(2)], paths: ["$.a", "$.b"])
     }
 
@@ -149,10 +149,10 @@ final class QueryDocumentTests: XCTestCase {
 
     func testParameterNumberingFromOtherStart() {
         assertCompiles(#"{"a":{"$in":[1,null,3]},"$or":[{"b":"x"},{"c":{"$gt":2.5}}],"d":null}"#, first: 7,
-                       "((\(x("$.a")) IN (?7, ?8) OR \(x("$.a")) IS NULL) AND ((\(x("$.b")) = ?9) OR (\(x("$.c")) > ?10)) AND (\(x("$.d")) IS NULL))",
+                       "((\(x("$.a")) IN (+?7, +?8) OR \(x("$.a")) IS NULL) AND ((\(x("$.b")) = +?9) OR (\(x("$.c")) > +?10)) AND (\(x("$.d")) IS NULL))",
                        [.integer(1), .integer(3), .text("x"), .real(2.5)])
         assertCompiles("{}", first: 5, "1", [])
-        assertCompiles(#"{"a":1}"#, first: 32766, "(\(x("$.a")) = ?32766)", [.integer(1)])
+        assertCompiles(#"{"a":1}"#, first: 32766, "(\(x("$.a")) = +?32766)", [.integer(1)])
     }
 
     func testFirstParameterRange() {
@@ -185,7 +185,7 @@ final class QueryDocumentTests: XCTestCase {
         let thousand = "[" + (1...1000).map(String.init).joined(separator: ",") + "]"
         let q = try compile(#"{"a":{"$in":"# + thousand + "}}")
         XCTAssertEqual(q.parameters.count, 1000)
-        XCTAssertTrue(q.sql.hasSuffix("?999, ?1000))"))
+        XCTAssertTrue(q.sql.hasSuffix("+?999, +?1000))"))
         // Nulls and $exists take no parameters.
         XCTAssertNoThrow(try compile(#"{"a":{"$in":"# + thousand + #"},"b":null,"c":{"$exists":true},"d":{"$nin":[null]}}"#))
         assertFails(#"{"a":{"$in":"# + thousand + #"},"b":1}"#,
@@ -200,7 +200,7 @@ final class QueryDocumentTests: XCTestCase {
             String(repeating: #"{"$and":["#, count: levels) + #"{"a":1}"# + String(repeating: "]}", count: levels)
         }
         let q = try compile(nested(31))
-        XCTAssertEqual(q.sql, "(\(x("$.a")) = ?1)")
+        XCTAssertEqual(q.sql, "(\(x("$.a")) = +?1)")
         assertShardError(try compile(nested(32)), "shards: bad query document: nesting deeper than 64 at offset")
     }
 

@@ -42,7 +42,7 @@ final class RoutingTests: XCTestCase {
         XCTAssertTrue(r.shardSQL.allSatisfy { $0.contains("-1970-03-") && !$0.contains("WHERE") }, "\(r.shardSQL)")
         // A shard the range cuts through keeps them.
         let cut = try explain("SELECT count(*) FROM e WHERE ts >= 6048000000 AND ts < 7776000000")  // from March 11
-        XCTAssertTrue(cut.shardSQL.contains { $0.contains("ts >= ?1 AND ts < ?2") }, "\(cut.shardSQL)")
+        XCTAssertTrue(cut.shardSQL.contains { $0.contains("ts >= +?1 AND ts < +?2") }, "\(cut.shardSQL)")
         XCTAssertTrue(cut.shardSQL.contains { !$0.contains("WHERE") }, "\(cut.shardSQL)")
         XCTAssertEqual(try db.int("SELECT count(*) FROM e WHERE ts >= 6048000000 AND ts < 7776000000"), 20)
         // Within a period, the catalog's time bounds of each shard prune further.
@@ -68,7 +68,7 @@ final class RoutingTests: XCTestCase {
         let ids = try db.query("SELECT id FROM e WHERE json_extract(doc, '$.n') IN (10, 200)").map { $0[0].int! }
         let one = try explain("SELECT doc FROM e WHERE id = \(ids[0])")
         XCTAssertEqual(one.visited, 1)
-        XCTAssertTrue(one.shardSQL[0].contains("WHERE id = ?1"))
+        XCTAssertTrue(one.shardSQL[0].contains("WHERE id = +?1"))
         XCTAssertEqual(try explain("SELECT doc FROM e WHERE id IN (\(ids[0]), \(ids[1]))").visited, 2)
         XCTAssertEqual(try explain("SELECT doc FROM e WHERE rowid = \(ids[1])").visited, 1)
         XCTAssertEqual(try explain("SELECT doc FROM e WHERE id >= \(ids[1]) AND id <= \(ids[1] | 0xFFFFFFFFFF)").visited, 1)
@@ -82,8 +82,8 @@ final class RoutingTests: XCTestCase {
         XCTAssertEqual(r.visited + r.skipped, r.total)
         XCTAssertGreaterThan(r.skipped, 0)
         let sql = r.shardSQL[0]
-        XCTAssertTrue(sql.contains("json_extract(doc, '$.k') = ?1"), sql)
-        XCTAssertTrue(sql.contains("json_extract(doc, '$.u.id') IN (?2, ?3)"), sql)
+        XCTAssertTrue(sql.contains("json_extract(doc, '$.k') = +?1"), sql)
+        XCTAssertTrue(sql.contains("json_extract(doc, '$.u.id') IN (+?2, +?3)"), sql)
         XCTAssertFalse(sql.contains(" doc FROM"), "doc is not read: \(sql)")
         // The shard's own planner answers from the functional index.
         let shardSQL = String(sql.split(separator: ": ", maxSplits: 1)[1])
@@ -98,7 +98,7 @@ final class RoutingTests: XCTestCase {
     func testQueryDocumentsUseIndexesIncludingLaterOnes() throws {
         let doc = "{\"n\": {\"$gte\": 100, \"$lt\": 110}, \"c\": \"a\"}"
         let r = try explain("SELECT count(*) FROM e('\(doc)')")
-        XCTAssertTrue(r.shardSQL[0].contains("(json_extract(doc, '$.n') >= ?1)"), r.shardSQL[0])
+        XCTAssertTrue(r.shardSQL[0].contains("(json_extract(doc, '$.n') >= +?1)"), r.shardSQL[0])
         XCTAssertEqual(try db.int("SELECT count(*) FROM e('\(doc)')"), 5)
         XCTAssertEqual(try db.int("SELECT count(*) FROM e WHERE filter = ?", [.text(doc)]), 5)
         XCTAssertEqual(try db.int("SELECT ensure_json_index('e', '$.n')"), Int64(try shardCount()))
