@@ -1,26 +1,29 @@
 /// Keys in order of last use, with O(1) use, removal and eviction of the oldest: a
-/// doubly linked list threaded through an array, found by a dictionary.
+/// doubly linked list threaded through an array, found by a dictionary. Inlinable,
+/// so callers in other modules get it specialized for their key type: it sits on
+/// the statement cache's path, twice per shard a scan visits.
 public struct LRUOrder<Key: Hashable> {
-    private struct Node {
-        var key: Key?
-        var older = -1
-        var newer = -1
+    @usableFromInline struct Node {
+        @usableFromInline var key: Key?
+        @usableFromInline var older = -1
+        @usableFromInline var newer = -1
+        @inlinable init(key: Key? = nil) { self.key = key }
     }
 
-    private var nodes: [Node] = []
-    private var free: [Int] = []
-    private var slot: [Key: Int] = [:]
-    private var oldest = -1
-    private var newest = -1
+    @usableFromInline var nodes: [Node] = []
+    @usableFromInline var free: [Int] = []
+    @usableFromInline var slot: [Key: Int] = [:]
+    @usableFromInline var oldest = -1
+    @usableFromInline var newest = -1
 
-    public init() {}
+    @inlinable public init() {}
 
-    public var count: Int { slot.count }
+    @inlinable public var count: Int { slot.count }
 
-    public func contains(_ key: Key) -> Bool { slot[key] != nil }
+    @inlinable public func contains(_ key: Key) -> Bool { slot[key] != nil }
 
     /// Makes `key` the most recently used, adding it when absent.
-    public mutating func use(_ key: Key) {
+    @inlinable public mutating func use(_ key: Key) {
         if let i = slot[key] {
             guard i != newest else { return }
             unlink(i)
@@ -39,7 +42,7 @@ public struct LRUOrder<Key: Hashable> {
         link(i)
     }
 
-    public mutating func remove(_ key: Key) {
+    @inlinable public mutating func remove(_ key: Key) {
         guard let i = slot.removeValue(forKey: key) else { return }
         unlink(i)
         nodes[i] = Node()
@@ -47,17 +50,17 @@ public struct LRUOrder<Key: Hashable> {
     }
 
     /// Removes and returns the least recently used key.
-    public mutating func popOldest() -> Key? {
+    @inlinable public mutating func popOldest() -> Key? {
         guard oldest >= 0, let key = nodes[oldest].key else { return nil }
         remove(key)
         return key
     }
 
-    public mutating func removeAll() {
+    @inlinable public mutating func removeAll() {
         self = LRUOrder()
     }
 
-    private mutating func unlink(_ i: Int) {
+    @inlinable mutating func unlink(_ i: Int) {
         let (o, n) = (nodes[i].older, nodes[i].newer)
         if o >= 0 { nodes[o].newer = n } else { oldest = n }
         if n >= 0 { nodes[n].older = o } else { newest = o }
@@ -65,7 +68,7 @@ public struct LRUOrder<Key: Hashable> {
         nodes[i].newer = -1
     }
 
-    private mutating func link(_ i: Int) {
+    @inlinable mutating func link(_ i: Int) {
         nodes[i].older = newest
         nodes[i].newer = -1
         if newest >= 0 { nodes[newest].newer = i } else { oldest = i }
