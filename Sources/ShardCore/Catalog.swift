@@ -149,7 +149,7 @@ public struct Catalog {
     private var byNumber: [Int64: ShardInfo] = [:]
     /// The shard of each line (collection, category, period) that takes inserts: the highest
     /// seq, merged ones included (a late document then gets the next seq, never a used one).
-    private var newestByLine: [String: ShardInfo] = [:]
+    private var newestByLine: [ShardKey.Line: ShardInfo] = [:]
     /// Shards merged into other tables: number -> the number of the table holding their ids.
     private var mergedInto: [Int64: Int64] = [:]
 
@@ -175,7 +175,7 @@ public struct Catalog {
     }
 
     private mutating func noteLine(_ shard: ShardInfo) {
-        let line = shard.key.line
+        let line = shard.key.lineKey
         if let cur = newestByLine[line], cur.key.seq > shard.key.seq { return }
         newestByLine[line] = shard
     }
@@ -217,10 +217,10 @@ public struct Catalog {
     /// The numbers of shards merged into other tables.
     public var mergedNumbers: Dictionary<Int64, Int64>.Keys { mergedInto.keys }
 
-    @inline(__always) public func newest(line: String) -> ShardInfo? { newestByLine[line] }
+    @inline(__always) public func newest(line: ShardKey.Line) -> ShardInfo? { newestByLine[line] }
 
     public func isNewestOfLine(_ shard: ShardInfo) -> Bool {
-        newestByLine[shard.key.line] === shard
+        newestByLine[shard.key.lineKey] === shard
     }
 
     /// Shards not yet retired whose whole period ended at or before `ms`: what

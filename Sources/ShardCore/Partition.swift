@@ -32,17 +32,35 @@ extension Partition {
     /// The period whose label is `label`; nil when it is not a label of this partition.
     public func period(label: String) -> Period? {
         if self == .none { return label.isEmpty ? Period(start: nil, end: nil, label: "") : nil }
-        var fields: [Int64] = []
-        for (i, part) in label.utf8.split(separator: 0x3A, omittingEmptySubsequences: false).enumerated() {
-            let width = i == 0 ? 4 : 2
-            guard part.count == width, part.allSatisfy(ASCII.isDigit) else { return nil }
-            fields.append(part.reduce(0) { $0 * 10 + Int64($1 - 0x30) })
+        // By hand, without splitting: every catalog row's label is read at each
+        // connection's first use, thousands for an hourly collection.
+        var fields: (Int64, Int64, Int64, Int64) = (0, 1, 1, 0)
+        var count = 0, digits = 0
+        var value: Int64 = 0
+        func close() -> Bool {
+            guard digits == (count == 0 ? 4 : 2), count < 4 else { return false }
+            switch count {
+            case 0: fields.0 = value
+            case 1: fields.1 = value
+            case 2: fields.2 = value
+            default: fields.3 = value
+            }
+            count += 1
+            value = 0
+            digits = 0
+            return true
         }
-        guard fields.count == fieldCount else { return nil }
-        let year = fields[0]
-        let month = fields.count > 1 ? fields[1] : 1
-        let day = fields.count > 2 ? fields[2] : 1
-        let hour = fields.count > 3 ? fields[3] : 0
+        for b in label.utf8 {
+            if b == 0x3A {
+                guard close() else { return nil }
+            } else {
+                guard ASCII.isDigit(b) else { return nil }
+                value = value * 10 + Int64(b - 0x30)
+                digits += 1
+            }
+        }
+        guard close(), count == fieldCount else { return nil }
+        let (year, month, day, hour) = fields
         guard (1...12).contains(month), (1...Civil.daysInMonth(year: year, month: month)).contains(day),
               (0...23).contains(hour) else { return nil }
         return period(year: year, month: month, day: day, hour: hour)

@@ -36,7 +36,7 @@ public struct Router {
         }
         let period = partition.period(containing: p.ts)
         let first = ShardKey(collection: collection, category: p.category, period: period.label, seq: 1)
-        guard let newest = catalog.newest(line: first.line) else { return (first, nil) }
+        guard let newest = catalog.newest(line: first.lineKey) else { return (first, nil) }
         if !hasRoom(newest) {
             return (newest.key.next, nil)
         }

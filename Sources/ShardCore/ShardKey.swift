@@ -59,6 +59,18 @@ public struct ShardKey: Hashable, Sendable {
     /// The key without seq, naming the line of shards that split from each other: `events:2025:01`.
     public var line: String { render(withSeq: false) }
 
+    /// The line as a dictionary key, without rendering its text: what the shards of
+    /// one line share within a collection (its category and period).
+    public struct Line: Hashable, Sendable {
+        public let category: String?
+        public let period: String
+        public init(category: String?, period: String) {
+            self.category = category
+            self.period = period
+        }
+    }
+    public var lineKey: Line { Line(category: category, period: period) }
+
     /// Joins the parts with ':' (a period label already uses ':' inside).
     private func render(withSeq: Bool) -> String {
         let separator = UInt8(ascii: ":")

@@ -21,6 +21,12 @@ final class CatalogStore {
         case part, merged_into, summary, tbl
     }
 
+    /// The columns in `ShardColumn` order, spelled out: naming an enum case goes
+    /// through the runtime's reflection, which is cold again at each connection's
+    /// load of the library (SQLite unloads it at close).
+    private static let shardColumnList =
+        "category, period, seq, num, rows, last_local, min_id, max_id, min_ts, max_ts, state, file, part, merged_into, summary, tbl"
+
     /// Columns added after the first release, added to an older catalog when it is read.
     private static let addedColumns = ["part INTEGER NOT NULL DEFAULT 0", "merged_into INTEGER", "summary BLOB"]
 
@@ -49,7 +55,7 @@ final class CatalogStore {
         case .readPaths: "SELECT substr(key, 6) FROM \(configTable) WHERE key LIKE 'path:%' ORDER BY rowid"
         case .recordPath: "INSERT OR IGNORE INTO \(configTable)(key, value) VALUES (?1, NULL)"
         case .readShards:
-            "SELECT \(ShardColumn.allCases.map { "\($0)" }.joined(separator: ", ")) FROM \(shardsTable) ORDER BY num"
+            "SELECT \(CatalogStore.shardColumnList) FROM \(shardsTable) ORDER BY num"
         case .insertShard: """
             INSERT INTO \(shardsTable)(key, tbl, num, category, period, seq, period_start, period_end, part)
             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)

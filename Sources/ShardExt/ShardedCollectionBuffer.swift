@@ -22,7 +22,7 @@ extension ShardedCollection {
         var (key, found) = route(p)
         // Ids reserved earlier stay this connection's, whatever others did since, while
         // their shard takes rows (a compressed or archived one never does again).
-        if let holder = found ?? catalog.newest(line: key.line), holder.state == .hot,
+        if let holder = found ?? catalog.newest(line: key.lineKey), holder.state == .hot,
            let id = buffer.takeReservedId(shard: holder.number) {
             return id
         }

@@ -105,8 +105,8 @@ final class MergePlanTests: XCTestCase {
         XCTAssertEqual(target.sources, [a.number, b.number])
         XCTAssertTrue(target.holdsIds(ofShard: b.number))
         // The line's next shard continues after the merged ones.
-        XCTAssertEqual(catalog.newest(line: "e:2025:01")?.key.seq, 2)
-        XCTAssertFalse(catalog.newest(line: "e:2025:01")!.isLive)
+        XCTAssertEqual(catalog.newest(line: .init(category: nil, period: "2025:01"))?.key.seq, 2)
+        XCTAssertFalse(catalog.newest(line: .init(category: nil, period: "2025:01"))!.isLive)
         catalog.remove(numbers: [99])
         XCTAssertNil(catalog.shard(number: a.number))
     }
