@@ -31,9 +31,20 @@ public struct ShardSummary: Equatable, Sendable {
     public static let maxText = 128
     static let bloomBitsPerKey = 10
 
-    public private(set) var paths: [UInt64: Path] = [:]
+    /// The paths' hashes in ascending order, and their summaries at the same index:
+    /// a shard has a few paths, and a read asks every shard, so a linear search over
+    /// these beats hashing into a dictionary.
+    private var hashes: [UInt64] = []
+    private var parts: [Path] = []
 
-    public init(paths: [UInt64: Path] = [:]) { self.paths = paths }
+    public var paths: [UInt64: Path] { Dictionary(uniqueKeysWithValues: zip(hashes, parts)) }
+
+    public init(paths: [UInt64: Path] = [:]) {
+        for (hash, p) in paths.sorted(by: { $0.key < $1.key }) {
+            hashes.append(hash)
+            parts.append(p)
+        }
+    }
 
     // MARK: - building
 
@@ -98,7 +109,11 @@ public struct ShardSummary: Equatable, Sendable {
     }
 
     public func mayMatch(_ c: SummaryCondition) -> Bool {
-        guard let p = paths[c.pathHash] else { return true }
+        guard let i = hashes.firstIndex(of: c.pathHash) else { return true }
+        return Self.mayMatch(c, parts[i])
+    }
+
+    private static func mayMatch(_ c: SummaryCondition, _ p: Path) -> Bool {
         switch c.op {
         case .isNull:
             return p.hasNull
@@ -119,8 +134,8 @@ public struct ShardSummary: Equatable, Sendable {
     // MARK: - bytes
 
     public var encoded: [UInt8] {
-        var out: [UInt8] = [1, UInt8(Swift.min(paths.count, 255))]
-        for (hash, p) in paths.sorted(by: { $0.key < $1.key }).prefix(255) {
+        var out: [UInt8] = [1, UInt8(Swift.min(hashes.count, 255))]
+        for (hash, p) in zip(hashes, parts).prefix(255) {
             put64(&out, hash)
             var flags: UInt8 = p.hasNull ? 1 : 0
             if p.min != nil { flags |= 2 }
