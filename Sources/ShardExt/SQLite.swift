@@ -260,6 +260,9 @@ final class Statement {
 
     func clearBindings() { _ = api.pointee.clear_bindings(handle) }
 
+    /// The highest parameter number the statement uses.
+    var parameterCount: Int { Int(api.pointee.bind_parameter_count(handle)) }
+
     @inline(__always) func type(_ col: Int32) -> Int32 { api.pointee.column_type(handle, col) }
     @inline(__always) func int64(_ col: Int32) -> Int64 { api.pointee.column_int64(handle, col) }
     @inline(__always) func double(_ col: Int32) -> Double { api.pointee.column_double(handle, col) }

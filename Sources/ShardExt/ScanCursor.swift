@@ -17,8 +17,11 @@ final class ScanCursor {
     /// The query document this scan applied (a copy), the value of its `filter` column.
     private var appliedDocument: ValueCopy?
 
-    /// The SELECT of every shard, split around its table name; built once per xFilter.
-    private var select = ShardSelect()
+    /// The SELECT of every shard, split around its table name, and each shard's text:
+    /// found (or built) once per xFilter.
+    private var shape: ScanShape?
+    /// The statement column of each collection column (the shape's select's).
+    private var columnMap: [Int32] = []
     private var timeBounds = IntBounds()
 
     private var groups: [[ShardInfo]] = []
@@ -52,6 +55,8 @@ final class ScanCursor {
         }
     }
     private var streams: [Stream] = []
+    /// Holds the read transaction while the scan has shards to read (`readyToScan`).
+    private var readPin: Statement?
     /// Indices into `streams`, a binary heap on (ts, id), or id alone, in the scan's direction.
     private var heap: [Int] = []
 
@@ -66,10 +71,10 @@ final class ScanCursor {
 
     // MARK: - xFilter
 
-    func filter(plan: ScanPlan, argv: ValueArray?, argc: Int32) throws {
+    func filter(plan: ScanPlan, encoded: String, argv: ValueArray?, argc: Int32) throws {
         release()
         self.plan = plan
-        try collection.readyToRead()
+        readPin = try collection.readyToScan()
         let columns = collection.columns
         var pruning = ShardFilter()
         var conditions: [ShardSelect.Condition] = []
@@ -111,7 +116,7 @@ final class ScanCursor {
                 var marks: [String] = []
                 for item in items {
                     parameters.append(item)
-                    marks.append("?\(parameters.count)")
+                    marks.append(SQLText.parameter(parameters.count))
                 }
                 conditions.append(.init("\(columns.expression(column)) IN (\(marks.joined(separator: ", ")))"))
             case .match:
@@ -137,7 +142,7 @@ final class ScanCursor {
                 }
                 var numeric = false
                 if case .integer = value { numeric = true } else if case .real = value { numeric = true }
-                conditions.append(.init("\(columns.expression(column)) \(term.op.sql) ?\(parameters.count)",
+                conditions.append(.init("\(columns.expression(column)) \(term.op.sql) \(SQLText.parameter(parameters.count))",
                                         timeRange: column == .ts && numeric))
             }
         }
@@ -158,15 +163,32 @@ final class ScanCursor {
         }
         groups = makeGroups(shards)
         for shard in shards where shard.isLive { lastIds[shard.number] = shard.maxId ?? shard.ids.lowerBound - 1 }
-        select = ShardSelect(plan: plan, columns: columns, conditions: conditions, parameterCount: parameters.count,
-                             cap: cap, blockProbe: blockProbe)
+        shape = collection.scanShapes.shape(key: Self.shapeKey(encoded, conditions, parameters.count, cap, blockProbe)) {
+            ShardSelect(plan: plan, columns: columns, conditions: conditions, parameterCount: parameters.count,
+                        cap: cap, blockProbe: blockProbe)
+        }
+        columnMap = shape!.select.columnMap
         // Then LIMIT + OFFSET, when there is one: bound, so every LIMIT shares one statement.
         if cap != .max { parameters.append(.query(.integer(cap))) }
         collection.traceScan(visiting: shards.count, skippedBySummary: skipped)
 
         returned = 0
         eof = false
-        if cap == 0 { eof = true } else if !(try openNextGroup()) { eof = true }
+        if try cap == 0 || !openNextGroup() { finish() }
+    }
+
+    /// Everything the shard SELECT is built from, as one text: scans with equal keys
+    /// share their shape.
+    private static func shapeKey(_ plan: String, _ conditions: [ShardSelect.Condition], _ parameterCount: Int,
+                                 _ cap: Int64, _ probe: ShardSelect.BlockProbe?) -> String {
+        var key = plan
+        for c in conditions {
+            key += c.timeRange ? "\u{1}t" : "\u{1}f"
+            key += c.sql
+        }
+        key += "\u{2}\(parameterCount) \(cap == .max ? 0 : 1)"
+        if let probe { key += " \(probe.pathHash) \(probe.parameter)" }
+        return key
     }
 
     /// The path of an indexed column, the key of its summaries; nil for other columns.
@@ -283,19 +305,22 @@ final class ScanCursor {
             let group = groups[nextGroup]
             nextGroup += 1
             for shard in group {
-                let tail = shard.isCompressed ? select.compressedTail : insideTimeRange(shard) ? select.tailInsideTime : select.tail
+                let tail: ScanShape.Tail = shard.isCompressed ? .compressed : insideTimeRange(shard) ? .insideTime : .plain
                 // An archived shard is read on its archive file's own connection.
-                let (db, cache, table): (Database, StatementCache, String)
+                let (db, cache, sql): (Database, StatementCache, String)
                 if shard.file != nil {
                     let archive = try collection.archive(of: shard)
-                    (db, cache, table) = (archive.db, archive.statements, "\"main\"." + SQLText.identifier(shard.archiveTable))
+                    (db, cache) = (archive.db, archive.statements)
+                    sql = shape!.sql(qualifiedTable: "\"main\"." + SQLText.identifier(shard.archiveTable), tail: tail)
                 } else {
-                    (db, cache, table) = (collection.db, collection.statements, collection.qualified(shard.storedTable))
+                    (db, cache) = (collection.db, collection.statements)
+                    sql = shape!.sql(table: shard.storedTable, tail: tail, in: collection)
                 }
-                let sql = select.head + table + tail
                 let stmt = try cache.checkout(db, sql)
                 collection.traceShard(shard, sql: sql)
-                for (i, p) in parameters.enumerated() { bind(stmt, Int32(i + 1), p) }
+                // Up to the last one this statement uses: a shard's own table skips the
+                // four bounds of compressed blocks.
+                for i in 0..<min(parameters.count, stmt.parameterCount) { bind(stmt, Int32(i + 1), parameters[i]) }
                 // A live shard up to the highest id it held at the start (ids only
                 // grow); the others take no writes.
                 let lastId = lastIds[shard.number] ?? .max
@@ -346,7 +371,14 @@ final class ScanCursor {
             return
         }
         streams.removeAll()
-        if !(try openNextGroup()) { eof = true }
+        if !(try openNextGroup()) { finish() }
+    }
+
+    /// The end of the scan: nothing more is read, so the read transaction goes back.
+    private func finish() {
+        eof = true
+        if let pin = readPin { collection.statements.checkin(pin) }
+        readPin = nil
     }
 
     /// Whether stream a's row comes before stream b's in the scan's order.
@@ -397,7 +429,7 @@ final class ScanCursor {
             return
         default: break
         }
-        let c = i < select.columnMap.count ? select.columnMap[i] : -1
+        let c = i < columnMap.count ? columnMap[i] : -1
         if c < 0 {
             resultNull(ctx)
         } else {
@@ -407,6 +439,8 @@ final class ScanCursor {
 
     private func release() {
         for s in streams { s.cache.checkin(s.stmt) }
+        if let pin = readPin { collection.statements.checkin(pin) }
+        readPin = nil
         streams.removeAll()
         heap.removeAll()
         appliedDocument = nil
