@@ -146,6 +146,10 @@ final class ScanCursor {
                                         timeRange: column == .ts && numeric))
             }
         }
+        // Ids name their shards by number; shards merged since hold them in another table.
+        if let numbers = pruning.numbers {
+            pruning.numbers = Set(try numbers.compactMap { try collection.holder(ofShard: $0)?.number })
+        }
         timeBounds = pruning.times
         cap = limit < 0 ? .max : limit.addingReportingOverflow(offset).overflow ? .max : limit + offset
         // The last four parameters: the id and ts bounds, for a compressed shard's blocks.
