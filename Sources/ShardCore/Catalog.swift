@@ -80,6 +80,14 @@ public final class ShardInfo {
         return lo...hi
     }
 
+    /// The periods the shard merges up through, from its own level's (see
+    /// `Partition.mergeLevels`): they follow from its key alone, and merge planning asks
+    /// for them at every step. Empty without a period start (partition none).
+    public private(set) lazy var mergeLevels: [(level: Partition, period: Period)] = {
+        guard let start = period.start else { return [] }
+        return Partition.level(ofLabel: key.period).mergeLevels.map { ($0, $0.period(containing: start)) }
+    }()
+
     /// Whether the table holds ids of shard number `n` (its own, or a merged source's).
     public func holdsIds(ofShard n: Int64) -> Bool { n == number || sources.contains(n) }
 

@@ -48,15 +48,14 @@ public enum MergePlan {
             let place = Place(category: s.key.category, label: s.key.period)
             lastPart[place] = max(lastPart[place] ?? -1, s.key.part)
         }
-        var liveInLine: [String: Int] = [:]
-        for s in shards where s.isLive && !s.key.isMerged { liveInLine[s.key.line, default: 0] += 1 }
+        var liveInLine: [ShardKey.Line: Int] = [:]
+        for s in shards where s.isLive && !s.key.isMerged { liveInLine[s.key.lineKey, default: 0] += 1 }
         for s in shards where s.isLive {
-            guard let cut = cut(s.key.category), let start = s.period.start else { continue }
-            let level = Partition.level(ofLabel: s.key.period)
+            guard let cut = cut(s.key.category), !s.mergeLevels.isEmpty else { continue }
+            let level = s.mergeLevels[0].level
             var target: (level: Partition, period: Period)?
-            for l in level.mergeLevels {
-                let p = l.period(containing: start)
-                if let end = p.end, end <= cut { target = (l, p) }
+            for (l, p) in s.mergeLevels {
+                if let end = p.end, end <= cut { target = (l, p) } else { break }
             }
             guard let (targetLevel, period) = target else { continue }
             // A shard still taking rows waits until the period after its own ended too;
@@ -64,7 +63,7 @@ public enum MergePlan {
             // until two periods after its target, so late rows gather instead of each
             // making a shard that is merged at once.
             if isOpen(s), let ownEnd = s.period.end, let targetEnd = period.end {
-                let late = s.key.seq > 1 && liveInLine[s.key.line] == 1
+                let late = s.key.seq > 1 && liveInLine[s.key.lineKey] == 1
                 let waitUntil = late
                     ? targetLevel.period(containing: targetLevel.period(containing: targetEnd).end ?? .max).end
                     : level.period(containing: ownEnd).end
