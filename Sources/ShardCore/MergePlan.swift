@@ -48,8 +48,16 @@ public enum MergePlan {
             let place = Place(category: s.key.category, label: s.key.period)
             lastPart[place] = max(lastPart[place] ?? -1, s.key.part)
         }
-        var liveInLine: [ShardKey.Line: Int] = [:]
-        for s in shards where s.isLive && !s.key.isMerged { liveInLine[s.key.lineKey, default: 0] += 1 }
+        // Live shards per line, counted when first needed (most plans find no open
+        // shard with a finished target).
+        var counted: [ShardKey.Line: Int]?
+        func liveInLine(_ line: ShardKey.Line) -> Int {
+            if counted == nil {
+                counted = [:]
+                for s in shards where s.isLive && !s.key.isMerged { counted![s.key.lineKey, default: 0] += 1 }
+            }
+            return counted![line] ?? 0
+        }
         for s in shards where s.isLive {
             guard let cut = cut(s.key.category), !s.mergeLevels.isEmpty else { continue }
             let level = s.mergeLevels[0].level
@@ -63,7 +71,7 @@ public enum MergePlan {
             // until two periods after its target, so late rows gather instead of each
             // making a shard that is merged at once.
             if isOpen(s), let ownEnd = s.period.end, let targetEnd = period.end {
-                let late = s.key.seq > 1 && liveInLine[s.key.lineKey] == 1
+                let late = s.key.seq > 1 && liveInLine(s.key.lineKey) == 1
                 let waitUntil = late
                     ? targetLevel.period(containing: targetLevel.period(containing: targetEnd).end ?? .max).end
                     : level.period(containing: ownEnd).end

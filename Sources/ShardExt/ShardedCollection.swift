@@ -39,6 +39,15 @@ final class ShardedCollection {
     let buffer = WriteBuffer()
     /// Merges and summaries due (see ShardedCollectionUpkeep).
     var upkeep = UpkeepPacer()
+    /// The catalog's state when merge planning last found nothing to merge; planning
+    /// looks at every shard, and a step that only builds a summary need not plan again
+    /// while this holds (see upkeepStep).
+    var nothingToMergeAt: MergeState?
+    struct MergeState: Equatable {
+        let generation: Int, shards: Int, deletes: Int, now: Int64
+    }
+    /// Deletes so far: a shard that shrank may become worth merging.
+    var deletes = 0
     /// Merged shards' tables may still be in the schema.
     var mergedTablesLeft = true
     /// Those tables (emptied by their merge), when known; see takeSpareTable.

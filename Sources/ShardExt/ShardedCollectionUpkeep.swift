@@ -37,9 +37,18 @@ extension ShardedCollection {
     /// One unit of upkeep: one table merged, else one summary built. Returns the rows
     /// it worked on; nil when nothing is left.
     func upkeepStep(cut: (String?) -> Int64?, merging: Bool) throws -> Int64? {
-        if merging, let group = MergePlan.plan(shards: catalog.shards, collection: name, mergeRows: options.mergeRows,
-                                               isOpen: { self.catalog.isNewestOfLine($0) && self.router.hasRoom($0) },
-                                               cut: cut).first {
+        // What planning reads changes only with these: shards made, merged, dropped or
+        // reloaded (their count, the generation), rows deleted, the wall clock's period
+        // (the cut's guard). Rows inserted only make a shard less worth merging.
+        let state = MergeState(generation: catalogGeneration, shards: catalog.shards.count, deletes: deletes,
+                               now: options.partition.period(containing: Clock.nowMilliseconds()).start ?? .max)
+        if merging, nothingToMergeAt != state {
+            nothingToMergeAt = nil
+        }
+        if merging, nothingToMergeAt == nil,
+           let group = MergePlan.plan(shards: catalog.shards, collection: name, mergeRows: options.mergeRows,
+                                      isOpen: { self.catalog.isNewestOfLine($0) && self.router.hasRoom($0) },
+                                      cut: cut).first {
             // One plan serves its group: its sources go in turn (planning looks at every
             // shard) while the step stays within its rows; the first goes whole.
             var target = group.target
@@ -52,6 +61,7 @@ extension ShardedCollection {
             }
             return moved
         }
+        if merging { nothingToMergeAt = state }
         if let s = unsummarized(cut: cut) {
             try buildSummary(s)
             return s.rows

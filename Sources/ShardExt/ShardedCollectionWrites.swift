@@ -158,7 +158,10 @@ extension ShardedCollection {
         defer { statements.checkin(stmt) }
         stmt.bind(1, id)
         try writingShard { try stmt.run() }
-        if db.changes > 0 { shard.noteDelete() }
+        if db.changes > 0 {
+            shard.noteDelete()
+            deletes += 1
+        }
     }
 
     /// Replaces a document (and/or its explicit ts). It must stay in its shard's period and category.
