@@ -42,6 +42,12 @@ public struct ShardSelect: Equatable, Sendable {
     /// For a compressed shard's block table: its blocks, joined with their rows,
     /// skipping blocks outside the id and ts bounds.
     public private(set) var compressedTail = ""
+    /// For a compressed shard in an ordered scan: each block within the bounds, its
+    /// range in the scan's order (ts, or id) then its ids, by the range's lower end, as
+    /// `blockRangesHead + <table> + blockRangesTail`. The scan then reads each block
+    /// alone by binding its ids into the bounds of `compressedTail`. Empty without an order.
+    public private(set) var blockRangesHead = ""
+    public private(set) var blockRangesTail = ""
 
     public init() {}
 
@@ -79,6 +85,13 @@ public struct ShardSelect: Equatable, Sendable {
         let rows = blockProbe.map { "shards_block(z.data, z.keys, \(Int64(bitPattern: $0.pathHash)), \(p($0.parameter)))" }
             ?? "shards_block(z.data)"
         compressedTail = " AS z, \(rows)" + whereClause([blocks] + conditions.map(\.sql)) + orderAndLimit
+        // The index on (min_ts, max_ts, first_id, last_id), when the table has it, covers this.
+        switch plan.order {
+        case .tsAscending, .tsDescending: blockRangesHead = "SELECT min_ts, max_ts, first_id, last_id FROM "
+        case .idAscending, .idDescending: blockRangesHead = "SELECT first_id, last_id, first_id, last_id FROM "
+        case .none: break
+        }
+        if !blockRangesHead.isEmpty { blockRangesTail = " AS z WHERE " + blocks + " ORDER BY 1" }
     }
 
     /// Statement column of each collection column, -1 when not selected.

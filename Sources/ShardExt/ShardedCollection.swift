@@ -339,8 +339,10 @@ extension ShardedCollection {
             + (skipped > 0 ? ", \(skipped) skipped by summary" : ""))
     }
 
-    func traceShard(_ shard: ShardInfo, sql: String) {
+    /// `block`: for one block of a compressed shard, its ids.
+    func traceShard(_ shard: ShardInfo, sql: String, block: (first: Int64, last: Int64)? = nil) {
         guard trace != nil else { return }
-        trace!.append("  \(shard.keyText)\(shard.file.map { " (archive \($0))" } ?? ""): \(sql)")
+        let source = shard.file.map { " (archive \($0))" } ?? block.map { " (block of ids \($0.first)...\($0.last))" } ?? ""
+        trace!.append("  \(shard.keyText)\(source): \(sql)")
     }
 }

@@ -19,6 +19,28 @@ final class ShardSelectTests: XCTestCase {
                        + " AND z.max_ts >= +?5 AND z.min_ts <= +?6 AND ts >= +?1 AND json_extract(doc, '$.type') = +?2 ORDER BY ts, id")
     }
 
+    func testBlockRangesInTheScansOrder() {
+        let byTime = ShardSelect(plan: ScanPlan(columnsUsed: 0b1, order: .tsDescending, terms: []), columns: layout,
+                                 conditions: [.init("json_extract(doc, '$.type') = +?1")], parameterCount: 5, cap: 5, blockProbe: nil)
+        XCTAssertEqual(byTime.blockRangesHead, "SELECT min_ts, max_ts, first_id, last_id FROM ")
+        XCTAssertEqual(byTime.blockRangesTail,
+                       " AS z WHERE z.last_id >= +?2 AND z.first_id <= +?3 AND z.max_ts >= +?4 AND z.min_ts <= +?5 ORDER BY 1")
+        let byId = ShardSelect(plan: ScanPlan(columnsUsed: 0b1, order: .idAscending, terms: []), columns: layout,
+                               conditions: [], parameterCount: 4, cap: .max, blockProbe: nil)
+        XCTAssertEqual(byId.blockRangesHead, "SELECT first_id, last_id, first_id, last_id FROM ")
+        let unordered = ShardSelect(plan: ScanPlan(columnsUsed: 0b1, order: .none, terms: []), columns: layout,
+                                    conditions: [], parameterCount: 4, cap: .max, blockProbe: nil)
+        XCTAssertEqual(unordered.blockRangesHead + unordered.blockRangesTail, "")
+    }
+
+    func testOverlappingRangesGroupTogether() {
+        let ranges: [(lo: Int64, hi: Int64)] = [(20, 30), (0, 5), (5, 9), (31, 40), (12, 19), (35, 60), (10, 11)]
+        let groups = overlapGroups(ranges) { $0 }
+        // Touching ranges (5) share a group: rows with ts 5 in both are ordered by id.
+        XCTAssertEqual(groups.map { $0.map(\.lo) }, [[0, 5], [10], [12], [20], [31, 35]])
+        XCTAssertEqual(overlapGroups([(Int64, Int64)]()) { (lo: $0.0, hi: $0.1) }.count, 0)
+    }
+
     func testIdOrderWithLimitSelectsOnlyTheId() {
         let plan = ScanPlan(columnsUsed: 0b1, order: .idDescending, terms: [])
         let s = ShardSelect(plan: plan, columns: layout, conditions: [], parameterCount: 4, cap: 15, blockProbe: nil)
