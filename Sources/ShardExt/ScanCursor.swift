@@ -25,18 +25,19 @@ final class ScanCursor {
     /// The statement column of each collection column (the shape's select's).
     private var columnMap: [Int32] = []
     private var timeBounds = IntBounds()
-    private var idBounds = IntBounds()
-    /// The parameter of the first of the four block bounds (lowest id, highest id,
-    /// lowest ts, highest ts) of `ShardSelect.compressedTail`.
-    private var boundsParameter: Int32 = 0
+    /// The first of the five block bounds of `ShardSelect` (lowest id, highest id,
+    /// lowest ts, highest ts, the one block to read), as an index into `parameters`.
+    private var boundsParameter = 0
+    /// The path hash of the scan's block probe (`ShardSelect.BlockProbe`), if any.
+    private var probePath: UInt64?
 
     /// What one stream reads: a whole shard, or one block of a compressed shard.
     private struct Source {
         let shard: ShardInfo
         /// The range of its rows in the scan's order: ts, or id.
         let lo: Int64, hi: Int64
-        /// For one block: its ids.
-        var blockIds: (first: Int64, last: Int64)? = nil
+        /// For one block: its rowid.
+        var block: Int64? = nil
     }
     private var groups: [[Source]] = []
     /// The sources of the group being read, in the order they may be needed, and the
@@ -168,11 +169,11 @@ final class ScanCursor {
             }
         }
         timeBounds = pruning.times
-        idBounds = pruning.ids
         cap = limit < 0 ? .max : limit.addingReportingOverflow(offset).overflow ? .max : limit + offset
-        // The last four parameters: the id and ts bounds, for a compressed shard's blocks.
-        boundsParameter = Int32(parameters.count + 1)
-        for bound in [pruning.ids.lo, pruning.ids.hi, pruning.times.lo, pruning.times.hi] {
+        // The last five parameters: the id and ts bounds, for a compressed shard's
+        // blocks, and the block a stream reads alone (bound per stream).
+        boundsParameter = parameters.count
+        for bound in [pruning.ids.lo, pruning.ids.hi, pruning.times.lo, pruning.times.hi, 0] {
             parameters.append(.query(.integer(bound)))
         }
 
@@ -193,6 +194,7 @@ final class ScanCursor {
         columnMap = shape!.select.columnMap
         // Then LIMIT + OFFSET, when there is one: bound, so every LIMIT shares one statement.
         if cap != .max { parameters.append(.query(.integer(cap))) }
+        probePath = blockProbe?.pathHash
         collection.traceScan(visiting: shards.count, skippedBySummary: skipped)
 
         returned = 0
@@ -312,27 +314,25 @@ final class ScanCursor {
         return plan.order.isDescending ? groups.reversed() : groups
     }
 
-    /// A compressed shard of an ordered scan not yet split into its blocks.
+    /// A compressed shard not yet split into its blocks, in a scan that reads them one
+    /// by one: an ordered one, or one whose block probe can skip blocks.
     private func needsSplit(_ s: Source) -> Bool {
-        plan.order != .none && s.blockIds == nil && s.shard.isCompressed && s.shard.file == nil
+        (plan.order != .none || probePath != nil) && s.block == nil && s.shard.isCompressed && s.shard.file == nil
     }
 
-    /// The blocks of a compressed shard inside the scan's bounds, each a source.
+    /// The blocks of a compressed shard inside the scan's bounds, each a source, but
+    /// for those the probe rules out (as shards_block would, before their data is read).
     private func appendBlocks(of shard: ShardInfo, to sources: inout [Source]) throws {
         let stmt = try collection.statements.checkout(collection.db, shape!.sql(table: shard.storedTable, tail: .blockRanges, in: collection))
         defer { collection.statements.checkin(stmt) }
-        bindBlockBounds(stmt, ids: (idBounds.lo, idBounds.hi))
+        for i in 0..<min(parameters.count, stmt.parameterCount) { bind(stmt, Int32(i + 1), parameters[i]) }
         while try stmt.step() {
-            sources.append(Source(shard: shard, lo: stmt.int64(0), hi: stmt.int64(1), blockIds: (stmt.int64(2), stmt.int64(3))))
+            if let path = probePath, valueType(stmt.value(3)) == SQLITE_BLOB, let keys = valueBlobBytes(stmt.value(3)),
+               let value = filterValue(stmt.value(4)), !BlockFilter.mayContain(keys, pathHash: path, value) {
+                continue
+            }
+            sources.append(Source(shard: shard, lo: stmt.int64(0), hi: stmt.int64(1), block: stmt.int64(2)))
         }
-    }
-
-    /// The four bounds of `ShardSelect.compressedTail`: `ids`, and the scan's ts bounds.
-    private func bindBlockBounds(_ stmt: Statement, ids: (lo: Int64, hi: Int64)) {
-        stmt.bind(boundsParameter, ids.lo)
-        stmt.bind(boundsParameter + 1, ids.hi)
-        stmt.bind(boundsParameter + 2, timeBounds.lo)
-        stmt.bind(boundsParameter + 3, timeBounds.hi)
     }
 
     /// Whether every row of the shard is inside the scan's ts range.
@@ -388,7 +388,8 @@ final class ScanCursor {
     /// Opens one source's statement; a stream with a row joins the heap.
     private func open(_ source: Source) throws {
         let shard = source.shard
-        let tail: ScanShape.Tail = shard.isCompressed ? .compressed : insideTimeRange(shard) ? .insideTime : .plain
+        let tail: ScanShape.Tail = source.block != nil ? .block
+            : shard.isCompressed ? .compressed : insideTimeRange(shard) ? .insideTime : .plain
         // An archived shard is read on its archive file's own connection.
         let (db, cache, sql): (Database, StatementCache, String)
         if shard.file != nil {
@@ -403,10 +404,9 @@ final class ScanCursor {
         // Up to the last one this statement uses: a shard's own table skips the
         // four bounds of compressed blocks.
         for i in 0..<min(parameters.count, stmt.parameterCount) { bind(stmt, Int32(i + 1), parameters[i]) }
-        if let ids = source.blockIds {
-            // Blocks hold disjoint id ranges: the block's own selects it alone.
-            bindBlockBounds(stmt, ids: (max(idBounds.lo, ids.first), min(idBounds.hi, ids.last)))
-            collection.traceShard(shard, sql: sql, block: ids)
+        if let block = source.block {
+            stmt.bind(Int32(boundsParameter + 5), block)
+            collection.traceShard(shard, sql: sql, block: block)
         } else {
             collection.traceShard(shard, sql: sql)
         }

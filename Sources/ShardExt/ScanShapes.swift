@@ -8,12 +8,12 @@ import ShardCore
 final class ScanShape {
     let select: ShardSelect
     /// The statement text for each stored table, one map per tail kind.
-    private var sqlOf: [[String: String]] = [[:], [:], [:], [:]]
+    private var sqlOf: [[String: String]] = [[:], [:], [:], [:], [:]]
 
     init(select: ShardSelect) { self.select = select }
 
     /// `blockRanges` is the query of a compressed shard's block ranges, not a SELECT of rows.
-    enum Tail: Int { case plain = 0, insideTime, compressed, blockRanges }
+    enum Tail: Int { case plain = 0, insideTime, compressed, block, blockRanges }
 
     /// The statement for one of the collection's own tables.
     func sql(table: String, tail: Tail, in collection: ShardedCollection) -> String {
@@ -40,6 +40,7 @@ final class ScanShape {
         case .plain: select.tail
         case .insideTime: select.tailInsideTime
         case .compressed: select.compressedTail
+        case .block: select.blockTail
         case .blockRanges: select.blockRangesTail
         }
     }

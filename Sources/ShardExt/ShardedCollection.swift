@@ -339,10 +339,10 @@ extension ShardedCollection {
             + (skipped > 0 ? ", \(skipped) skipped by summary" : ""))
     }
 
-    /// `block`: for one block of a compressed shard, its ids.
-    func traceShard(_ shard: ShardInfo, sql: String, block: (first: Int64, last: Int64)? = nil) {
+    /// `block`: for one block of a compressed shard, its rowid.
+    func traceShard(_ shard: ShardInfo, sql: String, block: Int64? = nil) {
         guard trace != nil else { return }
-        let source = shard.file.map { " (archive \($0))" } ?? block.map { " (block of ids \($0.first)...\($0.last))" } ?? ""
+        let source = shard.file.map { " (archive \($0))" } ?? block.map { " (block \($0))" } ?? ""
         trace!.append("  \(shard.keyText)\(source): \(sql)")
     }
 }

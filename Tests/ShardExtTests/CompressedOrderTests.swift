@@ -66,6 +66,9 @@ final class CompressedOrderTests: XCTestCase {
         XCTAssertEqual(try blocksDecompressed("SELECT id FROM e WHERE type = 'rare'"), 1)
         XCTAssertEqual(try blocksDecompressed("SELECT id FROM e WHERE type = 'rare' ORDER BY ts DESC"), 1)
         XCTAssertEqual(try blocksDecompressed("SELECT id FROM e WHERE type = 'rare' ORDER BY id LIMIT 3"), 1)
+        // The filters are read before the blocks' data: only the block that may hold it is read at all.
+        let trace = try db.text("SELECT shards_explain('e', ?)", [.text("SELECT id FROM e WHERE type = 'rare'")]) ?? ""
+        XCTAssertEqual(trace.split(separator: "\n").filter { $0.contains(" (block ") }.count, 1, trace)
         // A value no block holds: none.
         XCTAssertEqual(try blocksDecompressed("SELECT id FROM e WHERE user = 99999 ORDER BY ts"), 0)
     }
