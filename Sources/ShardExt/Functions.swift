@@ -109,7 +109,7 @@ private func shardMerge(_ ctx: OpaquePointer?, _ argc: Int32, _ argv: ValueArray
 
 /// shards_explain(collection, query) -> how the query read the collection: for each
 /// scan, the shards it visited out of all, and the SQL it ran in each (for a compressed
-/// shard read in order, in each run of its blocks), then how many compressed blocks
+/// shard read block by block, in each block it read), then how many compressed blocks
 /// it decompressed, when any. The query
 /// runs to completion (like EXPLAIN ANALYZE); its rows are counted, not returned.
 /// It must be one read-only query: SQL run from inside a function is not guarded by

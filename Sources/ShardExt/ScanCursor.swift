@@ -5,7 +5,9 @@ import ShardCore
 /// time with no order; for id or ts order, shards whose id or time ranges overlap are
 /// read together and merged on id or (ts, id), so no sort is needed above us. In an
 /// ordered scan a compressed shard is read block by block, each block a source of its
-/// own, so a LIMIT stops after the first few blocks in that order.
+/// own opened only when the scan reaches its range, so a LIMIT stops after the first
+/// few blocks in that order; so is one with an equality probe, whose filter then rules
+/// blocks out before their data is read.
 final class ScanCursor {
     let collection: ShardedCollection
     private var plan = ScanPlan()
@@ -359,9 +361,14 @@ final class ScanCursor {
                 continue
             }
             nextGroup += 1
-            // In the order they can first be needed: by their lowest value going up,
-            // by their highest going down.
-            pending = plan.order.isDescending ? group.sorted { $0.hi > $1.hi } : group
+            // Whole shards open at once: their ranges are the catalog's. Blocks, whose
+            // ranges are their own, wait until the scan reaches them, in the order they
+            // can first be needed: by their lowest value going up, their highest going down.
+            pending.removeAll(keepingCapacity: true)
+            for s in group {
+                if s.block == nil { try open(s) } else { pending.append(s) }
+            }
+            if plan.order.isDescending { pending.sort { $0.hi > $1.hi } }
             nextPending = 0
             try openPending()
             if !heap.isEmpty { return true }
@@ -369,7 +376,7 @@ final class ScanCursor {
         return false
     }
 
-    /// Opens the group's sources whose first row may come before the current one (all
+    /// Opens the group's blocks whose first row may come before the current one (all
     /// of them until one has a row). Blocks whose time ranges overlap (late documents)
     /// are decompressed only once the scan reaches their range.
     private func openPending() throws {
@@ -402,7 +409,7 @@ final class ScanCursor {
         }
         let stmt = try cache.checkout(db, sql)
         // Up to the last one this statement uses: a shard's own table skips the
-        // four bounds of compressed blocks.
+        // five bounds of compressed blocks.
         for i in 0..<min(parameters.count, stmt.parameterCount) { bind(stmt, Int32(i + 1), parameters[i]) }
         if let block = source.block {
             stmt.bind(Int32(boundsParameter + 5), block)
