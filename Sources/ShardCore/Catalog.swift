@@ -153,6 +153,9 @@ public struct Catalog {
     /// Shards merged into other tables: number -> the number of the table holding their ids.
     private var mergedInto: [Int64: Int64] = [:]
 
+    /// A catalog read from its table holds no merged shard (see `CatalogStore.shards`):
+    /// only those merged since are aliases here, and a line whose shards were all merged
+    /// before is not in `newest(line:)`.
     public init(_ shards: [ShardInfo] = []) {
         for s in shards.sorted(by: { $0.number < $1.number }) { add(s) }
         for (n, into) in mergedInto.sorted(by: { $0.key < $1.key }) { byNumber[into]?.sources.append(n) }

@@ -12,7 +12,9 @@
 ///
 /// A text longer than `maxText` bytes is kept as its prefix for the minimum (still a
 /// lower bound); as the maximum it is left out, which means "no upper bound".
-public struct ShardSummary: Equatable, Sendable {
+/// Immutable, and a class: a read reaches every shard's summary, and a class is one
+/// reference to retain where a struct of arrays is several.
+public final class ShardSummary: Equatable, Sendable {
     public struct Path: Equatable, Sendable {
         public var hasNull = false
         /// nil with no non-NULL value (min), or no known upper bound (max when `hasValues`).
@@ -34,16 +36,19 @@ public struct ShardSummary: Equatable, Sendable {
     /// The paths' hashes in ascending order, and their summaries at the same index:
     /// a shard has a few paths, and a read asks every shard, so a linear search over
     /// these beats hashing into a dictionary.
-    private var hashes: [UInt64] = []
-    private var parts: [Path] = []
+    private let hashes: [UInt64]
+    private let parts: [Path]
 
     public var paths: [UInt64: Path] { Dictionary(uniqueKeysWithValues: zip(hashes, parts)) }
 
     public init(paths: [UInt64: Path] = [:]) {
-        for (hash, p) in paths.sorted(by: { $0.key < $1.key }) {
-            hashes.append(hash)
-            parts.append(p)
-        }
+        let sorted = paths.sorted(by: { $0.key < $1.key })
+        hashes = sorted.map(\.key)
+        parts = sorted.map(\.value)
+    }
+
+    public static func == (a: ShardSummary, b: ShardSummary) -> Bool {
+        a.hashes == b.hashes && a.parts == b.parts
     }
 
     // MARK: - building
@@ -110,24 +115,23 @@ public struct ShardSummary: Equatable, Sendable {
 
     public func mayMatch(_ c: SummaryCondition) -> Bool {
         guard let i = hashes.firstIndex(of: c.pathHash) else { return true }
-        return Self.mayMatch(c, parts[i])
-    }
-
-    private static func mayMatch(_ c: SummaryCondition, _ p: Path) -> Bool {
+        // Fields are read from the array in place, not from a copy of the path.
         switch c.op {
         case .isNull:
-            return p.hasNull
+            return parts[i].hasNull
         case .eq:
-            return c.values.contains { p.mayEqual($0, pathHash: c.pathHash) }
+            for j in c.values.indices where parts[i].mayEqual(c.values[j], key: c.keys[j]) { return true }
+            return false
         case .gt, .ge, .lt, .le:
             guard let v = c.values.first else { return true }
-            guard p.hasValues else { return false }
+            guard parts[i].hasValues else { return false }
             switch c.op {
-            case .gt: return p.max.map { v < $0 } ?? true
-            case .ge: return p.max.map { !($0 < v) } ?? true
-            case .lt: return p.min.map { $0 < v } ?? true
-            default: return p.min.map { !(v < $0) } ?? true
+            case .gt: if let m = parts[i].max { return v < m }
+            case .ge: if let m = parts[i].max { return !(m < v) }
+            case .lt: if let m = parts[i].min { return m < v }
+            default: if let m = parts[i].min { return !(v < m) }
             }
+            return true
         }
     }
 
@@ -159,7 +163,7 @@ public struct ShardSummary: Equatable, Sendable {
     }
 
     /// nil for bytes this version did not write (the shard is then always visited).
-    public init?(encoded bytes: [UInt8]) {
+    public convenience init?(encoded bytes: [UInt8]) {
         var r = ByteReader(bytes)
         guard r.u8() == 1, let n = r.u8() else { return nil }
         var paths: [UInt64: Path] = [:]
@@ -173,7 +177,11 @@ public struct ShardSummary: Equatable, Sendable {
             if flags & 8 != 0 {
                 guard let lo = r.u8(), let hi = r.u8() else { return nil }
                 var e: [UInt64] = []
-                for _ in 0..<(Int(lo) | Int(hi) << 8) { guard let k = r.u64() else { return nil }; e.append(k) }
+                for _ in 0..<(Int(lo) | Int(hi) << 8) {
+                    // Ascending, as built: probes search them by halves.
+                    guard let k = r.u64(), e.last.map({ $0 < k }) ?? true else { return nil }
+                    e.append(k)
+                }
                 p.exact = e
             }
             if flags & 16 != 0 {
@@ -188,14 +196,22 @@ public struct ShardSummary: Equatable, Sendable {
 }
 
 extension ShardSummary.Path {
-    /// Whether some value of the path may equal `v` (SQLite's `=`, BINARY text).
-    func mayEqual(_ v: SummaryValue, pathHash: UInt64) -> Bool {
+    /// Whether some value of the path may equal `v` (SQLite's `=`, BINARY text), whose
+    /// filter key on this path is `key`.
+    func mayEqual(_ v: SummaryValue, key: SummaryCondition.Key) -> Bool {
         guard hasValues else { return false }
         if let lo = min, v < lo { return false }
         if let hi = max, hi < v { return false }
-        let key = v.withFilterValue { BlockFilter.key(pathHash, $0) }
-        if let exact { return exact.contains(key.0) }
-        if let bloom { return bloom.withUnsafeBytes { BlockFilter.test($0, key) } }
+        if let exact {
+            // Sorted: a binary search.
+            var lo = 0, hi = exact.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if exact[mid] < key.h1 { lo = mid + 1 } else { hi = mid }
+            }
+            return lo < exact.count && exact[lo] == key.h1
+        }
+        if let bloom { return bloom.withUnsafeBytes { BlockFilter.test($0, (key.h1, key.h2)) } }
         return true
     }
 }
@@ -207,11 +223,21 @@ public struct SummaryCondition: Equatable, Sendable {
     public let pathHash: UInt64
     public let op: Op
     public let values: [SummaryValue]
+    /// The filter key of each value (`.eq` only), computed once for all the shards asked.
+    public let keys: [Key]
+    public struct Key: Equatable, Sendable {
+        let h1, h2: UInt64
+    }
 
     public init(path: String, op: Op, values: [SummaryValue]) {
-        self.pathHash = BlockFilter.pathHash(path)
+        let pathHash = BlockFilter.pathHash(path)
+        self.pathHash = pathHash
         self.op = op
         self.values = values
+        keys = op != .eq ? [] : values.map { v in
+            let (h1, h2) = v.withFilterValue { BlockFilter.key(pathHash, $0) }
+            return Key(h1: h1, h2: h2)
+        }
     }
 }
 

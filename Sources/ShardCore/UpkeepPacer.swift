@@ -8,6 +8,10 @@
 public struct UpkeepPacer: Equatable, Sendable {
     public static let rowsPerWrite: Int64 = 8
     public static let minimumStepCost: Int64 = 2
+    /// A merge step moves the sources of one planned group while they add up to at
+    /// most this many rows (the first moves whole, however large): an hour's shards
+    /// move into their day in a step or two, a day's full splits one by one.
+    public static let stepRows: Int64 = 2_048
 
     /// Some upkeep may be left.
     public private(set) var pending = false

@@ -11,7 +11,7 @@ final class CatalogStore {
     private enum Kind: Int, CaseIterable {
         case readConfig, insertConfig, readNextNumber, writeNextNumber, readPaths, recordPath
         case readShards, insertShard, writeCounters, reserveIds, setState, setArchived, deleteShard, addRows
-        case markMerged, setSummary, mergedTablesLeft, releaseTable
+        case markMerged, setSummary, mergedTablesLeft, releaseTable, highestSeq, mergedInto, highestNumber
         case readOwnerId, insertOwnerId, hasShardsTable, readTables
     }
 
@@ -54,8 +54,12 @@ final class CatalogStore {
         case .writeNextNumber: "UPDATE \(configTable) SET value = ?1 WHERE key = 'next_number'"
         case .readPaths: "SELECT substr(key, 6) FROM \(configTable) WHERE key LIKE 'path:%' ORDER BY rowid"
         case .recordPath: "INSERT OR IGNORE INTO \(configTable)(key, value) VALUES (?1, NULL)"
+        case .highestSeq:
+            "SELECT max(seq) FROM \(shardsTable) WHERE key > ?1 AND key < ?2 AND period = ?3 AND category IS ?4"
+        case .mergedInto: "SELECT merged_into FROM \(shardsTable) WHERE num = ?1"
+        case .highestNumber: "SELECT coalesce(max(num), 0) FROM \(shardsTable)"
         case .readShards:
-            "SELECT \(CatalogStore.shardColumnList) FROM \(shardsTable) ORDER BY num"
+            "SELECT \(CatalogStore.shardColumnList) FROM \(shardsTable) WHERE merged_into IS NULL ORDER BY num"
         case .insertShard: """
             INSERT INTO \(shardsTable)(key, tbl, num, category, period, seq, period_start, period_end, part)
             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
@@ -131,6 +135,7 @@ final class CatalogStore {
               state TEXT NOT NULL DEFAULT '\(ShardState.hot.rawValue)', file TEXT,
               \(CatalogStore.addedColumns.joined(separator: ", ")));
             """)
+        try ensureMergedIndex()
         for (k, v) in [("storage", storage), ("created_with", createdWith),
                        ("shards_version", version), ("next_number", "1")] {
             try run(.insertConfig, [.text(k), .text(v)])
@@ -224,7 +229,9 @@ final class CatalogStore {
         let table: String?
     }
 
-    /// Every catalog row, by shard number.
+    /// The rows of shards that have a table, by number. Those of shards merged into
+    /// another table are not read (an hourly collection has thousands, and a connection
+    /// reads the catalog at its first use): `mergedInto` and `highestSeq` ask for them.
     func shards() throws -> [ShardRow] {
         let stmt: Statement
         do {
@@ -258,6 +265,45 @@ final class CatalogStore {
         return rows
     }
 
+    /// The table that holds the ids of merged shard `number` now; nil when the shard
+    /// was not merged (or is unknown).
+    func mergedInto(_ number: Int64) throws -> Int64? {
+        let stmt = try statement(.mergedInto)
+        defer { stmt.reset() }
+        stmt.bind(1, number)
+        return try stmt.step() ? stmt.optionalInt(0) : nil
+    }
+
+    /// The highest shard number any row holds, merged shards' included.
+    func highestNumber() throws -> Int64 {
+        let stmt = try statement(.highestNumber)
+        defer { stmt.reset() }
+        return try stmt.step() ? stmt.int64(0) : 0
+    }
+
+    /// The index that finds merged shards' rows (and the others') by `merged_into`; a
+    /// catalog made before it gets it at its first merge.
+    func ensureMergedIndex() throws {
+        try db.exec("CREATE INDEX IF NOT EXISTS \(SQLText.identifier(schema)).\(SQLText.identifier(shardsName + "_merged"))"
+                    + " ON \(SQLText.identifier(shardsName))(merged_into)")
+    }
+
+    /// The highest seq of the line of `key` (its category and period), merged shards
+    /// included; nil when the line has no shard.
+    func highestSeq(of key: ShardKey) throws -> Int? {
+        // The line's keys share the prefix `<line>:`; ';' follows ':'. Coarser lines'
+        // keys (a day's, for an hour) share it too, hence the exact period and category.
+        let line = key.line
+        let stmt = try statement(.highestSeq)
+        defer { stmt.reset() }
+        stmt.bind(1, line + ":")
+        stmt.bind(2, line + ";")
+        stmt.bind(3, key.period)
+        if let c = key.category { stmt.bind(4, c) } else { stmt.bindNull(4) }
+        guard try stmt.step() else { return nil }
+        return stmt.optionalInt(0).map { Int($0) }
+    }
+
     /// The row of a new shard (counters start at zero).
     func insertShard(_ shard: ShardInfo) throws {
         let key = shard.key
@@ -267,7 +313,14 @@ final class CatalogStore {
     }
 
     /// A merged shard: it and everything merged into it before now live in table `into`.
-    func markMerged(shard number: Int64, into: Int64) throws { try run(.markMerged, [.int(number), .int(into)]) }
+    func markMerged(shard number: Int64, into: Int64) throws {
+        if !mergedIndexChecked {
+            try ensureMergedIndex()
+            mergedIndexChecked = true
+        }
+        try run(.markMerged, [.int(number), .int(into)])
+    }
+    private var mergedIndexChecked = false
 
     func setSummary(shard number: Int64, _ summary: ShardSummary?) throws {
         try run(.setSummary, [.int(number), summary.map { .blob($0.encoded) } ?? .null])

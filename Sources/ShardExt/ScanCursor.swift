@@ -170,6 +170,10 @@ final class ScanCursor {
                                         timeRange: column == .ts && numeric))
             }
         }
+        // Ids name their shards by number; shards merged since hold them in another table.
+        if let numbers = pruning.numbers {
+            pruning.numbers = Set(try numbers.compactMap { try collection.holder(ofShard: $0)?.number })
+        }
         timeBounds = pruning.times
         cap = limit < 0 ? .max : limit.addingReportingOverflow(offset).overflow ? .max : limit + offset
         // The last five parameters: the id and ts bounds, for a compressed shard's
@@ -179,13 +183,17 @@ final class ScanCursor {
             parameters.append(.query(.integer(bound)))
         }
 
+        // Every shard is asked: constants, not captured variables (a closure over a
+        // `var` struct copies it, and retains its arrays, at each shard).
         var skipped = 0
-        let shards = collection.catalog.shards.filter { s in
-            guard !s.isRetired, pruning.mayContain(s) else { return false }
-            guard let summary = s.summary, !summaryConditions.isEmpty else { return true }
-            if summary.mayMatch(summaryConditions) { return true }
-            skipped += 1
-            return false
+        var shards: [ShardInfo] = []
+        let filter = pruning, judged = summaryConditions
+        for s in collection.catalog.shards where !s.isRetired && filter.mayContain(s) {
+            if !judged.isEmpty, let summary = s.summary, !summary.mayMatch(judged) {
+                skipped += 1
+            } else {
+                shards.append(s)
+            }
         }
         groups = makeGroups(shards)
         for shard in shards where shard.isLive { lastIds[shard.number] = shard.maxId ?? shard.ids.lowerBound - 1 }

@@ -148,6 +148,15 @@ final class ShardedCollection {
         return pin
     }
 
+    /// The shard whose table holds the ids of shard number `n`: itself, or the table it
+    /// was merged into. Shards merged before this connection read the catalog are not
+    /// in memory (see `CatalogStore.shards`): the catalog table says where they went.
+    func holder(ofShard n: Int64) throws -> ShardInfo? {
+        if let s = catalog.shard(number: n) { return s }
+        guard let into = try store.mergedInto(n) else { return nil }
+        return catalog.shard(number: into)
+    }
+
     /// Before a write: the first write of a transaction (or the first after a partial
     /// rollback) catches up with the database; later writes of it trust memory.
     @inline(__always) func readyToWrite() throws {
@@ -206,7 +215,7 @@ final class ShardedCollection {
             shards.append(shard)
         }
         let next = try store.nextNumber()
-        try CatalogCheck.check(collection: name, nextNumber: next, highest: shards.map(\.number).max() ?? 0)
+        try CatalogCheck.check(collection: name, nextNumber: next, highest: try store.highestNumber())
         catalog = Catalog(shards)
         statements.fit(shards: catalog.shards.count)
         // Another connection may have left merges or summaries to do.

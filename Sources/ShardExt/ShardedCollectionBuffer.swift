@@ -79,7 +79,7 @@ extension ShardedCollection {
     }
 
     func writeBuffered(_ e: WriteBuffer.Entry) throws {
-        guard let shard = catalog.shard(number: e.shard) else {
+        guard let shard = try holder(ofShard: e.shard) else {
             throw ShardError("buffered document \(e.id) has lost its shard (dropped by another connection?)")
         }
         let stmt = try insertStatement(for: shard)
@@ -147,7 +147,12 @@ extension ShardedCollection {
             var inserts: [Int64: Statement] = [:]
             var orphans: [WriteBuffer.Entry] = []
             for e in entries {
-                guard let shard = catalog.shard(number: e.shard) else {
+                // A shard merged meanwhile: the catalog table says into which table.
+                let into = catalog.shard(number: e.shard) == nil
+                    ? try other.scalarInt("SELECT merged_into FROM \"main\".\(SQLText.identifier(name + "_shards")) WHERE num = ?1",
+                                          [.int(e.shard)])
+                    : nil
+                guard let shard = catalog.shard(number: into ?? e.shard) else {
                     orphans.append(e)
                     continue
                 }
@@ -160,8 +165,9 @@ extension ShardedCollection {
                 stmt.bind(3, e.doc)
                 defer { stmt.reset() }
                 _ = try stmt.step()
-                let t = touched[e.shard] ?? (0, e.id, e.id, e.ts, e.ts)
-                touched[e.shard] = (t.rows + 1, min(t.minId, e.id), max(t.maxId, e.id), min(t.minTs, e.ts), max(t.maxTs, e.ts))
+                // Counted on the table that holds the row (a merged one's own row).
+                let t = touched[shard.number] ?? (0, e.id, e.id, e.ts, e.ts)
+                touched[shard.number] = (t.rows + 1, min(t.minId, e.id), max(t.maxId, e.id), min(t.minTs, e.ts), max(t.maxTs, e.ts))
             }
             let otherStore = CatalogStore(db: other, schema: "main", name: self.name)
             defer { otherStore.finalizeAll() }

@@ -40,7 +40,17 @@ extension ShardedCollection {
         if merging, let group = MergePlan.plan(shards: catalog.shards, collection: name, mergeRows: options.mergeRows,
                                                isOpen: { self.catalog.isNewestOfLine($0) && self.router.hasRoom($0) },
                                                cut: cut).first {
-            return try move(group.sources[0], into: group.target, reuse: true)
+            // One plan serves its group: its sources go in turn (planning looks at every
+            // shard) while the step stays within its rows; the first goes whole.
+            var target = group.target
+            var moved: Int64 = 0
+            for source in group.sources {
+                if moved > 0 && moved + source.rows > UpkeepPacer.stepRows { break }
+                let (rows, holder) = try move(source, into: target, reuse: true)
+                moved += rows
+                target = .existing(holder)
+            }
+            return moved
         }
         if let s = unsummarized(cut: cut) {
             try buildSummary(s)
@@ -61,7 +71,12 @@ extension ShardedCollection {
             while let group = MergePlan.plan(shards: catalog.shards, collection: name,
                                              mergeRows: options.mergeRows, cut: cut).first {
                 // Emptied tables are dropped at the end, so new merged tables get their own.
-                moved += try move(group.sources[0], into: group.target, reuse: false)
+                var target = group.target
+                for source in group.sources {
+                    let (rows, holder) = try move(source, into: target, reuse: false)
+                    moved += rows
+                    target = .existing(holder)
+                }
             }
             // Then what the merges left unsummarized.
             while let s = unsummarized(cut: cut) { try buildSummary(s) }
@@ -73,8 +88,9 @@ extension ShardedCollection {
 
     /// Moves a shard's rows into a merged table (made first when new), keeping their
     /// ids; the catalog maps the shard's number to that table from now on. The shard's
-    /// own table is dropped by `dropMergedTables` when SQLite allows.
-    private func move(_ source: ShardInfo, into target: MergePlan.Target, reuse: Bool) throws -> Int64 {
+    /// own table is dropped by `dropMergedTables` when SQLite allows. Returns the rows
+    /// moved and the table that holds them.
+    private func move(_ source: ShardInfo, into target: MergePlan.Target, reuse: Bool) throws -> (Int64, ShardInfo) {
         let t: ShardInfo
         switch target {
         case .existing(let existing): t = existing
@@ -104,7 +120,7 @@ extension ShardedCollection {
         catalogGeneration += 1
         mergedTablesLeft = true
         spares?.append(source.tableName)
-        return moved
+        return (moved, t)
     }
 
     /// An emptied table of a merged shard, for a new shard to take over: SQLite drops a

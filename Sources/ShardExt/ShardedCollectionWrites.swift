@@ -69,6 +69,13 @@ extension ShardedCollection {
 
     /// Creates a shard table with its indexes and its catalog row, in the caller's transaction.
     func createShard(_ key: ShardKey, containing ts: Int64) throws -> ShardInfo {
+        var key = key
+        // Merged shards' rows are not in memory (see Catalog.init): a line whose shards
+        // were all merged continues after the highest seq its rows in the table hold.
+        let newest = catalog.newest(line: key.lineKey)
+        if newest == nil || newest!.key.isMerged, let top = try store.highestSeq(of: key), top >= key.seq {
+            key = ShardKey(collection: key.collection, category: key.category, period: key.period, seq: top + 1)
+        }
         let period = options.partition.period(containing: ts)
         let shard = try makeShard(key, period: period)
         catalog.add(shard)
@@ -145,7 +152,7 @@ extension ShardedCollection {
     /// Deletes the row with this id, if there is one.
     func delete(id: Int64) throws {
         try readyToWrite()
-        guard let shard = catalog.shard(number: DocumentId.shardNumber(of: id)) else { return }
+        guard let shard = try holder(ofShard: DocumentId.shardNumber(of: id)) else { return }
         try checkWritable(shard, id: id)
         let stmt = try statements.checkout(db, "DELETE FROM \(qualified(shard.tableName)) WHERE id = ?1")
         defer { statements.checkin(stmt) }
@@ -157,7 +164,7 @@ extension ShardedCollection {
     /// Replaces a document (and/or its explicit ts). It must stay in its shard's period and category.
     func update(id: Int64, doc: OpaquePointer?, docChanged: Bool, explicitTs: OpaquePointer?, tsChanged: Bool) throws {
         try readyToWrite()
-        guard let shard = catalog.shard(number: DocumentId.shardNumber(of: id)) else { return }
+        guard let shard = try holder(ofShard: DocumentId.shardNumber(of: id)) else { return }
         try checkWritable(shard, id: id)
         let tbl = qualified(shard.tableName)
         // The stored row, for what the update leaves as it was.

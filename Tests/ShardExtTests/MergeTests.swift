@@ -112,6 +112,35 @@ final class MergeTests: XCTestCase {
         db.expectError("SELECT shard_merge('e', 'soon')", contains: "bad time")
     }
 
+    /// A connection that opens after the merges reads only the tables' catalog rows,
+    /// not the merged shards': ids, late rows and buffered rows still find their way.
+    func testAConnectionOpenedAfterMergesFindsMergedShardsInTheCatalogTable() throws {
+        let db = try TestDatabase()
+        try load(db, options: "merge = none", days: 3)
+        XCTAssertEqual(try db.int("SELECT shard_merge('e', '2024-01-03')"), 48 * 4)
+        try copyToPlain(db)
+        let ids = try db.query("SELECT id FROM plain WHERE u IN (10, 11, 12) ORDER BY id").map { $0[0].int! }
+        let other = try TestDatabase(path: db.path)
+        try other.exec("CREATE TEMP TABLE probe(x)")   // reads the catalog at first use
+        // Ids of merged hours go to their day's table: reads, updates, deletes.
+        XCTAssertEqual(try other.query("SELECT shard FROM e WHERE id = ?", [.int(ids[0])]), [[.text("e:2024:01:01:000")]])
+        XCTAssertEqual(try other.int("SELECT count(*) FROM e WHERE id IN (\(ids.map(String.init).joined(separator: ",")))"), 3)
+        try other.exec("UPDATE e SET doc = json_set(doc, '$.k', 'changed') WHERE id = ?", [.int(ids[1])])
+        try other.exec("DELETE FROM e WHERE id = ?", [.int(ids[2])])
+        XCTAssertEqual(try other.query("SELECT id, k FROM e WHERE u IN (10, 11, 12) ORDER BY id"),
+                       [[.int(ids[0]), .text("k4")], [.int(ids[1]), .text("changed")]])
+        // A late row for an hour whose shards were all merged takes the next seq of that hour.
+        try other.exec("INSERT INTO e(doc) VALUES ('{\"t\":1704070800000,\"k\":\"x\",\"u\":-1000}')")   // 01-01 01:00
+        XCTAssertEqual(try other.text("SELECT shard FROM e WHERE u = -1000"), "e:2024:01:01:01:002")
+        // And one for an hour never written before starts its line.
+        try other.exec("INSERT INTO e(doc) VALUES ('{\"t\":1706745600000,\"k\":\"x\",\"u\":-1001}')")   // 02-01 00:00
+        XCTAssertEqual(try other.text("SELECT shard FROM e WHERE u = -1001"), "e:2024:02:01:00:001")
+        // The first connection sees all of it once the catalog changed under it.
+        XCTAssertEqual(try db.int("SELECT count(*) FROM e"), try db.int("SELECT count(*) FROM plain") - 1 + 2)
+        XCTAssertEqual(try db.int("SELECT shard_merge('e', '2024-01-03')"), 1)
+        XCTAssertEqual(try other.text("SELECT shard FROM e WHERE u = -1000"), "e:2024:01:01:000")
+    }
+
     func testMergeRowsCapsMergedTables() throws {
         let db = try TestDatabase()
         try load(db, options: "merge = none, merge_rows = 40", days: 2)

@@ -131,8 +131,9 @@ def run_child(db, op, steps_every=0, kill_at=0, delay=None):
     if delay is not None:
         time.sleep(delay)
         p.send_signal(signal.SIGKILL)
-    elif kill_at == 0:
-        # Uninterrupted: wait for D, then kill (the connection stays open, like a crash after it).
+    else:
+        # Uninterrupted, or a progress kill the work ended before: wait for D (or the
+        # child's own kill), then kill (the connection stays open, like a crash after it).
         deadline = time.time() + 300
         while not any(l.startswith("D ") for l in lines) and time.time() < deadline and p.poll() is None:
             time.sleep(0.01)
