@@ -33,9 +33,10 @@ What it does:
    block table after), and the whole file (page_count * page_size after VACUUM of a
    copy) before and after.
 3. Reads on compressed shards: the compressed copy against an uncompressed copy of
-   the same database, on a connection each, four queries bounded to the compressed
+   the same database, on a connection each, six queries bounded to the compressed
    range (full scan, indexed type equality, one ordinary user's rows, ORDER BY ts
-   DESC LIMIT 100). Results must be identical (the run stops otherwise).
+   DESC LIMIT 100, ORDER BY ts LIMIT 5, a rare type's last 5 by ts). Results must be
+   identical (the run stops otherwise).
 4. Archive: on another uncompressed copy, `shard_archive('events', <Feb 1>,
    'archive.db')`, then a full scan and an indexed equality over January, against
    the uncompressed copy. Results must be identical.
@@ -365,11 +366,15 @@ def main():
     eq = "SELECT count(*) FROM events WHERE type = ? AND ts < ?"
     usr = "SELECT id, ts, type FROM events WHERE user = ? AND ts < ? ORDER BY ts"
     latest = "SELECT id, ts FROM events WHERE ts < ? ORDER BY ts DESC LIMIT 100"
+    first = "SELECT id, ts, type FROM events WHERE ts < ? ORDER BY ts LIMIT 5"
+    last_of = "SELECT id, ts FROM events WHERE type = ? AND ts < ? ORDER BY ts DESC LIMIT 5"
     pairs = [  # (label, query on the changed copy, the same on the uncompressed copy, goal ratio)
         ("3a. full scan, count+sum(length(doc)), compressed range", scan, (zend,), 2),
         (f"3b. indexed equality type = '{RARE_TYPE}', count, compressed range", eq, (RARE_TYPE, zend), 2),
         (f"3c. indexed user = {user} (ordinary user), rows ORDER BY ts, compressed range", usr, (user, zend), 2),
         ("3d. ORDER BY ts DESC LIMIT 100 within the compressed range", latest, (zend,), 2),
+        ("3e. ORDER BY ts LIMIT 5 within the compressed range", first, (zend,), 2),
+        (f"3f. type = '{RARE_TYPE}' ORDER BY ts DESC LIMIT 5 within the compressed range", last_of, (RARE_TYPE, zend), 2),
         ("4a. full scan, count+sum(length(doc)), archived January", scan, (feb1,), None),
         (f"4b. indexed equality type = '{RARE_TYPE}', count, archived January", eq, (RARE_TYPE, feb1), None),
     ]

@@ -6,7 +6,8 @@
 /// each collection column's statement column, -1 when not selected.
 ///
 /// After the conditions' parameters come the scan's id and ts bounds (four), for the
-/// block ranges of a compressed shard, then LIMIT + OFFSET when the scan has a LIMIT.
+/// block ranges of a compressed shard, and the block an ordered scan reads alone (one),
+/// then LIMIT + OFFSET when the scan has a LIMIT.
 public struct ShardSelect: Equatable, Sendable {
     /// One term of the WHERE clause, and whether it is a numeric ts range (implied
     /// for shards whose rows all lie inside it).
@@ -42,10 +43,20 @@ public struct ShardSelect: Equatable, Sendable {
     /// For a compressed shard's block table: its blocks, joined with their rows,
     /// skipping blocks outside the id and ts bounds.
     public private(set) var compressedTail = ""
+    /// For a compressed shard read block by block (an ordered scan, or one with a block
+    /// probe): each block within the bounds, its range in the scan's order (ts, or id)
+    /// and its rowid, by the range's lower end, as `blockRangesHead + <table> +
+    /// blockRangesTail`; with a probe, then the block's keys and the probe's value, so
+    /// the scan skips the blocks the filter rules out without loading their data. The
+    /// scan reads each remaining block alone with `blockTail`, given its rowid.
+    public private(set) var blockRangesHead = ""
+    public private(set) var blockRangesTail = ""
+    /// `compressedTail` for one block, by its rowid.
+    public private(set) var blockTail = ""
 
     public init() {}
 
-    /// `parameterCount` counts the parameters up to the four bounds (the last of them);
+    /// `parameterCount` counts the parameters up to the five bounds (the last of them);
     /// `cap` is LIMIT + OFFSET (`.max` without a LIMIT), bound as parameter
     /// `parameterCount + 1`.
     public init(plan: ScanPlan, columns: ColumnLayout, conditions: [Condition], parameterCount n: Int,
@@ -75,10 +86,16 @@ public struct ShardSelect: Equatable, Sendable {
         tail = whereClause(conditions.map(\.sql)) + orderAndLimit
         tailInsideTime = whereClause(conditions.filter { !$0.timeRange }.map(\.sql)) + orderAndLimit
         let p = SQLText.parameter
-        let blocks = "z.last_id >= \(p(n - 3)) AND z.first_id <= \(p(n - 2)) AND z.max_ts >= \(p(n - 1)) AND z.min_ts <= \(p(n))"
+        let blocks = "z.last_id >= \(p(n - 4)) AND z.first_id <= \(p(n - 3)) AND z.max_ts >= \(p(n - 2)) AND z.min_ts <= \(p(n - 1))"
         let rows = blockProbe.map { "shards_block(z.data, z.keys, \(Int64(bitPattern: $0.pathHash)), \(p($0.parameter)))" }
             ?? "shards_block(z.data)"
         compressedTail = " AS z, \(rows)" + whereClause([blocks] + conditions.map(\.sql)) + orderAndLimit
+        blockTail = " AS z, \(rows)" + whereClause(["z.block = \(p(n))"] + conditions.map(\.sql)) + orderAndLimit
+        // Without a probe, the index on (min_ts, max_ts, first_id, last_id), when the
+        // table has it, covers this.
+        blockRangesHead = "SELECT " + (plan.order.byTime ? "min_ts, max_ts" : "first_id, last_id") + ", block"
+            + (blockProbe.map { ", keys, \(p($0.parameter))" } ?? "") + " FROM "
+        blockRangesTail = " AS z WHERE " + blocks + " ORDER BY 1"
     }
 
     /// Statement column of each collection column, -1 when not selected.

@@ -24,11 +24,15 @@ func filterValue(_ v: OpaquePointer?) -> BlockFilter.Value? {
 }
 
 private final class BlockCursor {
+    /// Counts the blocks decompressed, for shards_explain.
+    let connection: Connection
     /// The decompressed block; the reader and rows point into it until the next start().
     var buffer = UnsafeMutableRawBufferPointer(start: nil, count: 0)
     var reader: Block.Reader?
     var row: Block.Row?
     var rowNumber: Int64 = 0
+
+    init(connection: Connection) { self.connection = connection }
 
     deinit { Compression.freeBuffer(&buffer) }
 
@@ -42,6 +46,7 @@ private final class BlockCursor {
             return
         }
         let n = try Compression.decompress(input, into: &buffer)
+        connection.blocksDecompressed += 1
         reader = try Block.Reader(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
         rowNumber = 0
         try advance()
@@ -53,8 +58,11 @@ private final class BlockCursor {
     }
 }
 
-/// The vtab's object: shards_block keeps no state of its own.
-private final class BlockTable {}
+/// The vtab's object: the connection, whose count of decompressed blocks cursors raise.
+private final class BlockTable {
+    let connection: Connection
+    init(connection: Connection) { self.connection = connection }
+}
 
 private func blockCursorOf(_ cur: UnsafeMutablePointer<sqlite3_vtab_cursor>?) -> BlockCursor {
     cursorObject(cur, as: BlockCursor.self)
@@ -64,11 +72,11 @@ let blockModule: UnsafeMutablePointer<sqlite3_module> = {
     let m = UnsafeMutablePointer<sqlite3_module>.allocate(capacity: 1)
     m.initialize(to: sqlite3_module())
     m.pointee.iVersion = 1
-    m.pointee.xConnect = { rawDb, _, _, _, out, _ in
+    m.pointee.xConnect = { rawDb, aux, _, _, out, _ in
         let rc = api.pointee.declare_vtab(rawDb, blockColumns)
         if rc != SQLITE_OK { return rc }
         _ = shard_vtab_config(rawDb, SQLITE_VTAB_INNOCUOUS)
-        out!.pointee = makeVtab(BlockTable())
+        out!.pointee = makeVtab(BlockTable(connection: object(aux, as: Connection.self)))
         return SQLITE_OK
     }
     m.pointee.xDisconnect = { freeVtab($0) }
@@ -99,7 +107,7 @@ let blockModule: UnsafeMutablePointer<sqlite3_module> = {
         info.pointee.estimatedRows = 1000
         return SQLITE_OK
     }
-    m.pointee.xOpen = { _, out in makeCursor(BlockCursor(), out) }
+    m.pointee.xOpen = { vtab, out in makeCursor(BlockCursor(connection: vtabObject(vtab, as: BlockTable.self).connection), out) }
     m.pointee.xClose = { freeCursor($0) }
     m.pointee.xFilter = { cur, idxNum, _, argc, argv in
         guarded(cur!.pointee.pVtab) {

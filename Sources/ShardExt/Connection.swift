@@ -8,6 +8,9 @@ final class Connection {
     private var collections: [String: ShardedCollection] = [:]
     /// A shards_explain is running on this connection (they do not nest).
     var explaining = false
+    /// Compressed blocks shards_block has decompressed on this connection: shards_explain
+    /// reports how many a query needed.
+    var blocksDecompressed = 0
 
     init(db: Database) { self.db = db }
 

@@ -108,7 +108,9 @@ private func shardMerge(_ ctx: OpaquePointer?, _ argc: Int32, _ argv: ValueArray
 }
 
 /// shards_explain(collection, query) -> how the query read the collection: for each
-/// scan, the shards it visited out of all, and the SQL it ran in each. The query
+/// scan, the shards it visited out of all, and the SQL it ran in each (for a compressed
+/// shard read block by block, in each block it read), then how many compressed blocks
+/// it decompressed, when any. The query
 /// runs to completion (like EXPLAIN ANALYZE); its rows are counted, not returned.
 /// It must be one read-only query: SQL run from inside a function is not guarded by
 /// defensive mode, so a write here could reach the collection's own tables. And it
@@ -131,8 +133,11 @@ private func shardsExplain(_ ctx: OpaquePointer?, _ argc: Int32, _ argv: ValueAr
         conn.explaining = false
     }
     var rows = 0
+    let blocksBefore = conn.blocksDecompressed
     while try stmt.step() { rows += 1 }
-    resultText(ctx, ((collection.trace ?? []) + ["rows: \(rows)"]).joined(separator: "\n"))
+    let blocks = conn.blocksDecompressed - blocksBefore
+    let counts = (blocks > 0 ? ["blocks decompressed: \(blocks)"] : []) + ["rows: \(rows)"]
+    resultText(ctx, ((collection.trace ?? []) + counts).joined(separator: "\n"))
 }
 
 private func debugText() -> String {

@@ -3,7 +3,11 @@ import ShardCore
 
 /// A scan over the shards a plan selects. Shards are read in groups: one shard at a
 /// time with no order; for id or ts order, shards whose id or time ranges overlap are
-/// read together and merged on id or (ts, id), so no sort is needed above us.
+/// read together and merged on id or (ts, id), so no sort is needed above us. In an
+/// ordered scan a compressed shard is read block by block, each block a source of its
+/// own opened only when the scan reaches its range, so a LIMIT stops after the first
+/// few blocks in that order; so is one with an equality probe, whose filter then rules
+/// blocks out before their data is read.
 final class ScanCursor {
     let collection: ShardedCollection
     private var plan = ScanPlan()
@@ -23,8 +27,25 @@ final class ScanCursor {
     /// The statement column of each collection column (the shape's select's).
     private var columnMap: [Int32] = []
     private var timeBounds = IntBounds()
+    /// The first of the five block bounds of `ShardSelect` (lowest id, highest id,
+    /// lowest ts, highest ts, the one block to read), as an index into `parameters`.
+    private var boundsParameter = 0
+    /// The path hash of the scan's block probe (`ShardSelect.BlockProbe`), if any.
+    private var probePath: UInt64?
 
-    private var groups: [[ShardInfo]] = []
+    /// What one stream reads: a whole shard, or one block of a compressed shard.
+    private struct Source {
+        let shard: ShardInfo
+        /// The range of its rows in the scan's order: ts, or id.
+        let lo: Int64, hi: Int64
+        /// For one block: its rowid.
+        var block: Int64? = nil
+    }
+    private var groups: [[Source]] = []
+    /// The sources of the group being read, in the order they may be needed, and the
+    /// next one to open.
+    private var pending: [Source] = []
+    private var nextPending = 0
     /// The highest id of each live shard to visit, taken at xFilter: the scan reads the
     /// collection as of its start, not the rows its own statement writes meanwhile.
     private var lastIds: [Int64: Int64] = [:]
@@ -55,9 +76,12 @@ final class ScanCursor {
         }
     }
     private var streams: [Stream] = []
+    /// Slots of `streams` whose stream ended (its statement went back).
+    private var freeSlots: [Int] = []
     /// Holds the read transaction while the scan has shards to read (`readyToScan`).
     private var readPin: Statement?
-    /// Indices into `streams`, a binary heap on (ts, id), or id alone, in the scan's direction.
+    /// Indices into `streams`, a binary heap on (ts, id), or id alone, in the scan's
+    /// direction: the streams that hold a statement.
     private var heap: [Int] = []
 
     /// Rows returned and the most that can be wanted (LIMIT + OFFSET).
@@ -152,8 +176,10 @@ final class ScanCursor {
         }
         timeBounds = pruning.times
         cap = limit < 0 ? .max : limit.addingReportingOverflow(offset).overflow ? .max : limit + offset
-        // The last four parameters: the id and ts bounds, for a compressed shard's blocks.
-        for bound in [pruning.ids.lo, pruning.ids.hi, pruning.times.lo, pruning.times.hi] {
+        // The last five parameters: the id and ts bounds, for a compressed shard's
+        // blocks, and the block a stream reads alone (bound per stream).
+        boundsParameter = parameters.count
+        for bound in [pruning.ids.lo, pruning.ids.hi, pruning.times.lo, pruning.times.hi, 0] {
             parameters.append(.query(.integer(bound)))
         }
 
@@ -178,6 +204,7 @@ final class ScanCursor {
         columnMap = shape!.select.columnMap
         // Then LIMIT + OFFSET, when there is one: bound, so every LIMIT shares one statement.
         if cap != .max { parameters.append(.query(.integer(cap))) }
+        probePath = blockProbe?.pathHash
         collection.traceScan(visiting: shards.count, skippedBySummary: skipped)
 
         returned = 0
@@ -279,24 +306,43 @@ final class ScanCursor {
     /// by their lowest id, so a full scan comes out in id order wherever the tables'
     /// id ranges do not overlap, as a plain table's does (hosts such as Datasette page
     /// through ties in that order).
-    private func makeGroups(_ shards: [ShardInfo]) -> [[ShardInfo]] {
-        if plan.order == .none { return shards.sorted { $0.ids.lowerBound < $1.ids.lowerBound }.map { [$0] } }
-        let bounds: (ShardInfo) -> (lo: Int64, hi: Int64) = plan.order.byTime
-            ? { $0.timeBounds }
-            : { ($0.ids.lowerBound, $0.ids.upperBound) }
-        var groups: [[ShardInfo]] = []
-        var groupHi = Int64.min
-        for s in shards.sorted(by: { bounds($0).lo < bounds($1).lo }) {
-            let (lo, hi) = bounds(s)
-            if groups.isEmpty || lo > groupHi {
-                groups.append([s])
-                groupHi = hi
-            } else {
-                groups[groups.count - 1].append(s)
-                groupHi = max(groupHi, hi)
-            }
+    private func makeGroups(_ shards: [ShardInfo]) -> [[Source]] {
+        if plan.order == .none {
+            return shards.sorted { $0.ids.lowerBound < $1.ids.lowerBound }
+                .map { [Source(shard: $0, lo: $0.ids.lowerBound, hi: $0.ids.upperBound)] }
         }
+        let sources = shards.map { s in
+            let (lo, hi) = plan.order.byTime ? s.timeBounds : (s.ids.lowerBound, s.ids.upperBound)
+            return Source(shard: s, lo: lo, hi: hi)
+        }
+        return ordered(sources)
+    }
+
+    /// Sources grouped where their ranges overlap, groups in the scan's direction.
+    private func ordered(_ sources: [Source]) -> [[Source]] {
+        let groups = overlapGroups(sources) { ($0.lo, $0.hi) }
         return plan.order.isDescending ? groups.reversed() : groups
+    }
+
+    /// A compressed shard not yet split into its blocks, in a scan that reads them one
+    /// by one: an ordered one, or one whose block probe can skip blocks.
+    private func needsSplit(_ s: Source) -> Bool {
+        (plan.order != .none || probePath != nil) && s.block == nil && s.shard.isCompressed && s.shard.file == nil
+    }
+
+    /// The blocks of a compressed shard inside the scan's bounds, each a source, but
+    /// for those the probe rules out (as shards_block would, before their data is read).
+    private func appendBlocks(of shard: ShardInfo, to sources: inout [Source]) throws {
+        let stmt = try collection.statements.checkout(collection.db, shape!.sql(table: shard.storedTable, tail: .blockRanges, in: collection))
+        defer { collection.statements.checkin(stmt) }
+        for i in 0..<min(parameters.count, stmt.parameterCount) { bind(stmt, Int32(i + 1), parameters[i]) }
+        while try stmt.step() {
+            if let path = probePath, valueType(stmt.value(3)) == SQLITE_BLOB, let keys = valueBlobBytes(stmt.value(3)),
+               let value = filterValue(stmt.value(4)), !BlockFilter.mayContain(keys, pathHash: path, value) {
+                continue
+            }
+            sources.append(Source(shard: shard, lo: stmt.int64(0), hi: stmt.int64(1), block: stmt.int64(2)))
+        }
     }
 
     /// Whether every row of the shard is inside the scan's ts range.
@@ -311,42 +357,98 @@ final class ScanCursor {
     private func openNextGroup() throws -> Bool {
         while nextGroup < groups.count {
             let group = groups[nextGroup]
+            // A compressed shard is split into its blocks when its group comes up (a
+            // LIMIT met earlier never reads its block ranges), and they are grouped
+            // again with the group's other sources.
+            if group.contains(where: needsSplit) {
+                var sources: [Source] = []
+                for s in group {
+                    if needsSplit(s) { try appendBlocks(of: s.shard, to: &sources) } else { sources.append(s) }
+                }
+                groups.replaceSubrange(nextGroup...nextGroup, with: ordered(sources))
+                continue
+            }
             nextGroup += 1
-            for shard in group {
-                let tail: ScanShape.Tail = shard.isCompressed ? .compressed : insideTimeRange(shard) ? .insideTime : .plain
-                // An archived shard is read on its archive file's own connection.
-                let (db, cache, sql): (Database, StatementCache, String)
-                if shard.file != nil {
-                    let archive = try collection.archive(of: shard)
-                    (db, cache) = (archive.db, archive.statements)
-                    sql = shape!.sql(qualifiedTable: "\"main\"." + SQLText.identifier(shard.archiveTable), tail: tail)
-                } else {
-                    (db, cache) = (collection.db, collection.statements)
-                    sql = shape!.sql(table: shard.storedTable, tail: tail, in: collection)
-                }
-                let stmt = try cache.checkout(db, sql)
-                collection.traceShard(shard, sql: sql)
-                // Up to the last one this statement uses: a shard's own table skips the
-                // four bounds of compressed blocks.
-                for i in 0..<min(parameters.count, stmt.parameterCount) { bind(stmt, Int32(i + 1), parameters[i]) }
-                // A live shard up to the highest id it held at the start (ids only
-                // grow); the others take no writes.
-                let lastId = lastIds[shard.number] ?? .max
-                let stream = Stream(shard: shard, stmt: stmt, cache: cache, lastId: lastId)
-                do {
-                    if try stream.step() { streams.append(stream) } else { cache.checkin(stmt) }
-                } catch {
-                    cache.checkin(stmt)
-                    throw error
-                }
+            // Whole shards open at once: their ranges are the catalog's. Blocks, whose
+            // ranges are their own, wait until the scan reaches them, in the order they
+            // can first be needed: by their lowest value going up, their highest going down.
+            pending.removeAll(keepingCapacity: true)
+            for s in group {
+                if s.block == nil { try open(s) } else { pending.append(s) }
             }
-            if !streams.isEmpty {
-                heap = Array(streams.indices)
-                for i in stride(from: heap.count / 2 - 1, through: 0, by: -1) { siftDown(i) }
-                return true
-            }
+            if plan.order.isDescending { pending.sort { $0.hi > $1.hi } }
+            nextPending = 0
+            try openPending()
+            if !heap.isEmpty { return true }
         }
         return false
+    }
+
+    /// Opens the group's blocks whose first row may come before the current one (all
+    /// of them until one has a row). Blocks whose time ranges overlap (late documents)
+    /// are decompressed only once the scan reaches their range.
+    private func openPending() throws {
+        while nextPending < pending.count {
+            let source = pending[nextPending]
+            if let top = heap.first {
+                let key = streams[top].stmt.int64(plan.order.byTime ? 1 : 0)
+                // Ties on ts are ordered by id: a source starting at the current ts opens.
+                guard plan.order.isDescending ? source.hi >= key : source.lo <= key else { return }
+            }
+            nextPending += 1
+            try open(source)
+        }
+    }
+
+    /// Opens one source's statement; a stream with a row joins the heap.
+    private func open(_ source: Source) throws {
+        let shard = source.shard
+        let tail: ScanShape.Tail = source.block != nil ? .block
+            : shard.isCompressed ? .compressed : insideTimeRange(shard) ? .insideTime : .plain
+        // An archived shard is read on its archive file's own connection.
+        let (db, cache, sql): (Database, StatementCache, String)
+        if shard.file != nil {
+            let archive = try collection.archive(of: shard)
+            (db, cache) = (archive.db, archive.statements)
+            sql = shape!.sql(qualifiedTable: "\"main\"." + SQLText.identifier(shard.archiveTable), tail: tail)
+        } else {
+            (db, cache) = (collection.db, collection.statements)
+            sql = shape!.sql(table: shard.storedTable, tail: tail, in: collection)
+        }
+        let stmt = try cache.checkout(db, sql)
+        // Up to the last one this statement uses: a shard's own table skips the
+        // five bounds of compressed blocks.
+        for i in 0..<min(parameters.count, stmt.parameterCount) { bind(stmt, Int32(i + 1), parameters[i]) }
+        if let block = source.block {
+            stmt.bind(Int32(boundsParameter + 5), block)
+            collection.traceShard(shard, sql: sql, block: block)
+        } else {
+            collection.traceShard(shard, sql: sql)
+        }
+        // A live shard up to the highest id it held at the start (ids only
+        // grow); the others take no writes.
+        let lastId = lastIds[shard.number] ?? .max
+        let stream = Stream(shard: shard, stmt: stmt, cache: cache, lastId: lastId)
+        do {
+            guard try stream.step() else {
+                cache.checkin(stmt)
+                return
+            }
+        } catch {
+            cache.checkin(stmt)
+            throw error
+        }
+        // A slot of a stream that ended, else a new one.
+        let slot: Int
+        if let free = freeSlots.popLast() {
+            streams[free] = stream
+            slot = free
+        } else {
+            streams.append(stream)
+            slot = streams.count - 1
+        }
+        heap.append(slot)
+        siftUp(heap.count - 1)
     }
 
     private func bind(_ stmt: Statement, _ i: Int32, _ p: Parameter) {
@@ -369,16 +471,18 @@ final class ScanCursor {
         let top = heap[0]
         if try streams[top].step() {
             siftDown(0)
-            return
-        }
-        streams[top].cache.checkin(streams[top].stmt)
-        heap[0] = heap[heap.count - 1]
-        heap.removeLast()
-        if !heap.isEmpty {
+        } else {
+            // Only the streams in the heap hold statements.
+            streams[top].cache.checkin(streams[top].stmt)
+            freeSlots.append(top)
+            heap[0] = heap[heap.count - 1]
+            heap.removeLast()
             siftDown(0)
-            return
         }
-        streams.removeAll()
+        if nextPending < pending.count { try openPending() }
+        if !heap.isEmpty { return }
+        streams.removeAll(keepingCapacity: true)
+        freeSlots.removeAll(keepingCapacity: true)
         if !(try openNextGroup()) { finish() }
     }
 
@@ -400,6 +504,16 @@ final class ScanCursor {
         let ia = sa.int64(0), ib = sb.int64(0)
         if plan.order.isDescending { return ta > tb || (ta == tb && ia > ib) }
         return ta < tb || (ta == tb && ia < ib)
+    }
+
+    private func siftUp(_ start: Int) {
+        var i = start
+        while i > 0 {
+            let parent = (i - 1) / 2
+            guard before(heap[i], heap[parent]) else { return }
+            heap.swapAt(i, parent)
+            i = parent
+        }
     }
 
     private func siftDown(_ start: Int) {
@@ -446,11 +560,14 @@ final class ScanCursor {
     }
 
     private func release() {
-        for s in streams { s.cache.checkin(s.stmt) }
+        for i in heap { streams[i].cache.checkin(streams[i].stmt) }
         if let pin = readPin { collection.statements.checkin(pin) }
         readPin = nil
         streams.removeAll()
+        freeSlots.removeAll()
         heap.removeAll()
+        pending.removeAll()
+        nextPending = 0
         appliedDocument = nil
         parameters.removeAll()
         groups.removeAll()

@@ -8,16 +8,17 @@ import ShardCore
 final class ScanShape {
     let select: ShardSelect
     /// The statement text for each stored table, one map per tail kind.
-    private var sqlOf: [[String: String]] = [[:], [:], [:]]
+    private var sqlOf: [[String: String]] = [[:], [:], [:], [:], [:]]
 
     init(select: ShardSelect) { self.select = select }
 
-    enum Tail: Int { case plain = 0, insideTime, compressed }
+    /// `blockRanges` is the query of a compressed shard's block ranges, not a SELECT of rows.
+    enum Tail: Int { case plain = 0, insideTime, compressed, block, blockRanges }
 
     /// The statement for one of the collection's own tables.
     func sql(table: String, tail: Tail, in collection: ShardedCollection) -> String {
         if let sql = sqlOf[tail.rawValue][table] { return sql }
-        let sql = select.head + collection.qualified(table) + text(of: tail)
+        let sql = head(of: tail) + collection.qualified(table) + text(of: tail)
         // Tables come and go with merges and retention; a map that outgrew the
         // collection starts again.
         if sqlOf[tail.rawValue].count >= 4 * collection.catalog.shards.count + 64 { sqlOf[tail.rawValue].removeAll() }
@@ -27,7 +28,11 @@ final class ScanShape {
 
     /// The statement for a table given by its qualified name (an archive's), not kept.
     func sql(qualifiedTable: String, tail: Tail) -> String {
-        select.head + qualifiedTable + text(of: tail)
+        head(of: tail) + qualifiedTable + text(of: tail)
+    }
+
+    private func head(of tail: Tail) -> String {
+        tail == .blockRanges ? select.blockRangesHead : select.head
     }
 
     private func text(of tail: Tail) -> String {
@@ -35,6 +40,8 @@ final class ScanShape {
         case .plain: select.tail
         case .insideTime: select.tailInsideTime
         case .compressed: select.compressedTail
+        case .block: select.blockTail
+        case .blockRanges: select.blockRangesTail
         }
     }
 }

@@ -357,8 +357,10 @@ extension ShardedCollection {
             + (skipped > 0 ? ", \(skipped) skipped by summary" : ""))
     }
 
-    func traceShard(_ shard: ShardInfo, sql: String) {
+    /// `block`: for one block of a compressed shard, its rowid.
+    func traceShard(_ shard: ShardInfo, sql: String, block: Int64? = nil) {
         guard trace != nil else { return }
-        trace!.append("  \(shard.keyText)\(shard.file.map { " (archive \($0))" } ?? ""): \(sql)")
+        let source = shard.file.map { " (archive \($0))" } ?? block.map { " (block \($0))" } ?? ""
+        trace!.append("  \(shard.keyText)\(source): \(sql)")
     }
 }

@@ -235,6 +235,9 @@ extension ShardedCollection {
             }
         }
         if block.count > 0 { try emit() }
+        // An ordered scan reads the blocks' ranges in ts order; this index covers that
+        // read (shards compressed before it existed are read through their table).
+        try db.exec("CREATE INDEX \(qualified(s.blocksTable + "-ts")) ON \(SQLText.identifier(s.blocksTable))(min_ts, max_ts, first_id, last_id)")
         // SQLite drops a table only while no other statement runs on the connection.
         do {
             try db.exec("DROP TABLE \(qualified(s.tableName))")

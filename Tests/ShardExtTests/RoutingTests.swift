@@ -143,6 +143,26 @@ final class RoutingTests: XCTestCase {
         XCTAssertTrue(r.shardSQL.allSatisfy { $0.contains("ORDER BY ts DESC, id DESC") })
     }
 
+    /// A scan closed while a group still had shards open returns each statement to
+    /// the cache once: the statement of a shard that had already ended went back a
+    /// second time, and two cursors of one shape then shared it.
+    func testAScanClosedEarlyReturnsEachStatementOnce() throws {
+        // Days 0..19 are shards a (even days) and b (odd days), merged in one group:
+        // a ends at day 18, before SQLite stops at 20 rows (the LIMIT is its own, not
+        // pushed into the scan) and closes the scan.
+        let shape = "SELECT i.id FROM e AS i WHERE i.ts >= %@ ORDER BY ts"
+        XCTAssertEqual(try db.int("SELECT count(*) FROM (\(shape.replacingOccurrences(of: "%@", with: "0")) LIMIT 20)"), 20)
+        // That shape twice at once: the outer scan stays open while the inner one runs
+        // for each of its rows (`o.id + 0 > 0` keeps the outer LIMIT out of the scan, so
+        // both run the same shard SQL; it bounds the outer scan should it start again).
+        let inner = shape.replacingOccurrences(of: "%@", with: "o.ts")
+        let rows = try db.query("""
+            SELECT o.id, (SELECT count(*) FROM (\(inner) LIMIT 20)) FROM e AS o WHERE o.ts >= 0 AND o.id + 0 > 0 ORDER BY ts LIMIT 400
+            """)
+        XCTAssertEqual(rows.map { $0[0].int! }, try db.query("SELECT id FROM e ORDER BY ts").map { $0[0].int! })
+        XCTAssertEqual(rows.map { $0[1].int! }, (0..<365).map { Int64(min(20, 365 - $0)) })
+    }
+
     func testShardStatementsArePreparedOnceAndReused() throws {
         func statements() -> Int {
             var n = 0
