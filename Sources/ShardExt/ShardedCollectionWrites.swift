@@ -74,6 +74,10 @@ extension ShardedCollection {
         // were all merged continues after the highest seq its rows in the table hold.
         let newest = catalog.newest(line: key.lineKey)
         if newest == nil || newest!.key.isMerged, let top = try store.highestSeq(of: key), top >= key.seq {
+            // Checked as the catalog is when loaded: a seq makes a key, never an overflow.
+            guard top < Int(DocumentId.maxShardNumber) else {
+                throw ShardError("catalog of '\(name)' is inconsistent: line \(key.line) holds seq \(top)")
+            }
             key = ShardKey(collection: key.collection, category: key.category, period: key.period, seq: top + 1)
         }
         let period = options.partition.period(containing: ts)

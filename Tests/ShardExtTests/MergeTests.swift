@@ -139,6 +139,11 @@ final class MergeTests: XCTestCase {
         XCTAssertEqual(try db.int("SELECT count(*) FROM e"), try db.int("SELECT count(*) FROM plain") - 1 + 2)
         XCTAssertEqual(try db.int("SELECT shard_merge('e', '2024-01-03')"), 1)
         XCTAssertEqual(try other.text("SELECT shard FROM e WHERE u = -1000"), "e:2024:01:01:000")
+        // A merged shard's row edited by hand to a seq no key can follow is refused, not overflowed.
+        try other.exec("UPDATE e_shards SET seq = 9223372036854775807 WHERE key = 'e:2024:01:01:02:001'")
+        let third = try TestDatabase(path: db.path)
+        third.expectError("INSERT INTO e(doc) VALUES ('{\"t\":1704074400000,\"k\":\"x\",\"u\":-1002}')",
+                          contains: "catalog of 'e' is inconsistent: line e:2024:01:01:02 holds seq 9223372036854775807")
     }
 
     func testMergeRowsCapsMergedTables() throws {
