@@ -70,10 +70,10 @@ extension ShardedCollection {
     /// Creates a shard table with its indexes and its catalog row, in the caller's transaction.
     func createShard(_ key: ShardKey, containing ts: Int64) throws -> ShardInfo {
         var key = key
-        // Merged shards' rows are not in memory (see Catalog.init): a line whose shards
-        // were all merged continues after the highest seq its rows in the table hold.
-        let newest = catalog.newest(line: key.lineKey)
-        if newest == nil || newest!.key.isMerged, let top = try store.highestSeq(of: key), top >= key.seq {
+        // Merged shards' rows are not in memory (see Catalog.init), and a line's newest
+        // shard in memory may be older than one merged since (a compressed split, then
+        // a late one merged): the line continues after the highest seq the table holds.
+        if let top = try store.highestSeq(of: key), top >= key.seq {
             // Checked as the catalog is when loaded: a seq makes a key, never an overflow.
             guard top < Int(DocumentId.maxShardNumber) else {
                 throw ShardError("catalog of '\(name)' is inconsistent: line \(key.line) holds seq \(top)")

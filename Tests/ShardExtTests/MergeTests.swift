@@ -146,6 +146,25 @@ final class MergeTests: XCTestCase {
                           contains: "catalog of 'e' is inconsistent: line e:2024:01:01:02 holds seq 9223372036854775807")
     }
 
+    /// A line whose newest shard in memory is a compressed split, with later splits
+    /// merged since: a new connection's late document follows the merged ones' seqs.
+    func testALateShardFollowsMergedSplitsAfterACompressedOne() throws {
+        let db = try TestDatabase()
+        try db.exec("CREATE VIRTUAL TABLE ev USING shards(time = '$.ts', max_rows = 2)")
+        try db.exec("INSERT INTO ev(doc) VALUES ('{\"ts\":\"2025-03-05\"}')")
+        XCTAssertEqual(try db.int("SELECT shard_compress('ev', '2025-04-01')"), 1)
+        for ts in ["2025-04-12", "2025-03-07", "2025-03-16", "2025-03-11"] {
+            try db.exec("INSERT INTO ev(doc) VALUES (json_object('ts', ?))", [.text(ts)])
+        }
+        XCTAssertEqual(try db.int("SELECT shard_merge('ev', '2025-04-01')"), 3)
+        XCTAssertEqual(try db.query("SELECT shard FROM shard_list('ev') WHERE shard LIKE 'ev:2025:03:%' ORDER BY shard"),
+                       [[.text("ev:2025:03:000")], [.text("ev:2025:03:001")]])
+        let other = try TestDatabase(path: db.path)
+        try other.exec("INSERT INTO ev(doc) VALUES ('{\"ts\":\"2025-03-20\"}')")
+        XCTAssertEqual(try other.text("SELECT shard FROM ev WHERE ts = 1742428800000"), "ev:2025:03:004")
+        XCTAssertEqual(try other.int("SELECT count(*) FROM ev"), 6)
+    }
+
     func testMergeRowsCapsMergedTables() throws {
         let db = try TestDatabase()
         try load(db, options: "merge = none, merge_rows = 40", days: 2)
