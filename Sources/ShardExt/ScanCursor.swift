@@ -67,8 +67,10 @@ final class ScanCursor {
             self.lastId = lastId
         }
 
-        /// Steps to the next row the scan may see; false at the end.
-        @inline(__always) func step() throws -> Bool {
+        /// Steps to the next row the scan may see; false at the end. `checkIds`: the
+        /// collection was written since the scan started, so a row may be newer than it.
+        @inline(__always) func step(checkIds: Bool = true) throws -> Bool {
+            guard checkIds else { return try stmt.step() }
             while try stmt.step() {
                 if stmt.int64(0) <= lastId { return true }
             }
@@ -76,6 +78,8 @@ final class ScanCursor {
         }
     }
     private var streams: [Stream] = []
+    /// The collection's `shardWrites` when the scan started.
+    private var writesAtStart = 0
     /// Slots of `streams` whose stream ended (its statement went back).
     private var freeSlots: [Int] = []
     /// Holds the read transaction while the scan has shards to read (`readyToScan`).
@@ -99,6 +103,7 @@ final class ScanCursor {
         release()
         self.plan = plan
         readPin = try collection.readyToScan()
+        writesAtStart = collection.shardWrites
         let columns = collection.columns
         var pruning = ShardFilter()
         var conditions: [ShardSelect.Condition] = []
@@ -469,7 +474,17 @@ final class ScanCursor {
             return
         }
         let top = heap[0]
-        if try streams[top].step() {
+        // Ids are read and compared only when the collection was written meanwhile.
+        let checkIds = collection.shardWrites != writesAtStart
+        let stepped: Bool
+        if heap.count == 1 && nextPending >= pending.count {
+            // One stream and nothing waiting to open: no order to keep.
+            if try streams[top].step(checkIds: checkIds) { return }
+            stepped = false
+        } else {
+            stepped = try streams[top].step(checkIds: checkIds)
+        }
+        if stepped {
             siftDown(0)
         } else {
             // Only the streams in the heap hold statements.

@@ -57,6 +57,9 @@ final class ShardedCollection {
     var recountAfterRollback = Set<Int64>()
     /// A statement writing a shard table is running (see writingShard).
     var shardWriteRunning = false
+    /// Writes to shard tables so far (inserts, updates, deletes, merges' moves): a
+    /// scan checks its rows' ids against where it started only once this moved.
+    var shardWrites = 0
     /// The random id this collection's archive files record as their owner (config `owner_id`).
     var ownerId: String?
 

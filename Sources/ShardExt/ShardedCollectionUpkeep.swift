@@ -106,6 +106,7 @@ extension ShardedCollection {
         case .existing(let existing): t = existing
         case .new(let key, let period): t = try makeShard(key, period: period, reuse: reuse)
         }
+        shardWrites &+= 1
         try db.exec("INSERT INTO \(qualified(t.tableName))(id, ts, doc) SELECT id, ts, doc FROM \(qualified(source.tableName))")
         let moved = Int64(db.changes)
         // Emptied, the table waits to be dropped or to serve as a new shard's (spareTable).

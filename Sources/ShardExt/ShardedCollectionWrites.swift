@@ -52,6 +52,7 @@ extension ShardedCollection {
         }
         shardWriteRunning = true
         defer { shardWriteRunning = false }
+        shardWrites &+= 1
         try body()
     }
 
