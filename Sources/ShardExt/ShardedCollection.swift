@@ -146,13 +146,9 @@ final class ShardedCollection {
     /// scan reads the catalog and the shards as of one moment.
     func readyToScan() throws -> Statement {
         if !buffer.isEmpty { try flush() }
-        let pin = try statements.checkout(db, "PRAGMA \(SQLText.identifier(schema)).data_version")
+        let pin = try statements.checkout(db, dataVersionSQL)
         do {
-            let dv = try pin.step() ? pin.int64(0) : 0
-            if dv != lastDataVersion || transaction.catalogStale {
-                try reload()
-                lastDataVersion = dv
-            }
+            try catchUp(to: pin.step() ? pin.int64(0) : 0)
         } catch {
             statements.checkin(pin)
             throw error
@@ -181,16 +177,22 @@ final class ShardedCollection {
     /// Brings the catalog in memory up to date with the database when another
     /// connection committed or a rollback undid our own changes.
     private func catchUp() throws {
-        let dv = try dataVersion()
+        try catchUp(to: dataVersion())
+    }
+
+    /// The same, with the database's `data_version` already read.
+    private func catchUp(to dv: Int64) throws {
         if dv != lastDataVersion || transaction.catalogStale {
             try reload()
             lastDataVersion = dv
         }
     }
 
+    private var dataVersionSQL: String { "PRAGMA \(SQLText.identifier(schema)).data_version" }
+
     func dataVersion() throws -> Int64 {
         if dataVersionStatement == nil {
-            dataVersionStatement = try db.prepare("PRAGMA \(SQLText.identifier(schema)).data_version", persistent: true)
+            dataVersionStatement = try db.prepare(dataVersionSQL, persistent: true)
         }
         let stmt = dataVersionStatement!
         defer { stmt.reset() }

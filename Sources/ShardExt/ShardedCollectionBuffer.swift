@@ -143,15 +143,14 @@ extension ShardedCollection {
         defer { withExtendedLifetime(owner) {} }
         try other.exec("BEGIN IMMEDIATE")
         do {
+            let otherStore = CatalogStore(db: other, schema: "main", name: self.name)
+            defer { otherStore.finalizeAll() }
             var touched: [Int64: (rows: Int64, minId: Int64, maxId: Int64, minTs: Int64, maxTs: Int64)] = [:]
             var inserts: [Int64: Statement] = [:]
             var orphans: [WriteBuffer.Entry] = []
             for e in entries {
                 // A shard merged meanwhile: the catalog table says into which table.
-                let into = catalog.shard(number: e.shard) == nil
-                    ? try other.scalarInt("SELECT merged_into FROM \"main\".\(SQLText.identifier(name + "_shards")) WHERE num = ?1",
-                                          [.int(e.shard)])
-                    : nil
+                let into = catalog.shard(number: e.shard) == nil ? try otherStore.mergedInto(e.shard) : nil
                 guard let shard = catalog.shard(number: into ?? e.shard) else {
                     orphans.append(e)
                     continue
@@ -169,8 +168,6 @@ extension ShardedCollection {
                 let t = touched[shard.number] ?? (0, e.id, e.id, e.ts, e.ts)
                 touched[shard.number] = (t.rows + 1, min(t.minId, e.id), max(t.maxId, e.id), min(t.minTs, e.ts), max(t.maxTs, e.ts))
             }
-            let otherStore = CatalogStore(db: other, schema: "main", name: self.name)
-            defer { otherStore.finalizeAll() }
             for (num, t) in touched {
                 try otherStore.addRows(shard: num, count: t.rows, ids: t.minId...t.maxId, times: t.minTs...t.maxTs)
             }

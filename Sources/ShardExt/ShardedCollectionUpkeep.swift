@@ -42,10 +42,7 @@ extension ShardedCollection {
         // (the cut's guard). Rows inserted only make a shard less worth merging.
         let state = MergeState(generation: catalogGeneration, shards: catalog.shards.count, deletes: deletes,
                                now: options.partition.period(containing: Clock.nowMilliseconds()).start ?? .max)
-        if merging, nothingToMergeAt != state {
-            nothingToMergeAt = nil
-        }
-        if merging, nothingToMergeAt == nil,
+        if merging, nothingToMergeAt != state,
            let group = MergePlan.plan(shards: catalog.shards, collection: name, mergeRows: options.mergeRows,
                                       isOpen: { self.catalog.isNewestOfLine($0) && self.router.hasRoom($0) },
                                       cut: cut).first {
