@@ -92,6 +92,12 @@ final class ScanCursor {
     private var returned: Int64 = 0
     private var cap: Int64 = .max
     private(set) var eof = true
+    /// For a scan that only counts (`ScanPlan.onlyCounts`): the rows it steps over, from
+    /// the catalog, without reading one; -1 for a scan that reads its rows. The module
+    /// steps them in the cursor's C struct (`countLeft`), with no call into this object.
+    private(set) var countedRows: Int64 = -1
+    /// That scan's plan as xFilter got it, to read the rows after all (`readRows`).
+    private var countedPlanText = ""
 
     init(collection: ShardedCollection) { self.collection = collection }
 
@@ -99,10 +105,19 @@ final class ScanCursor {
 
     // MARK: - xFilter
 
-    func filter(plan: ScanPlan, encoded: String, argv: ValueArray?, argc: Int32) throws {
+    /// xFilter. `readingRows`: read the rows even when the plan only counts them.
+    func filter(plan: ScanPlan, encoded: String, argv: ValueArray?, argc: Int32, readingRows: Bool = false) throws {
         release()
         self.plan = plan
         readPin = try collection.readyToScan()
+        if plan.onlyCounts && !readingRows {
+            // The catalog's counters are exact for every write path, this connection's
+            // unsynced ones included (readyToScan wrote its buffer and caught up).
+            countedRows = collection.catalog.totalRows
+            countedPlanText = encoded
+            if countedRows == 0 { finish() }
+            return
+        }
         writesAtStart = collection.shardWrites
         let columns = collection.columns
         var pruning = ShardFilter()
@@ -466,6 +481,25 @@ final class ScanCursor {
         }
     }
 
+    /// A counting scan asked for a row's rowid or a column after all, having stepped
+    /// over `stepped` rows: it becomes a scan that reads the rows, moved past as many.
+    func readRows(stepped: Int64) throws {
+        guard countedRows >= 0 else { return }
+        countedRows = -1
+        try filter(plan: plan, encoded: countedPlanText, argv: nil, argc: 0, readingRows: true)
+        countedPlanText = ""
+        var skipped: Int64 = 0
+        while skipped < stepped && !eof {
+            try next()
+            skipped += 1
+        }
+    }
+
+    /// The end of a counting scan (its steps are counted in the cursor's C struct).
+    func countingEnded() {
+        if countedRows >= 0 { finish() }
+    }
+
     /// xNext.
     func next() throws {
         returned += 1
@@ -588,6 +622,7 @@ final class ScanCursor {
         groups.removeAll()
         lastIds.removeAll(keepingCapacity: true)
         nextGroup = 0
+        countedRows = -1
         eof = true
     }
 }
