@@ -62,7 +62,8 @@ final class Connection {
     func allCollectionNames() throws -> [String] {
         let stmt = try db.prepare("""
             SELECT name FROM main.sqlite_schema
-            WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%' AND sql LIKE '%USING shards%' ORDER BY name
+            WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%' AND sql LIKE '%USING shards%'
+              AND sql NOT LIKE '%USING shards!_rollup%' ESCAPE '!' ORDER BY name
             """)
         var names: [String] = []
         while try stmt.step() { if let n = stmt.text(0) { names.append(n) } }

@@ -20,7 +20,8 @@ public func sqlite3_shardext_init(
         // without running SQL: that would parse the schema before the module exists,
         // and SQLite would not see the shard tables as shadow tables.
         guard let connection = Connection.registerOnce(db) else { return SQLITE_OK }
-        for (name, module) in [("shards", collectionModule), ("shard_list", shardListModule), ("shards_block", blockModule)] {
+        for (name, module) in [("shards", collectionModule), ("shard_list", shardListModule), ("shards_block", blockModule),
+                               ("shards_rollup", rollupModule)] {
             let rc = api.pointee.create_module_v2(rawDb, name, module, retainedPointer(connection)) { releasePointer($0) }
             if rc != SQLITE_OK { throw db.error(rc) }
         }

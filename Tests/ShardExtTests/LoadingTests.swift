@@ -13,7 +13,7 @@ final class LoadingTests: XCTestCase {
         XCTAssertEqual(functionsAfter.subtracting(functionsBefore),
                        ["shard_insert", "shard_key", "ensure_json_index", "shards_explain", "shard_flush", "shard_drop", "shard_archive", "shard_compress", "shard_merge", "shards_version", "shards_debug",
                         "shards_distinct", "shards_quantile", "shards_distinct_state", "shards_quantile_state", "shards_distinct_merge", "shards_quantile_merge"])
-        XCTAssertEqual(modulesAfter.subtracting(modulesBefore), ["shards", "shard_list", "shards_block"])
+        XCTAssertEqual(modulesAfter.subtracting(modulesBefore), ["shards", "shard_list", "shards_block", "shards_rollup"])
     }
 
     func testFunctionFlags() throws {

@@ -262,7 +262,7 @@ def host_checks():
     m1 = set(conn.execute("select name from pragma_module_list").fetchall())
     added = {r[0] for r in f1 - f0}
     T.check(added == FUNCTIONS, "loading adds exactly the documented functions", repr(sorted(added ^ FUNCTIONS)))
-    T.check(sorted(r[0] for r in m1 - m0) == ["shard_list", "shards", "shards_block"], "loading adds the three modules",
+    T.check(sorted(r[0] for r in m1 - m0) == ["shard_list", "shards", "shards_block", "shards_rollup"], "loading adds the four modules",
             repr(m1 - m0))
     T.check(f1 >= f0 and m1 >= m0, "loading removes nothing")
     plain.close()
