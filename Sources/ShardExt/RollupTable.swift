@@ -42,10 +42,16 @@ final class RollupTable {
     /// The buckets of the documents the query selects.
     func aggregate(_ query: Query) throws -> RollupBuckets {
         var buckets = RollupBuckets(measures: options.measures)
-        guard !query.empty, let (tsLo, tsHi) = timeRange(query.starts) else { return buckets }
+        guard !query.empty else { return buckets }
         let collection = try source()
         let pin = try collection.readyToScan()
         defer { collection.statements.checkin(pin) }
+        var starts = query.starts
+        if let retain = options.retain, let newest = collection.catalog.shards.compactMap({ $0.isRetired ? nil : $0.maxTs }).max() {
+            // `retain`: buckets older than that before the newest bucket's start are gone.
+            starts.lo = max(starts.lo, retain.cutoff(newestPeriodStart: options.bucket.start(of: newest)))
+        }
+        guard let (tsLo, tsHi) = timeRange(starts) else { return buckets }
         let select = RollupSelect(options: options, conditions: query.conditions)
         for shard in collection.catalog.shards where !shard.isRetired {
             let (lo, hi) = shard.timeBounds

@@ -122,6 +122,17 @@ final class RollupTests: XCTestCase {
                        [.text("2025-03-01 00:00:00"), .text("2025-02-01 00:00:00")])
     }
 
+    /// `retain` on the rollup: buckets that old before the newest bucket are not answered.
+    func testRetainDropsOldBuckets() throws {
+        let db = try TestDatabase()
+        try db.exec("CREATE VIRTUAL TABLE e USING shards(time = '$.t', partition = day)")
+        for d in 0..<6 { try db.exec("INSERT INTO e(doc) VALUES (?)", [.text("{\"t\":\(1736121600000 + Int64(d) * 86_400_000 + 5)}")]) }
+        try db.exec("CREATE VIRTUAL TABLE r USING shards_rollup(source = e, bucket = 'day', measure = 'n: count', retain = '2 days')")
+        XCTAssertEqual(try db.query("SELECT bucket FROM r").map { $0[0] },
+                       [.text("2025-01-09 00:00:00"), .text("2025-01-10 00:00:00"), .text("2025-01-11 00:00:00")])
+        XCTAssertEqual(try db.int("SELECT count(*) FROM r WHERE bucket < '2025-01-09'"), 0)
+    }
+
     func testDroppingTheSourceFirstNamesIt() throws {
         let db = try TestDatabase()
         try db.exec("CREATE VIRTUAL TABLE e USING shards(time = '$.t')")
