@@ -206,6 +206,8 @@ public struct RollupBuckets {
 /// sketch (`shards_distinct_state(x)`, `shards_quantile_state(x)`). Parameters: ?1 and ?2 the lowest and
 /// highest ts (inclusive), then those of `conditions`.
 public struct RollupSelect: Equatable, Sendable {
+    /// The select list alone.
+    public let columns: String
     public let head: String
     public let tail: String
     public let compressedTail: String
@@ -234,8 +236,11 @@ public struct RollupSelect: Equatable, Sendable {
             case .quantile: columns.append("shards_quantile_state(\(x))")
             }
         }
-        head = "SELECT " + columns.joined(separator: ", ") + " FROM "
-        let groupBy = " GROUP BY " + (1...(1 + options.groups.count)).map(String.init).joined(separator: ", ")
+        self.columns = columns.joined(separator: ", ")
+        head = "SELECT " + self.columns + " FROM "
+        // By expression, not position: the partials' INSERT puts the shard number first.
+        let groupBy = " GROUP BY " + ([bucketExpr] + options.groups.indices.map { Self.groupExpression(options, $0) })
+            .joined(separator: ", ")
         let conds = ["ts >= ?1", "ts <= ?2"] + conditions
         tail = " WHERE " + conds.joined(separator: " AND ") + groupBy
         compressedTail = " AS z, shards_block(z.data) WHERE z.max_ts >= ?1 AND z.min_ts <= ?2 AND "
@@ -247,11 +252,17 @@ public struct RollupSelect: Equatable, Sendable {
         "json_extract(doc, \(SQLText.literal(options.groups[i].path.text)))"
     }
 
+    /// How many statement columns the measures take after count(*).
+    public static func width(_ options: RollupOptions) -> Int {
+        options.measures.reduce(0) { $0 + width($1.kind) }
+    }
+
     /// How many statement columns measure `m` takes.
     public static func width(_ kind: RollupMeasure.Kind) -> Int {
         switch kind {
         case .count: 0
         case .sum, .avg: 2
+        case .distinct, .quantile: 1
         default: 1
         }
     }

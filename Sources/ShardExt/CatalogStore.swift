@@ -18,17 +18,18 @@ final class CatalogStore {
     /// The columns of `<c>_shards` that `shards()` reads, in SELECT order, named as in the table.
     private enum ShardColumn: Int32, CaseIterable {
         case category, period, seq, num, rows, last_local, min_id, max_id, min_ts, max_ts, state, file
-        case part, merged_into, summary, tbl
+        case part, merged_into, summary, tbl, changes
     }
 
     /// The columns in `ShardColumn` order, spelled out: naming an enum case goes
     /// through the runtime's reflection, which is cold again at each connection's
     /// load of the library (SQLite unloads it at close).
     private static let shardColumnList =
-        "category, period, seq, num, rows, last_local, min_id, max_id, min_ts, max_ts, state, file, part, merged_into, summary, tbl"
+        "category, period, seq, num, rows, last_local, min_id, max_id, min_ts, max_ts, state, file, part, merged_into, summary, tbl, changes"
 
     /// Columns added after the first release, added to an older catalog when it is read.
-    private static let addedColumns = ["part INTEGER NOT NULL DEFAULT 0", "merged_into INTEGER", "summary BLOB"]
+    private static let addedColumns = ["part INTEGER NOT NULL DEFAULT 0", "merged_into INTEGER", "summary BLOB",
+                                       "changes INTEGER NOT NULL DEFAULT 0"]
 
     let db: Database
     private let schema: String
@@ -65,7 +66,8 @@ final class CatalogStore {
             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
             """
         case .writeCounters: """
-            UPDATE \(shardsTable) SET rows = ?2, last_local = max(last_local, ?3), min_id = ?4, max_id = ?5, min_ts = ?6, max_ts = ?7
+            UPDATE \(shardsTable) SET rows = ?2, last_local = max(last_local, ?3), min_id = ?4, max_id = ?5, min_ts = ?6, max_ts = ?7,
+              changes = ?8
             WHERE num = ?1
             """
         case .reserveIds: "UPDATE \(shardsTable) SET last_local = ?2 WHERE num = ?1"
@@ -93,7 +95,7 @@ final class CatalogStore {
             "SELECT count(*) FROM \(SQLText.identifier(schema)).sqlite_schema WHERE type = 'table' AND name = \(SQLText.literal(shardsName))"
         case .readTables: "SELECT category, period, seq, tbl, state FROM \(shardsTable)"
         case .addRows: """
-            UPDATE \(shardsTable) SET rows = rows + ?2,
+            UPDATE \(shardsTable) SET rows = rows + ?2, changes = changes + 1,
               min_id = min(coalesce(min_id, ?3), ?3), max_id = max(coalesce(max_id, ?4), ?4),
               min_ts = min(coalesce(min_ts, ?5), ?5), max_ts = max(coalesce(max_ts, ?6), ?6)
             WHERE num = ?1
@@ -227,6 +229,8 @@ final class CatalogStore {
         let summary: [UInt8]?
         /// The shard's table (named by `ShardTableName` when it was made).
         let table: String?
+        /// See `ShardInfo.changes`.
+        let changes: Int64
     }
 
     /// The rows of shards that have a table, by number. Those of shards merged into
@@ -260,7 +264,7 @@ final class CatalogStore {
                 minTs: optionalInt(.min_ts), maxTs: optionalInt(.max_ts),
                 state: ShardState(rawValue: text(.state) ?? ShardState.hot.rawValue), file: text(.file),
                 part: Int(int(.part)), mergedInto: optionalInt(.merged_into), summary: stmt.blob(ShardColumn.summary.rawValue),
-                table: text(.tbl)))
+                table: text(.tbl), changes: int(.changes)))
         }
         return rows
     }
@@ -340,7 +344,7 @@ final class CatalogStore {
     /// Writes the in-memory counters of a shard back (last_local never goes down).
     func writeCounters(_ s: ShardInfo) throws {
         try run(.writeCounters, [.int(s.number), .int(s.rows), .int(s.lastLocal), bindable(s.minId), bindable(s.maxId),
-                                 bindable(s.minTs), bindable(s.maxTs)])
+                                 bindable(s.minTs), bindable(s.maxTs), .int(s.changes)])
     }
 
     /// Records ids handed out up to `lastLocal` (a buffered writer's reservation).

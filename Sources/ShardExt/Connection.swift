@@ -44,6 +44,18 @@ final class Connection {
         if c.instances <= 0 { c.close() }
     }
 
+    /// The rollups connected on this connection, by name (main database only).
+    var rollups: [String: RollupTable] = [:]
+
+    /// The rollup called `name`, connecting it if no statement has touched it yet.
+    func rollup(_ name: String) throws -> RollupTable {
+        if let r = rollups[name] { return r }
+        guard try db.tableExists(name) else { throw ShardError("no such rollup: \(name)") }
+        _ = try db.prepare("SELECT 1 FROM main.\(SQLText.identifier(name)) LIMIT 0")
+        guard let r = rollups[name] else { throw ShardError("'\(name)' is not a shards rollup") }
+        return r
+    }
+
     /// The collection called `name` in the main database, connecting it if no
     /// statement has touched it yet on this connection.
     func collection(_ name: String) throws -> ShardedCollection {

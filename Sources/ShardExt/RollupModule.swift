@@ -2,7 +2,8 @@ import CShardShim
 import ShardCore
 
 // The `shards_rollup` virtual-table module (SPEC 11): a thin adapter from SQLite's
-// calling convention to `RollupTable`. Read-only; it owns no table of its own.
+// calling convention to `RollupTable`. Read-only; its shadow tables hold partials
+// (`RollupTable`, "partials"), written by `shard_rollup_refresh` only.
 //
 // idxStr, from xBestIndex to xFilter: `<order>|<term>,<term>...` where order is `n`
 // (none), `a` or `d` (by bucket, ascending or descending), and each term is
@@ -47,6 +48,7 @@ private func connect(
         let rc = api.pointee.declare_vtab(rawDb, options.declaration)
         if rc != SQLITE_OK { throw db.error(rc) }
         out!.pointee = makeVtab(table)
+        connection.rollups[name] = table
         return SQLITE_OK
     } catch {
         return failConnect(errOut, error)
@@ -137,7 +139,7 @@ private func filter(_ cursor: RollupCursor, _ idxStr: String, _ argc: Int32, _ a
             }
             continue
         }
-        let expr = RollupSelect.groupExpression(table.options, column - 2)
+        let group = column - 2
         if op == .in {
             let list = try ValueCopy.inList(v, db: table.db).filter { valueType($0.handle) != SQLITE_NULL }
             if list.isEmpty { query.empty = true; continue }
@@ -146,11 +148,11 @@ private func filter(_ cursor: RollupCursor, _ idxStr: String, _ argc: Int32, _ a
                 query.parameters.append(item)
                 marks.append("?\(query.parameters.count + 2)")
             }
-            query.conditions.append("\(expr) IN (\(marks.joined(separator: ", ")))")
+            query.conditions.append((group, "IN (\(marks.joined(separator: ", ")))"))
         } else {
             if valueType(v) == SQLITE_NULL { query.empty = true; continue }
             query.parameters.append(ValueCopy(v))
-            query.conditions.append("\(expr) \(op.sql) ?\(query.parameters.count + 2)")
+            query.conditions.append((group, "\(op.sql) ?\(query.parameters.count + 2)"))
         }
     }
     cursor.rows = try table.aggregate(query).sorted(descending: parts[0] == "d")
@@ -238,8 +240,18 @@ let rollupModule: UnsafeMutablePointer<sqlite3_module> = {
     m.pointee.xCreate = { connect($0, $1, $2, $3, $4, $5, create: true) }
     m.pointee.xConnect = { connect($0, $1, $2, $3, $4, $5, create: false) }
     m.pointee.xBestIndex = { bestIndex($0, $1) }
-    m.pointee.xDisconnect = { freeVtab($0) }
-    m.pointee.xDestroy = { freeVtab($0) }
+    m.pointee.xDisconnect = { vtab in
+        let table = rollupOf(vtab)
+        if table.connection.rollups[table.name] === table { table.connection.rollups[table.name] = nil }
+        return freeVtab(vtab)
+    }
+    m.pointee.xDestroy = { vtab in
+        let table = rollupOf(vtab)
+        let rc = guarded(vtab) { try table.dropShadowTables() }
+        if rc != SQLITE_OK { return rc }
+        if table.connection.rollups[table.name] === table { table.connection.rollups[table.name] = nil }
+        return freeVtab(vtab)
+    }
     m.pointee.xOpen = { vtab, out in makeCursor(RollupCursor(rollupOf(vtab)), out) }
     m.pointee.xClose = { freeCursor($0) }
     m.pointee.xFilter = { cur, _, idxStr, argc, argv in
@@ -268,6 +280,10 @@ let rollupModule: UnsafeMutablePointer<sqlite3_module> = {
     m.pointee.xRename = { vtab, _ in
         failVtab(vtab, ShardError("a rollup cannot be renamed; create a new one"))
     }
-    m.pointee.xShadowName = { _ in 0 }
+    // `<rollup>_partials` and `<rollup>_built`: read-only to SQL in defensive mode.
+    m.pointee.xShadowName = { name in
+        guard let name else { return 0 }
+        return RollupTable.shadowSuffixes.contains(String(cString: name)) ? 1 : 0
+    }
     return m
 }()

@@ -30,14 +30,93 @@ final class RollupTable {
         }
     }
 
-    /// What one query asks: whole buckets whose starts lie in `starts`, and SQL
-    /// conditions on the group values with their values (parameters ?3 on).
+    /// What one query asks: whole buckets whose starts lie in `starts`, and conditions
+    /// on group values (the group's index, then the operator and its parameters, ?3 on).
     struct Query {
         var starts: (lo: Int64, hi: Int64) = (.min, .max)
-        var conditions: [String] = []
+        var conditions: [(group: Int, test: String)] = []
         var parameters: [ValueCopy] = []
         var empty = false
     }
+
+    // MARK: - partials
+    //
+    // `<rollup>_partials(shard, b, g0.., n, c0..)`: a finished shard's rows as
+    // `RollupSelect` makes them (b the bucket, or the day of a month bucket; the group
+    // values; count(*); each measure's part), and `<rollup>_built(shard, stamp)`: the
+    // shard's change stamp (`ShardInfo.changes`) they were built at. They hold while
+    // the stamp is the shard's; until then the shard is aggregated at query time. Both
+    // are made at the first refresh (creating a rollup writes nothing), written only here.
+
+    var partialsTable: String { "main." + SQLText.identifier(name + "_partials") }
+    var builtTable: String { "main." + SQLText.identifier(name + "_built") }
+    static let shadowSuffixes = ["partials", "built"]
+
+    private func hasPartials() throws -> Bool {
+        try db.tableExists(name + "_built")
+    }
+
+    /// Builds the partials of every finished shard not built at its current stamp
+    /// (`shard_rollup_refresh`); forgets those of shards gone. Returns shards built.
+    func refresh(limit: Int = .max) throws -> Int64 {
+        let collection = try source()
+        let pin = try collection.readyToScan()
+        collection.statements.checkin(pin)
+        if try !hasPartials() {
+            var columns = ["shard INTEGER NOT NULL", "b INTEGER NOT NULL"]
+            columns += options.groups.indices.map { "g\($0)" }
+            columns.append("n INTEGER")
+            columns += (0..<RollupSelect.width(options)).map { "c\($0)" }
+            try db.exec("CREATE TABLE \(partialsTable)(\(columns.joined(separator: ", ")));"
+                + "CREATE INDEX \("main." + SQLText.identifier(name + "_partials_b")) ON \(SQLText.identifier(name + "_partials"))(b);"
+                + "CREATE TABLE \(builtTable)(shard INTEGER PRIMARY KEY, stamp INTEGER NOT NULL)")
+        }
+        let built = try builtStamps()
+        let now = Clock.nowMilliseconds()
+        let live = Set(collection.catalog.shards.filter { !$0.isRetired }.map(\.number))
+        for gone in built.keys where !live.contains(gone) { try forget(shard: gone) }
+        let select = RollupSelect(options: options, conditions: [])
+        var n: Int64 = 0
+        for s in collection.catalog.shards where !s.isRetired && s.file == nil && built[s.number] != s.changes {
+            guard n < limit else { break }
+            // Only shards that take no more inserts: the hot one changes at every write.
+            guard s.displayState(isNewestOfLine: collection.catalog.isNewestOfLine(s), now: now) != "hot" else { continue }
+            try forget(shard: s.number)
+            let from = collection.qualified(s.storedTable) + (s.isCompressed ? select.compressedTail : select.tail)
+            let insert = try db.prepare("INSERT INTO \(partialsTable) SELECT \(s.number), \(select.columns) FROM \(from)")
+            insert.bind(1, Time.minimum)
+            insert.bind(2, Time.maximum)
+            try insert.run()
+            let mark = try db.prepare("INSERT INTO \(builtTable)(shard, stamp) VALUES (?1, ?2)")
+            mark.bind(1, s.number)
+            mark.bind(2, s.changes)
+            try mark.run()
+            n += 1
+        }
+        return n
+    }
+
+    private func forget(shard: Int64) throws {
+        for table in [partialsTable, builtTable] {
+            let stmt = try db.prepare("DELETE FROM \(table) WHERE shard = ?1")
+            stmt.bind(1, shard)
+            try stmt.run()
+        }
+    }
+
+    private func builtStamps() throws -> [Int64: Int64] {
+        let stmt = try db.prepare("SELECT shard, stamp FROM \(builtTable)")
+        var out: [Int64: Int64] = [:]
+        while try stmt.step() { out[stmt.int64(0)] = stmt.int64(1) }
+        return out
+    }
+
+    /// xDestroy: the shadow tables go with the rollup.
+    func dropShadowTables() throws {
+        try db.exec("DROP TABLE IF EXISTS \(partialsTable); DROP TABLE IF EXISTS \(builtTable)")
+    }
+
+    // MARK: - answering
 
     /// The buckets of the documents the query selects.
     func aggregate(_ query: Query) throws -> RollupBuckets {
@@ -52,11 +131,35 @@ final class RollupTable {
             starts.lo = max(starts.lo, retain.cutoff(newestPeriodStart: options.bucket.start(of: newest)))
         }
         guard let (tsLo, tsHi) = timeRange(starts) else { return buckets }
-        let select = RollupSelect(options: options, conditions: query.conditions)
+        let conditions = query.conditions.map { RollupSelect.groupExpression(options, $0.group) + " " + $0.test }
+        let select = RollupSelect(options: options, conditions: conditions)
+        let built = try hasPartials() ? try builtStamps() : [:]
+        var fromPartials = Set<Int64>()
         for shard in collection.catalog.shards where !shard.isRetired {
             let (lo, hi) = shard.timeBounds
             guard hi >= tsLo, lo <= tsHi else { continue }
-            try aggregate(shard, of: collection, select, tsLo, tsHi, query.parameters, into: &buckets)
+            if built[shard.number] == shard.changes {
+                fromPartials.insert(shard.number)
+            } else {
+                try aggregate(shard, of: collection, select, tsLo, tsHi, query.parameters, into: &buckets)
+            }
+        }
+        if !fromPartials.isEmpty {
+            // One statement over every partial in the range; rows of shards changed since are skipped.
+            var sql = "SELECT shard, b, " + options.groups.indices.map { "g\($0)" }.joined(separator: ", ")
+            if !options.groups.isEmpty { sql += ", " }
+            sql += "n" + (0..<RollupSelect.width(options)).map { ", c\($0)" }.joined()
+            sql += " FROM \(partialsTable) WHERE b >= ?1 AND b <= ?2"
+            for c in query.conditions { sql += " AND g\(c.group) \(c.test)" }
+            let stmt = try collection.statements.checkout(db, sql)
+            defer { collection.statements.checkin(stmt) }
+            stmt.bind(1, tsLo)
+            stmt.bind(2, tsHi)
+            for (i, p) in query.parameters.enumerated() { stmt.bind(Int32(i + 3), p) }
+            while try stmt.step() {
+                guard fromPartials.contains(stmt.int64(0)) else { continue }
+                try addRow(stmt, offset: 1, into: &buckets)
+            }
         }
         return buckets
     }
@@ -73,6 +176,7 @@ final class RollupTable {
         return (first, bucket.end(ofBucketStartingAt: last) - 1)
     }
 
+    /// Aggregates one shard at query time.
     private func aggregate(_ shard: ShardInfo, of collection: ShardedCollection, _ select: RollupSelect,
                            _ tsLo: Int64, _ tsHi: Int64, _ parameters: [ValueCopy], into buckets: inout RollupBuckets) throws {
         let (db, cache, sql): (Database, StatementCache, String)
@@ -94,37 +198,39 @@ final class RollupTable {
         stmt.bind(1, tsLo)
         stmt.bind(2, tsHi)
         for (i, p) in parameters.enumerated() { stmt.bind(Int32(i + 3), p) }
+        while try stmt.step() { try addRow(stmt, offset: 0, into: &buckets) }
+    }
+
+    /// Adds one row laid out as `RollupSelect`'s, from column `offset` on.
+    private func addRow(_ stmt: Statement, offset: Int32, into buckets: inout RollupBuckets) throws {
         let groups = options.groups.count
-        let monthly = options.bucket.fixedWidth == nil
-        while try stmt.step() {
-            var start = stmt.int64(0)
-            if monthly { start = options.bucket.start(of: start) }
-            var values: [RollupValue] = []
-            values.reserveCapacity(groups)
-            for g in 0..<groups { values.append(rollupValue(stmt.value(Int32(1 + g)))) }
-            let count = stmt.int64(Int32(1 + groups))
-            var col = Int32(2 + groups)
-            var parts: [RollupPart] = []
-            parts.reserveCapacity(options.measures.count)
-            for m in options.measures {
-                switch m.kind {
-                case .count:
-                    parts.append(.sum(count: 0, total: .null))
-                case .sum, .avg:
-                    parts.append(.sum(count: stmt.int64(col), total: rollupValue(stmt.value(col + 1))))
-                case .min, .max:
-                    parts.append(.extreme(rollupValue(stmt.value(col))))
-                case .distinct:
-                    let bytes = stmt.blob(col) ?? []
-                    parts.append(.distinct(try bytes.withUnsafeBytes { try DistinctSketch(serialized: $0) }))
-                case .quantile:
-                    let bytes = stmt.blob(col) ?? []
-                    parts.append(.quantile(try bytes.withUnsafeBytes { try QuantileSketch(serialized: $0) }))
-                }
-                col += Int32(RollupSelect.width(m.kind))
+        var start = stmt.int64(offset)
+        if options.bucket.fixedWidth == nil { start = options.bucket.start(of: start) }
+        var values: [RollupValue] = []
+        values.reserveCapacity(groups)
+        for g in 0..<groups { values.append(rollupValue(stmt.value(offset + Int32(1 + g)))) }
+        let count = stmt.int64(offset + Int32(1 + groups))
+        var col = offset + Int32(2 + groups)
+        var parts: [RollupPart] = []
+        parts.reserveCapacity(options.measures.count)
+        for m in options.measures {
+            switch m.kind {
+            case .count:
+                parts.append(.sum(count: 0, total: .null))
+            case .sum, .avg:
+                parts.append(.sum(count: stmt.int64(col), total: rollupValue(stmt.value(col + 1))))
+            case .min, .max:
+                parts.append(.extreme(rollupValue(stmt.value(col))))
+            case .distinct:
+                let bytes = stmt.blob(col) ?? []
+                parts.append(.distinct(try bytes.withUnsafeBytes { try DistinctSketch(serialized: $0) }))
+            case .quantile:
+                let bytes = stmt.blob(col) ?? []
+                parts.append(.quantile(try bytes.withUnsafeBytes { try QuantileSketch(serialized: $0) }))
             }
-            try buckets.add(RollupKey(bucket: start, groups: values), count: count, parts: parts)
+            col += Int32(RollupSelect.width(m.kind))
         }
+        try buckets.add(RollupKey(bucket: start, groups: values), count: count, parts: parts)
     }
 }
 

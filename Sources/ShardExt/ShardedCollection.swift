@@ -225,6 +225,7 @@ final class ShardedCollection {
                 minId: row.minId, maxId: row.maxId, minTs: row.minTs, maxTs: row.maxTs, state: state, file: row.file,
                 mergedInto: row.mergedInto, tableName: row.table)
             shard.summary = row.summary.flatMap(ShardSummary.init(encoded:))
+            shard.changes = row.changes
             try CatalogCheck.check(collection: name, shard)
             shards.append(shard)
         }
@@ -267,7 +268,7 @@ final class ShardedCollection {
         s.minTs = stmt.optionalInt(3)
         s.maxTs = stmt.optionalInt(4)
         if let maxId = s.maxId { s.lastLocal = max(s.lastLocal, maxId & DocumentId.maxLocal) }
-        s.dirty = true
+        s.noteRecounted()
     }
 
     /// xBegin: the first write of a transaction checks for other writers once.

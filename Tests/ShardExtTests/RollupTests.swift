@@ -53,8 +53,14 @@ final class RollupTests: XCTestCase {
         // Weeks from Monday: 1970-01-05 was one.
         let week = "t - (t - 345600000) % 604800000"
         var rng = DifferentialTests.SplitMix64(state: seed &* 31)
+        var refreshed: Int64 = 0
         m.check = { what in
             let context = "after \(what), seed \(seed), options \(options)"
+            // Partials built now and then (inside transactions too): finished shards are
+            // then read from them, the others (and those changed since) at query time.
+            for rollup in ["daily", "hours6", "weekly"] where Int.random(in: 0..<3, using: &rng) == 0 {
+                refreshed += try db.int("SELECT shard_rollup_refresh(?)", [.text(rollup)])
+            }
             try self.compare(db, rollup: "daily", bucketSQL: day, context: context)
             try self.compare(db, rollup: "hours6", bucketSQL: six, context: context)
             try self.compare(db, rollup: "weekly", bucketSQL: week, context: context)
@@ -72,6 +78,7 @@ final class RollupTests: XCTestCase {
                              plainWhere: "json_extract(doc, '$.type') IN ('buy', 'err', 7) AND t >= ?2 AND t < ?2 + 86400000",
                              [.text(iso(d1)), .int(d1)], context: context + ", IN and bucket =")
         }
+        XCTAssertEqual(try db.int("SELECT count(*) FROM sqlite_schema WHERE name LIKE 'daily%'"), 1, "creating a rollup writes nothing")
         try m.insert(count: 150, fromDay: 0, toDay: m.days - 1)
         try m.check("the first load")
         var done: [String] = []
@@ -84,6 +91,13 @@ final class RollupTests: XCTestCase {
             }
             try m.check(done.last!)
         }
+        XCTAssertGreaterThan(refreshed, 0, "partials were built")
+        // Built partials answer alone, then with every shard changed since.
+        for rollup in ["daily", "hours6", "weekly"] { _ = try db.int("SELECT shard_rollup_refresh(?)", [.text(rollup)]) }
+        XCTAssertEqual(try db.int("SELECT shard_rollup_refresh('daily')"), 0)
+        try m.check("a full refresh")
+        try db.exec("DROP TABLE daily")
+        XCTAssertEqual(try db.int("SELECT count(*) FROM sqlite_schema WHERE name LIKE 'daily%'"), 0, "DROP TABLE takes the partials")
     }
 
     static func text(_ ms: Int64) -> String {
