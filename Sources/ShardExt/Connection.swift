@@ -56,6 +56,17 @@ final class Connection {
         return r
     }
 
+    /// The rollups over collection `source` in the main database, connected.
+    func rollups(over source: String) throws -> [RollupTable] {
+        let stmt = try db.prepare("""
+            SELECT name FROM main.sqlite_schema WHERE type = 'table'
+              AND sql LIKE 'CREATE VIRTUAL TABLE%USING shards!_rollup%' ESCAPE '!' ORDER BY name
+            """)
+        var names: [String] = []
+        while try stmt.step() { if let n = stmt.text(0) { names.append(n) } }
+        return try names.map { try rollup($0) }.filter { $0.options.source.lowercased() == source.lowercased() }
+    }
+
     /// The collection called `name` in the main database, connecting it if no
     /// statement has touched it yet on this connection.
     func collection(_ name: String) throws -> ShardedCollection {

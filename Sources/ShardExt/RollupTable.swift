@@ -62,6 +62,67 @@ final class RollupTable {
         let collection = try source()
         let pin = try collection.readyToScan()
         collection.statements.checkin(pin)
+        try makeTables()
+        let built = try builtStamps()
+        let now = Clock.nowMilliseconds()
+        let live = Set(collection.catalog.shards.filter { !$0.isRetired }.map(\.number))
+        for (gone, b) in built where !b.kept && !live.contains(gone) { try forget(shard: gone) }
+        var n: Int64 = 0
+        for s in collection.catalog.shards where !s.isRetired && built[s.number]?.stamp != s.changes {
+            guard n < limit else { break }
+            // Only shards that take no more inserts: the hot one changes at every write.
+            guard s.displayState(isNewestOfLine: collection.catalog.isNewestOfLine(s), now: now) != "hot" else { continue }
+            try build(s, of: collection)
+            n += 1
+        }
+        return n
+    }
+
+    /// Before shards leave the collection (`shard_drop`, `retain`): their buckets stay,
+    /// as partials kept for good.
+    func keep(_ shards: [ShardInfo], of collection: ShardedCollection) throws {
+        try makeTables()
+        let built = try builtStamps()
+        for s in shards {
+            if built[s.number]?.stamp != s.changes { try build(s, of: collection) }
+            let stmt = try db.prepare("UPDATE \(builtTable) SET kept = 1 WHERE shard = ?1")
+            stmt.bind(1, s.number)
+            try stmt.run()
+        }
+    }
+
+    /// The partials of one shard, replacing any it had.
+    private func build(_ s: ShardInfo, of collection: ShardedCollection) throws {
+        let select = RollupSelect(options: options, conditions: [])
+        try forget(shard: s.number)
+        if s.file != nil {
+            // An archived shard is read on its archive's connection, its rows copied here.
+            let (archiveDb, cache, sql) = try statementSource(s, of: collection, select)
+            let read = try cache.checkout(archiveDb, sql)
+            defer { cache.checkin(read) }
+            read.bind(1, Time.minimum)
+            read.bind(2, Time.maximum)
+            let width = Int32(3 + options.groups.count + RollupSelect.width(options))
+            let insert = try db.prepare("INSERT INTO \(partialsTable) VALUES (" + (1...width).map { "?\($0)" }.joined(separator: ", ") + ")")
+            while try read.step() {
+                insert.bind(1, s.number)
+                for i in 1..<width { insert.bind(i + 1, read.value(i - 1)) }
+                try insert.run()
+            }
+        } else {
+            let from = collection.qualified(s.storedTable) + (s.isCompressed ? select.compressedTail : select.tail)
+            let insert = try db.prepare("INSERT INTO \(partialsTable) SELECT \(s.number), \(select.columns) FROM \(from)")
+            insert.bind(1, Time.minimum)
+            insert.bind(2, Time.maximum)
+            try insert.run()
+        }
+        let mark = try db.prepare("INSERT INTO \(builtTable)(shard, stamp) VALUES (?1, ?2)")
+        mark.bind(1, s.number)
+        mark.bind(2, s.changes)
+        try mark.run()
+    }
+
+    private func makeTables() throws {
         if try !hasPartials() {
             var columns = ["shard INTEGER NOT NULL", "b INTEGER NOT NULL"]
             columns += options.groups.indices.map { "g\($0)" }
@@ -69,31 +130,8 @@ final class RollupTable {
             columns += (0..<RollupSelect.width(options)).map { "c\($0)" }
             try db.exec("CREATE TABLE \(partialsTable)(\(columns.joined(separator: ", ")));"
                 + "CREATE INDEX \("main." + SQLText.identifier(name + "_partials_b")) ON \(SQLText.identifier(name + "_partials"))(b);"
-                + "CREATE TABLE \(builtTable)(shard INTEGER PRIMARY KEY, stamp INTEGER NOT NULL)")
+                + "CREATE TABLE \(builtTable)(shard INTEGER PRIMARY KEY, stamp INTEGER NOT NULL, kept INTEGER NOT NULL DEFAULT 0)")
         }
-        let built = try builtStamps()
-        let now = Clock.nowMilliseconds()
-        let live = Set(collection.catalog.shards.filter { !$0.isRetired }.map(\.number))
-        for gone in built.keys where !live.contains(gone) { try forget(shard: gone) }
-        let select = RollupSelect(options: options, conditions: [])
-        var n: Int64 = 0
-        for s in collection.catalog.shards where !s.isRetired && s.file == nil && built[s.number] != s.changes {
-            guard n < limit else { break }
-            // Only shards that take no more inserts: the hot one changes at every write.
-            guard s.displayState(isNewestOfLine: collection.catalog.isNewestOfLine(s), now: now) != "hot" else { continue }
-            try forget(shard: s.number)
-            let from = collection.qualified(s.storedTable) + (s.isCompressed ? select.compressedTail : select.tail)
-            let insert = try db.prepare("INSERT INTO \(partialsTable) SELECT \(s.number), \(select.columns) FROM \(from)")
-            insert.bind(1, Time.minimum)
-            insert.bind(2, Time.maximum)
-            try insert.run()
-            let mark = try db.prepare("INSERT INTO \(builtTable)(shard, stamp) VALUES (?1, ?2)")
-            mark.bind(1, s.number)
-            mark.bind(2, s.changes)
-            try mark.run()
-            n += 1
-        }
-        return n
     }
 
     private func forget(shard: Int64) throws {
@@ -104,10 +142,10 @@ final class RollupTable {
         }
     }
 
-    private func builtStamps() throws -> [Int64: Int64] {
-        let stmt = try db.prepare("SELECT shard, stamp FROM \(builtTable)")
-        var out: [Int64: Int64] = [:]
-        while try stmt.step() { out[stmt.int64(0)] = stmt.int64(1) }
+    private func builtStamps() throws -> [Int64: (stamp: Int64, kept: Bool)] {
+        let stmt = try db.prepare("SELECT shard, stamp, kept FROM \(builtTable)")
+        var out: [Int64: (stamp: Int64, kept: Bool)] = [:]
+        while try stmt.step() { out[stmt.int64(0)] = (stmt.int64(1), stmt.int64(2) != 0) }
         return out
     }
 
@@ -133,12 +171,13 @@ final class RollupTable {
         guard let (tsLo, tsHi) = timeRange(starts) else { return buckets }
         let conditions = query.conditions.map { RollupSelect.groupExpression(options, $0.group) + " " + $0.test }
         let select = RollupSelect(options: options, conditions: conditions)
-        let built = try hasPartials() ? try builtStamps() : [:]
-        var fromPartials = Set<Int64>()
+        let built: [Int64: (stamp: Int64, kept: Bool)] = try hasPartials() ? try builtStamps() : [:]
+        // Kept partials of shards gone from the collection answer for good.
+        var fromPartials = Set(built.filter { $0.value.kept }.keys)
         for shard in collection.catalog.shards where !shard.isRetired {
             let (lo, hi) = shard.timeBounds
             guard hi >= tsLo, lo <= tsHi else { continue }
-            if built[shard.number] == shard.changes {
+            if built[shard.number]?.stamp == shard.changes {
                 fromPartials.insert(shard.number)
             } else {
                 try aggregate(shard, of: collection, select, tsLo, tsHi, query.parameters, into: &buckets)
@@ -179,26 +218,30 @@ final class RollupTable {
     /// Aggregates one shard at query time.
     private func aggregate(_ shard: ShardInfo, of collection: ShardedCollection, _ select: RollupSelect,
                            _ tsLo: Int64, _ tsHi: Int64, _ parameters: [ValueCopy], into buckets: inout RollupBuckets) throws {
-        let (db, cache, sql): (Database, StatementCache, String)
-        if shard.file != nil {
-            let archive = try collection.archive(of: shard)
-            (db, cache) = (archive.db, archive.statements)
-            // An archive's own connection knows the sketch functions once told.
-            if !options.sketchMeasures.isEmpty,
-               try db.scalarInt("SELECT count(*) FROM pragma_function_list WHERE name = 'shards_quantile_state'") == 0 {
-                try registerSketchFunctions(db)
-            }
-            sql = select.head + "\"main\"." + SQLText.identifier(shard.archiveTable) + select.tail
-        } else {
-            (db, cache) = (collection.db, collection.statements)
-            sql = select.head + collection.qualified(shard.storedTable) + (shard.isCompressed ? select.compressedTail : select.tail)
-        }
+        let (db, cache, sql) = try statementSource(shard, of: collection, select)
         let stmt = try cache.checkout(db, sql)
         defer { cache.checkin(stmt) }
         stmt.bind(1, tsLo)
         stmt.bind(2, tsHi)
         for (i, p) in parameters.enumerated() { stmt.bind(Int32(i + 3), p) }
         while try stmt.step() { try addRow(stmt, offset: 0, into: &buckets) }
+    }
+
+    /// Where a shard's `RollupSelect` runs: its connection (the archive's for an archived
+    /// shard), that connection's statement cache, and the SQL.
+    private func statementSource(_ shard: ShardInfo, of collection: ShardedCollection,
+                                 _ select: RollupSelect) throws -> (Database, StatementCache, String) {
+        guard shard.file != nil else {
+            return (collection.db, collection.statements,
+                    select.head + collection.qualified(shard.storedTable) + (shard.isCompressed ? select.compressedTail : select.tail))
+        }
+        let archive = try collection.archive(of: shard)
+        // An archive's own connection knows the sketch functions once told.
+        if !options.sketchMeasures.isEmpty,
+           try archive.db.scalarInt("SELECT count(*) FROM pragma_function_list WHERE name = 'shards_quantile_state'") == 0 {
+            try registerSketchFunctions(archive.db)
+        }
+        return (archive.db, archive.statements, select.head + "\"main\"." + SQLText.identifier(shard.archiveTable) + select.tail)
     }
 
     /// Adds one row laid out as `RollupSelect`'s, from column `offset` on.

@@ -3,7 +3,8 @@ import XCTest
 
 /// A rollup answers what `GROUP BY bucket, groups` over the collection's documents
 /// answers (SPEC 11), after every write path `MirroredWrites` generates: exact
-/// measures identical, sketches within their bounds.
+/// measures identical, sketches within their bounds. Dropped documents included: a
+/// rollup keeps their buckets.
 final class RollupTests: XCTestCase {
     static let measures = "measure = 'n: count', measure = 'dur: sum($.dur)', measure = 'a: avg($.dur)', "
         + "measure = 'lo: min($.dur)', measure = 'hi: max($.dur)', measure = 'users: distinct($.user)', "
@@ -18,7 +19,7 @@ final class RollupTests: XCTestCase {
         let want = try db.query("""
             SELECT \(bucketSQL) AS b, json_extract(doc, '$.type') AS type, count(*), sum(\(x)), avg(\(x)), min(\(x)), max(\(x)),
                    count(DISTINCT json_extract(doc, '$.user')), json_group_array(\(x)), strftime('%Y-%m-%d %H:%M:%S', (\(bucketSQL)) / 1000, 'unixepoch')
-              FROM plain WHERE dropped = 0 \(plainWhere.isEmpty ? "" : "AND (\(plainWhere))")
+              FROM plain \(plainWhere.isEmpty ? "" : "WHERE \(plainWhere)")
              GROUP BY 1, 2 ORDER BY 1, 2
             """, args)
         XCTAssertEqual(got.count, want.count, "bucket count, \(context)")
@@ -145,6 +146,31 @@ final class RollupTests: XCTestCase {
         XCTAssertEqual(try db.query("SELECT bucket FROM r").map { $0[0] },
                        [.text("2025-01-09 00:00:00"), .text("2025-01-10 00:00:00"), .text("2025-01-11 00:00:00")])
         XCTAssertEqual(try db.int("SELECT count(*) FROM r WHERE bucket < '2025-01-09'"), 0)
+    }
+
+    /// shard_drop and the collection's retain take documents; the rollup keeps their
+    /// buckets (built then, if they were not), archived shards' too; a ROLLBACK of the
+    /// drop takes the kept partials back with it.
+    func testDroppedShardsKeepTheirBuckets() throws {
+        let db = try TestDatabase()
+        try db.exec("CREATE VIRTUAL TABLE e USING shards(time = '$.t', partition = day)")
+        for i in 0..<40 { try db.exec("INSERT INTO e(doc) VALUES (?)", [.text("{\"t\":\(1736121600000 + Int64(i) * 10_800_000),\"v\":\(i)}")]) }
+        try db.exec("CREATE VIRTUAL TABLE r USING shards_rollup(source = e, bucket = 'day', measure = 'n: count', measure = 's: sum($.v)')")
+        let before = try db.query("SELECT bucket, n, s FROM r")
+        XCTAssertEqual(before.count, 5)
+        XCTAssertGreaterThan(try db.int("SELECT shard_archive('e', '2025-01-08', ?)", [.text("keep-\(UUID().uuidString).db")]), 0)
+        try db.exec("BEGIN")
+        XCTAssertEqual(try db.int("SELECT shard_drop('e', '2025-01-10')"), 32)
+        XCTAssertEqual(try db.query("SELECT bucket, n, s FROM r"), before)
+        try db.exec("ROLLBACK")
+        XCTAssertEqual(try db.int("SELECT count(*) FROM sqlite_schema WHERE name LIKE 'r!_%' ESCAPE '!'"), 0)
+        XCTAssertEqual(try db.int("SELECT shard_drop('e', '2025-01-10')"), 32)
+        XCTAssertEqual(try db.int("SELECT count(*) FROM e"), 8)
+        XCTAssertEqual(try db.query("SELECT bucket, n, s FROM r"), before)
+        // A late document for a dropped day adds to its kept bucket.
+        try db.exec("INSERT INTO e(doc) VALUES ('{\"t\":1736121600001,\"v\":1000}')")
+        XCTAssertEqual(try db.query("SELECT n, s FROM r WHERE bucket_ms = 1736121600000"), [[.int(9), .int(1028)]])
+        XCTAssertEqual(try TestDatabase(path: db.path).query("SELECT n, s FROM r WHERE bucket_ms = 1736121600000"), [[.int(9), .int(1028)]])
     }
 
     func testDroppingTheSourceFirstNamesIt() throws {
