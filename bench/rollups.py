@@ -11,7 +11,8 @@ What it does:
    in time order; 10 skewed types; 100,000 users; a duration in ms; app, country,
    url; deterministic from --seed) and loads them, 50,000 a transaction, into
        coll.db: CREATE VIRTUAL TABLE events USING shards(time = '$.ts', partition = day)
-   with three rollups over it (created before the load: they write nothing):
+   with three rollups over it (created before the load: they write nothing; after
+   it, `shard_rollup_refresh` builds their partials, timed):
        by_day_type:  bucket = '1 day',  group = '$.type', n: count, dur: sum($.dur)
        by_hour_type: bucket = '1 hour', group = '$.type', n: count
        by_day:       bucket = '1 day', users: distinct($.user), p95: quantile($.dur, 0.95)
@@ -26,7 +27,9 @@ What it does:
    c, the quantile sketch's own aggregates for d: SQLite has no percentile), and as
    GROUP BY in DuckDB (count(DISTINCT), quantile_cont). Exact answers of the
    rollup and of the collection must be identical (the run stops otherwise).
-2. count(*) of the whole collection against a plain table of the same rows
+2. (a) again after 50,000 more rows in the last day, which are not built (that
+   shard is aggregated at query time); the partials' bytes against the collection's.
+3. count(*) of the whole collection against a plain table of the same rows
    (id INTEGER PRIMARY KEY, ts, doc; an index on ts).
 
 The machine is shared and noisy: the ratios of one run are the result.
@@ -115,8 +118,12 @@ def load(folder, events):
     with conn:
         conn.execute("INSERT INTO plain(ts, doc) SELECT ts, doc FROM events")
         conn.execute("CREATE INDEX plain_ts ON plain(ts)")
+    t0 = time.perf_counter()
+    built = sum(conn.execute("SELECT shard_rollup_refresh(?)", (r,)).fetchall()[0][0]
+                for r in ("by_day_type", "by_hour_type", "by_day"))
+    refresh_s = time.perf_counter() - t0
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return conn, load_s
+    return conn, load_s, built, refresh_s
 
 
 def load_duckdb(folder, events):
@@ -162,8 +169,8 @@ def main():
     log(f"generating {args.events:,} events")
     events = generate(args.events, args.seed)
     log("loading the collection")
-    conn, load_s = load(folder, events)
-    log(f"  {load_s:.1f} s; loading DuckDB")
+    conn, load_s, built, refresh_s = load(folder, events)
+    log(f"  {load_s:.1f} s, partials of {built} shards in {refresh_s:.1f} s; loading DuckDB")
     duck = load_duckdb(folder, events)
     del events
 
@@ -213,6 +220,30 @@ def main():
         tc = timed(lambda: conn.execute(coll_sql).fetchall(), max(1, args.reps // 2))
         td = timed(lambda: duck.execute(duck_sql).fetchall(), args.reps)
         rows.append((name, len(r), tr, tc, td))
+    # (a) again while the last day holds 50,000 more rows, not built: that shard is
+    # aggregated at query time.
+    last_day = ms(YEAR, 12, 31)
+    with conn:
+        for i in range(50_000):
+            conn.execute("INSERT INTO events(doc) VALUES (?)",
+                         (doc((last_day + i * 1700, TYPES[i % 10][0], i % USERS, 1.5, "web", "US", "/x")),))
+    name, rollup_sql, coll_sql, duck_sql, _ = queries[0]
+    r, c = conn.execute(rollup_sql).fetchall(), conn.execute(coll_sql).fetchall()
+    if [tuple(round(v, 6) if isinstance(v, float) else v for v in x) for x in r] != \
+            [tuple(round(v, 6) if isinstance(v, float) else v for v in x) for x in c]:
+        sys.exit("(a) with 50k unbuilt rows: the rollup and the collection disagree")
+    log("timing (a) with 50k unbuilt rows")
+    tr = timed(lambda: conn.execute(rollup_sql).fetchall(), args.reps)
+    tc = timed(lambda: conn.execute(coll_sql).fetchall(), max(1, args.reps // 2))
+    rows.append(("(a) again, 50,000 rows of the last day not built", len(r), tr, tc, None))
+    try:
+        partial_bytes = conn.execute("SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'by!_%!_partials%' ESCAPE '!' "
+                                     "OR name LIKE 'by!_%!_built' ESCAPE '!'").fetchall()[0][0]
+        coll_bytes = conn.execute("SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'events%'").fetchall()[0][0]
+    except apsw.Error:
+        partial_bytes = coll_bytes = None
+    conn.execute("DELETE FROM plain WHERE ts >= ?", (last_day,))
+    conn.execute("INSERT INTO plain(ts, doc) SELECT ts, doc FROM events WHERE ts >= ?", (last_day,))
     t_count = timed(lambda: conn.execute("SELECT count(*) FROM events").fetchall(), args.reps)
     t_plain = timed(lambda: conn.execute("SELECT count(*) FROM plain").fetchall(), args.reps)
     n_rows = conn.execute("SELECT count(*) FROM events").fetchall()[0][0]
@@ -221,16 +252,22 @@ def main():
     def f(s):
         return f"{s * 1000:.2f} ms" if s < 10 else f"{s:.1f} s"
     if args.markdown:
-        print(f"{args.events:,} events over {YEAR}, `partition = day`; medians of {args.reps} rounds; load {load_s:.0f} s.\n")
+        print(f"{args.events:,} events over {YEAR}, `partition = day`; medians of {args.reps} rounds; load {load_s:.0f} s; "
+              f"`shard_rollup_refresh` of the three rollups: {built} shards in {refresh_s:.1f} s.\n")
         print("| query | rows | rollup | GROUP BY through the collection | DuckDB | collection ÷ rollup | DuckDB ÷ rollup |")
         print("|---|---:|---:|---:|---:|---:|---:|")
         for name, n, tr, tc, td in rows:
-            print(f"| {name} | {n} | {f(tr)} | {f(tc)} | {f(td)} | {tc / tr:.1f}x | {td / tr:.2f}x |")
+            dd = f(td) if td else "–"
+            ratio = f"{td / tr:.2f}x" if td else "–"
+            print(f"| {name} | {n} | {f(tr)} | {f(tc)} | {dd} | {tc / tr:.1f}x | {ratio} |")
+        if partial_bytes:
+            print(f"\nPartials of the three rollups: {partial_bytes / 1e6:.1f} MB, "
+                  f"{100 * partial_bytes / coll_bytes:.2f}% of the collection's {coll_bytes / 1e6:.0f} MB.")
         print(f"\n`count(*)` of {n_rows:,} rows: collection {f(t_count)}, plain table {f(t_plain)} "
               f"({t_count / t_plain:.1f}x).")
     else:
         for name, n, tr, tc, td in rows:
-            print(f"{name:45} {n:6} rollup {f(tr):>10}  collection {f(tc):>10}  duckdb {f(td):>10}")
+            print(f"{name:45} {n:6} rollup {f(tr):>10}  collection {f(tc):>10}  duckdb {f(td) if td else '-':>10}")
         print(f"count(*): collection {f(t_count)}, plain {f(t_plain)} ({t_count / t_plain:.1f}x)")
 
 
