@@ -58,24 +58,45 @@ final class RollupTable {
 
     /// Builds the partials of every finished shard not built at its current stamp
     /// (`shard_rollup_refresh`); forgets those of shards gone. Returns shards built.
-    func refresh(limit: Int = .max) throws -> Int64 {
+    func refresh() throws -> Int64 {
         let collection = try source()
         let pin = try collection.readyToScan()
         collection.statements.checkin(pin)
         try makeTables()
         let built = try builtStamps()
-        let now = Clock.nowMilliseconds()
         let live = Set(collection.catalog.shards.filter { !$0.isRetired }.map(\.number))
         for (gone, b) in built where !b.kept && !live.contains(gone) { try forget(shard: gone) }
         var n: Int64 = 0
-        for s in collection.catalog.shards where !s.isRetired && built[s.number]?.stamp != s.changes {
-            guard n < limit else { break }
-            // Only shards that take no more inserts: the hot one changes at every write.
-            guard s.displayState(isNewestOfLine: collection.catalog.isNewestOfLine(s), now: now) != "hot" else { continue }
+        for s in unbuilt(collection, built) {
             try build(s, of: collection)
             n += 1
         }
         return n
+    }
+
+    /// A step of the source collection's upkeep (in the writer's transaction): the
+    /// partials of one shard not built at its stamp whose period ended before the
+    /// newest data of its category (`cut`, as merges go: a backfill's current day is
+    /// not rebuilt at every step). Returns its rows; nil when every one is built.
+    func upkeepStep(_ collection: ShardedCollection, cut: (String?) -> Int64?) throws -> Int64? {
+        let built = try hasPartials() ? try builtStamps() : [:]
+        guard let s = unbuilt(collection, built).first(where: { s in
+            guard let end = s.period.end, let c = cut(s.key.category) else { return false }
+            return end <= c
+        }) else { return nil }
+        try makeTables()
+        try build(s, of: collection)
+        return max(s.rows, 1)
+    }
+
+    /// Finished shards (they take no more inserts: the hot one changes at every write)
+    /// whose partials are missing or older than their stamp.
+    private func unbuilt(_ collection: ShardedCollection, _ built: [Int64: (stamp: Int64, kept: Bool)]) -> [ShardInfo] {
+        let now = Clock.nowMilliseconds()
+        return collection.catalog.shards.filter { s in
+            !s.isRetired && built[s.number]?.stamp != s.changes
+                && s.displayState(isNewestOfLine: collection.catalog.isNewestOfLine(s), now: now) != "hot"
+        }
     }
 
     /// Before shards leave the collection (`shard_drop`, `retain`): their buckets stay,

@@ -173,6 +173,18 @@ final class RollupTests: XCTestCase {
         XCTAssertEqual(try TestDatabase(path: db.path).query("SELECT n, s FROM r WHERE bucket_ms = 1736121600000"), [[.int(9), .int(1028)]])
     }
 
+    /// Upkeep builds partials of finished shards as writes go on, a shard a step.
+    func testUpkeepBuildsPartials() throws {
+        let db = try TestDatabase()
+        try db.exec("CREATE VIRTUAL TABLE e USING shards(time = '$.t', partition = day)")
+        try db.exec("CREATE VIRTUAL TABLE r USING shards_rollup(source = e, bucket = 'day', measure = 'n: count')")
+        XCTAssertEqual(try db.int("SELECT count(*) FROM sqlite_schema WHERE name LIKE 'r!_%' ESCAPE '!'"), 0)
+        for i in 0..<3000 { try db.exec("INSERT INTO e(doc) VALUES (?)", [.text("{\"t\":\(1736121600000 + Int64(i) * 600_000)}")]) }
+        XCTAssertGreaterThan(try db.int("SELECT count(*) FROM r_built"), 0, "upkeep built partials")
+        XCTAssertEqual(try db.query("SELECT bucket_ms, n FROM r"),
+                       try db.query("SELECT ts - ts % 86400000, count(*) FROM e GROUP BY 1 ORDER BY 1"))
+    }
+
     func testDroppingTheSourceFirstNamesIt() throws {
         let db = try TestDatabase()
         try db.exec("CREATE VIRTUAL TABLE e USING shards(time = '$.t')")
