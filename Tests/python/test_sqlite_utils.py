@@ -154,6 +154,14 @@ def main():
               code == 1 and "record 31:" in err and "$.ts" in err and "nothing was inserted" in err
               and query(db, "select count(*) from events")[0][0] == before, err)
 
+        broken = os.path.join(work, "broken.ndjson")
+        with open(broken, "w") as f:
+            f.write(json.dumps(docs[0]) + "\n\n" + json.dumps(docs[1]) + "\n" + '{"ts": 1740000000000, "type": \n')
+        code, _, err = su("shards-insert", db, "events", broken, "--nl")
+        check("a line that is not JSON: its record number, nothing inserted",
+              code == 1 and "record 3: cannot read it" in err and "nothing was inserted" in err
+              and query(db, "select count(*) from events")[0][0] == before, err)
+
         # sqlite-utils' own insert: the error names the fix, and the fix works.
         code, _, err = su("insert", db, "events", ndjson, "--nl")
         check("sqlite-utils insert --nl into a collection names --convert and shards-insert",

@@ -18,6 +18,7 @@
   how to insert documents (`--convert '{"doc": row}'` or `shards-insert`).
 """
 import contextlib
+import csv
 import functools
 import io
 import json
@@ -26,13 +27,14 @@ import re
 import sqlite3
 import sys
 import time
+import urllib.parse
 import warnings
 from dataclasses import dataclass
 
 import click
 import sqlite_utils
 from sqlite_utils import hookimpl
-from sqlite_utils.utils import Format, rows_from_file
+from sqlite_utils.utils import Format, RowError, rows_from_file
 
 import sqlite_shards
 
@@ -236,9 +238,21 @@ def typed(value):
 
 
 def documents(rows, detect_types):
-    for row in rows:
+    """Each record as JSON text; a record that cannot be read or is not an object
+    stops the load with its number."""
+    rows = iter(rows)
+    number = 0
+    while True:
+        number += 1
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except (ValueError, csv.Error, RowError) as e:   # bad JSON on a line, a CSV row too long
+            raise click.ClickException(f"record {number}: cannot read it: {e}\nnothing was inserted")
         if not isinstance(row, dict):
-            raise click.ClickException(f"a record is not a JSON object: {json.dumps(row)[:200]}")
+            raise click.ClickException(f"record {number} is not a JSON object: {json.dumps(row)[:200]}\n"
+                                       "nothing was inserted")
         if detect_types:
             row = {k: typed(v) if isinstance(v, str) else v for k, v in row.items()}
         yield json.dumps(row, ensure_ascii=False, separators=(",", ":"))
@@ -352,20 +366,13 @@ def insert_command(cli):
             if isinstance(rows, list):
                 # A JSON array is read whole before the first insert: count documents instead.
                 with progress(len(rows), label, silent, show_pos=True) as bar:
-                    count = _insert(db.conn, collection, docs, batch_size, bar.update)
+                    count = insert_documents(db.conn, collection, docs, batch_size, bar.update)
             else:
-                count = _insert(db.conn, collection, docs, batch_size, lambda n: None)
+                count = insert_documents(db.conn, collection, docs, batch_size, lambda n: None)
         seconds = time.monotonic() - started
         click.echo(f"{count} documents inserted into {collection} in {seconds:.1f} s", err=True)
 
     return shards_insert
-
-
-def _insert(conn, collection, docs, batch_size, on_batch):
-    try:
-        return insert_documents(conn, collection, docs, batch_size, on_batch)
-    except json.JSONDecodeError as e:
-        raise click.ClickException(f"bad JSON: {e}\nnothing was inserted")
 
 
 # --- maintenance: one function call per period, a progress bar across them ------
@@ -477,9 +484,12 @@ def explain_collection_errors(command):
             if kwargs.get("convert") and not about_columns:
                 raise
             try:
-                conn = sqlite3.connect(kwargs["path"])
-                kind = table_kind(conn, table)
-                conn.close()
+                uri = "file:" + urllib.parse.quote(os.path.abspath(kwargs["path"])) + "?mode=ro"
+                conn = sqlite3.connect(uri, uri=True)
+                try:
+                    kind = table_kind(conn, table)
+                finally:
+                    conn.close()
             except (sqlite3.Error, KeyError):
                 raise e
             if kind != "collection":
