@@ -370,7 +370,8 @@ def insert_command(cli):
             else:
                 count = insert_documents(db.conn, collection, docs, batch_size, lambda n: None)
         seconds = time.monotonic() - started
-        click.echo(f"{count} documents inserted into {collection} in {seconds:.1f} s", err=True)
+        noun = "document" if count == 1 else "documents"
+        click.echo(f"{count} {noun} inserted into {collection} in {seconds:.1f} s", err=True)
 
     return shards_insert
 
