@@ -162,6 +162,14 @@ def main():
               code == 1 and "record 3: cannot read it" in err and "nothing was inserted" in err
               and query(db, "select count(*) from events")[0][0] == before, err)
 
+        holder = sqlite3.connect(db, isolation_level=None)
+        holder.execute("begin immediate")
+        code, _, err = su("shards-insert", db, "events", ndjson)
+        holder.execute("rollback")
+        holder.close()
+        check("a locked database: SQLite's error, not a traceback", code == 1 and "database is locked" in err
+              and "nothing was inserted" in err and "Traceback" not in err, err[-500:])
+
         # sqlite-utils' own insert: the error names the fix, and the fix works.
         code, _, err = su("insert", db, "events", ndjson, "--nl")
         check("sqlite-utils insert --nl into a collection names --convert and shards-insert",

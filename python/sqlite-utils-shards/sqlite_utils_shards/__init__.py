@@ -297,8 +297,8 @@ def insert_documents(conn, collection, docs, batch_size, on_batch):
     error nothing is kept and the message names the record."""
     sql = f"insert into {quote_identifier(collection)}(doc) values (?)"
     done = 0
-    conn.execute("begin immediate")
     try:
+        conn.execute("begin immediate")
         batch = []
         for doc in docs:
             batch.append((doc,))
@@ -307,10 +307,12 @@ def insert_documents(conn, collection, docs, batch_size, on_batch):
                 batch = []
         if batch:
             done = insert_batch(conn, sql, batch, done, on_batch)
-        conn.execute("commit")
-    except BaseException:
+        conn.execute("commit")   # a buffered collection (buffer = N) writes here
+    except BaseException as e:
         if conn.in_transaction:
             conn.execute("rollback")
+        if isinstance(e, sqlite3.Error):   # BEGIN on a locked database, COMMIT
+            raise click.ClickException(f"{e}\nnothing was inserted")
         raise
     return done
 
@@ -353,10 +355,11 @@ def insert_command(cli):
         require(db.conn, collection, "collection")
         started = time.monotonic()
         label = f"inserting into {collection}"
+        if fmt is None:
+            file = file if hasattr(file, "peek") else io.BufferedReader(file)
+            fmt = detect_format(file)
+        # A JSON array is read whole before the first insert: its bar counts documents.
         with read_progress(file, label, silent or fmt == Format.JSON) as fp:
-            if fmt is None:
-                fp = fp if hasattr(fp, "peek") else io.BufferedReader(fp)
-                fmt = detect_format(fp)
             try:
                 rows, found = rows_from_file(fp, format=fmt, encoding=encoding)
             except (ValueError, UnicodeDecodeError) as e:
@@ -364,7 +367,6 @@ def insert_command(cli):
             detect = found in (Format.CSV, Format.TSV) and not no_detect_types
             docs = documents(rows, detect)
             if isinstance(rows, list):
-                # A JSON array is read whole before the first insert: count documents instead.
                 with progress(len(rows), label, silent, show_pos=True) as bar:
                     count = insert_documents(db.conn, collection, docs, batch_size, bar.update)
             else:
