@@ -151,6 +151,7 @@ async def chart_html(datasette, database, table, kind, request):
     where, params = await where_clauses(datasette, database, table, request)
     name = escape_sqlite(table)
     try:
+        measure = None
         if kind == "collection":
             column, value_sql, what, finest = "ts", "count(*)", "Documents", 0
             span = (await db.execute(
@@ -177,5 +178,5 @@ async def chart_html(datasette, database, table, kind, request):
     points = [(b, v) for b, v in rows if b is not None and v is not None]
     if not points:
         return ""
-    caption = f"{what} per {unit} (UTC)" + (", all groups" if kind == "rollup" else "")
+    caption = f"{what} per {unit} (UTC)" + (f", {measure[1]} over the groups" if kind == "rollup" else "")
     return svg(points, unit, int(width), caption)
