@@ -204,23 +204,20 @@ final class CatalogStore {
     func setNextNumber(_ n: Int64) throws { try run(.writeNextNumber, [.int(n)]) }
 
     /// Paths added by ensure_json_index, in the order they were added.
-    func indexedPaths() throws -> [String] {
-        let stmt = try statement(.readPaths)
-        defer { stmt.reset() }
-        var paths: [String] = []
-        while try stmt.step() { paths.append(stmt.text(0) ?? "") }
-        return paths
-    }
+    func indexedPaths() throws -> [String] { try texts(.readPaths) }
 
     func recordIndexedPath(_ path: String) throws { try run(.recordPath, [.text("path:" + path)]) }
 
     /// Columns added by ensure_json_index, as `name: path [type]`, in the order they were added.
-    func addedColumns() throws -> [String] {
-        let stmt = try statement(.readColumns)
+    func addedColumns() throws -> [String] { try texts(.readColumns) }
+
+    /// The first column of every row of a statement, as text.
+    private func texts(_ kind: Kind) throws -> [String] {
+        let stmt = try statement(kind)
         defer { stmt.reset() }
-        var specs: [String] = []
-        while try stmt.step() { specs.append(stmt.text(0) ?? "") }
-        return specs
+        var values: [String] = []
+        while try stmt.step() { values.append(stmt.text(0) ?? "") }
+        return values
     }
 
     func recordColumn(name: String, spec: String) throws { try run(.recordColumn, [.text("column:" + name), .text(spec)]) }
