@@ -25,6 +25,10 @@ again by itself. A case opens a fresh database and drives one surface:
              tables and files), then the collection used on a fresh connection
   explain    shards_explain of generated statements (nested, writing, several),
              and a trigger on a shard table that writes to its collection
+  rollups    shards_rollup with generated options (buckets, groups, measures,
+             valid and broken), generated queries on it interleaved with writes,
+             shard_rollup_refresh and lifecycle calls; a rollup's count must equal
+             the collection's count(*) while nothing was dropped
 
 SQL errors are expected (most generated input is bad); what fails a case is the child
 dying, hanging, a differential mismatch or an inconsistent collection. The run prints
@@ -550,7 +554,72 @@ SURFACES = {
     "catalog": case_catalog, "explain": case_explain,
     "options": case_options, "documents": case_documents, "paths": case_paths, "queries": case_queries,
     "sql": case_sql, "blocks": case_blocks, "lifecycle": case_lifecycle, "times": case_times,
+    "rollups": case_rollups,
 }
+
+
+def gen_rollup_options(r):
+    parts = []
+    if r.random() < 0.95:
+        parts.append("source = " + r.choice(["ev", "ev", "ev", "nope", "sqlite_schema", "'ev'", ""]))
+    units = ["minute", "hours", "day", "week", "months", "fortnight", "", "1.5 day", "0 day", "-1 hour"]
+    if r.random() < 0.8:
+        parts.append(f"bucket = '{r.choice(['1', '2', '7', '15', '100000', '100001', ''])} {r.choice(units)}'")
+    for _ in range(r.choice([0, 1, 1, 2, 3])):
+        parts.append("group = '" + r.choice(["", "g: "]) + gen_path(r).replace("'", "''") + "'")
+    kinds = ["count", "sum({p})", "min({p})", "max({p})", "avg({p})", "distinct({p})", "quantile({p}, {q})", "median({p})", "sum()"]
+    for i in range(r.choice([0, 1, 2, 3, 5])):
+        k = r.choice(kinds).format(p=r.choice(["$.n", "$.type", "$.ts", gen_path(r)]).replace("'", "''"),
+                                   q=r.choice(["0", "0.5", "1", "1.5", "-0", "x"]))
+        parts.append(f"measure = '{r.choice(['m', 'n', 'bucket', 'x y', 'm'])}{i}: {k}'")
+    if r.random() < 0.2:
+        parts.append(f"retain = '{r.choice(['1 days', '3 months', '0 days', 'x'])}'")
+    if r.random() < 0.1:
+        parts.append(r.choice(["foo = 1", "source = ev", "bucket = day"]))
+    r.shuffle(parts)
+    return ", ".join(parts)
+
+
+def case_rollups(ctx):
+    r = ctx.r
+    c = ctx.open("db")
+    opts = "time = '$.ts', partition = " + r.choice(["day", "hour", "month"]) + r.choice(["", ", buffer = 3", ", max_rows = 4"])
+    if not make_collection(ctx, c, opts, docs=r.randint(0, 30)):
+        return
+    valid = "source = ev, bucket = '" + r.choice(["1 hour", "1 day", "1 week", "1 month", "7 minutes"]) + \
+        "', group = '$.type', measure = 'n: count', measure = 's: sum($.n)', measure = 'u: distinct($.n)', measure = 'q: quantile($.n, 0.9)'"
+    made = ctx.sql(c, f"CREATE VIRTUAL TABLE r USING shards_rollup({gen_rollup_options(r) if r.random() < 0.4 else valid})") is not None
+    if not made:
+        made = ctx.sql(c, f"CREATE VIRTUAL TABLE r USING shards_rollup({valid})") is not None
+    if not made:
+        ctx.problem("a valid rollup cannot be created")
+        return
+    dropped = False
+    for _ in range(r.randint(1, 12)):
+        x = r.random()
+        if x < 0.3:
+            ctx.sql(c, "INSERT INTO ev(doc) VALUES (?)", (gen_document(r),))
+        elif x < 0.4:
+            ctx.sql(c, "SELECT shard_rollup_refresh('r')")
+        elif x < 0.45:
+            ctx.sql(c, f"SELECT shard_drop('ev', '{gen_time(r)}')")
+            dropped = True
+        elif x < 0.5:
+            ctx.sql(c, f"SELECT shard_compress('ev', '{gen_time(r)}')")
+        elif x < 0.55:
+            ctx.sql(c, "DELETE FROM ev WHERE id = (SELECT max(id) FROM ev)")
+        else:
+            col = r.choice(["bucket", "bucket_ms", "type", "n", "rowid"])
+            op = r.choice(["=", "<", ">=", "IN", "BETWEEN", "IS", "LIKE"])
+            v = r.choice([gen_scalar(r), "'2025-01-01'", "'2025'", "1735689600000", "NULL", "'click'"])
+            rhs = f"({v}, {gen_scalar(r)})" if op == "IN" else f"{v} AND {gen_scalar(r)}" if op == "BETWEEN" else str(v)
+            ctx.sql(c, f"SELECT * FROM r WHERE {col} {op} {rhs} ORDER BY {r.choice(['bucket', 'bucket_ms DESC', 'n', '1'])}")
+    if not dropped:
+        total = ctx.sql(c, "SELECT count(*) FROM ev")
+        counted = ctx.sql(c, "SELECT coalesce(sum(n), 0) FROM r")
+        if total is not None and counted is not None and total[0][0] != counted[0][0]:
+            ctx.problem(f"rollup counts {counted[0][0]} documents, the collection {total[0][0]}")
+    ctx.sql(c, "DROP TABLE r")
 
 
 def case_rng(seed, batch, index):
