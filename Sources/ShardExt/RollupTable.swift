@@ -230,7 +230,9 @@ final class RollupTable {
         let lo = max(starts.lo, Time.minimum), hi = min(starts.hi, Time.maximum)
         guard lo <= hi else { return nil }
         var first = bucket.start(of: lo)
-        if first < lo { first = bucket.end(ofBucketStartingAt: first) }
+        // A bucket starting before the lower bound is out, unless there was none: the
+        // earliest time's bucket (a week, a month) can start before it.
+        if first < lo && starts.lo > Time.minimum { first = bucket.end(ofBucketStartingAt: first) }
         let last = bucket.start(of: hi)
         guard first <= last else { return nil }
         return (first, bucket.end(ofBucketStartingAt: last) - 1)

@@ -550,14 +550,6 @@ def case_explain(ctx):
         ctx.sql(c, "SELECT count(*) FROM ev")
 
 
-SURFACES = {
-    "catalog": case_catalog, "explain": case_explain,
-    "options": case_options, "documents": case_documents, "paths": case_paths, "queries": case_queries,
-    "sql": case_sql, "blocks": case_blocks, "lifecycle": case_lifecycle, "times": case_times,
-    "rollups": case_rollups,
-}
-
-
 def gen_rollup_options(r):
     parts = []
     if r.random() < 0.95:
@@ -620,6 +612,14 @@ def case_rollups(ctx):
         if total is not None and counted is not None and total[0][0] != counted[0][0]:
             ctx.problem(f"rollup counts {counted[0][0]} documents, the collection {total[0][0]}")
     ctx.sql(c, "DROP TABLE r")
+
+
+SURFACES = {
+    "catalog": case_catalog, "explain": case_explain,
+    "options": case_options, "documents": case_documents, "paths": case_paths, "queries": case_queries,
+    "sql": case_sql, "blocks": case_blocks, "lifecycle": case_lifecycle, "times": case_times,
+    "rollups": case_rollups,
+}
 
 
 def case_rng(seed, batch, index):
