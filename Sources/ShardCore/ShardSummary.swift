@@ -47,6 +47,11 @@ public final class ShardSummary: Equatable, Sendable {
         parts = sorted.map(\.value)
     }
 
+    private init(hashes: [UInt64], parts: [Path]) {
+        self.hashes = hashes
+        self.parts = parts
+    }
+
     public static func == (a: ShardSummary, b: ShardSummary) -> Bool {
         a.hashes == b.hashes && a.parts == b.parts
     }
@@ -103,6 +108,30 @@ public final class ShardSummary: Equatable, Sendable {
             }
             return ShardSummary(paths: out)
         }
+    }
+
+    // MARK: - widening
+
+    /// Room a Bloom filter made from exact keys leaves for more, in keys per key it
+    /// starts with (and at least `minimumWidenedKeys`): a widened filter fills as late
+    /// rows come, and every bit set only makes "maybe" likelier.
+    static let widenedRoom = 4
+    static let minimumWidenedKeys = 256
+
+    /// This summary widened to cover one more row, whose value on the path with hash
+    /// `pathHashes[i]` is `values[i]` (nil for NULL); nil when it covers the row
+    /// already. A late row then costs no read of its table: the summary stays true,
+    /// if less sharp than one built again (a merge or `shard_merge` builds it again).
+    public func widened(pathHashes: [UInt64], values: [BlockFilter.Value?]) -> ShardSummary? {
+        var parts: [Path]?
+        for (h, value) in zip(pathHashes, values) {
+            guard let i = hashes.firstIndex(of: h) else { continue }   // not covered: always "maybe"
+            var p = parts?[i] ?? self.parts[i]
+            guard p.widen(pathHash: h, value) else { continue }
+            if parts == nil { parts = self.parts }
+            parts![i] = p
+        }
+        return parts.map { ShardSummary(hashes: hashes, parts: $0) }
     }
 
     // MARK: - probing
@@ -196,6 +225,53 @@ public final class ShardSummary: Equatable, Sendable {
 }
 
 extension ShardSummary.Path {
+    /// Makes the path cover one more value; returns whether anything changed.
+    mutating func widen(pathHash: UInt64, _ value: BlockFilter.Value?) -> Bool {
+        guard var value else {
+            if hasNull { return false }
+            hasNull = true
+            return true
+        }
+        if case .blob(let b) = value { value = .text(b) }   // as Builder.add keys it
+        let key = BlockFilter.key(pathHash, value)
+        var changed = false
+        let v = SummaryValue(value)
+        if !hasValues {
+            hasValues = true
+            min = v.truncated(ShardSummary.maxText)
+            max = v.fits(ShardSummary.maxText) ? v : nil
+            exact = [key.0]
+            bloom = nil
+            return true
+        }
+        if let m = min, v < m { min = v.truncated(ShardSummary.maxText); changed = true }
+        if let m = max, m < v { max = v.fits(ShardSummary.maxText) ? v : nil; changed = true }
+        if var e = exact {
+            var lo = 0, hi = e.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if e[mid] < key.0 { lo = mid + 1 } else { hi = mid }
+            }
+            if lo < e.count && e[lo] == key.0 { return changed }
+            e.insert(key.0, at: lo)
+            if e.count <= ShardSummary.maxExact {
+                exact = e
+            } else {
+                // Too many for exact keys: Bloom bits with room to widen further.
+                let room = Swift.max(e.count * ShardSummary.widenedRoom, ShardSummary.minimumWidenedKeys)
+                var bits = [UInt8](repeating: 0, count: Swift.max(8, (room * ShardSummary.bloomBitsPerKey + 7) / 8))
+                for k in e { _ = BlockFilter.insert((k, BlockFilter.secondHash(k)), into: &bits) }
+                exact = nil
+                bloom = bits
+            }
+            return true
+        }
+        if bloom != nil {
+            if BlockFilter.insert(key, into: &bloom!) { changed = true }
+        }
+        return changed
+    }
+
     /// Whether some value of the path may equal `v` (SQLite's `=`, BINARY text), whose
     /// filter key on this path is `key`.
     func mayEqual(_ v: SummaryValue, key: SummaryCondition.Key) -> Bool {

@@ -70,6 +70,12 @@ final class ShardedCollection {
     let scanShapes = ScanShapes()
     var insertStatements: [Int64: Statement] = [:]
     var probe: Statement?
+    /// Reads a document's indexed values to widen a summary (see widenSummary), for
+    /// these paths, with their hashes; `summaryValues` is its reused row.
+    var summaryProbeStatement: Statement?
+    var summaryProbePaths: [JSONPath] = []
+    var summaryPathHashes: [UInt64] = []
+    var summaryValues: [BlockFilter.Value?] = []
     var dataVersionStatement: Statement?
 
     static let jsonbVersion = Storage.jsonbVersionNumber
