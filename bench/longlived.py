@@ -79,39 +79,59 @@ def insert_sql(side):
             else "INSERT INTO events(doc) VALUES (?)")
 
 
-def bulk(conn, side, docs):
-    """Seconds to load docs in BULK_CHUNK-row transactions."""
+def bulk_chunks(conn, side, docs):
+    """A generator that loads docs in BULK_CHUNK-row transactions, one per step,
+    yielding the seconds each took."""
     sql = insert_sql(side)
-    spent = 0.0
     for i in range(0, len(docs), BULK_CHUNK):
         params = [(d,) for d in docs[i:i + BULK_CHUNK]]
         t = time.perf_counter()
         with conn:
             conn.executemany(sql, params)
-        spent += time.perf_counter() - t
-    return spent
+        yield time.perf_counter() - t
+
+
+def bulk(conn, side, docs):
+    """Seconds to load docs in BULK_CHUNK-row transactions."""
+    return sum(bulk_chunks(conn, side, docs))
 
 
 def count(conn, side):
     return scalar(conn, f"SELECT count(*) FROM {'plain' if side == 'plain' else 'events'}")
 
 
-def autocommit(conn, side, docs):
+def interleaved(runs):
+    """Steps several timed generators in turn, a step each, so that load from other
+    work on the machine falls on every side alike; returns each one's total seconds."""
+    spent = [0.0] * len(runs)
+    live = list(range(len(runs)))
+    while live:
+        for i in list(live):
+            try:
+                spent[i] += next(runs[i])
+            except StopIteration:
+                live.remove(i)
+    return spent
+
+
+def autocommit_steps(conn, side, docs, step=50):
+    """Single-row autocommit INSERTs, `step` rows per generator step."""
     sql = insert_sql(side)
-    t = time.perf_counter()
-    for d in docs:
-        conn.execute(sql, (d,))
-    return len(docs) / (time.perf_counter() - t)
+    for i in range(0, len(docs), step):
+        t = time.perf_counter()
+        for d in docs[i:i + step]:
+            conn.execute(sql, (d,))
+        yield time.perf_counter() - t
 
 
 def bulk_section(base, rows, seed, log):
     file_docs, _ = year_docs(rows, seed, True)
     sorted_docs, _ = year_docs(rows, seed, False)
+    sides = (("plain", "plain", file_docs), ("unsorted", "coll", file_docs), ("sorted", "coll", sorted_docs))
+    conns = [open_side(os.path.join(base, f"bulk-{label}.db"), side, "day") for label, side, _ in sides]
+    spent = interleaved([bulk_chunks(c, side, docs) for c, (_, side, docs) in zip(conns, sides)])
     out = {}
-    for label, side, docs in (("plain", "plain", file_docs), ("unsorted", "coll", file_docs),
-                              ("sorted", "coll", sorted_docs)):
-        conn = open_side(os.path.join(base, f"bulk-{label}.db"), side, "day")
-        s = bulk(conn, side, docs)
+    for conn, (label, side, docs), s in zip(conns, sides, spent):
         assert count(conn, side) == len(docs), label
         shards = "" if side == "plain" else f", {scalar(conn, 'SELECT count(*) FROM shard_list(?)', ('events',))} tables"
         conn.close()
@@ -127,26 +147,28 @@ def late_docs(rng, n, newest_day_start):
 
 
 def long_lived_section(base, partition, rows, inserts, seed, log):
-    """A year loaded sorted, then autocommit inserts of current and of late documents."""
+    """A year loaded sorted, then autocommit inserts of current and of late documents,
+    the two sides taking turns every 50 inserts."""
     docs, times = year_docs(rows, seed, False)
     newest = times[-1]
     day_start = newest - newest % (3_600_000 if partition == "hour" else DAY_MS)
     rng = random.Random(seed + 1)
     current = [flight(rng, rng.randrange(day_start, newest + 1)) for _ in range(inserts)]
     late = late_docs(rng, inserts, day_start)
+    sides = ("plain", "coll")
+    conns = [open_side(os.path.join(base, f"long-{partition}-{side}.db"), side, partition) for side in sides]
+    interleaved([bulk_chunks(c, side, docs) for c, side in zip(conns, sides)])
+    cur = interleaved([autocommit_steps(c, side, current) for c, side in zip(conns, sides)])
+    v0 = [scalar(c, "PRAGMA schema_version") for c in conns]
+    lat = interleaved([autocommit_steps(c, side, late) for c, side in zip(conns, sides)])
     out = {}
-    for side in ("plain", "coll"):
-        conn = open_side(os.path.join(base, f"long-{partition}-{side}.db"), side, partition)
-        bulk(conn, side, docs)
-        cur = autocommit(conn, side, current)
-        v0 = scalar(conn, "PRAGMA schema_version")
-        lat = autocommit(conn, side, late)
-        changes = scalar(conn, "PRAGMA schema_version") - v0
+    for i, (conn, side) in enumerate(zip(conns, sides)):
+        changes = scalar(conn, "PRAGMA schema_version") - v0[i]
         assert count(conn, side) == rows + 2 * inserts, side
         tables = "" if side == "plain" else f", {scalar(conn, 'SELECT count(*) FROM shard_list(?)', ('events',))} tables"
         conn.close()
-        out[side] = {"current": cur, "late": lat, "schema_changes": changes / inserts}
-        log(f"  {partition:<4} {side:<5}: current {cur:8,.0f} rows/s, late {lat:8,.0f} rows/s, "
+        out[side] = {"current": inserts / cur[i], "late": inserts / lat[i], "schema_changes": changes / inserts}
+        log(f"  {partition:<4} {side:<5}: current {inserts / cur[i]:8,.0f} rows/s, late {inserts / lat[i]:8,.0f} rows/s, "
             f"{changes / inserts:.3f} schema changes per late document{tables}; count checked")
     return out
 
