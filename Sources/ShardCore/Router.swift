@@ -71,7 +71,8 @@ public struct Router {
             homesGeneration = generation
         }
         guard let homes = lateHomes[p.category] else { return nil }
-        for s in homes where s.period.contains(p.ts) && takesLateRows(s) { return s }
+        // State is checked again: a lifecycle call may change it without a new generation.
+        for s in homes where s.period.contains(p.ts) && takesLateRows(s) && s.isLive && s.state == .hot { return s }
         return nil
     }
 
