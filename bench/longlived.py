@@ -11,6 +11,9 @@ table with the same indexes, in the same run, every figure a ratio to plain:
     `PRAGMA schema_version` counted over the late ones;
 5c. a second connection's point lookup (`WHERE id = ?`) timed idle and while another
     process streams late autocommit inserts into the collection.
+
+The sides of a measurement run in the same process and take turns (a transaction or
+50 inserts each), so that load from other work on the machine falls on all alike.
 """
 import multiprocessing
 import os
