@@ -24,11 +24,13 @@
 ///
 ///     "SD" | version 1: u8 | form: u8 (0 exact, 1 sparse, 2 dense) | body | checksum: u32
 ///     exact:  count: varint | count × hash: u64, ascending
-///     sparse: count: varint | count × entry delta: varint, ascending (entry = index << 6 | rank)
+///     sparse: count: varint | bits, for each entry by ascending register index:
+///             the index gap (the first index itself) as a Rice code with k = ⌊log2(2^25 / (count + 1))⌋,
+///             then rank − 1 in unary; zero bits pad the last byte
 ///     dense:  2^15 registers of 6 bits, four to three bytes
 ///
-/// A state holds at most 2 KiB exact, about 3 bytes a register sparse (24 KiB at
-/// most), and 24 KiB + 8 dense.
+/// A state holds at most 2 KiB exact, 2 to 2.6 bytes a register sparse (16 KiB
+/// at most), and 24 KiB + 8 dense.
 public struct DistinctSketch: Equatable, Sendable {
     /// The most hashes kept exactly.
     public static let exactLimit = 256
@@ -117,7 +119,12 @@ public struct DistinctSketch: Equatable, Sendable {
         fold()
         switch other.form {
         case .exact:
-            for h in other.hashes { add(hash: h) }
+            if form == .exact {
+                hashes = Self.unionOfSorted(hashes, other.hashes)
+                if hashes.count > Self.exactLimit { toSparse() }
+            } else {
+                for h in other.hashes { add(hash: h) }
+            }
         case .sparse:
             switch form {
             case .exact:
@@ -130,8 +137,10 @@ public struct DistinctSketch: Equatable, Sendable {
             }
         case .dense:
             toDense()
-            for i in 0..<Self.registerCount where other.registers[i] > registers[i] {
-                registers[i] = other.registers[i]
+            registers.withUnsafeMutableBufferPointer { mine in
+                other.registers.withUnsafeBufferPointer { theirs in
+                    for i in 0..<Self.registerCount { mine[i] = max(mine[i], theirs[i]) }
+                }
             }
         }
     }
@@ -246,6 +255,12 @@ public struct DistinctSketch: Equatable, Sendable {
         return out
     }
 
+    /// The Rice parameter for `count` sorted register indexes: about their mean gap.
+    static func riceParameter(_ count: Int) -> UInt64 {
+        let bitLength = 64 - UInt64(count + 1).leadingZeroBitCount
+        return UInt64(max(0, sparsePrecision - bitLength))
+    }
+
     // MARK: registers
 
     /// The sparse entry of a hash: its top 25 bits name the register, the rank is the
@@ -345,11 +360,15 @@ public struct DistinctSketch: Equatable, Sendable {
             w = SketchCoding.Writer(magic: Self.magic, version: Self.version, capacity: 3 + 3 * s.entries.count)
             w.byte(Form.sparse.rawValue)
             w.varint(UInt64(s.entries.count))
+            let k = Self.riceParameter(s.entries.count)
+            var bits = BitWriter()
             var previous: UInt32 = 0
             for e in s.entries {
-                w.varint(UInt64(e - previous))
-                previous = e
+                bits.rice(UInt64(e >> 6 - previous), k: k)
+                bits.unary(UInt64(e & 0x3F) - 1)
+                previous = e >> 6
             }
+            for b in bits.finish() { w.byte(b) }
         case .dense:
             w = SketchCoding.Writer(magic: Self.magic, version: Self.version, capacity: 1 + Self.denseBytes)
             w.byte(Form.dense.rawValue)
@@ -382,30 +401,36 @@ public struct DistinctSketch: Equatable, Sendable {
                 hashes.append(h)
             }
         case .sparse:
-            guard let n = r.varint(), n <= UInt64(Self.sparseLimit) else { throw bad }
+            guard let n = r.varint(), n <= UInt64(Self.sparseLimit), let rest = r.bytes(r.remaining) else { throw bad }
             entries.reserveCapacity(Int(n))
-            var previous: UInt64 = 0
+            let k = Self.riceParameter(Int(n))
+            let indexes = UInt64(1) << UInt64(Self.sparsePrecision)
+            let maxRank = UInt64(64 - Self.sparsePrecision + 1)
+            var bits = BitReader(rest)
+            var index: UInt64 = 0
             for i in 0..<Int(n) {
-                guard let delta = r.varint(), i == 0 || delta > 0 else { throw bad }
-                let (e, overflow) = previous.addingReportingOverflow(delta)
-                let rank = e & 0x3F
-                guard !overflow, e < 1 << 31, rank >= 1, rank <= UInt64(64 - Self.sparsePrecision + 1),
-                      i == 0 || e >> 6 > previous >> 6 else { throw bad }
-                entries.append(UInt32(e))
-                previous = e
+                guard let gap = bits.rice(k: k, limit: indexes), i == 0 || gap > 0,
+                      let rank = bits.unary(limit: maxRank - 1) else { throw bad }
+                index += gap
+                guard index < indexes else { throw bad }
+                entries.append(UInt32(index << 6 | (rank + 1)))
             }
+            guard bits.atPaddedEnd else { throw bad }
         case .dense:
             guard let body = r.bytes(Self.denseBytes) else { throw bad }
-            registers = [UInt8](repeating: 0, count: Self.registerCount)
-            let top = UInt8(64 - Self.precision + 1)
-            for k in 0..<(Self.registerCount / 4) {
-                let packed = UInt32(body[3 * k]) | UInt32(body[3 * k + 1]) << 8 | UInt32(body[3 * k + 2]) << 16
-                for j in 0..<4 {
-                    let v = UInt8(truncatingIfNeeded: packed >> (6 * UInt32(j))) & 0x3F
-                    guard v <= top else { throw bad }
-                    registers[4 * k + j] = v
+            var highest: UInt8 = 0
+            registers = [UInt8](unsafeUninitializedCapacity: Self.registerCount) { r, count in
+                for k in 0..<(Self.registerCount / 4) {
+                    let packed = UInt32(body[3 * k]) | UInt32(body[3 * k + 1]) << 8 | UInt32(body[3 * k + 2]) << 16
+                    for j in 0..<4 {
+                        let v = UInt8(truncatingIfNeeded: packed >> (6 * UInt32(j))) & 0x3F
+                        highest = max(highest, v)
+                        r[4 * k + j] = v
+                    }
                 }
+                count = Self.registerCount
             }
+            guard highest <= UInt8(64 - Self.precision + 1) else { throw bad }
         }
         guard r.atEnd else { throw bad }
     }
