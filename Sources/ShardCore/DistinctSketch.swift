@@ -120,7 +120,7 @@ public struct DistinctSketch: Equatable, Sendable {
         switch other.form {
         case .exact:
             if form == .exact {
-                hashes = Self.unionOfSorted(hashes, other.hashes)
+                hashes = Self.mergeSorted(hashes, other.hashes, ==)
                 if hashes.count > Self.exactLimit { toSparse() }
             } else {
                 for h in other.hashes { add(hash: h) }
@@ -181,7 +181,7 @@ public struct DistinctSketch: Equatable, Sendable {
         pending.sort()
         switch form {
         case .exact:
-            hashes = Self.unionOfSorted(hashes, pending)
+            hashes = Self.mergeSorted(hashes, pending, ==)
             pending.removeAll(keepingCapacity: true)
             if hashes.count > Self.exactLimit { toSparse() }
         case .sparse:
@@ -218,39 +218,30 @@ public struct DistinctSketch: Equatable, Sendable {
 
     /// Merges sorted entries into `entries`, keeping the higher rank per register.
     private mutating func mergeEntries(_ more: [UInt32]) {
-        var out: [UInt32] = []
-        out.reserveCapacity(entries.count + more.count)
-        var i = 0, j = 0
-        while i < entries.count || j < more.count {
-            let e: UInt32
-            if j == more.count || (i < entries.count && entries[i] <= more[j]) {
-                e = entries[i]; i += 1
-            } else {
-                e = more[j]; j += 1
-            }
-            if let last = out.last, last >> 6 == e >> 6 {
-                out[out.count - 1] = max(last, e)
-            } else {
-                out.append(e)
-            }
-        }
-        entries = out
+        entries = Self.mergeSorted(entries, more, Self.sameRegister)
         if entries.count > Self.sparseLimit { toDense() }
     }
 
-    /// The union of two sorted arrays, without duplicates (`b` may repeat itself).
-    private static func unionOfSorted(_ a: [UInt64], _ b: [UInt64]) -> [UInt64] {
-        var out: [UInt64] = []
+    @inline(__always) private static func sameRegister(_ a: UInt32, _ b: UInt32) -> Bool { a >> 6 == b >> 6 }
+
+    /// Two sorted arrays as one, sorted; where `same` says neighbours meet (in
+    /// either array too), only the larger is kept.
+    private static func mergeSorted<T: Comparable>(_ a: [T], _ b: [T], _ same: (T, T) -> Bool) -> [T] {
+        var out: [T] = []
         out.reserveCapacity(a.count + b.count)
         var i = 0, j = 0
         while i < a.count || j < b.count {
-            let v: UInt64
+            let v: T
             if j == b.count || (i < a.count && a[i] <= b[j]) {
                 v = a[i]; i += 1
             } else {
                 v = b[j]; j += 1
             }
-            if out.last != v { out.append(v) }
+            if let last = out.last, same(last, v) {
+                out[out.count - 1] = max(last, v)
+            } else {
+                out.append(v)
+            }
         }
         return out
     }
@@ -272,20 +263,10 @@ public struct DistinctSketch: Equatable, Sendable {
         return index << 6 | rank
     }
 
-    /// Sorted entries of sorted hashes, one per register (the highest rank).
+    /// Sorted entries of sorted hashes, one per register (the highest rank): hashes
+    /// in order have their registers in order.
     private static func sparseEntries(_ sortedHashes: [UInt64]) -> [UInt32] {
-        var out: [UInt32] = []
-        out.reserveCapacity(sortedHashes.count)
-        // Hashes in order have their registers in order; within a register, ranks vary.
-        for h in sortedHashes {
-            let e = entry(h)
-            if let last = out.last, last >> 6 == e >> 6 {
-                out[out.count - 1] = max(last, e)
-            } else {
-                out.append(e)
-            }
-        }
-        return out
+        mergeSorted(sortedHashes.map(entry), [], sameRegister)
     }
 
     @inline(__always) static func setRegister(_ r: inout [UInt8], _ h: UInt64) {
