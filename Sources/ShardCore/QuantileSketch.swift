@@ -25,7 +25,7 @@
 ///            | (bins − 1) × (index delta: varint | count: varint)
 ///
 /// About 2 to 3 bytes a non-empty bin: a few hundred bytes for values spanning
-/// three orders of magnitude, 8 KiB at most per store.
+/// three orders of magnitude; at most 8 KiB a store while no bin counts 2^21 values.
 public struct QuantileSketch: Equatable, Sendable {
     public static let relativeAccuracy = 0.01
     public static let binLimit = 2048
