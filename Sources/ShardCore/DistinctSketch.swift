@@ -398,21 +398,51 @@ public struct DistinctSketch: Equatable, Sendable {
             }
             guard bits.atPaddedEnd else { throw bad }
         case .dense:
-            guard let body = r.bytes(Self.denseBytes) else { throw bad }
-            var highest: UInt8 = 0
-            registers = [UInt8](unsafeUninitializedCapacity: Self.registerCount) { r, count in
-                for k in 0..<(Self.registerCount / 4) {
-                    let packed = UInt32(body[3 * k]) | UInt32(body[3 * k + 1]) << 8 | UInt32(body[3 * k + 2]) << 16
-                    for j in 0..<4 {
-                        let v = UInt8(truncatingIfNeeded: packed >> (6 * UInt32(j))) & 0x3F
-                        highest = max(highest, v)
-                        r[4 * k + j] = v
-                    }
-                }
-                count = Self.registerCount
-            }
-            guard highest <= UInt8(64 - Self.precision + 1) else { throw bad }
+            guard let body = r.bytes(Self.denseBytes), Self.denseBodyIsValid(body) else { throw bad }
+            registers = [UInt8](repeating: 0, count: Self.registerCount)
+            Self.raise(&registers, toPacked: body)
         }
         guard r.atEnd else { throw bad }
+    }
+
+    /// The same as `merge(DistinctSketch(serialized: bytes))`, and for a dense state
+    /// without making its registers first (a month of daily states merges at the
+    /// speed of the bytes). Bytes that are not a state throw and change nothing.
+    public mutating func merge(serialized bytes: UnsafeRawBufferPointer) throws {
+        let head = Self.magic.count + 1
+        guard bytes.count == head + 1 + Self.denseBytes + SketchCoding.checksumBytes,
+              bytes[head] == Form.dense.rawValue else {
+            merge(try DistinctSketch(serialized: bytes))
+            return
+        }
+        var r = try SketchCoding.Reader(bytes, magic: Self.magic, version: Self.version, name: Self.name)
+        _ = r.byte()
+        guard let body = r.bytes(Self.denseBytes), r.atEnd, Self.denseBodyIsValid(body) else {
+            throw ShardError("not a \(Self.name)")
+        }
+        toDense()
+        Self.raise(&registers, toPacked: body)
+    }
+
+    /// Whether every packed register is a rank the dense form can hold.
+    private static func denseBodyIsValid(_ body: UnsafeRawBufferPointer) -> Bool {
+        var highest: UInt32 = 0
+        for k in 0..<(registerCount / 4) {
+            let packed = UInt32(body[3 * k]) | UInt32(body[3 * k + 1]) << 8 | UInt32(body[3 * k + 2]) << 16
+            highest = max(highest, packed & 0x3F, packed >> 6 & 0x3F, packed >> 12 & 0x3F, packed >> 18)
+        }
+        return highest <= UInt32(64 - precision + 1)
+    }
+
+    /// Each register to at least its packed value.
+    private static func raise(_ registers: inout [UInt8], toPacked body: UnsafeRawBufferPointer) {
+        registers.withUnsafeMutableBufferPointer { r in
+            for k in 0..<(registerCount / 4) {
+                let packed = UInt32(body[3 * k]) | UInt32(body[3 * k + 1]) << 8 | UInt32(body[3 * k + 2]) << 16
+                for j in 0..<4 {
+                    r[4 * k + j] = max(r[4 * k + j], UInt8(truncatingIfNeeded: packed >> (6 * UInt32(j))) & 0x3F)
+                }
+            }
+        }
     }
 }

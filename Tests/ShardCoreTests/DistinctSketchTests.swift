@@ -69,7 +69,7 @@ final class DistinctSketchTests: XCTestCase {
         print("distinct: worst relative error above the exact limit \(worst)")
     }
 
-    func testMergeIsTheSketchOfTheUnionInAnyOrder() {
+    func testMergeIsTheSketchOfTheUnionInAnyOrder() throws {
         // Sizes on each side of each form's limit: exact, sparse and dense meet.
         let sizes = [0, 5, 200, 256, 257, 600, 5000, 8100, 9000, 40_000]
         for seed in UInt64(0)..<3 {
@@ -91,6 +91,9 @@ final class DistinctSketchTests: XCTestCase {
                     XCTAssertEqual(ba, expected, "b \(b) a \(a)")
                     XCTAssertEqual(ab.serialized(), expected.serialized(), "a \(a) b \(b)")
                     XCTAssertEqual(ab.estimate, expected.estimate)
+                    var fromBytes = sketch(left)
+                    try sketch(right).serialized().withUnsafeBytes { try fromBytes.merge(serialized: $0) }
+                    XCTAssertEqual(fromBytes, expected, "from bytes: a \(a) b \(b)")
                 }
             }
         }
@@ -173,8 +176,14 @@ final class DistinctSketchTests: XCTestCase {
             state { $0.byte(2); for _ in 0..<DistinctSketch.denseBytes { $0.byte(0xFF) } },
             state { $0.byte(3) },
         ]
-        for bad in malformed {
-            assertShardError(try bad.withUnsafeBytes { try DistinctSketch(serialized: $0) }, message: "shards: not a shards distinct state")
+        let before = sketch(ids(300, seed: 2))
+        for bad in malformed + [Array(sketch(ids(20_000, seed: 2)).serialized().dropLast()) + [0]] {
+            if bad.count < 100 {
+                assertShardError(try bad.withUnsafeBytes { try DistinctSketch(serialized: $0) }, message: "shards: not a shards distinct state")
+            }
+            var s = before
+            XCTAssertThrowsError(try bad.withUnsafeBytes { try s.merge(serialized: $0) })
+            XCTAssertEqual(s, before)
         }
         XCTAssertNoThrow(try state { $0.byte(0); $0.varint(2); $0.word(4); $0.word(5) }.withUnsafeBytes { try DistinctSketch(serialized: $0) })
     }
