@@ -144,7 +144,8 @@ final class ScanCursor {
                 }
                 // A long list is one JSON value (`InListJSON`): one parameter per value
                 // would stop at SQLite's variable limit.
-                if items.count > InListJSON.threshold, let json = inListJSON(items) {
+                if items.count > InListJSON.threshold(variableLimit: Int(collection.db.limit(SQLITE_LIMIT_VARIABLE_NUMBER))),
+                   let json = inListJSON(items) {
                     parameters.append(.query(.text(json)))
                     conditions.append(.init("\(columns.expression(column)) IN (SELECT value FROM json_each(\(SQLText.parameter(parameters.count))))"))
                     continue

@@ -27,4 +27,10 @@ final class InListJSONTests: XCTestCase {
         }
         XCTAssertNotNil(json([[0xF4, 0x8F, 0xBF, 0xBF], [0xEF, 0xBF, 0xBD], [0xC2, 0x80]]))
     }
+
+    func testThresholdFollowsTheVariableLimit() {
+        XCTAssertEqual(InListJSON.threshold(variableLimit: 32766), 1000)
+        XCTAssertEqual(InListJSON.threshold(variableLimit: 999), 249)
+        XCTAssertEqual(InListJSON.threshold(variableLimit: 0), 0)
+    }
 }

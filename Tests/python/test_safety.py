@@ -546,7 +546,7 @@ def i2_in_lists_above_the_variable_limit(E, folder):
     conn.execute("INSERT INTO plain SELECT id, ts, type, n FROM ev")
     values = ["1", 2.5, 3, 3.0, "4", None, b"a", "b", 5.0000001, -0.0, 1e308, "x" * 200]
     for column in ("n", "type", "ts", "id"):
-        for padding in (0, 100, 33_000):
+        for padding in (0, 100, 1_500, 33_000):
             lst = values + [f"pad{i}" for i in range(padding)]
             q = f"SELECT id FROM %s WHERE {column} IN (SELECT value FROM json_each(?)) ORDER BY id"
             marks = ",".join("?" * len(lst)) if len(lst) < 30_000 else None
