@@ -674,6 +674,41 @@ def t7_text_in_counter_columns(E, folder):
         fresh.close()
 
 
+@case
+def t9_directonly_functions_not_run_from_check_constraints(E, folder):
+    path = os.path.join(folder, "db")
+    conn = E.open_(path)
+    # No indexed path: SQLite 3.40 refuses json_extract in the shards' indexes once
+    # trusted_schema is off (its JSON functions are not innocuous there).
+    conn.execute(S.replace(", index='$.type'", ""))
+    made = []
+    for name, sql in [("chk", f"CREATE TABLE chk(x CHECK(shard_insert('ev', '{doc(7)}')))"),
+                      ("chk2", "CREATE TABLE chk2(x CHECK(shard_archive('ev', '2026-01-01', 'chk.db')))"),
+                      ("chk3", "CREATE TABLE chk3(x CHECK(x IS NULL OR shard_drop('ev', '2026-01-01') >= 0))"),
+                      ("chk4", "CREATE TABLE chk4(x CHECK(/* shard_insert */ shard_merge('ev', '2026-01-01') >= 0))")]:
+        try:
+            conn.execute(sql)
+            made.append(name)
+        except SQLError as e:
+            check("unsafe use" in e.message, e.message)   # SQLite 3.50+ refuses them here
+    conn.close()
+    fresh = E.open_(path)
+    fresh.defensive()
+    for trusted in (1, 0):
+        fresh.execute(f"PRAGMA trusted_schema = {trusted}")
+        for name in made:
+            expect_error(fresh, f"INSERT INTO {name}(x) VALUES (1)", "unsafe use of shard_")
+            expect_error(fresh, f"INSERT INTO {name}(x) SELECT 1", "unsafe use of shard_")
+    check(one(fresh, "SELECT count(*) FROM ev") == 1, "no document written by a CHECK")
+    check(not os.path.exists(os.path.join(folder, "chk.db")), "no archive file made by a CHECK")
+    check(one(fresh, "SELECT count(*) FROM shard_list('ev')") == 1, "no shard dropped")
+    # The application's own calls still run, alone, per row, and nested in its own SQL.
+    check(one(fresh, f"SELECT shard_insert('ev', '{doc(8)}') > 0") == 1, "a direct call")
+    check(one(fresh, "SELECT count(shard_insert('ev', value)) FROM json_each(?)", (f"[{doc(9)}, {doc(10)}]",)) == 2, "per row")
+    check(one(fresh, f"SELECT \"SHARD_INSERT\"('ev', '{doc(11)}') > 0") == 1, "quoted, in capitals")
+    check(one(fresh, "SELECT count(*) FROM ev") == 5, "written")
+
+
 # MARK: - smaller
 
 @case
