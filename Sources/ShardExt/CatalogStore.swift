@@ -64,7 +64,7 @@ final class CatalogStore {
         case .highestNumber: "SELECT coalesce(max(num), 0) FROM \(shardsTable)"
         // Steps through the distinct values of merged_into on its index (text sorts
         // after every number, so a tampered value comes up too).
-        case .nextMergeTarget: "SELECT min(merged_into) FROM \(shardsTable) WHERE merged_into > ?1"
+        case .nextMergeTarget: "SELECT min(merged_into) FROM \(shardsTable) WHERE merged_into >= ?1"
         case .readShards:
             "SELECT \(CatalogStore.shardColumnList) FROM \(shardsTable) WHERE merged_into IS NULL ORDER BY num"
         case .insertShard: """
@@ -293,16 +293,16 @@ final class CatalogStore {
         let stmt = try statement(.nextMergeTarget)
         defer { stmt.reset() }
         var targets: [Int64] = []
-        var after = Int64.min
+        var from = Int64.min
         while true {
-            stmt.bind(1, after)
+            stmt.bind(1, from)
             guard try stmt.step(), stmt.type(0) != SQLITE_NULL else { return targets }
             // Past the largest integer only another type is left.
             let n = try integer(stmt, 0, "merged_into")
             targets.append(n)
             stmt.reset()
             guard n < .max else { return targets }
-            after = n
+            from = n + 1
         }
     }
 

@@ -583,7 +583,7 @@ def case_tamper(ctx):
         surface = "merged_into"
         victim = r.choice(merged if merged and r.random() < 0.7 else nums)
         live_tables = [n for n, into, _ in rows if into is None and n != victim]
-        value = r.choice([victim, max(nums) + r.randint(1, 50), -1, 0, "x", 1.5, 2 ** 63 - 1]
+        value = r.choice([victim, max(nums) + r.randint(1, 50), -1, 0, "x", 1.5, 2 ** 63 - 1, -2 ** 63]
                          + [n for n in live_tables if n not in {into for _, into, _ in rows}][:1])
         ctx.sql(c, "UPDATE ev_shards SET merged_into = ? WHERE num = ?", (value, victim))
     elif k < 0.7 and summarized:

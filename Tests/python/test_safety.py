@@ -583,6 +583,8 @@ def t5_tampered_merged_into(E, folder):
                                 "UPDATE ev_shards SET merged_into = 999 WHERE num = %(m)d",
                                 "UPDATE ev_shards SET merged_into = -1 WHERE num = %(m)d",
                                 "UPDATE ev_shards SET merged_into = 'x' WHERE num = %(m)d",
+                                "UPDATE ev_shards SET merged_into = -9223372036854775808 WHERE num = %(m)d",
+                                "UPDATE ev_shards SET merged_into = 9223372036854775807 WHERE num = %(m)d",
                                 # a table-holding shard made to look merged
                                 "UPDATE ev_shards SET merged_into = num WHERE merged_into IS NULL AND seq > 0",
                                 "UPDATE ev_shards SET merged_into = 12345 WHERE merged_into IS NULL AND seq > 0",
