@@ -22,9 +22,12 @@ enum DirectCall {
     static let checkGuardedFrom: Int32 = 3_050_000
 
     /// Throws SQLite's "unsafe use of <name>()" when no running statement of `db` names
-    /// the function (on SQLite before 3.50 only).
-    static func require(_ db: Database, function name: String) throws {
-        guard sqliteVersionNumber < checkGuardedFrom else { return }
+    /// the function (on SQLite before 3.50 only). `ctx` is the call's: a call site
+    /// that holds auxdata of ours (shard_insert keeps its INSERT there) passed this
+    /// check at an earlier row of its statement, so a bulk `SELECT shard_insert(...)
+    /// FROM ...` walks the connection's statements once, not at every row.
+    static func require(_ ctx: OpaquePointer?, _ db: Database, function name: String) throws {
+        guard sqliteVersionNumber < checkGuardedFrom, api.pointee.get_auxdata(ctx, 0) == nil else { return }
         var stmt = api.pointee.next_stmt(db.handle, nil)
         while let s = stmt {
             if api.pointee.stmt_busy(s) != 0, let sql = api.pointee.sql(s) {

@@ -192,7 +192,7 @@ func registerFunctions(_ db: Database, _ connection: Connection) throws {
                 guarded(ctx) {
                     // The side-effecting functions are the DIRECTONLY ones.
                     if f.flags & SQLITE_DIRECTONLY != 0 {
-                        try DirectCall.require(fi.connection.db, function: f.name)
+                        try DirectCall.require(ctx, fi.connection.db, function: f.name)
                         if let vfs = fi.replicatingVFS {
                             try Replication.requireTransactionForWrite(fi.connection.db, vfs: vfs, function: f.name)
                         }
