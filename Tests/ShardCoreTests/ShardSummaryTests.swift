@@ -127,11 +127,24 @@ final class ShardSummaryTests: XCTestCase {
     func testBytesRoundTripAndBadBytesAreUnknown() {
         let s = summary(["$.type": [text("click"), nil], "$.n": (0..<100).map { .integer(Int64($0)) },
                          "$.r": [.real(1.5), text("x")]])
-        XCTAssertEqual(ShardSummary(encoded: s.encoded), s)
-        XCTAssertEqual(ShardSummary(encoded: ShardSummary().encoded), ShardSummary())
-        let bytes = s.encoded
-        for cut in 0..<bytes.count { XCTAssertNil(ShardSummary(encoded: Array(bytes[..<cut]))) }
-        XCTAssertNil(ShardSummary(encoded: [9, 0]))
+        XCTAssertEqual(ShardSummary(encoded: s.encoded(shard: 7), shard: 7), s)
+        XCTAssertEqual(ShardSummary(encoded: ShardSummary().encoded(shard: 1), shard: 1), ShardSummary())
+        let bytes = s.encoded(shard: 7)
+        for cut in 0..<bytes.count { XCTAssertNil(ShardSummary(encoded: Array(bytes[..<cut]), shard: 7)) }
+        XCTAssertNil(ShardSummary(encoded: [9, 0], shard: 7))
+        // Every byte, each bit flipped: never read as a summary.
+        for i in bytes.indices {
+            for bit in 0..<8 {
+                var bad = bytes
+                bad[i] ^= 1 << bit
+                XCTAssertNil(ShardSummary(encoded: bad, shard: 7), "byte \(i) bit \(bit)")
+            }
+        }
+        // Another shard's summary, and version 1 (no check), are not used.
+        XCTAssertNil(ShardSummary(encoded: bytes, shard: 8))
+        var v1 = Array(bytes.dropLast(8))
+        v1[0] = 1
+        XCTAssertNil(ShardSummary(encoded: v1, shard: 7))
     }
 
     func testIntegerAndRealCompareExactly() {
