@@ -24,11 +24,13 @@
 ///
 ///     "SD" | version 1: u8 | form: u8 (0 exact, 1 sparse, 2 dense) | body | checksum: u32
 ///     exact:  count: varint | count × hash: u64, ascending
-///     sparse: count: varint | count × entry delta: varint, ascending (entry = index << 6 | rank)
+///     sparse: count: varint | bits, for each entry by ascending register index:
+///             the index gap (the first index itself) as a Rice code with k = ⌊log2(2^25 / (count + 1))⌋,
+///             then rank − 1 in unary; zero bits pad the last byte
 ///     dense:  2^15 registers of 6 bits, four to three bytes
 ///
-/// A state holds at most 2 KiB exact, about 3 bytes a register sparse (24 KiB at
-/// most), and 24 KiB + 8 dense.
+/// A state holds at most 2 KiB exact, 2 to 2.6 bytes a register sparse (16 KiB
+/// at most), and 24 KiB + 8 dense.
 public struct DistinctSketch: Equatable, Sendable {
     /// The most hashes kept exactly.
     public static let exactLimit = 256
@@ -117,7 +119,12 @@ public struct DistinctSketch: Equatable, Sendable {
         fold()
         switch other.form {
         case .exact:
-            for h in other.hashes { add(hash: h) }
+            if form == .exact {
+                hashes = Self.mergeSorted(hashes, other.hashes, ==)
+                if hashes.count > Self.exactLimit { toSparse() }
+            } else {
+                for h in other.hashes { add(hash: h) }
+            }
         case .sparse:
             switch form {
             case .exact:
@@ -130,8 +137,10 @@ public struct DistinctSketch: Equatable, Sendable {
             }
         case .dense:
             toDense()
-            for i in 0..<Self.registerCount where other.registers[i] > registers[i] {
-                registers[i] = other.registers[i]
+            registers.withUnsafeMutableBufferPointer { mine in
+                other.registers.withUnsafeBufferPointer { theirs in
+                    for i in 0..<Self.registerCount { mine[i] = max(mine[i], theirs[i]) }
+                }
             }
         }
     }
@@ -172,7 +181,7 @@ public struct DistinctSketch: Equatable, Sendable {
         pending.sort()
         switch form {
         case .exact:
-            hashes = Self.unionOfSorted(hashes, pending)
+            hashes = Self.mergeSorted(hashes, pending, ==)
             pending.removeAll(keepingCapacity: true)
             if hashes.count > Self.exactLimit { toSparse() }
         case .sparse:
@@ -209,41 +218,38 @@ public struct DistinctSketch: Equatable, Sendable {
 
     /// Merges sorted entries into `entries`, keeping the higher rank per register.
     private mutating func mergeEntries(_ more: [UInt32]) {
-        var out: [UInt32] = []
-        out.reserveCapacity(entries.count + more.count)
-        var i = 0, j = 0
-        while i < entries.count || j < more.count {
-            let e: UInt32
-            if j == more.count || (i < entries.count && entries[i] <= more[j]) {
-                e = entries[i]; i += 1
-            } else {
-                e = more[j]; j += 1
-            }
-            if let last = out.last, last >> 6 == e >> 6 {
-                out[out.count - 1] = max(last, e)
-            } else {
-                out.append(e)
-            }
-        }
-        entries = out
+        entries = Self.mergeSorted(entries, more, Self.sameRegister)
         if entries.count > Self.sparseLimit { toDense() }
     }
 
-    /// The union of two sorted arrays, without duplicates (`b` may repeat itself).
-    private static func unionOfSorted(_ a: [UInt64], _ b: [UInt64]) -> [UInt64] {
-        var out: [UInt64] = []
+    @inline(__always) private static func sameRegister(_ a: UInt32, _ b: UInt32) -> Bool { a >> 6 == b >> 6 }
+
+    /// Two sorted arrays as one, sorted; where `same` says neighbours meet (in
+    /// either array too), only the larger is kept.
+    private static func mergeSorted<T: Comparable>(_ a: [T], _ b: [T], _ same: (T, T) -> Bool) -> [T] {
+        var out: [T] = []
         out.reserveCapacity(a.count + b.count)
         var i = 0, j = 0
         while i < a.count || j < b.count {
-            let v: UInt64
+            let v: T
             if j == b.count || (i < a.count && a[i] <= b[j]) {
                 v = a[i]; i += 1
             } else {
                 v = b[j]; j += 1
             }
-            if out.last != v { out.append(v) }
+            if let last = out.last, same(last, v) {
+                out[out.count - 1] = max(last, v)
+            } else {
+                out.append(v)
+            }
         }
         return out
+    }
+
+    /// The Rice parameter for `count` sorted register indexes: about their mean gap.
+    static func riceParameter(_ count: Int) -> UInt64 {
+        let bitLength = 64 - UInt64(count + 1).leadingZeroBitCount
+        return UInt64(max(0, sparsePrecision - bitLength))
     }
 
     // MARK: registers
@@ -257,20 +263,10 @@ public struct DistinctSketch: Equatable, Sendable {
         return index << 6 | rank
     }
 
-    /// Sorted entries of sorted hashes, one per register (the highest rank).
+    /// Sorted entries of sorted hashes, one per register (the highest rank): hashes
+    /// in order have their registers in order.
     private static func sparseEntries(_ sortedHashes: [UInt64]) -> [UInt32] {
-        var out: [UInt32] = []
-        out.reserveCapacity(sortedHashes.count)
-        // Hashes in order have their registers in order; within a register, ranks vary.
-        for h in sortedHashes {
-            let e = entry(h)
-            if let last = out.last, last >> 6 == e >> 6 {
-                out[out.count - 1] = max(last, e)
-            } else {
-                out.append(e)
-            }
-        }
-        return out
+        mergeSorted(sortedHashes.map(entry), [], sameRegister)
     }
 
     @inline(__always) static func setRegister(_ r: inout [UInt8], _ h: UInt64) {
@@ -345,11 +341,15 @@ public struct DistinctSketch: Equatable, Sendable {
             w = SketchCoding.Writer(magic: Self.magic, version: Self.version, capacity: 3 + 3 * s.entries.count)
             w.byte(Form.sparse.rawValue)
             w.varint(UInt64(s.entries.count))
+            let k = Self.riceParameter(s.entries.count)
+            var bits = BitWriter()
             var previous: UInt32 = 0
             for e in s.entries {
-                w.varint(UInt64(e - previous))
-                previous = e
+                bits.rice(UInt64(e >> 6 - previous), k: k)
+                bits.unary(UInt64(e & 0x3F) - 1)
+                previous = e >> 6
             }
+            for b in bits.finish() { w.byte(b) }
         case .dense:
             w = SketchCoding.Writer(magic: Self.magic, version: Self.version, capacity: 1 + Self.denseBytes)
             w.byte(Form.dense.rawValue)
@@ -382,31 +382,67 @@ public struct DistinctSketch: Equatable, Sendable {
                 hashes.append(h)
             }
         case .sparse:
-            guard let n = r.varint(), n <= UInt64(Self.sparseLimit) else { throw bad }
+            guard let n = r.varint(), n <= UInt64(Self.sparseLimit), let rest = r.bytes(r.remaining) else { throw bad }
             entries.reserveCapacity(Int(n))
-            var previous: UInt64 = 0
+            let k = Self.riceParameter(Int(n))
+            let indexes = UInt64(1) << UInt64(Self.sparsePrecision)
+            let maxRank = UInt64(64 - Self.sparsePrecision + 1)
+            var bits = BitReader(rest)
+            var index: UInt64 = 0
             for i in 0..<Int(n) {
-                guard let delta = r.varint(), i == 0 || delta > 0 else { throw bad }
-                let (e, overflow) = previous.addingReportingOverflow(delta)
-                let rank = e & 0x3F
-                guard !overflow, e < 1 << 31, rank >= 1, rank <= UInt64(64 - Self.sparsePrecision + 1),
-                      i == 0 || e >> 6 > previous >> 6 else { throw bad }
-                entries.append(UInt32(e))
-                previous = e
+                guard let gap = bits.rice(k: k, limit: indexes), i == 0 || gap > 0,
+                      let rank = bits.unary(limit: maxRank - 1) else { throw bad }
+                index += gap
+                guard index < indexes else { throw bad }
+                entries.append(UInt32(index << 6 | (rank + 1)))
             }
+            guard bits.atPaddedEnd else { throw bad }
         case .dense:
-            guard let body = r.bytes(Self.denseBytes) else { throw bad }
+            guard let body = r.bytes(Self.denseBytes), Self.denseBodyIsValid(body) else { throw bad }
             registers = [UInt8](repeating: 0, count: Self.registerCount)
-            let top = UInt8(64 - Self.precision + 1)
-            for k in 0..<(Self.registerCount / 4) {
+            Self.raise(&registers, toPacked: body)
+        }
+        guard r.atEnd else { throw bad }
+    }
+
+    /// The same as `merge(DistinctSketch(serialized: bytes))`, and for a dense state
+    /// without making its registers first (a month of daily states merges at the
+    /// speed of the bytes). Bytes that are not a state throw and change nothing.
+    public mutating func merge(serialized bytes: UnsafeRawBufferPointer) throws {
+        let head = Self.magic.count + 1
+        guard bytes.count == head + 1 + Self.denseBytes + SketchCoding.checksumBytes,
+              bytes[head] == Form.dense.rawValue else {
+            merge(try DistinctSketch(serialized: bytes))
+            return
+        }
+        var r = try SketchCoding.Reader(bytes, magic: Self.magic, version: Self.version, name: Self.name)
+        _ = r.byte()
+        guard let body = r.bytes(Self.denseBytes), r.atEnd, Self.denseBodyIsValid(body) else {
+            throw ShardError("not a \(Self.name)")
+        }
+        toDense()
+        Self.raise(&registers, toPacked: body)
+    }
+
+    /// Whether every packed register is a rank the dense form can hold.
+    private static func denseBodyIsValid(_ body: UnsafeRawBufferPointer) -> Bool {
+        var highest: UInt32 = 0
+        for k in 0..<(registerCount / 4) {
+            let packed = UInt32(body[3 * k]) | UInt32(body[3 * k + 1]) << 8 | UInt32(body[3 * k + 2]) << 16
+            highest = max(highest, packed & 0x3F, packed >> 6 & 0x3F, packed >> 12 & 0x3F, packed >> 18)
+        }
+        return highest <= UInt32(64 - precision + 1)
+    }
+
+    /// Each register to at least its packed value.
+    private static func raise(_ registers: inout [UInt8], toPacked body: UnsafeRawBufferPointer) {
+        registers.withUnsafeMutableBufferPointer { r in
+            for k in 0..<(registerCount / 4) {
                 let packed = UInt32(body[3 * k]) | UInt32(body[3 * k + 1]) << 8 | UInt32(body[3 * k + 2]) << 16
                 for j in 0..<4 {
-                    let v = UInt8(truncatingIfNeeded: packed >> (6 * UInt32(j))) & 0x3F
-                    guard v <= top else { throw bad }
-                    registers[4 * k + j] = v
+                    r[4 * k + j] = max(r[4 * k + j], UInt8(truncatingIfNeeded: packed >> (6 * UInt32(j))) & 0x3F)
                 }
             }
         }
-        guard r.atEnd else { throw bad }
     }
 }

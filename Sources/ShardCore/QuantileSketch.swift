@@ -25,7 +25,7 @@
 ///            | (bins − 1) × (index delta: varint | count: varint)
 ///
 /// About 2 to 3 bytes a non-empty bin: a few hundred bytes for values spanning
-/// three orders of magnitude, 8 KiB at most per store.
+/// three orders of magnitude; at most 8 KiB a store while no bin counts 2^21 values.
 public struct QuantileSketch: Equatable, Sendable {
     public static let relativeAccuracy = 0.01
     public static let binLimit = 2048
@@ -204,18 +204,16 @@ struct BinStore: Equatable, Sendable {
     }
 
     /// Makes counts cover [a, b], keeping the bins already there (any outside [a, b]
-    /// are empty by then), with room to grow at both ends.
+    /// are empty by then), with room to grow at both ends: half the span again, so
+    /// a store filled bin by bin upwards copies itself a few times, not once a bin.
     private mutating func reserve(_ a: Int32, _ b: Int32) {
         if !counts.isEmpty, a >= offset, Int(b - offset) < counts.count { return }
-        let pad: Int32 = 32
+        let pad = max(32, min(Int32(QuantileSketch.binLimit), b - a) / 2)
         let newOffset = a - pad
         var grown = [UInt64](repeating: 0, count: Int(b - a + 2 * pad + 1))
-        if total > 0 {
-            var i = max(lo, a)
-            while i <= min(hi, b) {
-                if i >= offset, Int(i - offset) < counts.count { grown[Int(i - newOffset)] = counts[Int(i - offset)] }
-                i += 1
-            }
+        let start = max(lo, a, offset), end = min(hi, b, offset + Int32(counts.count) - 1)
+        if total > 0, start <= end {
+            grown[Int(start - newOffset)...Int(end - newOffset)] = counts[Int(start - offset)...Int(end - offset)]
         }
         counts = grown
         offset = newOffset

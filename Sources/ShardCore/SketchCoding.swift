@@ -147,6 +147,113 @@ enum SketchCoding {
     }
 }
 
+/// Bits after a state's bytes, lowest bit first: Rice codes of sorted gaps (the
+/// sparse distinct form), about 2 bits a value tighter than varints.
+struct BitWriter {
+    private(set) var bytes: [UInt8] = []
+    private var word: UInt64 = 0
+    private var used: UInt64 = 0
+
+    mutating func bits(_ value: UInt64, _ n: UInt64) {
+        guard n > 0 else { return }
+        word |= value << used
+        if used + n >= 64 {
+            for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: word >> (8 * UInt64(i)))) }
+            let spill = used + n - 64
+            word = spill == 0 ? 0 : value >> (n - spill)
+            used = spill
+        } else {
+            used += n
+        }
+    }
+
+    /// `n` ones, then a zero.
+    mutating func unary(_ n: UInt64) {
+        var left = n
+        while left >= 32 {
+            bits(0xFFFF_FFFF, 32)
+            left -= 32
+        }
+        bits((1 << left) - 1, left + 1)
+    }
+
+    /// The quotient by 2^k in unary, then the k low bits.
+    mutating func rice(_ value: UInt64, k: UInt64) {
+        unary(value >> k)
+        bits(value & ((1 << k) - 1), k)
+    }
+
+    /// The bytes, the last one padded with zero bits.
+    mutating func finish() -> [UInt8] {
+        var i: UInt64 = 0
+        while i < used {
+            bytes.append(UInt8(truncatingIfNeeded: word >> i))
+            i += 8
+        }
+        word = 0
+        used = 0
+        return bytes
+    }
+}
+
+/// Reads what BitWriter wrote, through a 64-bit buffer refilled a byte at a time;
+/// nil past the end.
+struct BitReader {
+    private let buffer: UnsafeRawBufferPointer
+    private var next = 0          // the next byte to load
+    private var word: UInt64 = 0  // loaded bits, lowest first
+    private var held: UInt64 = 0  // how many
+
+    init(_ buffer: UnsafeRawBufferPointer) { self.buffer = buffer }
+
+    @inline(__always) private mutating func refill() {
+        while held <= 56 && next < buffer.count {
+            word |= UInt64(buffer[next]) << held
+            held += 8
+            next += 1
+        }
+    }
+
+    /// The next `n` (at most 56) bits.
+    @inline(__always) mutating func bits(_ n: UInt64) -> UInt64? {
+        if held < n { refill() }
+        guard held >= n else { return nil }
+        guard n > 0 else { return 0 }
+        let v = word & ((1 << n) - 1)
+        word >>= n
+        held -= n
+        return v
+    }
+
+    /// Ones up to the next zero, at most `limit` of them.
+    @inline(__always) mutating func unary(limit: UInt64) -> UInt64? {
+        var n: UInt64 = 0
+        while true {
+            if held < 57 { refill() }
+            guard held > 0 else { return nil }
+            let ones = UInt64((~word).trailingZeroBitCount)
+            if ones < held {
+                n += ones
+                word = ones + 1 == 64 ? 0 : word >> (ones + 1)
+                held -= ones + 1
+                return n <= limit ? n : nil
+            }
+            n += held
+            word = 0
+            held = 0
+            if n > limit { return nil }
+        }
+    }
+
+    @inline(__always) mutating func rice(k: UInt64, limit: UInt64) -> UInt64? {
+        guard let q = unary(limit: limit >> k), let low = bits(k) else { return nil }
+        return q << k | low
+    }
+
+    /// Whether only the zero bits that pad the last byte are left.
+    var atPaddedEnd: Bool { next == buffer.count && held < 8 && word == 0 }
+}
+
 /// Logarithms and powers without libc (ShardCore links none): accurate to a few
 /// units in the last place, which is all the sketches' bounds need.
 enum SketchMath {

@@ -92,7 +92,7 @@ private func stateBytes(_ v: OpaquePointer?, kind: String) throws -> UnsafeRawBu
 
 private func mergeDistinct(_ acc: SketchAccumulator, _ argv: ValueArray) throws {
     guard let bytes = try stateBytes(argv[0], kind: "distinct") else { return }
-    acc.distinct.merge(try DistinctSketch(serialized: bytes))
+    try acc.distinct.merge(serialized: bytes)
 }
 
 private func mergeQuantile(_ acc: SketchAccumulator, _ argv: ValueArray) throws {

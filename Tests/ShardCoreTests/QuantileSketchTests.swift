@@ -188,3 +188,39 @@ final class QuantileSketchTests: XCTestCase {
         print("quantile state sizes: " + report.joined(separator: ", "))
     }
 }
+
+/// Random bodies behind a valid header and checksum: a state is refused or read,
+/// never trapped on, and a state that is read is read again from its own bytes.
+final class SketchStateFuzzTests: XCTestCase {
+    func testRandomBodiesAreRefusedOrReadBack() {
+        var g = SplitMix(seed: 77)
+        var read = 0
+        for i in 0..<20_000 {
+            let n = Int(g.next() % 40)
+            var body = (0..<n).map { _ in UInt8(truncatingIfNeeded: g.next()) }
+            // Small numbers make more of them readable.
+            if i % 2 == 0 { body = body.map { $0 & 0x07 } }
+            if i % 4 == 0 { body.insert(UInt8(g.next() % 3), at: 0) }
+            let distinct = state(DistinctSketch.magic, DistinctSketch.version, body)
+            if let s = try? distinct.withUnsafeBytes({ try DistinctSketch(serialized: $0) }) {
+                read += 1
+                _ = s.estimate
+                XCTAssertEqual(try s.serialized().withUnsafeBytes { try DistinctSketch(serialized: $0) }, s)
+            }
+            let quantile = state(QuantileSketch.magic, QuantileSketch.version, body)
+            if let s = try? quantile.withUnsafeBytes({ try QuantileSketch(serialized: $0) }) {
+                read += 1
+                _ = try? s.quantile(0.5)
+                XCTAssertEqual(try s.serialized().withUnsafeBytes { try QuantileSketch(serialized: $0) }, s)
+            }
+        }
+        XCTAssertGreaterThan(read, 100, "the fuzzing reached the readers' insides")
+        print("sketch state fuzzing: \(read) of 40000 random states read")
+    }
+
+    private func state(_ magic: [UInt8], _ version: UInt8, _ body: [UInt8]) -> [UInt8] {
+        var w = SketchCoding.Writer(magic: magic, version: version, capacity: body.count)
+        for b in body { w.byte(b) }
+        return w.finish()
+    }
+}

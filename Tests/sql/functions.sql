@@ -149,6 +149,7 @@ select 'sk-13', (select typeof(shards_distinct(null)) || typeof(shards_quantile(
 select 'sk-14', (select group_concat(name || '/' || narg || '/' || (flags & 0x200800 = 0x200800), ',') from
                   (select name, narg, flags from pragma_function_list where name like 'shards\_%' escape '\' and type = 'a' order by name))
               = 'shards_distinct/1/1,shards_distinct_merge/1/1,shards_distinct_state/1/1,shards_quantile/2/1,shards_quantile_merge/1/1,shards_quantile_state/1/1';
+
 -- ensure_json_index(collection, 'name: path [type]'): the index, and a column that
 -- statements see from the next one on
 create virtual table geo using shards(partition = day, time = '$.t');

@@ -125,6 +125,7 @@ select shards_quantile(s, q) from (select shards_quantile_state(1) s, 0.5 q unio
 
 -- expect: wrong number of arguments to function shards_quantile()
 select shards_quantile(x'00');
+
 -- shard_key's time is milliseconds, like ts.
 -- expect: shards: the time 1736935200 reads as Unix seconds: as milliseconds it is 1970-01-21T02:28:55.200Z, as seconds 2025-01-15T10:00:00.000Z; the time is in milliseconds: give 1736935200000 or a time string
 select shard_key('e', 1736935200);
