@@ -33,9 +33,9 @@ SHIPPED = "shards.so"
 TOOLCHAIN = Path("/opt/swift/usr/bin")
 
 
-def tool(name):
-    found = shutil.which(name) or (str(TOOLCHAIN / name) if (TOOLCHAIN / name).exists() else None)
-    return found
+def swift_tool():
+    """`swift` on PATH, or in /opt/swift/usr/bin (where the toolchain's tarball is often unpacked)."""
+    return shutil.which("swift") or (str(TOOLCHAIN / "swift") if (TOOLCHAIN / "swift").exists() else None)
 
 
 def release_library():
@@ -48,7 +48,7 @@ def release_library():
     if not (ROOT / "Package.swift").exists():
         raise SystemExit(f"sqlite-shards: {ROOT} is not the shards repository (no Package.swift); "
                          "set SHARDS_ROOT, or SHARDS_LIBRARY to a built libShardExt.so")
-    swift = tool("swift")
+    swift = swift_tool()
     if swift:
         subprocess.run([swift, "build", "-c", "release"], cwd=ROOT, check=True)
     elif not BUILT.is_file():
@@ -61,7 +61,7 @@ def strip(source, target):
     """`strip --strip-unneeded`: the symbols and debug info the loader does not need
     (12.6 MB -> 7.0 MB). The release archive (scripts/release) strips the same way,
     so both ship the same bytes."""
-    strip_tool = tool("strip") or tool("llvm-strip")
+    strip_tool = shutil.which("strip")
     if not strip_tool:
         raise SystemExit("sqlite-shards: building the wheel needs `strip` (Debian: apt-get install binutils)")
     subprocess.run([strip_tool, "--strip-unneeded", "-o", str(target), str(source)], check=True)
