@@ -93,6 +93,8 @@ def glibc_needed(path):
                     newest = max(newest, tuple(int(x) for x in version[len("GLIBC_"):].split(".")[:2]))
                 at += aux_next
             entry += following
+    if newest == (2, 0):
+        raise SystemExit(f"sqlite-shards: {path} names no GLIBC_2.* version, so no manylinux tag can be chosen")
     return newest
 
 
