@@ -9,8 +9,11 @@ final class ShardedCollection {
     let schema: String
     let name: String
     let options: CollectionOptions
-    /// Documents are stored as JSONB (SQLite 3.45+ at creation) or as text.
-    let jsonb: Bool
+    /// Documents are stored as JSONB (SQLite 3.45+ at creation, or shard_storage) or as
+    /// text; recorded in the config, read again when another connection changed it.
+    var jsonb: Bool
+    /// How numeric times are read (the `time_unit` option, as recorded at CREATE).
+    let numericTimes: NumericTimes
 
     var catalog = Catalog()
     var nextNumber: Int64 = 1
@@ -21,8 +24,9 @@ final class ShardedCollection {
     var router: Router
     /// Moves whenever the catalog in memory changes.
     var catalogGeneration = 0
-    /// The virtual table's columns.
-    let columns: ColumnLayout
+    /// The virtual table's columns: declared, then added by ensure_json_index (as
+    /// the config listed them at the last xConnect; see `declareColumns`).
+    var columns: ColumnLayout
 
     /// Where the collection stands in SQLite's transaction (see NOTES ON TRANSACTIONS there).
     var transaction = TransactionState()
@@ -84,12 +88,14 @@ final class ShardedCollection {
         SQLText.identifier(schema) + "." + SQLText.identifier(table)
     }
 
-    private init(db: Database, schema: String, name: String, options: CollectionOptions, jsonb: Bool) {
+    private init(db: Database, schema: String, name: String, options: CollectionOptions, jsonb: Bool,
+                 numericTimes: NumericTimes) {
         self.db = db
         self.schema = schema
         self.name = name
         self.options = options
         self.jsonb = jsonb
+        self.numericTimes = numericTimes
         self.indexedPaths = options.indexes.map(\.path)
         self.store = CatalogStore(db: db, schema: schema, name: name)
         self.router = Router(collection: name, options: options)
@@ -100,8 +106,10 @@ final class ShardedCollection {
     static func create(db: Database, schema: String, name: String, options: CollectionOptions) throws -> ShardedCollection {
         try CollectionName.validate(name)
         let jsonb = try options.storage.storesJSONB(versionNumber: sqliteVersionNumber, version: sqliteVersion)
-        let c = ShardedCollection(db: db, schema: schema, name: name, options: options, jsonb: jsonb)
-        try c.store.createTables(storage: jsonb ? "jsonb" : "text", createdWith: sqliteVersion, version: shardsVersion)
+        let c = ShardedCollection(db: db, schema: schema, name: name, options: options, jsonb: jsonb,
+                                  numericTimes: options.numericTimes)
+        try c.store.createTables(storage: jsonb ? "jsonb" : "text", createdWith: sqliteVersion, version: shardsVersion,
+                                 timeUnit: options.timeUnitGiven ? options.timeUnit.rawValue : nil)
         c.transaction.reloaded()
         return c
     }
@@ -118,9 +126,41 @@ final class ShardedCollection {
         if storage == "jsonb" && sqliteVersionNumber < jsonbVersion {
             throw ShardError("collection '\(name)' stores JSONB documents (created with SQLite \(createdWith)); this SQLite is \(sqliteVersion), and JSONB needs 3.45.0 or newer")
         }
-        let c = ShardedCollection(db: db, schema: schema, name: name, options: options, jsonb: storage == "jsonb")
+        // The unit recorded at CREATE; a collection made before it was recorded has
+        // its CREATE's options alone.
+        var times = options.numericTimes
+        if let recorded = config["time_unit"] {
+            guard let unit = TimeUnit(rawValue: recorded) else {
+                throw ShardError("catalog of '\(name)' holds a bad time_unit '\(recorded)'")
+            }
+            times = NumericTimes(unit: unit, unitGiven: true)
+        }
+        let c = ShardedCollection(db: db, schema: schema, name: name, options: options, jsonb: storage == "jsonb",
+                                  numericTimes: times)
         c.ownerId = config["owner_id"]
         return c
+    }
+
+    /// xConnect (of a new instance or one sharing this collection): the columns to
+    /// declare are the declared ones and those ensure_json_index added, as the config
+    /// lists them now. SQLite connects again after any schema change, which is how
+    /// every connection sees an added column from its next statement.
+    func declareColumns() throws {
+        let added = try store.addedColumns().map { text in
+            do { return try IndexSpec(parsing: text) } catch let e as ShardError {
+                throw e.within("catalog of '\(name)' holds a bad column")
+            }
+        }
+        let layout = ColumnLayout(indexes: options.indexes, added: added, jsonb: jsonb)
+        if layout != columns { setLayout(layout) }
+    }
+
+    /// New columns or storage: statements and shapes built for the old ones go.
+    func setLayout(_ layout: ColumnLayout) {
+        columns = layout
+        scanShapes.removeShapes()
+        statements.removeAll()
+        insertStatements.removeAll()
     }
 
     /// The paths the scanner reads: the time, then the category.
@@ -243,6 +283,16 @@ final class ShardedCollection {
             if let p = try? JSONPath(parsing: text), !paths.contains(p) { paths.append(p) }
         }
         indexedPaths = paths
+        // shard_storage on another connection rewrote every document.
+        let stored = try store.storage() == "jsonb"
+        if stored != jsonb {
+            if stored && sqliteVersionNumber < ShardedCollection.jsonbVersion {
+                throw ShardError("collection '\(name)' stores JSONB documents now (shard_storage); this SQLite is \(sqliteVersion), and JSONB needs 3.45.0 or newer")
+            }
+            jsonb = stored
+            setLayout(ColumnLayout(indexes: options.indexes, added: Array(columns.indexes[columns.declaredCount...]),
+                                   jsonb: stored))
+        }
         // Counters of our own unsynced writes survive a partial rollback only as
         // far as the rows do: count them again from the shard itself.
         for s in catalog.shards where dirty.contains(s.number) {

@@ -6,7 +6,8 @@ final class WriteTests: XCTestCase {
 
     override func setUpWithError() throws {
         db = try TestDatabase()
-        try db.exec("CREATE VIRTUAL TABLE events USING shards(time = '$.ts', index = '$.type', index = 'user: $.user.id')")
+        // (time_unit = ms: several tests use milliseconds near 1970)
+        try db.exec("CREATE VIRTUAL TABLE events USING shards(time = '$.ts', time_unit = ms, index = '$.type', index = 'user: $.user.id')")
     }
 
     /// Everything a failed statement could have left: rows, shards, tables.
@@ -46,7 +47,7 @@ final class WriteTests: XCTestCase {
     }
 
     func testExplicitTsWithoutTimePath() throws {
-        try db.exec("CREATE VIRTUAL TABLE logs USING shards(partition = day)")
+        try db.exec("CREATE VIRTUAL TABLE logs USING shards(partition = day, time_unit = ms)")
         try db.exec("INSERT INTO logs(ts, doc) VALUES (1, '{}')")
         db.expectError("UPDATE logs SET ts = NULL", contains: "ts cannot be set to NULL")
         try db.exec("DELETE FROM logs")
@@ -70,7 +71,7 @@ final class WriteTests: XCTestCase {
             UPDATE events SET doc = '{"ts":"2025-01-03","type":"bb","user":{"id":2}}' WHERE type = 'b';
             """)
         XCTAssertEqual(try db.query("SELECT type, ts FROM events WHERE user = 2"), [[.text("bb"), .int(1735862400000)]])
-        // Each refused update is a case of sql/errors/writes.sql.
+        // Each refused update is a case of Tests/sql/errors/writes.sql.
         try db.exec("DELETE FROM events WHERE type = 'a'")
         try db.exec("DELETE FROM events WHERE id = ?", [.int(2 << 40 | 1)])
         XCTAssertEqual(try db.query("SELECT type FROM events"), [[.text("bb")]])
@@ -81,7 +82,7 @@ final class WriteTests: XCTestCase {
     }
 
     /// Each bad document through the three ways in (INSERT, shard_insert, a multi-row
-    /// INSERT) leaves no trace. (The messages of single statements are sql/errors cases.)
+    /// INSERT) leaves no trace. (The messages of single statements are Tests/sql/errors cases.)
     func testBadDocumentsWriteNothing() throws {
         try db.exec("INSERT INTO events(doc) VALUES ('{\"ts\":0}')")
         let before = try footprint()
@@ -105,7 +106,26 @@ final class WriteTests: XCTestCase {
         XCTAssertEqual(try footprint(), before)
     }
 
-    /// A refused CREATE leaves no table behind. (Its messages are sql/errors/options.sql cases.)
+    /// A number that reads as Unix seconds, without time_unit, takes its statement
+    /// with it: nothing written, no shard made.
+    func testSecondsLikeTimesWriteNothing() throws {
+        try db.exec("CREATE VIRTUAL TABLE secs USING shards(time = '$.ts'); CREATE VIRTUAL TABLE bare USING shards()")
+        try db.exec("INSERT INTO secs(doc) VALUES ('{\"ts\":\"2025-01-15T10:00:00Z\"}')")
+        let footprint = { try self.db.query("""
+            SELECT (SELECT count(*) FROM secs), (SELECT count(*) FROM secs_shards), (SELECT count(*) FROM bare),
+                   (SELECT count(*) FROM sqlite_schema)
+            """) }
+        let before = try footprint()
+        for statement in ["INSERT INTO secs(doc) VALUES ('{\"ts\":\"2030-01-01\"}'), ('{\"ts\":1736935200}')",
+                          "SELECT shard_insert('secs', '{\"ts\":1736935200}')",
+                          "INSERT INTO bare(doc, ts) VALUES ('{}', 1893456000000), ('{}', 1736935200)",
+                          "UPDATE secs SET doc = '{\"ts\":1736935200}'"] {
+            db.expectError(statement, contains: "reads as Unix seconds")
+        }
+        XCTAssertEqual(try footprint(), before)
+    }
+
+    /// A refused CREATE leaves no table behind. (Its messages are Tests/sql/errors/options.sql cases.)
     func testBadOptionsLeaveNothing() throws {
         for opts in ["partiton = month", "max_rows = 0", "time = '$.a'') ; DROP TABLE x; --'", "index = 'a: $.x', index = 'a: $.y'"] {
             XCTAssertThrowsError(try db.exec("CREATE VIRTUAL TABLE bad USING shards(\(opts))"), opts)
