@@ -59,7 +59,7 @@ def release_library():
 
 def strip(source, target):
     """`strip --strip-unneeded`: the symbols and debug info the loader does not need
-    (12.6 MB -> 7.0 MB). The release archive (scripts/release) strips the same way,
+    (about 45% of the file). The release archive (scripts/release) strips the same way,
     so both ship the same bytes."""
     strip_tool = shutil.which("strip")
     if not strip_tool:
