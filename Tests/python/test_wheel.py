@@ -45,7 +45,9 @@ def exercise(conn, name):
                                   "(select count(*) from ev where user = '570'), (select count(*) from shard_list('ev')) from ev")]
 
 
-EXPECTED = [("0.1.0", 30, 15, 10, 6)]
+# Months interleave, so most documents are late for a finished month: they join the
+# month's merged table (docs/late-documents.md) instead of making shards of their own.
+EXPECTED = [("0.1.0", 30, 15, 10, 5)]
 
 def run_case_files(connect, complete):
     """Every Tests/sql/*.sql case file (the demo aside) on a fresh connection of a host,
