@@ -53,7 +53,7 @@ final class ShardSummaryTests: XCTestCase {
         XCTAssertTrue(w.mayMatch([cond("$.type", .eq, SummaryValue("click"))]))
         XCTAssertFalse(w.mayMatch([cond("$.type", .eq, SummaryValue("buy"))]), "still exact")
         XCTAssertFalse(w.mayMatch([cond("$.n", .eq, .integer(11))]))
-        XCTAssertEqual(ShardSummary(encoded: w.encoded), w)
+        XCTAssertEqual(ShardSummary(encoded: w.encoded(shard: 3), shard: 3), w)
         // A path only seen as NULL gains its first value.
         let nulls = summary(["$.x": [nil]])
         let x = nulls.widened(pathHashes: [BlockFilter.pathHash("$.x")], values: [text("a")])!
@@ -71,7 +71,7 @@ final class ShardSummaryTests: XCTestCase {
         for i in 0..<500 { XCTAssertTrue(s.mayMatch([cond("$.n", .eq, .integer(Int64(i)))]), "value \(i)") }
         let misses = (1000..<2000).filter { s.mayMatch([cond("$.n", .eq, .integer(Int64($0 * 7919)))]) }.count
         XCTAssertLessThan(misses, 1000, "values outside the range are still told apart by min and max")
-        XCTAssertEqual(ShardSummary(encoded: s.encoded), s)
+        XCTAssertEqual(ShardSummary(encoded: s.encoded(shard: 3), shard: 3), s)
         // Wide Bloom bits built by the Builder take new keys too.
         var b = ShardSummary.Builder(paths: ["$.n"])
         for i in 0..<100 { b.add(pathIndex: 0, .integer(Int64(i))) }
