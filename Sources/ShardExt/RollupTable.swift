@@ -118,6 +118,33 @@ final class RollupTable {
         }
     }
 
+    /// A shard's rows just merged into `target` (which was at `targetStamp`, or empty):
+    /// when the partials of both held, the source's become the target's, built at its
+    /// new stamp, so the merged table is not aggregated again. A target then has several
+    /// partial rows of a bucket; answers add them up. Else upkeep builds it anew.
+    func carry(_ source: ShardInfo, into target: ShardInfo, targetStamp: Int64, targetWasEmpty: Bool) throws {
+        guard try hasPartials() else { return }
+        let stamp = try db.prepare("SELECT stamp, kept FROM \(builtTable) WHERE shard = ?1")
+        stamp.bind(1, source.number)
+        guard try stamp.step(), stamp.int64(0) == source.changes, stamp.int64(1) == 0 else { return }
+        stamp.reset()
+        stamp.bind(1, target.number)
+        let targetBuilt = try stamp.step() && stamp.int64(0) == targetStamp && stamp.int64(1) == 0
+        guard targetBuilt || targetWasEmpty else { return }
+        if !targetBuilt { try forget(shard: target.number) }
+        let move = try db.prepare("UPDATE \(partialsTable) SET shard = ?2 WHERE shard = ?1")
+        move.bind(1, source.number)
+        move.bind(2, target.number)
+        try move.run()
+        let unmark = try db.prepare("DELETE FROM \(builtTable) WHERE shard = ?1")
+        unmark.bind(1, source.number)
+        try unmark.run()
+        let mark = try db.prepare("INSERT OR REPLACE INTO \(builtTable)(shard, stamp) VALUES (?1, ?2)")
+        mark.bind(1, target.number)
+        mark.bind(2, target.changes)
+        try mark.run()
+    }
+
     /// Before shards leave the collection (`shard_drop`, `retain`): their buckets stay,
     /// as partials kept for good.
     func keep(_ shards: [ShardInfo], of collection: ShardedCollection) throws {
@@ -151,7 +178,9 @@ final class RollupTable {
             }
         } else {
             let from = collection.qualified(s.storedTable) + (s.isCompressed ? select.compressedTail : select.tail)
-            let insert = try db.prepare("INSERT INTO \(partialsTable) SELECT \(s.number), \(select.columns) FROM \(from)")
+            let insert = try collection.statements.checkout(db, "INSERT INTO \(partialsTable) SELECT ?3, \(select.columns)\(from)")
+            defer { collection.statements.checkin(insert) }
+            insert.bind(3, s.number)
             insert.bind(1, Time.minimum)
             insert.bind(2, Time.maximum)
             try insert.run()
@@ -170,6 +199,7 @@ final class RollupTable {
             columns += (0..<RollupSelect.width(options)).map { "c\($0)" }
             try db.exec("CREATE TABLE \(partialsTable)(\(columns.joined(separator: ", ")));"
                 + "CREATE INDEX \("main." + SQLText.identifier(name + "_partials_b")) ON \(SQLText.identifier(name + "_partials"))(b);"
+                + "CREATE INDEX \("main." + SQLText.identifier(name + "_partials_shard")) ON \(SQLText.identifier(name + "_partials"))(shard);"
                 + "CREATE TABLE \(builtTable)(shard INTEGER PRIMARY KEY, stamp INTEGER NOT NULL, kept INTEGER NOT NULL DEFAULT 0)")
         }
     }

@@ -175,20 +175,30 @@ final class RollupTests: XCTestCase {
                        try db.query("SELECT ts - ts % 86400000, count(*) FROM e WHERE ts >= ? GROUP BY 1 ORDER BY 1", [.int(first)]))
     }
 
-    /// Upkeep forgets the partials of shards merged away, as refresh does.
-    func testUpkeepForgetsMergedShards() throws {
+    /// A merge carries the partials of its tables to the merged table when both held;
+    /// upkeep forgets those of shards merged away otherwise, as refresh does.
+    func testMergesCarryPartialsAndUpkeepForgetsTheRest() throws {
         let db = try TestDatabase()
         let t0: Int64 = 1736121600000
         try db.exec("CREATE VIRTUAL TABLE e USING shards(time = '$.t', partition = hour, merge = none)")
         for i in 0..<60 { try db.exec("INSERT INTO e(doc) VALUES (?)", [.text("{\"t\":\(t0 + Int64(i) * 7_200_000)}")]) }
         try db.exec("CREATE VIRTUAL TABLE r USING shards_rollup(source = e, bucket = 'day', measure = 'n: count')")
+        try db.exec("CREATE VIRTUAL TABLE r2 USING shards_rollup(source = e, bucket = 'week', measure = 'n: count')")
         let built = try db.int("SELECT shard_rollup_refresh('r')")
         XCTAssertGreaterThan(built, 50)
+        XCTAssertEqual(try db.int("SELECT shard_rollup_refresh('r2')"), built)
+        // A document of 2025-01-07 changes: that day's hours are not carried.
+        try db.exec("DELETE FROM e WHERE ts = ?", [.int(t0 + 86_400_000 + 7_200_000)])
+        XCTAssertEqual(try db.int("SELECT count(*) FROM e"), 59)
         XCTAssertGreaterThan(try db.int("SELECT shard_merge('e', '2025-01-10')"), 0)
-        XCTAssertEqual(try db.int("SELECT count(*) FROM r_built"), built, "merged shards' partials are left until upkeep")
+        var shards = try db.int("SELECT count(*) FROM shard_list('e')")
+        XCTAssertEqual(try db.int("SELECT shard_rollup_refresh('r2')"), 1, "only the changed day is built again")
+        XCTAssertGreaterThanOrEqual(try db.int("SELECT count(*) FROM r_built"), shards, "stale partials are left until upkeep")
+        XCTAssertEqual(try db.query("SELECT bucket_ms, n FROM r"),
+                       try db.query("SELECT ts - ts % 86400000, count(*) FROM e GROUP BY 1 ORDER BY 1"))
         // The first write of a new day makes upkeep due; writes pay for its steps.
         for i in 0..<200 { try db.exec("INSERT INTO e(doc) VALUES (?)", [.text("{\"t\":\(t0 + 6 * 86_400_000 + Int64(i))}")]) }
-        let shards = try db.int("SELECT count(*) FROM shard_list('e')")
+        shards = try db.int("SELECT count(*) FROM shard_list('e')")
         XCTAssertLessThan(try db.int("SELECT count(*) FROM r_built"), shards, "only shards in the collection are built")
         XCTAssertEqual(try db.int("SELECT count(*) FROM r_partials WHERE shard NOT IN (SELECT shard FROM r_built)"), 0)
         XCTAssertEqual(try db.query("SELECT bucket_ms, n FROM r"),
