@@ -11,7 +11,10 @@ extension ShardedCollection {
         let id = try reservedId(p)
         buffer.append(shard: DocumentId.shardNumber(of: id), id: id, ts: p.ts, doc: doc, now: now)
         if Int64(buffer.count) >= options.buffer || now - buffer.oldest >= options.flushMs {
-            try flush()
+            // The flush pays for upkeep as the rows it writes would have one by one, in
+            // this write statement's transaction (merges would never run otherwise).
+            let rows = try flush()
+            if upkeep.pending && rows > 0 { try upkeepAfterWrite(rows: rows) }
         }
         return id
     }
