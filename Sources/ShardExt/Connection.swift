@@ -12,7 +12,32 @@ final class Connection {
     /// reports how many a query needed.
     var blocksDecompressed = 0
 
+    /// Each collection's config as xConnect read it, by schema, name and module
+    /// arguments. SQLite connects a table again after every schema change (another
+    /// connection's DDL), and calls xConnect while it holds the schema: a statement run
+    /// there cannot reload a schema that changed once more meanwhile, and fails with
+    /// SQLITE_SCHEMA ("database schema has changed") in the user's SELECT or INSERT.
+    /// The config of a table never changes (storage is fixed at CREATE; owner_id, set
+    /// once, is read again when missing), so a reconnect runs no SQL. A table dropped
+    /// here forgets it; one dropped elsewhere and made again with other arguments has
+    /// another key.
+    private var configs: [String: [String: String]] = [:]
+
     init(db: Database) { self.db = db }
+
+    /// The config of a collection, read by `read` the first time only.
+    func config(schema: String, name: String, arguments: [String], _ read: () throws -> [String: String]) throws -> [String: String] {
+        let k = Self.key(schema, name) + "\u{0}" + arguments.joined(separator: "\u{0}")
+        if let c = configs[k] { return c }
+        let c = try read()
+        configs[k] = c
+        return c
+    }
+
+    private func forgetConfig(schema: String, name: String) {
+        let prefix = Self.key(schema, name) + "\u{0}"
+        configs = configs.filter { !$0.key.hasPrefix(prefix) }
+    }
 
     private static func key(_ schema: String, _ name: String) -> String {
         schema.lowercased() + "." + name.lowercased()
@@ -28,6 +53,7 @@ final class Connection {
             c.instances += 1
             return c
         }
+        if create { forgetConfig(schema: schema, name: name) }
         let c = try make()
         c.instances = 1
         collections[k] = c
@@ -41,6 +67,7 @@ final class Connection {
         if dropped || c.instances <= 0 {
             if collections[k] === c { collections[k] = nil }
         }
+        if dropped { forgetConfig(schema: c.schema, name: c.name) }
         if c.instances <= 0 { c.close() }
     }
 

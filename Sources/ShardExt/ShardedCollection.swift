@@ -106,14 +106,19 @@ final class ShardedCollection {
         return c
     }
 
-    /// xConnect: an existing collection; refuses JSONB storage on an SQLite that cannot read it.
-    static func connect(db: Database, schema: String, name: String, options: CollectionOptions) throws -> ShardedCollection {
-        let config: [String: String]
+    /// The config table's rows, for xConnect.
+    static func readConfig(db: Database, schema: String, name: String) throws -> [String: String] {
         do {
-            config = try CatalogStore(db: db, schema: schema, name: name).config()
+            return try CatalogStore(db: db, schema: schema, name: name).config()
         } catch let e as SQLiteError where e.code == SQLITE_ERROR {
             throw ShardError("collection '\(name)' has lost its catalog table \(name)_config: \(e)")
         }
+    }
+
+    /// xConnect: an existing collection with its config (`readConfig`); refuses JSONB
+    /// storage on an SQLite that cannot read it.
+    static func connect(db: Database, schema: String, name: String, options: CollectionOptions,
+                        config: [String: String]) throws -> ShardedCollection {
         let storage = config["storage"] ?? "text", createdWith = config["created_with"] ?? "?"
         if storage == "jsonb" && sqliteVersionNumber < jsonbVersion {
             throw ShardError("collection '\(name)' stores JSONB documents (created with SQLite \(createdWith)); this SQLite is \(sqliteVersion), and JSONB needs 3.45.0 or newer")
@@ -176,8 +181,18 @@ final class ShardedCollection {
 
     /// Brings the catalog in memory up to date with the database when another
     /// connection committed or a rollback undid our own changes.
+    ///
+    /// `data_version` and the catalog are read in one read transaction (the version's
+    /// statement, stepped onto its row, holds it until the reset): read in several,
+    /// another writer's commit could fall between the shards and the next number,
+    /// which would then disagree ("next_number ... is inconsistent").
     private func catchUp() throws {
-        try catchUp(to: dataVersion())
+        if dataVersionStatement == nil {
+            dataVersionStatement = try db.prepare(dataVersionSQL, persistent: true)
+        }
+        let pin = dataVersionStatement!
+        defer { pin.reset() }
+        try catchUp(to: pin.step() ? pin.int64(0) : 0)
     }
 
     /// The same, with the database's `data_version` already read.
@@ -189,16 +204,6 @@ final class ShardedCollection {
     }
 
     private var dataVersionSQL: String { "PRAGMA \(SQLText.identifier(schema)).data_version" }
-
-    func dataVersion() throws -> Int64 {
-        if dataVersionStatement == nil {
-            dataVersionStatement = try db.prepare(dataVersionSQL, persistent: true)
-        }
-        let stmt = dataVersionStatement!
-        defer { stmt.reset() }
-        guard try stmt.step() else { return 0 }
-        return stmt.int64(0)
-    }
 
     private func reload() throws {
         let dirty = Set(catalog.dirtyShards.map(\.number)).union(recountAfterRollback)

@@ -39,7 +39,12 @@ import time
 
 import apsw
 
+import harness
 from harness import Tally, connect, spawn
+
+# SHARDS_LIB=/path/to/libShardExt.so runs the scenarios against another build (an
+# older one, to see them fail).
+harness.LIB = os.environ.get("SHARDS_LIB", harness.LIB).removesuffix(".so")
 
 SELF = os.path.abspath(__file__)
 BASE_TS = 1735689600000          # 2025-01-01T00:00:00Z
@@ -91,11 +96,18 @@ def child_lifecycle(db, seconds, mode):
     """Loops shard_drop('ev', 0) or shard_merge('ev', FAR) until the deadline."""
     conn = connect(db, busy_ms=5000)
     deadline = time.time() + seconds
-    sql = "SELECT shard_drop('ev', 0)" if mode == "drop" else f"SELECT shard_merge('ev', {FAR})"
+    sql = {"drop": "SELECT shard_drop('ev', 0)", "merge": f"SELECT shard_merge('ev', {FAR})",
+           "retire": "SELECT shard_drop('ev', ?)"}[mode]
     calls = 0
     while time.time() < deadline:
         try:
-            conn.execute(sql).fetchall()
+            if mode == "retire":
+                # Whole hours older than the newest document's by three go.
+                cutoff = conn.execute(f"SELECT coalesce(max(ts), {BASE_TS}) - {3 * HOUR} FROM ev").fetchall()[0][0]
+                emit(f"C {cutoff}")
+                conn.execute(sql, (cutoff,)).fetchall()
+            else:
+                conn.execute(sql).fetchall()
             calls += 1
         except Exception as e:  # noqa: BLE001
             if not busy(e):
@@ -105,19 +117,37 @@ def child_lifecycle(db, seconds, mode):
     emit("END")
 
 
+def connect_readonly(db, busy_ms):
+    """A connection that cannot write: a read that writes fails on it (SQLITE_READONLY)."""
+    conn = apsw.Connection(db, flags=apsw.SQLITE_OPEN_READONLY)
+    conn.enable_load_extension(True)
+    conn.load_extension(harness.LIB)
+    conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
+    return conn
+
+
 def child_reader(db, seconds):
-    """Counts the collection (whole, and a time range) until the deadline."""
-    conn = connect(db, busy_ms=5000)
+    """Counts the collection (whole, and a time range) until the deadline, on a
+    read-write connection and on a read-only one (so a read that writes shows);
+    every 50 reads each connection is opened again (a fresh one reads the catalog
+    whole)."""
+    conns = []
     deadline = time.time() + seconds
     reads = 0
     while time.time() < deadline:
         try:
-            conn.execute("SELECT count(*) FROM ev").fetchall()
-            conn.execute("SELECT count(*), max(ts) FROM ev WHERE ts >= ?", (BASE_TS + 24 * HOUR,)).fetchall()
+            if reads % 50 == 0:
+                for c in conns:
+                    c.close()
+                conns = [connect(db, busy_ms=5000), connect_readonly(db, busy_ms=5000)]
+            for conn in conns:
+                conn.execute("SELECT count(*) FROM ev").fetchall()
+                conn.execute("SELECT count(*), max(ts) FROM ev WHERE ts >= ?", (BASE_TS + 24 * HOUR,)).fetchall()
             reads += 1
         except Exception as e:  # noqa: BLE001
             if not busy(e):
                 error_line("read", e)
+            reads += 1
         time.sleep(0.001)
     emit(f"READS {reads}")
     emit("END")
@@ -161,7 +191,7 @@ def child(argv):
     kind = argv[0]
     if kind == "writer":
         child_writer(argv[1], float(argv[2]), int(argv[3]), int(argv[4]))
-    elif kind in ("drop", "merge"):
+    elif kind in ("drop", "merge", "retire"):
         child_lifecycle(argv[1], float(argv[2]), kind)
     elif kind == "reader":
         child_reader(argv[1], float(argv[2]))
@@ -172,7 +202,7 @@ def child(argv):
 # --------------------------------------------------------------------------- parent side
 
 def new_db(tmp, name, options):
-    path = os.path.join(tmp, name)
+    path = os.path.join(tmp, f"{len(os.listdir(tmp))}-{name}")
     conn = connect(path)
     assert conn.execute("PRAGMA journal_mode = wal").fetchall()[0][0] == "wal"
     conn.execute(f"CREATE VIRTUAL TABLE ev USING shards({options})")
@@ -230,10 +260,12 @@ def consistent(conn):
     return problems
 
 
-def missing(conn, acked):
+def missing(conn, acked, kept=lambda seq: True):
+    """Acknowledged rows not there (of those `kept` says no drop may have taken), and
+    how many rows are there twice."""
     present = [r[0] for r in conn.execute("SELECT json_extract(doc, '$.seq') FROM ev")]
     dupes = len(present) - len(set(present))
-    return sorted(set(acked) - set(present)), dupes
+    return sorted(s for s in set(acked) - set(present) if kept(s)), dupes
 
 
 def lifecycle_race(tmp, mode, buffered, seconds):
@@ -243,13 +275,20 @@ def lifecycle_race(tmp, mode, buffered, seconds):
     if buffered:
         options += ", buffer = 20"
     db = new_db(tmp, f"{label}.db", options)
+    per_hour = 12
     procs = {
-        "W": spawn(SELF, ["writer", db, seconds, 12, 1]),
+        "W": spawn(SELF, ["writer", db, seconds, per_hour, 1]),
         "L": spawn(SELF, [mode, db, seconds]),
         "R": spawn(SELF, ["reader", db, seconds]),
     }
     out = finish(procs, seconds)
     acked = acknowledged(out["W"])
+    # shard_drop(before) takes whole hours ending at or before `before`: rows of a
+    # later hour stay.
+    cutoff = max((int(line[2:]) for line in out["L"] if line.startswith("C ")), default=None)
+
+    def kept(seq):
+        return cutoff is None or BASE_TS + seq * HOUR // per_hour >= cutoff
     calls = next((line for line in out["L"] if line.startswith("CALLS")), "CALLS ?")
     reads = next((line for line in out["R"] if line.startswith("READS")), "READS ?")
     for name in "WLR":
@@ -258,7 +297,7 @@ def lifecycle_race(tmp, mode, buffered, seconds):
                 f"{len(errs)} errors, first: {errs[:3]}" if errs else "")
     try:
         conn = connect(db)
-        lost, dupes = missing(conn, acked)
+        lost, dupes = missing(conn, acked, kept)
         problems = consistent(conn)
         tables = conn.execute("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name GLOB 'ev_2*'").fetchall()[0][0]
         conn.close()
@@ -322,7 +361,8 @@ def killed_writer(tmp, kills, rng):
             f"{len(acked)} committed, {len(lost)} lost, {dupes} duplicates; {problems[:3]}")
 
 
-SCENARIOS = ["drop", "merge", "drop-buffered", "merge-buffered", "buffer-merges", "killed-writer"]
+SCENARIOS = ["drop", "merge", "retire", "drop-buffered", "merge-buffered", "retire-buffered", "buffer-merges",
+             "killed-writer"]
 
 
 def main():
@@ -341,7 +381,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="shards-conc-")
     try:
         for s in args.scenarios:
-            if s in ("drop", "merge", "drop-buffered", "merge-buffered"):
+            if s.split("-")[0] in ("drop", "merge", "retire") and s in SCENARIOS:
                 lifecycle_race(tmp, s.split("-")[0], s.endswith("buffered"), args.seconds)
             elif s == "buffer-merges":
                 buffer_merges(tmp)
