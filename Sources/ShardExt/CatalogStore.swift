@@ -13,6 +13,7 @@ final class CatalogStore {
         case readShards, insertShard, writeCounters, reserveIds, setState, setArchived, deleteShard, addRows
         case markMerged, setSummary, mergedTablesLeft, releaseTable, highestSeq, mergedInto, highestNumber
         case readOwnerId, insertOwnerId, hasShardsTable, readTables
+        case writableTable
     }
 
     /// The columns of `<c>_shards` that `shards()` reads, in SELECT order, named as in the table.
@@ -92,6 +93,12 @@ final class CatalogStore {
         case .hasShardsTable:
             "SELECT count(*) FROM \(SQLText.identifier(schema)).sqlite_schema WHERE type = 'table' AND name = \(SQLText.literal(shardsName))"
         case .readTables: "SELECT category, period, seq, tbl, state FROM \(shardsTable)"
+        // The table rows of shard ?1 go to now: its own, or the one it was merged into;
+        // none unless that shard takes rows (hot).
+        case .writableTable: """
+            SELECT h.num, h.tbl FROM \(shardsTable) s JOIN \(shardsTable) h ON h.num = coalesce(s.merged_into, s.num)
+            WHERE s.num = ?1 AND h.merged_into IS NULL AND h.state = '\(ShardState.hot.rawValue)'
+            """
         case .addRows: """
             UPDATE \(shardsTable) SET rows = rows + ?2,
               min_id = min(coalesce(min_id, ?3), ?3), max_id = max(coalesce(max_id, ?4), ?4),
@@ -272,6 +279,17 @@ final class CatalogStore {
         defer { stmt.reset() }
         stmt.bind(1, number)
         return try stmt.step() ? stmt.optionalInt(0) : nil
+    }
+
+    /// Where rows of shard `number` are written now, as the catalog says: the number
+    /// and table of the shard holding it (itself, or the one it was merged into); nil
+    /// when that shard is gone or takes no rows.
+    func writableTable(ofShard number: Int64) throws -> (number: Int64, table: String)? {
+        let stmt = try statement(.writableTable)
+        defer { stmt.reset() }
+        stmt.bind(1, number)
+        guard try stmt.step(), let table = stmt.text(1) else { return nil }
+        return (stmt.int64(0), table)
     }
 
     /// The highest shard number any row holds, merged shards' included.

@@ -152,15 +152,17 @@ extension ShardedCollection {
             var inserts: [Int64: Statement] = [:]
             var orphans: [WriteBuffer.Entry] = []
             for e in entries {
-                // A shard merged meanwhile: the catalog table says into which table.
-                let into = catalog.shard(number: e.shard) == nil ? try otherStore.mergedInto(e.shard) : nil
-                guard let shard = catalog.shard(number: into ?? e.shard) else {
+                // The catalog as this transaction reads it says where the shard's rows
+                // go: memory may be stale (another connection merged the shard, or
+                // dropped it, and took its emptied table over for a new shard since).
+                guard let holder = try otherStore.writableTable(ofShard: e.shard),
+                      ShardTableName.isShardTable(holder.table, collection: name) else {
                     orphans.append(e)
                     continue
                 }
                 // On its own connection, the collection's file is "main".
                 let stmt = try inserts[e.shard] ?? other.prepare(
-                    "INSERT INTO \"main\".\(SQLText.identifier(shard.tableName))(id, ts, doc) VALUES (?1, ?2, \(storedDocument))")
+                    "INSERT INTO \"main\".\(SQLText.identifier(holder.table))(id, ts, doc) VALUES (?1, ?2, \(storedDocument))")
                 inserts[e.shard] = stmt
                 stmt.bind(1, e.id)
                 stmt.bind(2, e.ts)
@@ -168,8 +170,8 @@ extension ShardedCollection {
                 defer { stmt.reset() }
                 _ = try stmt.step()
                 // Counted on the table that holds the row (a merged one's own row).
-                let t = touched[shard.number] ?? (0, e.id, e.id, e.ts, e.ts)
-                touched[shard.number] = (t.rows + 1, min(t.minId, e.id), max(t.maxId, e.id), min(t.minTs, e.ts), max(t.maxTs, e.ts))
+                let t = touched[holder.number] ?? (0, e.id, e.id, e.ts, e.ts)
+                touched[holder.number] = (t.rows + 1, min(t.minId, e.id), max(t.maxId, e.id), min(t.minTs, e.ts), max(t.maxTs, e.ts))
             }
             for (num, t) in touched {
                 try otherStore.addRows(shard: num, count: t.rows, ids: t.minId...t.maxId, times: t.minTs...t.maxTs)

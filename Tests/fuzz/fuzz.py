@@ -3,6 +3,7 @@
 
     scripts/fuzz --minutes N [--seed S] [--engine apsw|c|both]
     scripts/fuzz --replay S/B/I [--engine E]     # one case again, printing its SQL
+    scripts/fuzz --minutes N --surface concurrent # one surface only
 
 Each batch B of a run with seed S runs in a child process (apsw's SQLite 3.54 and the
 system SQLite 3.40 through its C API, alternately; see Tests/python/engines.py). Case I
@@ -25,6 +26,10 @@ again by itself. A case opens a fresh database and drives one surface:
              tables and files), then the collection used on a fresh connection
   explain    shards_explain of generated statements (nested, writing, several),
              and a trigger on a shard table that writes to its collection
+  concurrent a writer, a dropper or merger and a reader, three processes at once on
+             one WAL database for about two seconds (generated options, buffering,
+             lifecycle call); no acknowledged row may be lost (but what a drop's
+             cutoff allows), nor any process see an error but SQLITE_BUSY
 
 SQL errors are expected (most generated input is bad); what fails a case is the child
 dying, hanging, a differential mismatch or an inconsistent collection. The run prints
@@ -546,11 +551,119 @@ def case_explain(ctx):
         ctx.sql(c, "SELECT count(*) FROM ev")
 
 
+# MARK: - concurrent lifecycle
+
+
+CONCURRENT_SECONDS = 2.0
+HOUR_MS = 3600_000
+BASE_MS = 1735689600000          # 2025-01-01
+
+
+def case_concurrent(ctx):
+    """W inserts (documents a few minutes apart), L loops one lifecycle call, R
+    counts; each is a process of its own, stopped by its pid if it overruns. Then
+    every acknowledged row must be there (but those a drop's cutoff may take), the
+    collection must agree with its catalog, and no process may have seen an error
+    but SQLITE_BUSY (which it retries)."""
+    r = ctx.r
+    partition = r.choice(["hour", "day"])
+    period_ms = HOUR_MS if partition == "hour" else 24 * HOUR_MS
+    step_ms = period_ms // r.choice([6, 12, 40])
+    opts = f"partition = {partition}, time = '$.ts', max_rows = {r.choice([2, 4, 8, 50])}, index = '$.type'" + \
+        r.choice(["", "", f", buffer = {r.choice([3, 20])}"]) + r.choice(["", ", category = '$.app'"]) + \
+        r.choice(["", ", merge = none"])
+    action = r.choice(["drop0", "drop-old", "merge-all", "merge-old", "compress-old"])
+    path = os.path.join(ctx.folder, "db")
+    c = ctx.open("db")
+    if ctx.sql(c, "PRAGMA journal_mode = wal") is None or \
+            ctx.sql(c, f"CREATE VIRTUAL TABLE ev USING shards({opts})") is None:
+        ctx.problem(f"cannot create the collection ({opts})")
+        return
+    if ctx.verbose:
+        print(f"  -- concurrent: {opts}; L: {action}")
+    roles = {"W": ["writer", str(step_ms)], "L": ["lifecycle", action, str(period_ms)], "R": ["reader"]}
+    procs = {k: subprocess.Popen([sys.executable, __file__, "--actor", ctx.engine, path, str(CONCURRENT_SECONDS), *v],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+             for k, v in roles.items()}
+    out = {}
+    for k, p in procs.items():
+        try:
+            o, e = p.communicate(timeout=CONCURRENT_SECONDS + 30)
+        except subprocess.TimeoutExpired:
+            os.kill(p.pid, 9)
+            o, e = p.communicate()
+            ctx.problem(f"concurrent: {k} hung")
+        lines = o.decode(errors="replace").splitlines()
+        if p.returncode != 0 or "END" not in lines:
+            ctx.problem(f"concurrent: {k} exited {p.returncode}: {e.decode(errors='replace')[-300:]}")
+        out[k] = lines
+        for line in lines:
+            if line.startswith("E "):
+                ctx.problem(f"concurrent ({opts}; {action}): {k} saw {line[2:][:200]}")
+                break
+    acked = [int(line[2:]) for line in out["W"] if line.startswith("A ")]
+    cutoff = max((int(line[2:]) for line in out["L"] if line.startswith("C ")), default=None)
+    rows = ctx.sql(c, "SELECT json_extract(doc, '$.seq') FROM ev")
+    if rows is None:
+        ctx.problem(f"concurrent ({opts}; {action}): the collection cannot be read afterwards")
+        return
+    present = {row[0] for row in rows}
+    lost = [q for q in acked if q not in present and (cutoff is None or BASE_MS + q * step_ms >= cutoff)]
+    if lost:
+        ctx.problem(f"concurrent ({opts}; {action}): {len(lost)} of {len(acked)} acknowledged rows lost, first {lost[:5]}")
+    if len(rows) != len(present):
+        ctx.problem(f"concurrent ({opts}; {action}): {len(rows) - len(present)} rows twice")
+    check_consistent(ctx, c, write=True)
+
+
+def actor_busy(e):
+    return (e.code & 0xFF) == 5
+
+
+def actor(engine, path, seconds, role, *args):
+    """One process of case_concurrent: prints `A <seq>` per acknowledged insert, `C
+    <cutoff>` per drop's cutoff, `E <error>` per error that is not SQLITE_BUSY."""
+    conn = engines.open_(engine, path)
+    deadline = time.time() + seconds
+    seq = 0
+    while time.time() < deadline:
+        try:
+            if role == "writer":
+                doc = json.dumps({"ts": BASE_MS + seq * int(args[0]), "seq": seq, "type": "ab"[seq % 2], "app": "xyz"[seq % 3]})
+                conn.execute("INSERT INTO ev(doc) VALUES (?)", (doc,))
+                print(f"A {seq}", flush=True)
+                seq += 1
+            elif role == "lifecycle":
+                action, period = args[0], int(args[1])
+                newest = conn.execute(f"SELECT coalesce(max(ts), {BASE_MS}) FROM ev")[0][0]
+                old = newest - 2 * period
+                if action == "drop-old":
+                    print(f"C {old}", flush=True)
+                sql = {"drop0": "SELECT shard_drop('ev', 0)", "drop-old": f"SELECT shard_drop('ev', {old})",
+                       "merge-all": f"SELECT shard_merge('ev', {newest + 400 * 24 * HOUR_MS})",
+                       "merge-old": f"SELECT shard_merge('ev', {old})",
+                       "compress-old": f"SELECT shard_compress('ev', {old})"}[action]
+                conn.execute(sql)
+                time.sleep(0.005)
+            else:
+                conn.execute("SELECT count(*) FROM ev")
+                conn.execute("SELECT count(*) FROM ev WHERE type = 'a' AND ts >= ?", (BASE_MS + 6 * HOUR_MS,))
+        except SQLError as e:
+            if not actor_busy(e):
+                print(f"E {e.message}", flush=True)
+    try:
+        conn.close()
+    except Exception as e:  # noqa: BLE001 - reported, not raised
+        print(f"E close: {e}", flush=True)
+    print("END", flush=True)
+
+
 SURFACES = {
     "catalog": case_catalog, "explain": case_explain,
     "options": case_options, "documents": case_documents, "paths": case_paths, "queries": case_queries,
     "sql": case_sql, "blocks": case_blocks, "lifecycle": case_lifecycle, "times": case_times,
 }
+SURFACES["concurrent"] = case_concurrent
 
 
 def case_rng(seed, batch, index):
@@ -560,6 +673,8 @@ def case_rng(seed, batch, index):
 def run_case(engine, seed, batch, index, verbose=False):
     r = case_rng(seed, batch, index)
     surface = r.choice(sorted(SURFACES))
+    # --surface: every case on one surface (the case's other choices stay as they were).
+    surface = os.environ.get("SHARDS_FUZZ_SURFACE") or surface
     folder = tempfile.mkdtemp(prefix="shards-fuzz-")
     ctx = Ctx(engine, r, folder, verbose)
     try:
@@ -588,8 +703,11 @@ def run_batch(engine, seed, batch):
     first = 0
     while first < CASES_PER_BATCH:
         try:
+            # A batch of concurrent cases only takes their seconds each.
+            timeout = BATCH_TIMEOUT + (CASES_PER_BATCH * (CONCURRENT_SECONDS + 3)
+                                       if os.environ.get("SHARDS_FUZZ_SURFACE") == "concurrent" else 0)
             p = subprocess.run([sys.executable, __file__, "--child", engine, str(seed), str(batch), str(first),
-                                str(CASES_PER_BATCH - first)], capture_output=True, text=True, timeout=BATCH_TIMEOUT, cwd=ROOT)
+                                str(CASES_PER_BATCH - first)], capture_output=True, text=True, timeout=timeout, cwd=ROOT)
             out, rc, err = p.stdout.splitlines(), p.returncode, p.stderr
         except subprocess.TimeoutExpired as e:
             out = (e.stdout or b"").decode(errors="replace").splitlines() if isinstance(e.stdout, bytes) else (e.stdout or "").splitlines()
@@ -617,8 +735,11 @@ def main():
     ap.add_argument("--seed", type=int, default=None, help="default: a fresh one (printed)")
     ap.add_argument("--engine", choices=["apsw", "c", "both"], default="both")
     ap.add_argument("--replay", help="S/B/I: run case I of batch B of seed S again, printing its SQL")
+    ap.add_argument("--surface", choices=sorted(SURFACES), help="run only this surface's cases")
     ap.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.surface:
+        os.environ["SHARDS_FUZZ_SURFACE"] = a.surface
     if a.child:
         engine, seed, batch, first, count = a.child
         child(engine, int(seed), int(batch), int(first), int(count))
@@ -652,6 +773,9 @@ def main():
 
 
 if __name__ == "__main__":
+    if len(sys.argv) > 2 and sys.argv[1] == "--actor":
+        actor(sys.argv[2], sys.argv[3], float(sys.argv[4]), *sys.argv[5:])
+        sys.exit(0)
     if len(sys.argv) == 4 and sys.argv[1] == "--replay-one":
         seed, batch, index = map(int, sys.argv[3].split("/"))
         surface, problems = run_case(sys.argv[2], seed, batch, index, verbose=True)

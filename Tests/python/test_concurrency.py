@@ -361,8 +361,28 @@ def killed_writer(tmp, kills, rng):
             f"{len(acked)} committed, {len(lost)} lost, {dupes} duplicates; {problems[:3]}")
 
 
+def close_after_merge(tmp):
+    """A buffered writer's acknowledged rows, written when it closes, go where the
+    catalog says their shard is now: another connection merged that shard (and
+    dropped its emptied table) since the writer last read the catalog."""
+    db = new_db(tmp, "close-after-merge.db", "partition = hour, time = '$.ts', max_rows = 2, buffer = 10")
+    a, b = connect(db), connect(db)
+    for i in range(3):
+        a.execute("INSERT INTO ev(doc) VALUES (?)", (json.dumps({"ts": BASE_TS + i, "seq": i}),))
+    a.execute("SELECT shard_flush('ev')").fetchall()
+    a.execute("INSERT INTO ev(doc) VALUES (?)", (json.dumps({"ts": BASE_TS + 3, "seq": 3}),))
+    moved = b.execute(f"SELECT shard_merge('ev', {FAR})").fetchall()[0][0]
+    a.close()
+    seqs = sorted(r[0] for r in b.execute("SELECT json_extract(doc, '$.seq') FROM ev"))
+    problems = consistent(b)
+    b.close()
+    T.check("close-after-merge: a buffered row acknowledged before another connection merged its shard is "
+            "written at close into the merged table", seqs == [0, 1, 2, 3] and not problems,
+            f"{moved} rows merged; rows there: {seqs}; {problems[:2]}")
+
+
 SCENARIOS = ["drop", "merge", "retire", "drop-buffered", "merge-buffered", "retire-buffered", "buffer-merges",
-             "killed-writer"]
+             "killed-writer", "close-after-merge"]
 
 
 def main():
@@ -385,6 +405,8 @@ def main():
                 lifecycle_race(tmp, s.split("-")[0], s.endswith("buffered"), args.seconds)
             elif s == "buffer-merges":
                 buffer_merges(tmp)
+            elif s == "close-after-merge":
+                close_after_merge(tmp)
             elif s == "killed-writer":
                 killed_writer(tmp, args.kills, rng)
             else:
