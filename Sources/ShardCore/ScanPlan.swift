@@ -1,15 +1,8 @@
 /// The plan xBestIndex hands to xFilter, and what xFilter derives from it:
 /// which shards to visit and the SQL to run in each.
 ///
-/// idxStr encoding (the only place it is written down):
-///
-///     <columns used, hex> "|" <order> "|" <terms>
-///
-/// <order> is "-" (none), "a"/"d" (id ascending/descending) or "t"/"u" (ts, then id,
-/// ascending/descending). <terms> is a comma-separated list of `<column>:<op>`; every
-/// term except `isnull` takes the next xFilter argument, in order. Columns are the
-/// collection's column numbers (0 id, 1 ts, 2 shard, 3 doc, 4... indexed paths, then
-/// the hidden filter); `limit` and `offset` terms use column -1.
+/// The plan travels as idxStr; its grammar is written down once, in ARCHITECTURE.md
+/// ("idxNum / idxStr"), and `encoded` / `init?(encoded:)` are its only implementation.
 public struct ScanPlan: Equatable, Sendable {
     public enum Op: String, Sendable {
         case eq, gt, ge, lt, le, isnull

@@ -70,7 +70,7 @@ final class WriteTests: XCTestCase {
             UPDATE events SET doc = '{"ts":"2025-01-03","type":"bb","user":{"id":2}}' WHERE type = 'b';
             """)
         XCTAssertEqual(try db.query("SELECT type, ts FROM events WHERE user = 2"), [[.text("bb"), .int(1735862400000)]])
-        // Each refused update is a case of sql/errors/writes.sql.
+        // Each refused update is a case of Tests/sql/errors/writes.sql.
         try db.exec("DELETE FROM events WHERE type = 'a'")
         try db.exec("DELETE FROM events WHERE id = ?", [.int(2 << 40 | 1)])
         XCTAssertEqual(try db.query("SELECT type FROM events"), [[.text("bb")]])
@@ -81,7 +81,7 @@ final class WriteTests: XCTestCase {
     }
 
     /// Each bad document through the three ways in (INSERT, shard_insert, a multi-row
-    /// INSERT) leaves no trace. (The messages of single statements are sql/errors cases.)
+    /// INSERT) leaves no trace. (The messages of single statements are Tests/sql/errors cases.)
     func testBadDocumentsWriteNothing() throws {
         try db.exec("INSERT INTO events(doc) VALUES ('{\"ts\":0}')")
         let before = try footprint()
@@ -105,7 +105,7 @@ final class WriteTests: XCTestCase {
         XCTAssertEqual(try footprint(), before)
     }
 
-    /// A refused CREATE leaves no table behind. (Its messages are sql/errors/options.sql cases.)
+    /// A refused CREATE leaves no table behind. (Its messages are Tests/sql/errors/options.sql cases.)
     func testBadOptionsLeaveNothing() throws {
         for opts in ["partiton = month", "max_rows = 0", "time = '$.a'') ; DROP TABLE x; --'", "index = 'a: $.x', index = 'a: $.y'"] {
             XCTAssertThrowsError(try db.exec("CREATE VIRTUAL TABLE bad USING shards(\(opts))"), opts)

@@ -1,4 +1,4 @@
-"""The SQL cases of sql/, run in two hosts: the system sqlite3 shell and Python's
+"""The SQL cases of Tests/sql/, run in two hosts: the system sqlite3 shell and Python's
 apsw (which carries its own, newer SQLite, so documents are stored as JSONB there).
 One parser of the format, one set of rules, a small adapter per host.
 
@@ -8,17 +8,17 @@ The default is both hosts (apsw comes from the venv: `scripts/python-env`, then
 `.venv/bin/python`); `scripts/test-sql` runs the shell only, with any python3.
 
 The format, sqlean style:
-  sql/*.sql         case files: every row they return must be `<case-id>|1`, every
+  Tests/sql/*.sql   case files: every row they return must be `<case-id>|1`, every
                     `select '<case-id>', ...` line must return its row once, and no
                     statement may fail. A first line `-- db: file` runs the file on a
                     temporary database file instead of :memory:.
-  sql/errors/*.sql  error files: the text before the first `-- expect: <text>` line is
+  Tests/sql/errors/*.sql  error files: the text before the first `-- expect: <text>` line is
                     setup and must succeed; each block after such a line must fail with
                     a message containing <text>. Each block runs on a fresh database
                     after the setup, so one case cannot hide another. Then all blocks
                     run on one connection: the setup's table x (if any) must survive
                     them with its rows.
-  sql/demo.sql      the README's tour: run twice on one database file (it must be
+  examples/tour.sql the README's tour: run twice on one database file (it must be
                     re-runnable), printing something and failing nowhere.
 
 Prints one line per file and host, then `N passed, M failed` (cases); exits 1 on
@@ -43,7 +43,7 @@ FILE_DB = re.compile(r"^--\s*db:\s*file\s*$")
 # --- the format ------------------------------------------------------------------
 
 class CaseFile:
-    """One file of sql/, parsed: what kind it is and what it expects."""
+    """One file of Tests/sql/, parsed: what kind it is and what it expects."""
 
     def __init__(self, path):
         self.path = path
@@ -53,7 +53,7 @@ class CaseFile:
         self.file_db = FILE_DB.match(first) is not None
         base = os.path.basename(path)
         parent = os.path.basename(os.path.dirname(path))
-        self.kind = "demo" if base == "demo.sql" else "errors" if parent == "errors" else "cases"
+        self.kind = "demo" if base == "tour.sql" else "errors" if parent == "errors" else "cases"
         self.case_ids = CASE_LINE.findall(self.text)
         # Error files: setup text, then (expected text, block text) per `-- expect:`.
         setup, self.blocks, current = [], [], None
@@ -307,7 +307,7 @@ RUNNERS = {"cases": run_cases, "errors": run_errors, "demo": run_demo}
 
 
 def case_files_in(host, kinds=("cases",)):
-    """Runs the sql/ files of `kinds` in `host`; returns (cases passed, failures)."""
+    """Runs the Tests/sql/ files of `kinds` in `host`; returns (cases passed, failures)."""
     passed, failures = 0, []
     for path in default_files():
         f = CaseFile(path)
@@ -319,8 +319,9 @@ def case_files_in(host, kinds=("cases",)):
 
 
 def default_files():
-    return sorted(glob.glob(os.path.join(ROOT, "sql", "*.sql"))) + \
-        sorted(glob.glob(os.path.join(ROOT, "sql", "errors", "*.sql")))
+    return sorted(glob.glob(os.path.join(ROOT, "Tests", "sql", "*.sql"))) + \
+        sorted(glob.glob(os.path.join(ROOT, "Tests", "sql", "errors", "*.sql"))) + \
+        [os.path.join(ROOT, "examples", "tour.sql")]
 
 
 def run(hosts, paths, tally):

@@ -1,9 +1,14 @@
-"""The README's examples. The Functions section, through the sqlite3 shell: each
-statement followed by `-- result` lines must print exactly those lines. The "Use it
-from" section: its `sh` and `python` blocks, in order, in one folder (Python and the
-sqlite-utils command from .venv-hosts, which scripts/test-hosts makes); `# result`
-lines after a block are what it must print. Run from the repository root with any
-python3."""
+"""The examples of the docs, so they cannot drift.
+
+- Every page of docs/ that carries the marker line below: its `sql` blocks, through
+  the sqlite3 shell, on a fresh database of its own. The first block sets up; each
+  statement of the others followed by `-- result` lines must print exactly those
+  lines (a statement with none must print nothing).
+- The README's "Use it from" section: its `sh` and `python` blocks, in order, in one
+  folder (Python and the sqlite-utils command from .venv-hosts, which
+  scripts/test-hosts makes); `# result` lines after a block are what it must print.
+
+Run from the repository root with any python3."""
 import os
 import re
 import subprocess
@@ -14,11 +19,21 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 HOSTS_BIN = os.path.join(ROOT, ".venv-hosts", "bin")
 
 LIB = "./.build/release/libShardExt"
+MARKER = "<!-- The sql examples of this page run in the tests (Tests/python/test_docs.py)"
 
 
-def examples(readme):
-    section = readme.split("\n## Functions\n", 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"```sql\n(.*?)```", section, re.S)
+def example_pages():
+    """The pages of docs/ whose sql examples run, by the marker they carry."""
+    pages = []
+    for name in sorted(os.listdir(os.path.join(ROOT, "docs"))):
+        path = os.path.join("docs", name)
+        if name.endswith(".md") and MARKER in open(os.path.join(ROOT, path)).read():
+            pages.append(path)
+    return pages
+
+
+def examples(page):
+    blocks = re.findall(r"```sql\n(.*?)```", page, re.S)
     setup, cases = blocks[0], []
     for block in blocks[1:]:
         statement, expected = [], []
@@ -70,9 +85,9 @@ def run_host_examples(readme):
     return passed, failed
 
 
-def main():
-    os.chdir(ROOT)
-    setup, cases = examples(open("README.md").read())
+def run_page(path):
+    """Runs the sql examples of one page; returns (passed, failed)."""
+    setup, cases = examples(open(path).read())
     script = [f".load {LIB}", setup]
     for i, (sql, _) in enumerate(cases):
         script += [f".print @@{i}", sql]
@@ -90,8 +105,17 @@ def main():
             passed += 1
         else:
             failed += 1
-            print(f"FAIL {sql!r}\n  expected {expected}\n  got      {got}")
-    print(f"README examples: {passed} passed, {failed} failed")
+            print(f"FAIL {path}: {sql!r}\n  expected {expected}\n  got      {got}")
+    print(f"{path} examples: {passed} passed, {failed} failed")
+    return passed, failed
+
+
+def main():
+    os.chdir(ROOT)
+    passed = failed = 0
+    for path in example_pages():
+        p, f = run_page(path)
+        passed, failed = passed + p, failed + f
     hosts_passed, hosts_failed = run_host_examples(open("README.md").read())
     return 1 if failed or hosts_failed or passed == 0 or hosts_passed == 0 else 0
 

@@ -14,7 +14,7 @@ its own copy of the extension:
    reopens the database and checks integrity, that every acknowledged document is
    there exactly once, that the catalog counters match the shards, and that the
    next insert works.
-2. crash, buffer = 100 (README, "Durability and write buffering"): at most 100 acknowledged rows may be lost.
+2. crash, buffer = 100 (docs/durability-and-safety.md): at most 100 acknowledged rows may be lost.
 3. concurrent writers: 2, then 4 processes insert into one collection at once
    (autocommit and batched transactions); afterwards every row is there once,
    shards split correctly and the catalog matches the shards. SQLITE_BUSY that
@@ -119,7 +119,7 @@ def child_close_lost(db):
 
 
 def close_lost(tmp):
-    """README, Durability: a close-time write that fails is reported in SQLite's log
+    """docs/durability-and-safety.md: a close-time write that fails is reported in SQLite's log
     with the number of documents lost and why."""
     path = os.path.join(tmp, "close_lost.db")
     p = spawn(SELF, ["close_lost", path])
@@ -417,7 +417,7 @@ def crash_scenario(tmp, label, options, batch, runs, rng, lost_allowed):
 
 
 def buffer_semantics(tmp):
-    """The write buffer's basics (README, "Durability and write buffering"), so that the buffered crash test is not vacuous."""
+    """The write buffer's basics (docs/durability-and-safety.md), so that the buffered crash test is not vacuous."""
     path, a = new_db(tmp, "buffer_semantics.db")
     a.execute("CREATE VIRTUAL TABLE ev USING shards(time = '$.ts', max_rows = 500, index = '$.k', "
               "buffer = 100, flush_ms = 100000)")

@@ -3,7 +3,7 @@
 
     .venv/bin/python Tests/python/test_host.py
 
-(The sql/ cases run in apsw too, through Tests/python/sql_cases.py.) It checks how
+(The Tests/sql/ cases run in apsw too, through Tests/python/sql_cases.py.) It checks how
 documents are stored, what the doc column returns, indexes over JSONB, that a JSONB
 collection opened by the system sqlite3 shell (an older SQLite) fails with an error
 naming both versions, and how the library behaves as a guest of a host (exactly
@@ -243,7 +243,7 @@ def cross_version_checks():
     T.end()
 
 
-# README's "Functions", and shards_explain (the plan viewer the routing work asked for).
+# docs/functions.md, and shards_explain (the plan viewer the routing work asked for).
 FUNCTIONS = {"ensure_json_index/2", "shard_insert/2", "shard_key/2", "shards_debug/0", "shards_version/0",
              "shard_flush/1", "shard_drop/2", "shard_archive/3", "shard_compress/2", "shard_merge/2", "shards_explain/2"}
 
@@ -328,7 +328,7 @@ def host_checks():
 
 
 def shadow_checks():
-    """README, "How it is laid out": every table a collection keeps (catalog, shards of every kind, compressed
+    """docs/collections.md, "How it is laid out": every table a collection keeps (catalog, shards of every kind, compressed
     blocks) is a shadow table by SQLite's rule, so PRAGMA table_list says `shadow` and
     defensive mode refuses plain-SQL writes to them, while the collection's own writes
     (new shards, updates, deletes, compress, drop, a buffer flushed at close) work."""

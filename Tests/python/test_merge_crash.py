@@ -1,4 +1,4 @@
-"""Crash safety of merging finished shards (README, "Merging finished shards"), with real processes killed at
+"""Crash safety of merging finished shards (docs/collections.md, "Merging finished shards"), with real processes killed at
 random moments: inside shard_merge, and inside writes that merge as they go.
 
 Run from the repository root after `swift build -c release`:

@@ -5,7 +5,7 @@ in .venv-hosts (where pip installed python/sqlite-shards and python/datasette-sh
 
 Checks that the wheel is a platform wheel holding the release library, that
 `sqlite_shards.load(conn)` works in the standard sqlite3 module, apsw, sqlean.py and
-pysqlite3 (in .venv-pysqlite3), that every sql/*.sql case file passes in each of
+pysqlite3 (in .venv-pysqlite3), that every Tests/sql/*.sql case file passes in each of
 those hosts but apsw (Tests/python/test_host.py runs them there), each with its own
 SQLite, and the sqlite-utils NDJSON recipe of the README.
 """
@@ -20,7 +20,7 @@ import zipfile
 import sqlite_shards
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import sql_cases  # noqa: E402  (the runner of sql/, next to this file)
+import sql_cases  # noqa: E402  (the runner of Tests/sql/, next to this file)
 
 # The hosts are imported in main(): the pysqlite3 environment imports only exercise().
 
@@ -77,7 +77,7 @@ def exercise(conn, name):
 EXPECTED = [("0.1.0", 30, 15, 10, 6)]
 
 def run_case_files(connect, complete):
-    """Every sql/*.sql case file (the demo aside) on a fresh connection of a host,
+    """Every Tests/sql/*.sql case file (the demo aside) on a fresh connection of a host,
     through the one runner of the format (Tests/python/sql_cases.py). Returns the
     number of cases passed and the failures."""
     return sql_cases.case_files_in(sql_cases.ConnectionHost("host", connect, complete))

@@ -1,6 +1,6 @@
 -- A five-minute tour of shards in the sqlite3 shell. From the repository root:
 --
---   swift build -c release && sqlite3 demo.db < sql/demo.sql
+--   swift build -c release && sqlite3 demo.db < examples/tour.sql
 --
 -- Safe to run again on the same demo.db: it starts by dropping the collection.
 .load ./.build/release/libShardExt
