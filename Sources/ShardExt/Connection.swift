@@ -23,7 +23,17 @@ final class Connection {
     /// another key.
     private var configs: [String: [String: String]] = [:]
 
+    /// Work for after SQLite has closed the handle: the close-time write of buffered
+    /// documents that the connection's own open transaction kept locked out (see
+    /// `flushOnClose`). SQLite releases this object last, after it rolled that
+    /// transaction back and closed the file.
+    var afterClose: [() -> Void] = []
+
     init(db: Database) { self.db = db }
+
+    deinit {
+        for work in afterClose { work() }
+    }
 
     /// The config of a collection, read by `read` the first time only.
     func config(schema: String, name: String, arguments: [String], _ read: () throws -> [String: String]) throws -> [String: String] {

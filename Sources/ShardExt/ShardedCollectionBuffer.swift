@@ -108,11 +108,12 @@ extension ShardedCollection {
     /// the same file, with the catalog counters, in one transaction. An in-memory
     /// database goes away with its connection: nothing to write then.
     ///
-    /// That connection waits at most `closeWaitMs` for the write lock, and not at all
-    /// when the closing connection holds it itself (its own transaction is still
-    /// open: SQLite rolls it back only after this). Nobody is left to return an error
-    /// to, so documents that cannot be written go to SQLite's error log (sqlite3_log)
-    /// with their number, their ids and why; never dropped silently.
+    /// That connection waits at most `closeWaitMs` for the write lock. When the closing
+    /// connection holds it itself (its own transaction is still open, and SQLite rolls
+    /// it back only after this), the write waits until SQLite has closed the handle
+    /// (`Connection.afterClose`). Nobody is left to return an error to, so documents
+    /// that cannot be written go to SQLite's error log (sqlite3_log) with their
+    /// number, their ids and why; never dropped silently.
     func flushOnClose() {
         defer { buffer.discardAll() }
         // Never written on a replicated database: buffering is refused there.
@@ -120,19 +121,37 @@ extension ShardedCollection {
         let entries = buffer.acknowledged
         let path = db.filename(schema)
         guard !entries.isEmpty, !path.isEmpty else { return }
-        let ownLock = db.holdsWriteLock(schema)
+        if db.holdsWriteLock(schema), let connection {
+            // The connection's own open transaction holds the lock, and SQLite rolls it
+            // back only after this: the documents are written once the handle is gone
+            // (SQLite lets go of the extension's Connection last), on copies of their own.
+            let kept = entries.map { e in
+                WriteBuffer.Entry(shard: e.shard, id: e.id, ts: e.ts, doc: ValueCopy.duplicate(e.doc),
+                                  acknowledged: true, seq: e.seq)
+            }
+            connection.afterClose.append { [self] in
+                writeAtClose(kept, to: path)
+                for e in kept { ValueCopy.release(e.doc) }
+            }
+            return
+        }
+        writeAtClose(entries, to: path)
+    }
+
+    /// The close-time write of `entries`; what cannot be written goes to the error log.
+    private func writeAtClose(_ entries: [WriteBuffer.Entry], to path: String) {
         func logLost(_ lost: [WriteBuffer.Entry], code: Int32, _ why: String) {
             let ids = lost.map(\.id)
             sqliteLog(code, "\(lost.count) buffered documents of '\(name)' (ids \(ids.min()!) to \(ids.max()!)) were lost at close: \(why)")
         }
         do {
-            let orphans = try writeOnClose(entries, to: path, waitMs: ownLock ? 0 : Self.closeWaitMs)
+            let orphans = try writeOnClose(entries, to: path, waitMs: Self.closeWaitMs)
             if !orphans.isEmpty {
                 logLost(orphans, code: SQLITE_WARNING, "their shards were dropped by another connection")
             }
         } catch {
             let (code, reason, _) = errorReason(error)
-            logLost(entries, code: code, ownLock ? "the connection closed inside its own open write transaction" : reason)
+            logLost(entries, code: code, reason)
         }
     }
 
