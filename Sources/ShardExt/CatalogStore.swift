@@ -243,9 +243,10 @@ final class CatalogStore {
         let stmt: Statement
         do {
             stmt = try statement(.readShards)
-        } catch let e as SQLiteError {
-            // A catalog made before merges and summaries (it lacks their columns) gains
-            // them; any other failure is SQLite's.
+        } catch let e as SQLiteError where e.code == SQLITE_ERROR {
+            // A catalog made before merges and summaries (it lacks their columns: "no
+            // such column") gains them; any other failure is SQLite's. (A busy or
+            // changed schema is never taken for a missing column: a read must not write.)
             let missing = try CatalogStore.addedColumns.filter { column in
                 let name = String(column.prefix { $0 != " " })
                 return try db.scalarInt("SELECT count(*) FROM pragma_table_info(?1, ?2) WHERE name = ?3",
