@@ -12,15 +12,14 @@ final class Connection {
     /// reports how many a query needed.
     var blocksDecompressed = 0
 
-    /// Each collection's config as xConnect read it, by schema, name and module
+    /// Each collection's config as xConnect last read it, by schema, name and module
     /// arguments. SQLite connects a table again after every schema change (another
     /// connection's DDL), and calls xConnect while it holds the schema: a statement run
     /// there cannot reload a schema that changed once more meanwhile, and fails with
     /// SQLITE_SCHEMA ("database schema has changed") in the user's SELECT or INSERT.
-    /// The config of a table never changes (storage is fixed at CREATE; owner_id, set
-    /// once, is read again when missing), so a reconnect runs no SQL. A table dropped
-    /// here forgets it; one dropped elsewhere and made again with other arguments has
-    /// another key.
+    /// The config a table's storage is read from is fixed at CREATE, so the copy
+    /// stands in then. A table dropped here forgets it; one dropped elsewhere and made
+    /// again with other arguments has another key.
     private var configs: [String: [String: String]] = [:]
 
     /// Work for after SQLite has closed the handle: the close-time write of buffered
@@ -35,13 +34,18 @@ final class Connection {
         for work in afterClose { work() }
     }
 
-    /// The config of a collection, read by `read` the first time only.
+    /// The config of a collection, read by `read`; the last one read when the schema
+    /// changed under that read.
     func config(schema: String, name: String, arguments: [String], _ read: () throws -> [String: String]) throws -> [String: String] {
         let k = Self.key(schema, name) + "\u{0}" + arguments.joined(separator: "\u{0}")
-        if let c = configs[k] { return c }
-        let c = try read()
-        configs[k] = c
-        return c
+        do {
+            let c = try read()
+            configs[k] = c
+            return c
+        } catch let e as SQLiteError where e.code == SQLITE_SCHEMA {
+            guard let c = configs[k] else { throw e }
+            return c
+        }
     }
 
     private func forgetConfig(schema: String, name: String) {

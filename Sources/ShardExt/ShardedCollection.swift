@@ -123,9 +123,8 @@ final class ShardedCollection {
         if storage == "jsonb" && sqliteVersionNumber < jsonbVersion {
             throw ShardError("collection '\(name)' stores JSONB documents (created with SQLite \(createdWith)); this SQLite is \(sqliteVersion), and JSONB needs 3.45.0 or newer")
         }
-        let c = ShardedCollection(db: db, schema: schema, name: name, options: options, jsonb: storage == "jsonb")
-        c.ownerId = config["owner_id"]
-        return c
+        // (owner_id is read when an archive first needs it: `recordedOwnerId`.)
+        return ShardedCollection(db: db, schema: schema, name: name, options: options, jsonb: storage == "jsonb")
     }
 
     /// The paths the scanner reads: the time, then the category.
