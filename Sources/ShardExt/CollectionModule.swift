@@ -32,11 +32,7 @@ private func connect(
         let collection = try connection.attach(schema: schema, name: name, create: create) {
             create
                 ? try ShardedCollection.create(db: db, schema: schema, name: name, options: options)
-                : try ShardedCollection.connect(
-                    db: db, schema: schema, name: name, options: options,
-                    config: connection.config(schema: schema, name: name, arguments: arguments) {
-                        try ShardedCollection.readConfig(db: db, schema: schema, name: name)
-                    })
+                : ShardedCollection.connect(db: db, schema: schema, name: name, options: options)
         }
         let rc = api.pointee.declare_vtab(rawDb, collection.columns.declaration)
         if rc != SQLITE_OK { throw db.error(rc) }

@@ -12,16 +12,6 @@ final class Connection {
     /// reports how many a query needed.
     var blocksDecompressed = 0
 
-    /// Each collection's config as xConnect last read it, by schema, name and module
-    /// arguments. SQLite connects a table again after every schema change (another
-    /// connection's DDL), and calls xConnect while it holds the schema: a statement run
-    /// there cannot reload a schema that changed once more meanwhile, and fails with
-    /// SQLITE_SCHEMA ("database schema has changed") in the user's SELECT or INSERT.
-    /// The config a table's storage is read from is fixed at CREATE, so the copy
-    /// stands in then. A table dropped here forgets it; one dropped elsewhere and made
-    /// again with other arguments has another key.
-    private var configs: [String: [String: String]] = [:]
-
     /// Work for after SQLite has closed the handle: the close-time write of buffered
     /// documents that the connection's own open transaction kept locked out (see
     /// `flushOnClose`). SQLite releases this object last, after it rolled that
@@ -32,25 +22,6 @@ final class Connection {
 
     deinit {
         for work in afterClose { work() }
-    }
-
-    /// The config of a collection, read by `read`; the last one read when the schema
-    /// changed under that read.
-    func config(schema: String, name: String, arguments: [String], _ read: () throws -> [String: String]) throws -> [String: String] {
-        let k = Self.key(schema, name) + "\u{0}" + arguments.joined(separator: "\u{0}")
-        do {
-            let c = try read()
-            configs[k] = c
-            return c
-        } catch let e as SQLiteError where e.code == SQLITE_SCHEMA {
-            guard let c = configs[k] else { throw e }
-            return c
-        }
-    }
-
-    private func forgetConfig(schema: String, name: String) {
-        let prefix = Self.key(schema, name) + "\u{0}"
-        configs = configs.filter { !$0.key.hasPrefix(prefix) }
     }
 
     private static func key(_ schema: String, _ name: String) -> String {
@@ -67,7 +38,6 @@ final class Connection {
             c.instances += 1
             return c
         }
-        if create { forgetConfig(schema: schema, name: name) }
         let c = try make()
         c.instances = 1
         collections[k] = c
@@ -81,7 +51,6 @@ final class Connection {
         if dropped || c.instances <= 0 {
             if collections[k] === c { collections[k] = nil }
         }
-        if dropped { forgetConfig(schema: c.schema, name: c.name) }
         if c.instances <= 0 { c.close() }
     }
 

@@ -9,8 +9,11 @@ final class ShardedCollection {
     let schema: String
     let name: String
     let options: CollectionOptions
-    /// Documents are stored as JSONB (SQLite 3.45+ at creation) or as text.
-    let jsonb: Bool
+    /// Documents are stored as JSONB (SQLite 3.45+ at creation) or as text. An
+    /// existing collection reads this from its config at its first use (`loadConfig`).
+    private(set) var jsonb: Bool
+    /// The config was read (or the collection was just created).
+    private var configLoaded: Bool
 
     var catalog = Catalog()
     var nextNumber: Int64 = 1
@@ -21,8 +24,8 @@ final class ShardedCollection {
     var router: Router
     /// Moves whenever the catalog in memory changes.
     var catalogGeneration = 0
-    /// The virtual table's columns.
-    let columns: ColumnLayout
+    /// The virtual table's columns (how `doc` is read depends on `jsonb`).
+    private(set) var columns: ColumnLayout
 
     /// Where the collection stands in SQLite's transaction (see NOTES ON TRANSACTIONS there).
     var transaction = TransactionState()
@@ -84,12 +87,13 @@ final class ShardedCollection {
         SQLText.identifier(schema) + "." + SQLText.identifier(table)
     }
 
-    private init(db: Database, schema: String, name: String, options: CollectionOptions, jsonb: Bool) {
+    private init(db: Database, schema: String, name: String, options: CollectionOptions, jsonb: Bool, configLoaded: Bool) {
         self.db = db
         self.schema = schema
         self.name = name
         self.options = options
         self.jsonb = jsonb
+        self.configLoaded = configLoaded
         self.indexedPaths = options.indexes.map(\.path)
         self.store = CatalogStore(db: db, schema: schema, name: name)
         self.router = Router(collection: name, options: options)
@@ -100,31 +104,37 @@ final class ShardedCollection {
     static func create(db: Database, schema: String, name: String, options: CollectionOptions) throws -> ShardedCollection {
         try CollectionName.validate(name)
         let jsonb = try options.storage.storesJSONB(versionNumber: sqliteVersionNumber, version: sqliteVersion)
-        let c = ShardedCollection(db: db, schema: schema, name: name, options: options, jsonb: jsonb)
+        let c = ShardedCollection(db: db, schema: schema, name: name, options: options, jsonb: jsonb, configLoaded: true)
         try c.store.createTables(storage: jsonb ? "jsonb" : "text", createdWith: sqliteVersion, version: shardsVersion)
         c.transaction.reloaded()
         return c
     }
 
-    /// The config table's rows, for xConnect.
-    static func readConfig(db: Database, schema: String, name: String) throws -> [String: String] {
+    /// xConnect: an existing collection. It runs no SQL: SQLite calls xConnect again
+    /// after every schema change, while it holds the schema, and a statement run then
+    /// fails with SQLITE_SCHEMA ("database schema has changed", in the user's SELECT or
+    /// INSERT) when the schema changed once more; the config is read at the first use
+    /// instead (`loadConfig`). The columns declared do not depend on it.
+    static func connect(db: Database, schema: String, name: String, options: CollectionOptions) -> ShardedCollection {
+        ShardedCollection(db: db, schema: schema, name: name, options: options, jsonb: false, configLoaded: false)
+    }
+
+    /// Reads the config once: the storage, refused when this SQLite cannot read JSONB.
+    private func loadConfig() throws {
+        guard !configLoaded else { return }
+        let config: [String: String]
         do {
-            return try CatalogStore(db: db, schema: schema, name: name).config()
+            config = try store.config()
         } catch let e as SQLiteError where e.code == SQLITE_ERROR {
             throw ShardError("collection '\(name)' has lost its catalog table \(name)_config: \(e)")
         }
-    }
-
-    /// xConnect: an existing collection with its config (`readConfig`); refuses JSONB
-    /// storage on an SQLite that cannot read it.
-    static func connect(db: Database, schema: String, name: String, options: CollectionOptions,
-                        config: [String: String]) throws -> ShardedCollection {
         let storage = config["storage"] ?? "text", createdWith = config["created_with"] ?? "?"
-        if storage == "jsonb" && sqliteVersionNumber < jsonbVersion {
+        if storage == "jsonb" && sqliteVersionNumber < Self.jsonbVersion {
             throw ShardError("collection '\(name)' stores JSONB documents (created with SQLite \(createdWith)); this SQLite is \(sqliteVersion), and JSONB needs 3.45.0 or newer")
         }
-        // (owner_id is read when an archive first needs it: `recordedOwnerId`.)
-        return ShardedCollection(db: db, schema: schema, name: name, options: options, jsonb: storage == "jsonb")
+        jsonb = storage == "jsonb"
+        columns = ColumnLayout(indexes: options.indexes, jsonb: jsonb)
+        configLoaded = true
     }
 
     /// The paths the scanner reads: the time, then the category.
@@ -196,6 +206,7 @@ final class ShardedCollection {
 
     /// The same, with the database's `data_version` already read.
     private func catchUp(to dv: Int64) throws {
+        try loadConfig()
         if dv != lastDataVersion || transaction.catalogStale {
             try reload()
             lastDataVersion = dv
