@@ -3,6 +3,8 @@ public struct CollectionOptions: Equatable, Sendable {
     public var partition: Partition = .month
     public var timePath: JSONPath? = nil
     public var timeUnit: TimeUnit = .ms
+    /// `time_unit` was given: numbers below 10^11 are taken as they are (see `NumericTimes`).
+    public var timeUnitGiven = false
     public var categoryPath: JSONPath? = nil
     public var maxRows: Int64 = 100_000
     public var indexes: [IndexSpec] = []
@@ -24,6 +26,9 @@ public struct CollectionOptions: Equatable, Sendable {
     public static let flushMsLimit: Int64 = 86_400_000
 
     public init() {}
+
+    /// How numbers are read as times.
+    public var numericTimes: NumericTimes { NumericTimes(unit: timeUnit, unitGiven: timeUnitGiven) }
 
     private enum Key: String, CaseIterable {
         case partition, time
@@ -57,9 +62,11 @@ public struct CollectionOptions: Equatable, Sendable {
         if options.retain != nil && options.partition == .none {
             throw ShardError("option retain needs periods to drop; give partition = year, month, day or hour")
         }
-        if seen.contains(.timeUnit) && options.timePath == nil {
-            throw ShardError("option time_unit is given without time; "
-                + "add time = '$.path' or drop time_unit")
+        // Without `time`, the only numeric time is the INSERT's own ts, a column in ms.
+        if options.timeUnit == .s && options.timePath == nil {
+            throw ShardError("option time_unit = s is given without time; it says how documents' times "
+                + "at time = '$.path' are read, and an INSERT's own ts is always milliseconds; "
+                + "add time = '$.path' or drop time_unit (time_unit = ms allows small ms values of ts)")
         }
         return options
     }
@@ -79,6 +86,7 @@ public struct CollectionOptions: Equatable, Sendable {
                 throw ShardError("bad time_unit \(Message.quote(value)); valid: ms, s")
             }
             timeUnit = unit
+            timeUnitGiven = true
         case .category:
             categoryPath = try JSONPath.field(value, context: "option category")
         case .maxRows:

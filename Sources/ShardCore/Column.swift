@@ -1,27 +1,36 @@
 /// A column of a collection's virtual table. In declaration order: id, ts, shard,
-/// doc, one per declared index, then the hidden `filter`. Their numbers (see
-/// `ColumnLayout`) are what SQLite hands to xBestIndex, xColumn and xUpdate, and
-/// what `ScanPlan` terms carry.
+/// doc, one per declared index, the hidden `filter`, then one per column added
+/// later by ensure_json_index. Their numbers (see `ColumnLayout`) are what SQLite
+/// hands to xBestIndex, xColumn and xUpdate, and what `ScanPlan` terms carry; added
+/// columns come after `filter` so that adding one renumbers nothing.
 public enum Column: Equatable, Sendable {
     case id, ts, shard, doc
-    /// The n-th declared index (from 0).
+    /// The n-th index column (from 0): the declared ones, then the added ones.
     case index(Int)
     /// The query document (`WHERE filter = '{...}'`), hidden.
     case filter
 }
 
 /// The columns of one collection: their numbers, names and SQL inside a shard.
-public struct ColumnLayout: Sendable {
+public struct ColumnLayout: Equatable, Sendable {
+    /// The index columns: those of the `index` option, then those ensure_json_index added.
     public let indexes: [IndexSpec]
+    /// How many of `indexes` the `index` option declared.
+    public let declaredCount: Int
     /// Documents are stored as JSONB, and read back as text with json().
     public let jsonb: Bool
 
-    public init(indexes: [IndexSpec], jsonb: Bool) {
-        self.indexes = indexes
+    public init(indexes: [IndexSpec], added: [IndexSpec] = [], jsonb: Bool) {
+        self.indexes = indexes + added
+        self.declaredCount = indexes.count
         self.jsonb = jsonb
     }
 
     public var count: Int { 5 + indexes.count }
+
+    /// Whether `number` is a column of this layout (a statement prepared on a
+    /// narrower layout never names a wider one's; a wider one's may name more).
+    @inline(__always) public func has(_ number: Int) -> Bool { number < count }
 
     /// The column of a number; -1 (SQLite's rowid) is `id`.
     @inline(__always) public func column(_ number: Int) -> Column {
@@ -30,8 +39,9 @@ public struct ColumnLayout: Sendable {
         case 1: .ts
         case 2: .shard
         case 3: .doc
-        case 4 + indexes.count: .filter
-        default: .index(number - 4)
+        case 4 + declaredCount: .filter
+        case ..<(4 + declaredCount): .index(number - 4)
+        default: .index(number - 5)
         }
     }
 
@@ -41,8 +51,8 @@ public struct ColumnLayout: Sendable {
         case .ts: 1
         case .shard: 2
         case .doc: 3
-        case .index(let n): 4 + n
-        case .filter: 4 + indexes.count
+        case .index(let n): n < declaredCount ? 4 + n : 5 + n
+        case .filter: 4 + declaredCount
         }
     }
 
@@ -59,9 +69,11 @@ public struct ColumnLayout: Sendable {
 
     /// The CREATE TABLE that declares the columns to SQLite.
     public var declaration: String {
+        func column(_ spec: IndexSpec) -> String { SQLText.identifier(spec.name) + (spec.type.map { " " + $0.declared } ?? "") }
         var cols = ["id INTEGER", "ts INTEGER", "shard TEXT", "doc TEXT"]
-        cols += indexes.map { SQLText.identifier($0.name) + ($0.type.map { " " + $0.declared } ?? "") }
+        cols += indexes[..<declaredCount].map(column)
         cols.append("filter HIDDEN")
+        cols += indexes[declaredCount...].map(column)
         return "CREATE TABLE x(" + cols.joined(separator: ", ") + ")"
     }
 

@@ -25,6 +25,15 @@ public struct IndexSpec: Hashable, Sendable {
         self.type = type
     }
 
+    /// `name: $.path [type]`, as `init(parsing:)` reads it back.
+    public var text: String { name + ": " + path.text + (type.map { " " + $0.rawValue } ?? "") }
+
+    /// The spec has a name of its own (`name: $.path`), not one taken from the path.
+    public static func hasExplicitName(_ spec: String) -> Bool {
+        let text = ASCII.trimmed(spec)
+        return !text.hasPrefix("$") && text.contains(":")
+    }
+
     /// `name: $.path`, or `$.path` named after its last step; either followed by a type.
     public init(parsing spec: String) throws {
         let text = ASCII.trimmed(spec)

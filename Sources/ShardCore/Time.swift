@@ -1,5 +1,75 @@
 public enum TimeUnit: String, Sendable { case ms, s }
 
+/// How a collection reads numbers as times: in `unit`, and whether `time_unit` was
+/// given. A number whose magnitude is below 10^11 reads as Unix seconds (as
+/// milliseconds it falls between 1966-10 and 1973-03), so unless the unit was given
+/// such a number is refused rather than put into 1970: a year of events must never
+/// land there silently. A given unit says the numbers are what they say.
+public struct NumericTimes: Equatable, Sendable {
+    public var unit: TimeUnit
+    public var unitGiven: Bool
+
+    public init(unit: TimeUnit = .ms, unitGiven: Bool = false) {
+        self.unit = unit
+        self.unitGiven = unitGiven
+    }
+
+    /// Numbers of smaller magnitude read as Unix seconds.
+    public static let secondsLikeBelow: Int64 = 100_000_000_000
+
+    @inline(__always) static func readsAsSeconds(_ n: Int64) -> Bool {
+        n > -secondsLikeBelow && n < secondsLikeBelow
+    }
+
+    @inline(__always) static func readsAsSeconds(_ d: Double) -> Bool {
+        d.magnitude < Double(secondsLikeBelow)
+    }
+
+    /// Epoch ms of a document's numeric time, read at `path` in the collection's unit.
+    @inline(__always) public func document(_ n: Int64, at path: JSONPath) throws -> Int64 {
+        if !unitGiven && NumericTimes.readsAsSeconds(n) { throw secondsLikeInDocument(String(n), Double(n), path) }
+        return try Time.milliseconds(fromInteger: n, unit: unit)
+    }
+
+    @inline(__always) public func document(_ d: Double, at path: JSONPath) throws -> Int64 {
+        if !unitGiven && NumericTimes.readsAsSeconds(d) { throw secondsLikeInDocument(String(d), d, path) }
+        return try Time.milliseconds(fromNumber: d, unit: unit)
+    }
+
+    /// Epoch ms of a number given in SQL as milliseconds (an INSERT's own `ts`, the
+    /// time of shard_key): always ms, whatever `time_unit` says of documents. Small
+    /// values need `time_unit = ms`.
+    public func milliseconds(_ n: Int64, what: String) throws -> Int64 {
+        if !(unitGiven && unit == .ms) && NumericTimes.readsAsSeconds(n) { throw secondsLikeInSQL(String(n), Double(n), what) }
+        return try Time.milliseconds(fromInteger: n, unit: .ms)
+    }
+
+    public func milliseconds(_ d: Double, what: String) throws -> Int64 {
+        if !(unitGiven && unit == .ms) && NumericTimes.readsAsSeconds(d) { throw secondsLikeInSQL(String(d), d, what) }
+        return try Time.milliseconds(fromNumber: d, unit: .ms)
+    }
+
+    /// "as milliseconds it is 1970-01-21T02:28:55.200Z, as seconds 2025-01-15T10:00:00.000Z"
+    static func readings(_ value: Double) -> String {
+        let asMs = (try? Time.milliseconds(fromNumber: value, unit: .ms)).map(Time.format) ?? "out of range"
+        let asSeconds = (try? Time.milliseconds(fromNumber: value, unit: .s)).map(Time.format) ?? "out of range"
+        return "as milliseconds it is \(asMs), as seconds \(asSeconds)"
+    }
+
+    private func secondsLikeInDocument(_ spelled: String, _ value: Double, _ path: JSONPath) -> ShardError {
+        ShardError("time \(spelled) at \(path.text) reads as Unix seconds: \(NumericTimes.readings(value)); "
+            + "add time_unit = s to the collection if its times are seconds "
+            + "(time_unit = ms if they are milliseconds this close to 1970)")
+    }
+
+    private func secondsLikeInSQL(_ spelled: String, _ value: Double, _ what: String) -> ShardError {
+        ShardError("\(what) \(spelled) reads as Unix seconds: \(NumericTimes.readings(value)); "
+            + "\(what) is in milliseconds: give " + (value == 0 ? "" : "\(Int64((value * 1000).rounded(.down))) or ") + "a time string "
+            + "(time_unit = s applies to documents' times at the time path; "
+            + "time_unit = ms allows milliseconds this close to 1970)")
+    }
+}
+
 /// Document times as Unix epoch milliseconds, limited to years 0000-9999 so that
 /// every time has a 4-digit-year period label and a string form.
 public enum Time {

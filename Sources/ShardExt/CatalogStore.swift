@@ -2,14 +2,16 @@ import CShardShim
 import ShardCore
 
 /// A collection's catalog tables, `<c>_shards` (a row per shard) and `<c>_config`
-/// (key/value: storage, created_with, shards_version, next_number, and a `path:<path>`
-/// row per path added by ensure_json_index). Nothing else reads or writes them.
+/// (key/value: storage, created_with, shards_version, next_number, time_unit when
+/// given, a `path:<path>` row per path added by ensure_json_index and a `column:<name>`
+/// row per column it added). Nothing else reads or writes them.
 ///
 /// Every statement on them is in one table, prepared on first use and kept until
 /// `finalizeAll` (as fts5_storage.c keeps azStmt[]). Values are always bound.
 final class CatalogStore {
     private enum Kind: Int, CaseIterable {
         case readConfig, insertConfig, readNextNumber, writeNextNumber, readPaths, recordPath
+        case readColumns, recordColumn, readStorage, writeStorage
         case readShards, insertShard, writeCounters, reserveIds, setState, setArchived, deleteShard, addRows
         case markMerged, setSummary, mergedTablesLeft, releaseTable, highestSeq, mergedInto, highestNumber
         case readOwnerId, insertOwnerId, hasShardsTable, readTables
@@ -55,6 +57,11 @@ final class CatalogStore {
         case .writeNextNumber: "UPDATE \(configTable) SET value = ?1 WHERE key = 'next_number'"
         case .readPaths: "SELECT substr(key, 6) FROM \(configTable) WHERE key LIKE 'path:%' ORDER BY rowid"
         case .recordPath: "INSERT OR IGNORE INTO \(configTable)(key, value) VALUES (?1, NULL)"
+        // In the order they were added: a column's number never changes.
+        case .readColumns: "SELECT value FROM \(configTable) WHERE key LIKE 'column:%' ORDER BY rowid"
+        case .recordColumn: "INSERT INTO \(configTable)(key, value) VALUES (?1, ?2)"
+        case .readStorage: "SELECT value FROM \(configTable) WHERE key = 'storage'"
+        case .writeStorage: "UPDATE \(configTable) SET value = ?1 WHERE key = 'storage'"
         case .highestSeq:
             "SELECT max(seq) FROM \(shardsTable) WHERE key > ?1 AND key < ?2 AND period = ?3 AND category IS ?4"
         case .mergedInto: "SELECT merged_into FROM \(shardsTable) WHERE num = ?1"
@@ -130,7 +137,7 @@ final class CatalogStore {
     // MARK: - the tables
 
     /// Creates both tables and the config rows of a new collection, in the caller's transaction.
-    func createTables(storage: String, createdWith: String, version: String) throws {
+    func createTables(storage: String, createdWith: String, version: String, timeUnit: String?) throws {
         try db.exec("""
             CREATE TABLE \(configTable)(key TEXT PRIMARY KEY, value);
             CREATE TABLE \(shardsTable)(
@@ -144,7 +151,7 @@ final class CatalogStore {
             """)
         try ensureMergedIndex()
         for (k, v) in [("storage", storage), ("created_with", createdWith),
-                       ("shards_version", version), ("next_number", "1")] {
+                       ("shards_version", version), ("next_number", "1")] + (timeUnit.map { [("time_unit", $0)] } ?? []) {
             try run(.insertConfig, [.text(k), .text(v)])
         }
         try run(.insertOwnerId, [])
@@ -204,15 +211,32 @@ final class CatalogStore {
     func setNextNumber(_ n: Int64) throws { try run(.writeNextNumber, [.int(n)]) }
 
     /// Paths added by ensure_json_index, in the order they were added.
-    func indexedPaths() throws -> [String] {
-        let stmt = try statement(.readPaths)
-        defer { stmt.reset() }
-        var paths: [String] = []
-        while try stmt.step() { paths.append(stmt.text(0) ?? "") }
-        return paths
-    }
+    func indexedPaths() throws -> [String] { try texts(.readPaths) }
 
     func recordIndexedPath(_ path: String) throws { try run(.recordPath, [.text("path:" + path)]) }
+
+    /// Columns added by ensure_json_index, as `name: path [type]`, in the order they were added.
+    func addedColumns() throws -> [String] { try texts(.readColumns) }
+
+    /// The first column of every row of a statement, as text.
+    private func texts(_ kind: Kind) throws -> [String] {
+        let stmt = try statement(kind)
+        defer { stmt.reset() }
+        var values: [String] = []
+        while try stmt.step() { values.append(stmt.text(0) ?? "") }
+        return values
+    }
+
+    func recordColumn(name: String, spec: String) throws { try run(.recordColumn, [.text("column:" + name), .text(spec)]) }
+
+    /// `text` or `jsonb`; nil when the row is missing (text, for the oldest catalogs).
+    func storage() throws -> String? {
+        let stmt = try statement(.readStorage)
+        defer { stmt.reset() }
+        return try stmt.step() ? stmt.text(0) : nil
+    }
+
+    func setStorage(_ storage: String) throws { try run(.writeStorage, [.text(storage)]) }
 
     // MARK: - shards
 

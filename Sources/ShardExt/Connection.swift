@@ -18,7 +18,35 @@ final class Connection {
     /// transaction back and closed the file.
     var afterClose: [() -> Void] = []
 
+    /// What xConnect last read for each collection (its config, its added columns).
+    /// SQLite calls xConnect again after every schema change, while it holds the
+    /// schema: a statement run there cannot reload a schema that changed once more
+    /// meanwhile and fails with SQLITE_SCHEMA, which reached a user's plain SELECT or
+    /// INSERT as "database schema has changed". What the last connect read stands in
+    /// then (a table's storage and columns change only with DDL of its own, which the
+    /// next connect reads); a collection dropped or created here forgets it.
+    private var connectReads: [String: Any] = [:]
+
     init(db: Database) { self.db = db }
+
+    /// `read` for xConnect of (schema, name), or what it returned last time when the
+    /// schema changed under it.
+    func readForConnect<T>(schema: String, name: String, _ what: String, _ read: () throws -> T) throws -> T {
+        let k = Self.key(schema, name) + "\u{0}" + what
+        do {
+            let value = try read()
+            connectReads[k] = value
+            return value
+        } catch let e as SQLiteError where e.code == SQLITE_SCHEMA {
+            guard let value = connectReads[k] as? T else { throw e }
+            return value
+        }
+    }
+
+    private func forgetConnectReads(schema: String, name: String) {
+        let prefix = Self.key(schema, name) + "\u{0}"
+        connectReads = connectReads.filter { !$0.key.hasPrefix(prefix) }
+    }
 
     deinit {
         for work in afterClose { work() }
@@ -38,6 +66,7 @@ final class Connection {
             c.instances += 1
             return c
         }
+        if create { forgetConnectReads(schema: schema, name: name) }
         let c = try make()
         c.instances = 1
         collections[k] = c
@@ -51,6 +80,7 @@ final class Connection {
         if dropped || c.instances <= 0 {
             if collections[k] === c { collections[k] = nil }
         }
+        if dropped { forgetConnectReads(schema: c.schema, name: c.name) }
         if c.instances <= 0 { c.close() }
     }
 

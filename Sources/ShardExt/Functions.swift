@@ -60,16 +60,38 @@ private func shardKey(_ ctx: OpaquePointer?, _ argc: Int32, _ argv: ValueArray) 
         if collection.options.categoryPath != nil {
             throw ShardError("'\(collection.name)' is split by category; pass a document, not a time")
         }
-        placement = Placement(ts: try collection.timeArgument(arg, what: "the time"), category: nil)
+        placement = Placement(ts: try collection.millisecondsArgument(arg, what: "the time"), category: nil)
     }
     resultText(ctx, collection.route(placement).key.text)
 }
 
-/// ensure_json_index(collection, path) -> shards that gained the index
+/// ensure_json_index(collection, path | 'name: path [type]') -> shards that gained the
+/// index; with a name, the collection also gains that column.
 private func ensureJSONIndex(_ ctx: OpaquePointer?, _ argc: Int32, _ argv: ValueArray) throws {
     let collection = try connectionOf(ctx).collection(try textArgument(argv[0], "the collection name"))
-    let path = try JSONPath(parsing: try textArgument(argv[1], "the path"))
+    let text = try textArgument(argv[1], "the path")
+    if IndexSpec.hasExplicitName(text) {
+        api.pointee.result_int64(ctx, try collection.ensureColumn(try IndexSpec(parsing: text)))
+        return
+    }
+    let path: JSONPath
+    do {
+        path = try JSONPath(parsing: text)
+    } catch let e as ShardError {
+        // `$.path type`: a type belongs to a column, which needs a name.
+        if let spec = try? IndexSpec(parsing: text), spec.type != nil {
+            throw ShardError("a type belongs to a column; give it a name, e.g. '\(spec.text)'")
+        }
+        throw e
+    }
     api.pointee.result_int64(ctx, try collection.ensureIndex(path))
+}
+
+/// shard_storage(collection, 'text' | 'jsonb') -> rows rewritten in that storage
+private func shardStorage(_ ctx: OpaquePointer?, _ argc: Int32, _ argv: ValueArray) throws {
+    let collection = try connectionOf(ctx).collection(try textArgument(argv[0], "the collection name"))
+    let storage = try textArgument(argv[1], "the storage ('text' or 'jsonb')")
+    api.pointee.result_int64(ctx, try collection.changeStorage(to: storage))
 }
 
 /// shard_flush(collection) -> rows written from this connection's write buffer
@@ -170,6 +192,7 @@ private let functions: [FunctionSpec] = [
     // Reads the catalog only: harmless anywhere, but its answer changes as shards fill.
     FunctionSpec(name: "shard_key", argc: 2, flags: SQLITE_UTF8 | SQLITE_INNOCUOUS, body: shardKey),
     FunctionSpec(name: "ensure_json_index", argc: 2, flags: directOnly, body: ensureJSONIndex),
+    FunctionSpec(name: "shard_storage", argc: 2, flags: directOnly, body: shardStorage),
     FunctionSpec(name: "shards_explain", argc: 2, flags: directOnly, body: shardsExplain),
     FunctionSpec(name: "shard_flush", argc: 1, flags: directOnly, body: shardFlush),
     FunctionSpec(name: "shard_drop", argc: 2, flags: directOnly, body: shardDrop),

@@ -113,6 +113,11 @@ final class ScanCursor {
         var limit: Int64 = -1, offset: Int64 = 0
         var argi = 0
         for term in plan.terms {
+            // A plan of an instance declared before a rolled-back ensure_json_index may
+            // name a column the collection no longer has; SQLite prepares it again.
+            guard columns.has(term.column) else {
+                throw SQLiteError(code: SQLITE_SCHEMA, reason: "the columns of '\(collection.name)' changed; prepare the statement again")
+            }
             // (LIMIT and OFFSET terms carry no column.)
             let column = columns.column(term.column)
             guard term.op.takesArgument else {

@@ -64,6 +64,9 @@ final class ScanShapes {
         return (plan, encoded)
     }
 
+    /// Forgets every shape: the columns or the storage they were built for changed.
+    func removeShapes() { shapes.removeAll() }
+
     func shape(key: String, make: () -> ShardSelect) -> ScanShape {
         if let shape = shapes[key] { return shape }
         let shape = ScanShape(select: make())

@@ -9,11 +9,11 @@ final class ShardedCollection {
     let schema: String
     let name: String
     let options: CollectionOptions
-    /// Documents are stored as JSONB (SQLite 3.45+ at creation) or as text. An
-    /// existing collection reads this from its config at its first use (`loadConfig`).
-    private(set) var jsonb: Bool
-    /// The config was read (or the collection was just created).
-    private var configLoaded: Bool
+    /// Documents are stored as JSONB (SQLite 3.45+ at creation, or shard_storage) or as
+    /// text; recorded in the config, read again when another connection changed it.
+    var jsonb: Bool
+    /// How numeric times are read (the `time_unit` option, as recorded at CREATE).
+    let numericTimes: NumericTimes
 
     var catalog = Catalog()
     var nextNumber: Int64 = 1
@@ -24,8 +24,9 @@ final class ShardedCollection {
     var router: Router
     /// Moves whenever the catalog in memory changes.
     var catalogGeneration = 0
-    /// The virtual table's columns (how `doc` is read depends on `jsonb`).
-    private(set) var columns: ColumnLayout
+    /// The virtual table's columns: declared, then added by ensure_json_index (as
+    /// the config listed them at the last xConnect; see `declareColumns`).
+    var columns: ColumnLayout
 
     /// Where the collection stands in SQLite's transaction (see NOTES ON TRANSACTIONS there).
     var transaction = TransactionState()
@@ -87,13 +88,14 @@ final class ShardedCollection {
         SQLText.identifier(schema) + "." + SQLText.identifier(table)
     }
 
-    private init(db: Database, schema: String, name: String, options: CollectionOptions, jsonb: Bool, configLoaded: Bool) {
+    private init(db: Database, schema: String, name: String, options: CollectionOptions, jsonb: Bool,
+                 numericTimes: NumericTimes) {
         self.db = db
         self.schema = schema
         self.name = name
         self.options = options
         self.jsonb = jsonb
-        self.configLoaded = configLoaded
+        self.numericTimes = numericTimes
         self.indexedPaths = options.indexes.map(\.path)
         self.store = CatalogStore(db: db, schema: schema, name: name)
         self.router = Router(collection: name, options: options)
@@ -104,37 +106,67 @@ final class ShardedCollection {
     static func create(db: Database, schema: String, name: String, options: CollectionOptions) throws -> ShardedCollection {
         try CollectionName.validate(name)
         let jsonb = try options.storage.storesJSONB(versionNumber: sqliteVersionNumber, version: sqliteVersion)
-        let c = ShardedCollection(db: db, schema: schema, name: name, options: options, jsonb: jsonb, configLoaded: true)
-        try c.store.createTables(storage: jsonb ? "jsonb" : "text", createdWith: sqliteVersion, version: shardsVersion)
+        let c = ShardedCollection(db: db, schema: schema, name: name, options: options, jsonb: jsonb,
+                                  numericTimes: options.numericTimes)
+        try c.store.createTables(storage: jsonb ? "jsonb" : "text", createdWith: sqliteVersion, version: shardsVersion,
+                                 timeUnit: options.timeUnitGiven ? options.timeUnit.rawValue : nil)
         c.transaction.reloaded()
         return c
     }
 
-    /// xConnect: an existing collection. It runs no SQL: SQLite calls xConnect again
-    /// after every schema change, while it holds the schema, and a statement run then
-    /// fails with SQLITE_SCHEMA ("database schema has changed", in the user's SELECT or
-    /// INSERT) when the schema changed once more; the config is read at the first use
-    /// instead (`loadConfig`). The columns declared do not depend on it.
-    static func connect(db: Database, schema: String, name: String, options: CollectionOptions) -> ShardedCollection {
-        ShardedCollection(db: db, schema: schema, name: name, options: options, jsonb: false, configLoaded: false)
-    }
-
-    /// Reads the config once: the storage, refused when this SQLite cannot read JSONB.
-    private func loadConfig() throws {
-        guard !configLoaded else { return }
+    /// xConnect: an existing collection; refuses JSONB storage on an SQLite that cannot
+    /// read it. (`connection` keeps what the last connect read, see `readForConnect`.)
+    static func connect(db: Database, schema: String, name: String, options: CollectionOptions,
+                        connection: Connection) throws -> ShardedCollection {
         let config: [String: String]
         do {
-            config = try store.config()
+            config = try connection.readForConnect(schema: schema, name: name, "config") {
+                try CatalogStore(db: db, schema: schema, name: name).config()
+            }
         } catch let e as SQLiteError where e.code == SQLITE_ERROR {
             throw ShardError("collection '\(name)' has lost its catalog table \(name)_config: \(e)")
         }
         let storage = config["storage"] ?? "text", createdWith = config["created_with"] ?? "?"
-        if storage == "jsonb" && sqliteVersionNumber < Self.jsonbVersion {
+        if storage == "jsonb" && sqliteVersionNumber < jsonbVersion {
             throw ShardError("collection '\(name)' stores JSONB documents (created with SQLite \(createdWith)); this SQLite is \(sqliteVersion), and JSONB needs 3.45.0 or newer")
         }
-        jsonb = storage == "jsonb"
-        columns = ColumnLayout(indexes: options.indexes, jsonb: jsonb)
-        configLoaded = true
+        // The unit recorded at CREATE; a collection made before it was recorded has
+        // its CREATE's options alone.
+        var times = options.numericTimes
+        if let recorded = config["time_unit"] {
+            guard let unit = TimeUnit(rawValue: recorded) else {
+                throw ShardError("catalog of '\(name)' holds a bad time_unit '\(recorded)'")
+            }
+            times = NumericTimes(unit: unit, unitGiven: true)
+        }
+        let c = ShardedCollection(db: db, schema: schema, name: name, options: options, jsonb: storage == "jsonb",
+                                  numericTimes: times)
+        c.ownerId = config["owner_id"]
+        return c
+    }
+
+    /// xConnect (of a new instance or one sharing this collection): the columns to
+    /// declare are the declared ones and those ensure_json_index added, as the config
+    /// lists them now. SQLite connects again after any schema change, which is how
+    /// every connection sees an added column from its next statement.
+    func declareColumns(connection: Connection) throws {
+        let added = try connection.readForConnect(schema: schema, name: name, "columns") {
+            try store.addedColumns()
+        }.map { text in
+            do { return try IndexSpec(parsing: text) } catch let e as ShardError {
+                throw e.within("catalog of '\(name)' holds a bad column")
+            }
+        }
+        let layout = ColumnLayout(indexes: options.indexes, added: added, jsonb: jsonb)
+        if layout != columns { setLayout(layout) }
+    }
+
+    /// New columns or storage: statements and shapes built for the old ones go.
+    func setLayout(_ layout: ColumnLayout) {
+        columns = layout
+        scanShapes.removeShapes()
+        statements.removeAll()
+        insertStatements.removeAll()
     }
 
     /// The paths the scanner reads: the time, then the category.
@@ -206,7 +238,6 @@ final class ShardedCollection {
 
     /// The same, with the database's `data_version` already read.
     private func catchUp(to dv: Int64) throws {
-        try loadConfig()
         if dv != lastDataVersion || transaction.catalogStale {
             try reload()
             lastDataVersion = dv
@@ -258,6 +289,16 @@ final class ShardedCollection {
             if let p = try? JSONPath(parsing: text), !paths.contains(p) { paths.append(p) }
         }
         indexedPaths = paths
+        // shard_storage on another connection rewrote every document.
+        let stored = try store.storage() == "jsonb"
+        if stored != jsonb {
+            if stored && sqliteVersionNumber < ShardedCollection.jsonbVersion {
+                throw ShardError("collection '\(name)' stores JSONB documents now (shard_storage); this SQLite is \(sqliteVersion), and JSONB needs 3.45.0 or newer")
+            }
+            jsonb = stored
+            setLayout(ColumnLayout(indexes: options.indexes, added: Array(columns.indexes[columns.declaredCount...]),
+                                   jsonb: stored))
+        }
         // Counters of our own unsynced writes survive a partial rollback only as
         // far as the rows do: count them again from the shard itself.
         for s in catalog.shards where dirty.contains(s.number) {

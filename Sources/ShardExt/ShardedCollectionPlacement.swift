@@ -27,7 +27,7 @@ extension ShardedCollection {
             guard try stmt.step() else { throw ShardError("could not read the document") }
         } catch let e as SQLiteError where e.code == SQLITE_ERROR {
             // The probe only reads the value: a plain error is the document's.
-            throw ShardError("malformed JSON document (\(e.message))")
+            throw malformedDocument(doc, sqliteMessage: e.message)
         }
         let kind = stmt.text(0) ?? "null"
         guard kind == "object" else {
@@ -54,7 +54,7 @@ extension ShardedCollection {
             }
             return try read(timePath)
         }
-        if let e = explicitTs, valueType(e) != SQLITE_NULL { return try timeArgument(e, what: "ts") }
+        if let e = explicitTs, valueType(e) != SQLITE_NULL { return try millisecondsArgument(e, what: "ts") }
         if explicitTs != nil && isUpdate { throw ShardError("ts cannot be set to NULL") }
         return Clock.nowMilliseconds()
     }
@@ -71,16 +71,18 @@ extension ShardedCollection {
             values = v
         }
         var unanswered = false
-        let ts = try time(explicitTs: explicitTs, isUpdate: false) { path in
+        // A time the scanner refuses goes to SQLite too: the document may be malformed
+        // further on, and that is said first.
+        guard let ts = try? time(explicitTs: explicitTs, isUpdate: false, read: { path in
             switch values[0] {
-            case .integer(let i): return try Time.milliseconds(fromInteger: i, unit: options.timeUnit)
-            case .real(let d): return try Time.milliseconds(fromNumber: d, unit: options.timeUnit)
+            case .integer(let i): return try numericTimes.document(i, at: path)
+            case .real(let d): return try numericTimes.document(d, at: path)
             case .text(let t): return try parseTime(t, path: path)
             default:
                 unanswered = true   // SQLite words the error
                 return 0
             }
-        }
+        }) else { return nil }
         if unanswered { return nil }
         var category: String? = nil
         if options.categoryPath != nil {
@@ -95,6 +97,25 @@ extension ShardedCollection {
         return Placement(ts: ts, category: category)
     }
 
+    /// The error for a document SQLite found malformed, saying where: by SQLite's
+    /// json_error_position (3.42+, in characters), else by `JSONSyntax` (what older
+    /// SQLite accepts). A cold path.
+    func malformedDocument(_ doc: OpaquePointer?, sqliteMessage: String? = nil) -> ShardError {
+        let plain = ShardError("malformed JSON document" + (sqliteMessage.map { " (\($0))" } ?? ""))
+        guard valueType(doc) == SQLITE_TEXT else { return plain }
+        var position: Int64? = nil
+        if sqliteVersionNumber >= 3_042_000 {
+            guard let stmt = try? db.prepare("SELECT json_error_position(?1)") else { return plain }
+            stmt.bind(1, doc)
+            guard (try? stmt.step()) == true, stmt.int64(0) > 0 else { return plain }
+            position = stmt.int64(0)
+        }
+        guard let bytes = valueTextBytes(doc) else { return plain }
+        let offset = position.map { JSONSyntax.byteOffset(ofCharacter: Int($0), in: bytes) } ?? JSONSyntax.firstError(bytes)
+        guard let offset else { return plain }
+        return ShardError("malformed JSON document: " + JSONSyntax.describe(errorAt: offset, in: bytes))
+    }
+
     func parseTime(_ text: String, path: JSONPath) throws -> Int64 {
         do { return try Time.parse(text) } catch let e as ShardError {
             throw e.within("unreadable time at \(path.text)")
@@ -106,13 +127,24 @@ extension ShardedCollection {
         case nil:
             throw ShardError("document has no time at \(path.text)")
         case "integer":
-            return try Time.milliseconds(fromInteger: stmt.int64(column), unit: options.timeUnit)
+            return try numericTimes.document(stmt.int64(column), at: path)
         case "real":
-            return try Time.milliseconds(fromNumber: stmt.double(column), unit: options.timeUnit)
+            return try numericTimes.document(stmt.double(column), at: path)
         case "text":
             return try parseTime(stmt.text(column) ?? "", path: path)
         default:
             throw ShardError("time at \(path.text) must be a number or a time string, not \(type!)")
+        }
+    }
+
+    /// A document time given as an SQL value (an INSERT's `ts`, shard_key's time):
+    /// epoch ms (integer or real), where a number that reads as Unix seconds is
+    /// refused (see `NumericTimes`), or a time string.
+    func millisecondsArgument(_ v: OpaquePointer?, what: String) throws -> Int64 {
+        switch valueType(v) {
+        case SQLITE_INTEGER: return try numericTimes.milliseconds(valueInt64(v), what: what)
+        case SQLITE_FLOAT: return try numericTimes.milliseconds(valueDouble(v), what: what)
+        default: return try timeArgument(v, what: what)
         }
     }
 

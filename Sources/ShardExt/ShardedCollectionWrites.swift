@@ -33,14 +33,13 @@ extension ShardedCollection {
     /// Why an insert of `doc` failed: a malformed document is said so, by the error's
     /// code and a second look at the document; anything else is SQLite's own error.
     func insertFailure(_ e: SQLiteError, doc: OpaquePointer?) -> Error {
-        let malformed = ShardError("malformed JSON document")
         // Text storage: json_valid's NULL is refused by the NOT NULL of doc.
-        if e.extendedCode == SQLITE_CONSTRAINT_NOTNULL { return malformed }
+        if e.extendedCode == SQLITE_CONSTRAINT_NOTNULL { return malformedDocument(doc) }
         // jsonb() fails with a plain error; the document itself is tested (a cold path).
         guard jsonb, e.code == SQLITE_ERROR, let check = try? db.prepare("SELECT json_valid(?1, 6)") else { return e }
         check.bind(1, doc)
         guard (try? check.step()) == true, check.int64(0) == 0 else { return e }
-        return malformed
+        return malformedDocument(doc)
     }
 
     /// Runs a statement that writes a shard table. A trigger on that table which

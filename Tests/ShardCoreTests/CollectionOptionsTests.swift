@@ -83,7 +83,7 @@ final class CollectionOptionsTests: XCTestCase {
         assertShardError(try parse("partition = weekly"),
                          message: "shards: bad partition 'weekly'; valid: none, year, month, day, hour")
         assertShardError(try parse("time = '$.t'", "time_unit = min"), message: "shards: bad time_unit 'min'; valid: ms, s")
-        assertShardError(try parse("time_unit = s"), "time_unit is given without time")
+        assertShardError(try parse("time_unit = s"), "time_unit = s is given without time")
         for bad in ["0", "-1", "+5", "1e6", "10 000", "1000000000001", "99999999999999999999", "abc", "1.5"] {
             assertShardError(try parse("max_rows = \(bad)"),
                              "bad max_rows '\(bad)'; valid: an integer from 1 to 1000000000000")

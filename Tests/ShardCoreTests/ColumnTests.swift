@@ -37,4 +37,34 @@ final class ColumnTests: XCTestCase {
         XCTAssertEqual(ColumnLayout(indexes: [], jsonb: false).expression(.doc, reading: true), "doc")
         XCTAssertEqual(layout.expression(.index(1)), "json_extract(doc, '$.user.id')")
     }
+
+    /// Columns ensure_json_index added come after the hidden filter: adding one
+    /// renumbers none of the others.
+    func testAddedColumnsFollowFilter() {
+        let added = ColumnLayout(indexes: layout.indexes,
+                                 added: [IndexSpec(name: "country", path: try! JSONPath(parsing: "$.country"), type: .text)],
+                                 jsonb: false)
+        let expected: [Column] = [.id, .ts, .shard, .doc, .index(0), .index(1), .filter, .index(2)]
+        XCTAssertEqual(added.count, expected.count)
+        for (n, c) in expected.enumerated() {
+            XCTAssertEqual(added.column(n), c)
+            XCTAssertEqual(added.number(c), n)
+            if n < layout.count { XCTAssertEqual(layout.column(n), c, "numbers stay") }
+        }
+        XCTAssertEqual(added.declaration, "CREATE TABLE x(id INTEGER, ts INTEGER, shard TEXT, doc TEXT, \"type\", \"user\", filter HIDDEN, \"country\" TEXT)")
+        XCTAssertEqual(added.expression(.index(2)), "json_extract(doc, '$.country')")
+        XCTAssertTrue(added.has(7))
+        XCTAssertFalse(layout.has(7))
+        XCTAssertNotEqual(added, layout)
+    }
+
+    func testIndexSpecText() throws {
+        for text in ["country: $.country", "n: $.\"a b\" integer", "x: $[0].y real"] {
+            XCTAssertEqual(try IndexSpec(parsing: text).text, text)
+        }
+        XCTAssertEqual(try IndexSpec(parsing: "$.type").text, "type: $.type")
+        XCTAssertTrue(IndexSpec.hasExplicitName(" n: $.n"))
+        XCTAssertFalse(IndexSpec.hasExplicitName("$.n"))
+        XCTAssertFalse(IndexSpec.hasExplicitName("a"))
+    }
 }

@@ -40,12 +40,12 @@ final class CollectionTests: XCTestCase {
         let t = "'{\"ts\":\"2025-01-15T13:45:00Z\",\"app\":\"billing\"}'"
         for (partition, key) in [("none", "c:001"), ("year", "c:2025:001"), ("month", "c:2025:01:001"),
                                  ("day", "c:2025:01:15:001"), ("hour", "c:2025:01:15:13:001")] {
-            try db.exec("DROP TABLE IF EXISTS c; CREATE VIRTUAL TABLE c USING shards(partition = \(partition), time = '$.ts')")
+            try db.exec("DROP TABLE IF EXISTS c; CREATE VIRTUAL TABLE c USING shards(partition = \(partition), time = '$.ts', time_unit = ms)")
             XCTAssertEqual(try db.text("SELECT shard_key('c', \(t))"), key)
             try db.exec("INSERT INTO c(doc) VALUES (\(t))")
             XCTAssertEqual(try db.text("SELECT shard FROM c"), key)
         }
-        try db.exec("CREATE VIRTUAL TABLE cat USING shards(time = '$.ts', category = '$.app')")
+        try db.exec("CREATE VIRTUAL TABLE cat USING shards(time = '$.ts', time_unit = ms, category = '$.app')")
         XCTAssertEqual(try db.text("SELECT shard_key('cat', \(t))"), "cat:billing:2025:01:001")
         // Unsafe and missing categories are encoded into safe, distinct keys.
         let odd = try db.text("SELECT shard_key('cat', '{\"ts\":0,\"app\":\"a b:c\"}')")!
@@ -70,7 +70,7 @@ final class CollectionTests: XCTestCase {
     func testStatePersistsAcrossConnections() throws {
         let a = try TestDatabase()
         try a.exec("PRAGMA journal_mode = WAL")
-        try a.exec("CREATE VIRTUAL TABLE e USING shards(time = '$.t', max_rows = 2, index = '$.k', merge = none)")
+        try a.exec("CREATE VIRTUAL TABLE e USING shards(time = '$.t', time_unit = ms, max_rows = 2, index = '$.k', merge = none)")
         try a.exec("INSERT INTO e(doc) SELECT json_object('t', value * 86400000 * 20, 'k', value % 2) FROM \(series(0, 9))")
         let b = try TestDatabase(path: a.path)
         XCTAssertEqual(try b.int("SELECT count(*) FROM e"), 10)
@@ -91,11 +91,56 @@ final class CollectionTests: XCTestCase {
         XCTAssertEqual(shell.out, "12|7\n", shell.err)
     }
 
+    /// ensure_json_index with a name adds a column every connection sees from its next
+    /// statement: one that had the collection connected, when every shard had the index
+    /// already, and a fresh process. A ROLLBACK takes it back everywhere.
+    func testAddedColumnIsSeenByEveryConnection() throws {
+        let a = try TestDatabase()
+        try a.exec("PRAGMA journal_mode = WAL")
+        try a.exec("CREATE VIRTUAL TABLE e USING shards(partition = day, time = '$.t')")
+        try a.exec("INSERT INTO e(doc) SELECT json_object('t', 1736935200000 + value * 86400000, 'country', "
+                   + "CASE value % 2 WHEN 0 THEN 'fr' ELSE 'de' END, 'k', value) FROM \(series(0, 5))")
+        XCTAssertEqual(try a.int("SELECT ensure_json_index('e', '$.country')"), 6)
+        let b = try TestDatabase(path: a.path)
+        XCTAssertEqual(try b.int("SELECT count(*) FROM e"), 6)
+        b.expectError("SELECT country FROM e", contains: "no such column: country")
+        // Every shard has the index: nothing is created, and the column still comes.
+        XCTAssertEqual(try a.int("SELECT ensure_json_index('e', 'country: $.country')"), 0)
+        XCTAssertEqual(try b.query("SELECT country, count(*) FROM e GROUP BY country ORDER BY 1"),
+                       [[.text("de"), .int(3)], [.text("fr"), .int(3)]])
+        XCTAssertEqual(try b.int("SELECT count(*) FROM e WHERE country = ?", [.text("fr")]), 3)
+        XCTAssertEqual(try a.query("SELECT name FROM pragma_table_info('e')").compactMap { $0[0].text },
+                       ["id", "ts", "shard", "doc", "country"])
+        // In a transaction: the writer sees the column at once, others after COMMIT;
+        // a ROLLBACK takes it back from both.
+        try a.exec("BEGIN")
+        XCTAssertEqual(try a.int("SELECT ensure_json_index('e', 'k: $.k integer')"), 6)
+        XCTAssertEqual(try a.int("SELECT sum(k) FROM e"), 15)
+        b.expectError("SELECT k FROM e", contains: "no such column: k")
+        try a.exec("ROLLBACK")
+        a.expectError("SELECT k FROM e", contains: "no such column: k")
+        b.expectError("SELECT k FROM e", contains: "no such column: k")
+        XCTAssertEqual(try a.int("SELECT ensure_json_index('e', 'k: $.k integer')"), 6)
+        XCTAssertEqual(try b.int("SELECT count(*) FROM e WHERE k = '4'"), 1)
+        // Inside a scan of the collection itself: the scan finishes, the next statement has the column.
+        XCTAssertEqual(try a.query("SELECT ensure_json_index('e', 'm: $.m') FROM e LIMIT 2"), [[.int(6)], [.int(0)]])
+        XCTAssertEqual(try a.int("SELECT count(*) FROM e WHERE m IS NULL"), 6)
+        XCTAssertEqual(try b.int("SELECT count(*) FROM e WHERE m IS NULL"), 6)
+        // New shards carry the index; b writes through its new layout.
+        try b.exec("INSERT INTO e(doc) VALUES ('{\"t\":\"2025-03-01T00:00:00Z\",\"country\":\"it\",\"k\":9}')")
+        XCTAssertEqual(try a.query("SELECT country, k FROM e WHERE ts >= 1740787200000"), [[.text("it"), .int(9)]])
+        b.close()
+        a.close()
+        let shell = try runCommand("/usr/bin/env", ["sqlite3", a.path, ".load \(String(extensionPath.dropLast(3)))",
+                                                    "SELECT group_concat(country, ',') FROM (SELECT country FROM e ORDER BY id);"])
+        XCTAssertEqual(shell.out, "fr,de,fr,de,fr,de,it\n", shell.err)
+    }
+
     func testDropTableRemovesEverything() throws {
         let db = try TestDatabase()
         let before = try schemaNames(db)
         try db.exec("""
-            CREATE VIRTUAL TABLE e USING shards(time = '$.t', index = '$.k', max_rows = 2);
+            CREATE VIRTUAL TABLE e USING shards(time = '$.t', time_unit = ms, index = '$.k', max_rows = 2);
             INSERT INTO e(doc) SELECT json_object('t', value * 40 * 86400000, 'k', value) FROM \(series(0, 9));
             SELECT ensure_json_index('e', '$.z');
             """)
@@ -106,7 +151,7 @@ final class CollectionTests: XCTestCase {
 
     func testRollbackLeavesNoShardBehind() throws {
         let db = try TestDatabase()
-        try db.exec("CREATE VIRTUAL TABLE e USING shards(time = '$.t', max_rows = 2)")
+        try db.exec("CREATE VIRTUAL TABLE e USING shards(time = '$.t', time_unit = ms, max_rows = 2)")
         let before = try schemaNames(db)
         try db.exec("BEGIN; INSERT INTO e(doc) SELECT json_object('t', value * 86400000 * 40) FROM \(series(0, 9));")
         XCTAssertEqual(try db.int("SELECT count(*) FROM e"), 10)

@@ -11,7 +11,7 @@ final class LoadingTests: XCTestCase {
         let functionsAfter = Set(try db.query("SELECT name FROM pragma_function_list").compactMap { $0[0].text })
         let modulesAfter = Set(try db.query("SELECT name FROM pragma_module_list").compactMap { $0[0].text })
         XCTAssertEqual(functionsAfter.subtracting(functionsBefore),
-                       ["shard_insert", "shard_key", "ensure_json_index", "shards_explain", "shard_flush", "shard_drop", "shard_archive", "shard_compress", "shard_merge", "shards_version", "shards_debug"])
+                       ["shard_insert", "shard_key", "ensure_json_index", "shard_storage", "shards_explain", "shard_flush", "shard_drop", "shard_archive", "shard_compress", "shard_merge", "shards_version", "shards_debug"])
         XCTAssertEqual(modulesAfter.subtracting(modulesBefore), ["shards", "shard_list", "shards_block"])
     }
 
@@ -21,7 +21,7 @@ final class LoadingTests: XCTestCase {
         let flags = Dictionary(uniqueKeysWithValues: try db.query(
             "SELECT name, flags FROM pragma_function_list WHERE name LIKE 'shard%' OR name = 'ensure_json_index'"
         ).map { ($0[0].text!, $0[1].int!) })
-        for f in ["shard_insert", "ensure_json_index", "shards_explain", "shard_flush", "shard_drop", "shard_archive", "shard_compress", "shard_merge"] {
+        for f in ["shard_insert", "ensure_json_index", "shard_storage", "shards_explain", "shard_flush", "shard_drop", "shard_archive", "shard_compress", "shard_merge"] {
             XCTAssertNotEqual(flags[f]! & 0x80000, 0, "\(f) must be SQLITE_DIRECTONLY")
         }
         XCTAssertNotEqual(flags["shards_version"]! & 0x800, 0)

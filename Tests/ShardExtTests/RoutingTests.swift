@@ -11,7 +11,7 @@ final class RoutingTests: XCTestCase {
     override func setUpWithError() throws {
         db = try TestDatabase()
         try db.exec("""
-            CREATE VIRTUAL TABLE e USING shards(time = '$.t', category = '$.c', max_rows = 10, merge = none,
+            CREATE VIRTUAL TABLE e USING shards(time = '$.t', time_unit = ms, category = '$.c', max_rows = 10, merge = none,
                                                 index = '$.k', index = 'user: $.u.id');
             INSERT INTO e(doc) SELECT json_object('t', value * 86400000, 'c', CASE value % 2 WHEN 0 THEN 'a' ELSE 'b' END,
                                                   'k', 'k' || (value % 7), 'u', json_object('id', value % 13), 'n', value)

@@ -6,7 +6,8 @@ final class WriteTests: XCTestCase {
 
     override func setUpWithError() throws {
         db = try TestDatabase()
-        try db.exec("CREATE VIRTUAL TABLE events USING shards(time = '$.ts', index = '$.type', index = 'user: $.user.id')")
+        // (time_unit = ms: several tests use milliseconds near 1970)
+        try db.exec("CREATE VIRTUAL TABLE events USING shards(time = '$.ts', time_unit = ms, index = '$.type', index = 'user: $.user.id')")
     }
 
     /// Everything a failed statement could have left: rows, shards, tables.
@@ -46,7 +47,7 @@ final class WriteTests: XCTestCase {
     }
 
     func testExplicitTsWithoutTimePath() throws {
-        try db.exec("CREATE VIRTUAL TABLE logs USING shards(partition = day)")
+        try db.exec("CREATE VIRTUAL TABLE logs USING shards(partition = day, time_unit = ms)")
         try db.exec("INSERT INTO logs(ts, doc) VALUES (1, '{}')")
         db.expectError("UPDATE logs SET ts = NULL", contains: "ts cannot be set to NULL")
         try db.exec("DELETE FROM logs")
@@ -101,6 +102,25 @@ final class WriteTests: XCTestCase {
             db.expectError("SELECT shard_insert('events', ?)", [.text(doc)], contains: message)
             // A bad row in the middle of a multi-row insert takes the whole statement with it.
             db.expectError("INSERT INTO events(doc) VALUES ('{\"ts\":\"2030-01-01\"}'), (?)", [.text(doc)], contains: message)
+        }
+        XCTAssertEqual(try footprint(), before)
+    }
+
+    /// A number that reads as Unix seconds, without time_unit, takes its statement
+    /// with it: nothing written, no shard made.
+    func testSecondsLikeTimesWriteNothing() throws {
+        try db.exec("CREATE VIRTUAL TABLE secs USING shards(time = '$.ts'); CREATE VIRTUAL TABLE bare USING shards()")
+        try db.exec("INSERT INTO secs(doc) VALUES ('{\"ts\":\"2025-01-15T10:00:00Z\"}')")
+        let footprint = { try self.db.query("""
+            SELECT (SELECT count(*) FROM secs), (SELECT count(*) FROM secs_shards), (SELECT count(*) FROM bare),
+                   (SELECT count(*) FROM sqlite_schema)
+            """) }
+        let before = try footprint()
+        for statement in ["INSERT INTO secs(doc) VALUES ('{\"ts\":\"2030-01-01\"}'), ('{\"ts\":1736935200}')",
+                          "SELECT shard_insert('secs', '{\"ts\":1736935200}')",
+                          "INSERT INTO bare(doc, ts) VALUES ('{}', 1893456000000), ('{}', 1736935200)",
+                          "UPDATE secs SET doc = '{\"ts\":1736935200}'"] {
+            db.expectError(statement, contains: "reads as Unix seconds")
         }
         XCTAssertEqual(try footprint(), before)
     }

@@ -317,10 +317,10 @@ def vfs_rules_without_a_cluster(t):
             return "no error"
         except apsw.Error as e:
             return str(e)
-    e1 = error("SELECT shard_insert('ev', '{\"ts\":1}')")
+    e1 = error("SELECT shard_insert('ev', '{\"ts\":1736935200000}')")
     e2 = error("CREATE VIRTUAL TABLE b USING shards(buffer = 5)")
     conn.execute("BEGIN")
-    inside = conn.execute("SELECT shard_insert('ev', '{\"ts\":1}')").fetchall()
+    inside = conn.execute("SELECT shard_insert('ev', '{\"ts\":1736935200000}')").fetchall()
     e3 = error("SELECT shard_archive('ev', '2030-01-01', 'cold.db')")
     conn.execute("COMMIT")
     t.check("another VFS (apsw's): a SELECT that writes needs a transaction, buffer and archives are refused",

@@ -6,9 +6,12 @@ table holding the same documents. Run by scripts/test-hosts in .venv-hosts:
 Starts `datasette serve` on loopback (stopped by its pid, every wait bounded), then:
 the table, .json, .csv, facet, filter (a text column and a typed integer index),
 sort and pagination URLs of the collection all answer 200 with the rows of the plain
-table; the database page lists the collection and hides its shard and catalog
-tables; the table page links to shard_list; and headless Chromium (Debian's
-`chromium`) renders the table page's rows.
+table (whose `id` is its primary key, as a collection's is); the database page lists
+the collection and hides its shard and catalog tables; the table page links to
+shard_list, has no `rowid` column, shows `ts` as UTC times and charts documents per
+bucket over the filtered rows; a rollup's page (when the build has `shards_rollup`)
+charts its measure; and headless Chromium (Debian's `chromium`) renders the table
+page's rows and, in a screenshot, the chart's bars.
 """
 import csv
 import html
@@ -28,10 +31,13 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from PIL import Image
+
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import Tally  # noqa: E402
 
 import sqlite_shards  # noqa: E402
+from datasette_shards import chart  # noqa: E402
 
 BIN = os.path.dirname(sys.executable)
 T = Tally()
@@ -53,13 +59,20 @@ def make_database(path):
         if i % 7:
             doc["user"] = {"id": 570 + i % 5}
         conn.execute("insert into events(doc) values (?)", (json.dumps(doc),))
-    conn.execute("create table plain(id integer, ts integer, shard text, doc text, type, user integer, filter)")
+    conn.execute("create table plain(id integer primary key, ts integer, shard text, doc text, type, user integer, filter)")
     conn.execute("insert into plain(rowid, id, ts, shard, doc, type, user, filter) "
                  "select id, id, ts, shard, doc, type, user, filter from events")
     conn.commit()
     shards = [r[0] for r in conn.execute("select tbl from shard_list('events')")]
+    try:
+        conn.execute("create virtual table events_daily using shards_rollup(source = events, bucket = '1 day', "
+                     "group = '$.type', measure = 'n: count', measure = 'total: sum($.n)')")
+        rollup = True
+    except sqlite3.OperationalError as e:
+        rollup = "no such module" not in str(e) and str(e)
+    conn.commit()
     conn.close()
-    return shards
+    return shards, rollup
 
 
 def free_port():
@@ -131,13 +144,81 @@ def rendered_dom(url, seconds=90):
         shutil.rmtree(profile, ignore_errors=True)
 
 
+def screenshot(url, path, seconds=90):
+    """A 1200x1400 PNG of the page as headless Chromium draws it."""
+    profile = tempfile.mkdtemp()
+    proc = subprocess.Popen(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                             f"--user-data-dir={profile}", "--hide-scrollbars", "--window-size=1200,1400",
+                             "--virtual-time-budget=5000", f"--screenshot={path}", url],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        proc.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    return os.path.exists(path)
+
+
+def bar_columns(path):
+    """{x: number of pixels} of the chart's bar colour in the screenshot, and the
+    bounding box of those pixels (None when there are none)."""
+    color = tuple(int(chart.BAR_COLOR[i:i + 2], 16) for i in (1, 3, 5))
+    image = Image.open(path).convert("RGB")
+    width, height = image.size
+    pixels = image.load()
+    columns, box = {}, None
+    for y in range(height):
+        for x in range(width):
+            if pixels[x, y] == color:
+                columns[x] = columns.get(x, 0) + 1
+                box = (min(box[0], x), min(box[1], y), max(box[2], x), max(box[3], y)) if box else (x, y, x, y)
+    return columns, box
+
+
+def chart_bars(page):
+    """(bucket label, value) of each bar of the page's chart, from its SVG."""
+    figure = re.search(r'<figure class="shards-chart".*?</figure>', page, re.S)
+    if not figure:
+        return None
+    return [(label, int(value.replace(",", ""))) for label, value in
+            re.findall(r"<rect [^>]*><title>([^<]*): ([0-9,]+)</title></rect>", figure.group(0))]
+
+
+def check_helpers():
+    """chart.py's pure parts: measures of a rollup's CREATE, bucket SQL against Python."""
+    check("rollup_measure: the first count/sum/min/max measure, skipping avg",
+          chart.rollup_measure("create virtual table r using shards_rollup(source = e, bucket = '1 hour', "
+                               "measure = 'mean: avg($.d)', measure = 'n: count')") == ("n", "sum")
+          and chart.rollup_measure("... measure = \"top: max($.d)\"") == ("top", "max")
+          and chart.rollup_measure("... measure = 'p: quantile($.d, 0.5)'") is None)
+    check("rollup_bucket_ms reads the bucket option",
+          chart.rollup_bucket_ms("shards_rollup(source = e, bucket = '15 minutes')") == 15 * 60_000
+          and chart.rollup_bucket_ms("bucket = '1 day'") == 86_400_000)
+    conn = sqlite3.connect(":memory:")
+    import datetime
+    for ms in [1735689600000, 1736935261001, 1740787199999, 951782400000, 1709251200000]:
+        moment = datetime.datetime.fromtimestamp(ms / 1000, tz=datetime.timezone.utc)
+        want = {"hour": moment.replace(minute=0, second=0, microsecond=0),
+                "day": moment.replace(hour=0, minute=0, second=0, microsecond=0),
+                "month": moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0),
+                "year": moment.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)}
+        want["week"] = want["day"] - datetime.timedelta(days=moment.weekday())
+        for unit, start in want.items():
+            got = conn.execute(f"select {chart.bucket_sql('v', unit)} from (select ? as v)", (ms,)).fetchone()[0]
+            check(f"bucket_sql {unit} of {ms}: {start:%Y-%m-%d %H:%M} UTC", got == int(start.timestamp() * 1000), got)
+    conn.close()
+
+
 def main():
     if not shutil.which("chromium"):
         print("chromium is missing (Debian: apt-get install chromium); .ci/run installs it")
         return 1
     work = tempfile.mkdtemp()
     db = os.path.join(work, "events.db")
-    shards = make_database(db)
+    check_helpers()
+    shards, rollup = make_database(db)
     # Two splits a month; finished months merged into one table each as the load went on.
     check("the collection spreads over many shards", len(shards) >= 6, repr(shards))
     server = Datasette(db)
@@ -184,7 +265,7 @@ def main():
                 rows += j["rows"]
                 url, pages = j.get("next_url"), pages + 1
             return rows, pages
-        for sort in ["_sort=ts", "_sort=user", "_sort_desc=type", "_sort=rowid"]:
+        for sort in ["_sort=ts", "_sort=user", "_sort_desc=type", "_sort=id"]:
             (ra, pa), (rb, pb) = all_pages("events", sort), all_pages("plain", sort)
             check(f"pagination by {sort}: every page, every row, as the plain table", ra == rb and len(ra) == 300 and pa == 8,
                   f"{len(ra)} rows in {pa} pages vs {len(rb)} in {pb}")
@@ -213,6 +294,73 @@ def main():
         status, page = fetch(f"{base}/plain")
         check("a plain table has no such link", status == 200 and "shard_list" not in page)
 
+        # No rowid column: the collection's primary key is id, as the plain table's.
+        j = json.loads(fetch(f"{base}/events.json?_size=3")[1])
+        check("the collection's primary key is id, and no rowid column", j["primary_keys"] == ["id"]
+              and "rowid" not in j["columns"] and j["columns"][0] == "id", f"{j['primary_keys']} {j['columns']}")
+        status, page = fetch(f"{base}/events")
+        check("the table page has no rowid column", status == 200 and 'data-column="rowid"' not in page
+              and page.count('scope="col"') == len(j["columns"]), re.findall(r'data-column="([^"]+)"', page))
+        first = j["rows"][0]
+        status, row_page = fetch(f"{base}/events/{first[0]}.json")
+        row = json.loads(row_page) if status == 200 else {}
+        check("a row's page, by id (without the hidden filter column)",
+              row.get("rows") == [first[:len(row["columns"])]] and row["columns"] == j["columns"][:-1], row_page[:300])
+
+        # ts as UTC times on the collection, raw on the plain table.
+        cells = re.findall(r'<td class="col-ts type-int">(.*?)</td>', page)
+        check("the collection's ts reads as a UTC time, the ms in its title",
+              cells and cells[0] == '<span class="shards-time" title="1735689600000">2025-01-01 00:00:00 UTC</span>',
+              cells[:2])
+        plain_cells = re.findall(r'<td class="col-ts type-int">(.*?)</td>', fetch(f"{base}/plain")[1])
+        check("the plain table's ts stays a number", plain_cells[:1] == ["1735689600000"], plain_cells[:2])
+
+        # The chart: counts per bucket over the filtered rows, as SQL counts them.
+        conn = sqlite3.connect(db)
+        for q, where in [("", ""), ("?type=click", "where type = 'click'"), ("?user=570&type=view",
+                                                                                "where user = 570 and type = 'view'"),
+                         ("?ts__gte=1740787200000", "where ts >= 1740787200000")]:
+            status, page = fetch(f"{base}/events{q}")
+            bars = chart_bars(page)
+            weeks = conn.execute(f"select date(ts / 1000, 'unixepoch', '-6 days', 'weekday 1'), count(*) "
+                                 f"from plain {where} group by 1 order by 1").fetchall()
+            check(f"the chart of {q or '(all)'}: documents per week, as GROUP BY counts them",
+                  status == 200 and bars == weeks and "Documents per week (UTC)" in page, f"{bars} != {weeks}")
+        conn.close()
+        check("no chart on a plain table", chart_bars(fetch(f"{base}/plain")[1]) is None)
+
+        # A rollup: its measure per bucket, times as UTC.
+        if rollup is True:
+            status, page = fetch(f"{base}/events_daily")
+            bars = chart_bars(page)
+            conn = sqlite3.connect(db)
+            days = conn.execute("select strftime('%Y-%m-%d', ts / 1000, 'unixepoch'), count(*) from plain "
+                                "group by 1 order by 1").fetchall()
+            conn.close()
+            check("the rollup's chart: its count per bucket over every group", status == 200 and bars
+                  and sum(v for _, v in bars) == 300 and "n per " in page, f"{status} {bars} {days[:3]}")
+            check("the rollup's bucket and bucket_ms read as UTC times",
+                  re.search(r'<td class="col-bucket_ms[^"]*"><span class="shards-time" title="\d+">20\d\d-\d\d-\d\d '
+                            r'00:00:00 UTC</span>', page) and
+                  re.search(r'<td class="col-bucket[^_"]*"><span class="shards-time">20\d\d-\d\d-\d\d 00:00:00 UTC',
+                            page), page[:300])
+        else:
+            T.info(f"rollup chart not tested: this build has no shards_rollup ({rollup or 'no such module'})")
+
+        # Headless Chromium draws the chart: its bar colour, in bars of several
+        # heights, in the page's top part, under the header; none on a plain table.
+        shot = os.path.join(work, "events.png")
+        if check("Chromium takes a screenshot of the table page", screenshot(f"{base}/events?type=click", shot)):
+            columns, box = bar_columns(shot)
+            heights = sorted(set(columns.values()))
+            check("the screenshot shows the chart's bars: many columns of its colour, of several heights",
+                  len(columns) > 300 and len(heights) >= 2 and box and 60 < box[1] < 400 and box[3] < 700,
+                  f"{len(columns)} columns, heights {heights[:10]}, box {box}")
+        shot = os.path.join(work, "plain.png")
+        if screenshot(f"{base}/plain?type=click", shot):
+            columns, _ = bar_columns(shot)
+            check("the plain table's screenshot has no pixel of that colour", not columns, f"{len(columns)} columns")
+
         # Headless Chromium renders the rows.
         for q in ["?type=click", "?user=570"]:
             expected = json.loads(fetch(f"{base}/events.json{q}")[1])["rows"]
@@ -220,7 +368,9 @@ def main():
             cells = re.findall(r'<td class="col-type type-str">([^<]*)</td>', dom)
             docs = re.findall(r'<td class="col-doc type-str">', dom)
             check(f"Chromium renders the rows of {q}", len(cells) == len(expected) > 0 and len(docs) == len(expected)
-                  and set(cells) == {r[5] for r in expected}, f"{len(cells)} cells for {len(expected)} rows; DOM {len(dom)} bytes")
+                  and set(cells) == {r[4] for r in expected}, f"{len(cells)} cells for {len(expected)} rows; DOM {len(dom)} bytes")
+            check(f"... and the chart's SVG of {q}", re.search(r'<figure class="shards-chart".*?<svg.*?<rect ', dom, re.S),
+                  f"DOM {len(dom)} bytes")
     finally:
         server.stop()
         check("datasette stopped", server.proc.poll() is not None)

@@ -202,6 +202,56 @@ def cross_version_checks():
         T.check(conn.execute("select count(*) from events").fetchone()[0] == 1, "the JSONB collection is intact")
         conn.close()
 
+        # shard_storage(..., 'text') is the way out: every document rewritten as text,
+        # in one transaction, and the old shell reads the file. A second connection that
+        # had the collection open writes text from its next statement.
+        conn = connect(path)
+        other = connect(path)
+        conn.execute("select shard_insert('events', value) from json_each(?)",
+                     ('[' + ','.join('{"ts":"2025-0%d-1%dT08:00:00Z","type":"t%d"}' % (1 + i % 3, i % 10, i) for i in range(30)) + ']',)).fetchall()
+        T.check(conn.execute("select shard_compress('events', '2025-02-01')").fetchone()[0] == 11, "a month compressed first")
+        T.check(other.execute("select count(*) from events").fetchone()[0] == 31, "the other connection reads the JSONB collection")
+        conn.execute("begin")
+        rewritten = conn.execute("select shard_storage('events', 'text')").fetchone()[0]
+        T.check(rewritten == 20, "shard_storage returns the rows it rewrote (hot ones: compressed blocks hold text already)", repr(rewritten))
+        conn.execute("rollback")
+        T.check(conn.execute("select value from events_config where key = 'storage'").fetchone() == ("jsonb",),
+                "a ROLLBACK keeps JSONB")
+        T.check(conn.execute("select shard_storage('events', 'text')").fetchone()[0] == 20, "then it commits")
+        T.check(conn.execute("select shard_storage('events', 'text')").fetchone()[0] == 0, "and a second call has nothing to do")
+        other.execute("""insert into events(doc) values ('{"ts":"2025-03-20T08:00:00Z","type":"late"}')""")
+        tables = [r[0] for r in conn.execute("select tbl from shard_list('events') where state != 'compressed'")]
+        kinds = {r[0] for t in tables for r in conn.execute(f'select typeof(doc) from "{t}"')}
+        T.check(kinds == {"text"}, "every stored document is text, the other connection's new one too", repr(kinds))
+        conn.close()
+        other.close()
+        r = run_shell(path, "select count(*), count(distinct type) from events;\n"
+                            "select doc from events where type = 't4';\n"
+                            "insert into events(doc) values ('{\"ts\":\"2025-04-01\",\"type\":\"shell\"}');\n"
+                            "select count(*) from events;")
+        T.check(r.stdout.split() == ["32|32", '{"ts":"2025-02-14T08:00:00Z","type":"t4"}', "33"] and r.stderr == "",
+                f"the {old} shell reads and writes it after shard_storage", r.stdout + r.stderr)
+        conn = connect(path)
+        T.check(conn.execute("select shard_storage('events', 'jsonb')").fetchone()[0] == 22
+                and conn.execute("select count(*) from events where type = 'shell'").fetchone()[0] == 1,
+                "and back to JSONB")
+        conn.close()
+
+        # Archived shards live in other files, outside the caller's transaction: refused.
+        path4 = os.path.join(d, "arch.db")
+        conn = connect(path4)
+        conn.execute("create virtual table a using shards(time = '$.ts')")
+        conn.execute("""insert into a(doc) values ('{"ts":"2025-01-10T08:00:00Z"}'), ('{"ts":"2025-03-10T08:00:00Z"}')""")
+        conn.execute("select shard_archive('a', '2025-02-01', 'arch-cold.db')")
+        try:
+            conn.execute("select shard_storage('a', 'text')")
+            T.check(False, "shard_storage refuses a collection with archived shards")
+        except apsw.Error as e:
+            T.check("has 1 archived shard(s) (in arch-cold.db)" in str(e), "shard_storage refuses a collection with archived shards", str(e))
+        T.check(conn.execute("select value from a_config where key = 'storage'").fetchone() == ("jsonb",)
+                and conn.execute("select typeof(doc) from \"a_2025-03-001\"").fetchone() == ("blob",), "and changes nothing")
+        conn.close()
+
         # The other way round: a text collection made by the old shell reads and grows in apsw.
         path2 = os.path.join(d, "text.db")
         r = run_shell(path2, "create virtual table events using shards(time = '$.ts', index = '$.type');\n"
@@ -244,7 +294,7 @@ def cross_version_checks():
 
 
 # docs/functions.md, and shards_explain (the plan viewer the routing work asked for).
-FUNCTIONS = {"ensure_json_index/2", "shard_insert/2", "shard_key/2", "shards_debug/0", "shards_version/0",
+FUNCTIONS = {"ensure_json_index/2", "shard_storage/2", "shard_insert/2", "shard_key/2", "shards_debug/0", "shards_version/0",
              "shard_flush/1", "shard_drop/2", "shard_archive/3", "shard_compress/2", "shard_merge/2", "shards_explain/2"}
 
 

@@ -72,8 +72,9 @@ select 'c-31', (select group_concat(coalesce(type, '-') || '/' || coalesce(user,
 
 -- partition kinds: none, year, month, day, hour
 create virtual table p_none using shards(partition = none, time = '$.t');
-create virtual table p_year using shards(partition = year, time = '$.t');
-create virtual table p_month using shards(partition = month, time = '$.t');
+-- time_unit = ms: these tests use milliseconds near 1970 on purpose.
+create virtual table p_year using shards(partition = year, time = '$.t', time_unit = ms);
+create virtual table p_month using shards(partition = month, time = '$.t', time_unit = ms);
 create virtual table p_day using shards(partition = day, time = '$.t');
 create virtual table p_hour using shards(partition = hour, time = '$.t');
 select 'c-40', shard_key('p_none', '2025-01-15T13:45:00Z') = 'p_none:001';

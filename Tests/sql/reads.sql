@@ -192,7 +192,7 @@ select 'r-121', (select count(*) from events where type = 'late') = 0 and (selec
 
 -- times out of order across splits and category lines, with ties: ORDER BY ts (and
 -- LIMIT on it) must still merge every shard correctly
-create virtual table ooo using shards(partition = none, time = '$.ts', category = '$.c', max_rows = 3, index = 'k: $.k');
+create virtual table ooo using shards(partition = none, time = '$.ts', time_unit = ms, category = '$.c', max_rows = 3, index = 'k: $.k');
 create table ooo_plain(doc text);
 insert into ooo_plain(doc)
 with recursive g(i) as (select 1 union all select i + 1 from g where i < 40)
@@ -217,7 +217,7 @@ select 'r-137', (select group_concat(k) from (select k from ooo where id in (sel
 -- shard LIKE / GLOB follow SQLite's own rules: LIKE is case-insensitive, '_' and
 -- '?' match one character, ESCAPE works; compared with `shard || ''`, which no
 -- virtual table can see
-create virtual table pat using shards(time = '$.t', category = '$.c', max_rows = 2);
+create virtual table pat using shards(time = '$.t', time_unit = ms, category = '$.c', max_rows = 2);
 insert into pat(doc) values ('{"t":10,"c":"web"}'), ('{"t":20,"c":"web"}'), ('{"t":5,"c":"web"}'), ('{"t":1,"c":"ios"}'),
                             ('{"t":"2025-01-01","c":"w_b"}'), ('{"t":"2025-01-01","c":"wxb"}');
 select 'r-140', (select count(*) from pat where shard like 'PAT:WEB:%') = (select count(*) from pat where shard || '' like 'PAT:WEB:%');

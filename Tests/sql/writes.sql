@@ -18,7 +18,8 @@ select 'w-04', (select count(*) from ev) = 3;
 select 'w-05', (select doc from ev where id = 1 << 40 | 1) = '{"ts":"2025-01-10T08:00:00Z","type":"click","user":{"id":1}}';
 
 -- time strings: ISO-8601 / SQLite forms, fractions, offsets; UTC when none
-create virtual table t using shards(partition = month, time = '$.t', index = 'k: $.k');
+-- (time_unit = ms: k 15 and 16 are milliseconds near 1970 on purpose)
+create virtual table t using shards(partition = month, time = '$.t', time_unit = ms, index = 'k: $.k');
 insert into t(doc) values
   ('{"k":1,  "t":"2025-01-31T23:59:59Z"}'),
   ('{"k":2,  "t":"2025-01-31 23:59:59.250"}'),
@@ -190,3 +191,24 @@ commit;
 insert into r(doc) values ('{"ts":"2025-01-17T08:00:00Z","type":"k"}');
 select 'w-97', (select group_concat(shard || '=' || rows, ' ') from shard_list('r')) = 'r:2025:01:001=6 r:2025:02:001=1';
 select 'w-98', (select group_concat(type, ',') from (select type from r order by id)) = 'a,c,d,g,h,k,b';
+
+-- time_unit given: small numbers are what they say (without it, a number below
+-- 10^11 reads as Unix seconds and is refused: sql/errors/writes.sql)
+create virtual table tu_ms using shards(partition = year, time = '$.t', time_unit = ms);
+insert into tu_ms(doc) values ('{"t":1736935200}');
+select 'tu-01', (select ts || ' ' || shard from tu_ms) = '1736935200 tu_ms:1970:001';
+create virtual table tu_s using shards(partition = day, time = '$.t', time_unit = s);
+insert into tu_s(doc) values ('{"t":1736935200}');
+select 'tu-02', (select ts || ' ' || shard from tu_s) = '1736935200000 tu_s:2025:01:15:001';
+-- from 10^11 on, numbers are milliseconds without time_unit
+create virtual table tu_auto using shards(partition = year, time = '$.t');
+insert into tu_auto(doc) values ('{"t":100000000000}'), ('{"t":-100000000000}'), ('{"t":"1970-01-21T02:28:55Z"}');
+select 'tu-03', (select group_concat(shard, ' ') from (select shard from tu_auto order by ts))
+  = 'tu_auto:1966:001 tu_auto:1970:001 tu_auto:1973:001';
+-- without time, time_unit = ms lets an INSERT's own ts, and shard_key's time, be small
+create virtual table nt_ms using shards(partition = year, time_unit = ms);
+insert into nt_ms(doc, ts) values ('{}', 5);
+select 'tu-04', (select ts from nt_ms) = 5 and shard_key('nt_ms', 5) = 'nt_ms:1970:001';
+-- the unit is recorded in the collection when given
+select 'tu-05', (select value from tu_s_config where key = 'time_unit') = 's'
+  and (select count(*) from tu_auto_config where key = 'time_unit') = 0;

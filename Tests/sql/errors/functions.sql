@@ -101,3 +101,51 @@ select shards_version(1);
 -- expect: unsafe use of shard_insert()
 create view v as select shard_insert('e', '{"ts":1}');
 select * from v;
+
+-- shard_key's time is milliseconds, like ts.
+-- expect: shards: the time 1736935200 reads as Unix seconds: as milliseconds it is 1970-01-21T02:28:55.200Z, as seconds 2025-01-15T10:00:00.000Z; the time is in milliseconds: give 1736935200000 or a time string
+select shard_key('e', 1736935200);
+
+-- expect: shards: time 1736935200 at $.ts reads as Unix seconds
+select shard_key('e', '{"ts":1736935200}');
+
+-- expect: shards: time 1736935200 at $.ts reads as Unix seconds
+select shard_insert('e', '{"ts":1736935200}');
+
+-- ensure_json_index with a name adds a column; a clash is refused.
+-- expect: shards: column 'type' exists already, as 'type: $.type'; give the new column another name
+select ensure_json_index('e', 'type: $.kind');
+
+-- expect: shards: column 'type' exists already, as 'type: $.type'
+select ensure_json_index('e', 'TYPE: $.type integer');
+
+-- expect: shards: path '$.type' is column 'type' already; a path has one column
+select ensure_json_index('e', 'kind: $.type');
+
+-- expect: shards: bad index 'n: $.n float': unknown type 'float'; valid: integer, real, text, or none
+select ensure_json_index('e', 'n: $.n float');
+
+-- expect: shards: bad index 'ts: $.time': column name 'ts' is taken by a built-in column
+select ensure_json_index('e', 'ts: $.time');
+
+-- expect: shards: bad index 'n-1: $.n': column name 'n-1' must be letters, digits and _
+select ensure_json_index('e', 'n-1: $.n');
+
+-- expect: shards: a type belongs to a column; give it a name, e.g. 'n: $.n integer'
+select ensure_json_index('e', '$.n integer');
+
+-- expect: shards: bad index 'all: $': the path '$' is the whole document
+select ensure_json_index('e', 'all: $');
+
+-- expect: shards: column 'country' exists already, as 'country: $.country'
+select ensure_json_index('e', 'country: $.country'), ensure_json_index('e', 'country: $.geo.country');
+
+-- shard_storage(collection, 'text' | 'jsonb')
+-- expect: shards: bad storage 'blob'; valid: text, jsonb
+select shard_storage('e', 'blob');
+
+-- expect: shards: no such collection: nope
+select shard_storage('nope', 'text');
+
+-- expect: shards: the storage ('text' or 'jsonb') must be text
+select shard_storage('e', 1);

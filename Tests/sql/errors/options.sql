@@ -47,7 +47,7 @@ create virtual table e using shards(max_rows = 10.5);
 -- expect: shards: bad time_unit 'us'; valid: ms, s
 create virtual table e using shards(time = '$.t', time_unit = us);
 
--- expect: shards: option time_unit is given without time
+-- expect: shards: option time_unit = s is given without time; it says how documents' times at time = '$.path' are read, and an INSERT's own ts is always milliseconds
 create virtual table e using shards(time_unit = s);
 
 -- expect: shards: option time: bad JSON path 'ts': must start with '$'

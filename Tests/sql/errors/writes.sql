@@ -141,3 +141,44 @@ update e set type = 'b';
 
 -- expect: shards: column shard is computed from doc and cannot be set
 update e set shard = 'e:web:2025:02:001';
+
+-- Numbers that read as Unix seconds (magnitude below 10^11): refused unless the
+-- collection gives time_unit; the error shows both readings.
+-- expect: shards: time 1736935200 at $.ts reads as Unix seconds: as milliseconds it is 1970-01-21T02:28:55.200Z, as seconds 2025-01-15T10:00:00.000Z; add time_unit = s to the collection if its times are seconds
+insert into e(doc) values ('{"ts":1736935200,"app":"web"}');
+
+-- expect: shards: time 1736935200.25 at $.ts reads as Unix seconds: as milliseconds it is 1970-01-21T02:28:55.200Z, as seconds 2025-01-15T10:00:00.250Z
+insert into e(doc) values ('{"ts":1736935200.25,"app":"web"}');
+
+-- expect: shards: time 99999999999 at $.ts reads as Unix seconds
+insert into e(doc) values ('{"ts":99999999999}');
+
+-- expect: shards: time -86400 at $.ts reads as Unix seconds: as milliseconds it is 1969-12-31T23:58:33.600Z, as seconds 1969-12-31T00:00:00.000Z
+insert into e(doc) values ('{"ts":-86400}');
+
+-- (a statement of many rows writes none of them)
+-- expect: shards: time 1736935200 at $.ts reads as Unix seconds
+insert into e(doc) values ('{"ts":"2025-01-15T10:00:00Z","app":"web"}'), ('{"ts":1736935200,"app":"web"}');
+
+-- expect: shards: time 1736935200 at $.ts reads as Unix seconds
+update e set doc = '{"ts":1736935200,"app":"web"}' where ts = 1736935200000;
+
+-- An INSERT's own ts is milliseconds: a small one needs time_unit = ms.
+-- expect: shards: ts 1736935200 reads as Unix seconds: as milliseconds it is 1970-01-21T02:28:55.200Z, as seconds 2025-01-15T10:00:00.000Z; ts is in milliseconds: give 1736935200000 or a time string
+insert into n(doc, ts) values ('{"k":1}', 1736935200);
+
+-- expect: shards: ts 1736935200.5 reads as Unix seconds
+insert into n(doc, ts) values ('{"k":1}', 1736935200.5);
+
+-- expect: shards: ts 1736935200 reads as Unix seconds
+update n set ts = 1736935200;
+
+-- Malformed JSON: where it goes wrong, in bytes from 1.
+-- expect: shards: malformed JSON document: syntax error at byte 8, near 'x}'
+insert into e(doc) values ('{"é": x}');
+
+-- expect: shards: malformed JSON document: it ends too early (at byte 15)
+insert into e(doc) values ('{"ts": 1, "a":');
+
+-- expect: shards: malformed JSON document: syntax error at byte 12, near '}'
+insert into e(doc) values ('{"a": [1, 2}');
