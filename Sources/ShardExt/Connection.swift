@@ -24,22 +24,29 @@ final class Connection {
     /// meanwhile and fails with SQLITE_SCHEMA, which reached a user's plain SELECT or
     /// INSERT as "database schema has changed". What the last connect read stands in
     /// then (a table's storage and columns change only with DDL of its own, which the
-    /// next connect reads); a collection dropped or created here forgets it.
+    /// next connect reads); at the first connect, a read-only connection of its own to
+    /// the file reads it. A collection dropped or created here forgets it.
     private var connectReads: [String: Any] = [:]
 
     init(db: Database) { self.db = db }
 
-    /// `read` for xConnect of (schema, name), or what it returned last time when the
-    /// schema changed under it.
-    func readForConnect<T>(schema: String, name: String, _ what: String, _ read: () throws -> T) throws -> T {
+    /// `read(store)` for xConnect of (schema, name), or, when the schema changed under
+    /// it, what it returned last time, or what it returns on a connection of its own.
+    func readForConnect<T>(schema: String, name: String, _ what: String,
+                           _ read: (CatalogStore) throws -> T) throws -> T {
         let k = Self.key(schema, name) + "\u{0}" + what
         do {
-            let value = try read()
+            let value = try read(CatalogStore(db: db, schema: schema, name: name))
             connectReads[k] = value
             return value
         } catch let e as SQLiteError where e.code == SQLITE_SCHEMA {
-            guard let value = connectReads[k] as? T else { throw e }
-            return value
+            if let value = connectReads[k] as? T { return value }
+            let path = db.filename(schema)
+            guard !path.isEmpty, Replication.replicatingVFS(db, schema: schema) == nil else { throw e }
+            let own = try OwnedDatabase.open(path, flags: SQLITE_OPEN_READONLY, context: "cannot read the catalog of '\(name)'")
+            let store = CatalogStore(db: own.db, schema: "main", name: name)
+            defer { store.finalizeAll() }
+            return try withExtendedLifetime(own) { try read(store) }
         }
     }
 

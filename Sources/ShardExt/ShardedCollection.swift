@@ -120,9 +120,7 @@ final class ShardedCollection {
                         connection: Connection) throws -> ShardedCollection {
         let config: [String: String]
         do {
-            config = try connection.readForConnect(schema: schema, name: name, "config") {
-                try CatalogStore(db: db, schema: schema, name: name).config()
-            }
+            config = try connection.readForConnect(schema: schema, name: name, "config") { try $0.config() }
         } catch let e as SQLiteError where e.code == SQLITE_ERROR {
             throw ShardError("collection '\(name)' has lost its catalog table \(name)_config: \(e)")
         }
@@ -151,7 +149,7 @@ final class ShardedCollection {
     /// every connection sees an added column from its next statement.
     func declareColumns(connection: Connection) throws {
         let added = try connection.readForConnect(schema: schema, name: name, "columns") {
-            try store.addedColumns()
+            try $0.addedColumns()
         }.map { text in
             do { return try IndexSpec(parsing: text) } catch let e as ShardError {
                 throw e.within("catalog of '\(name)' holds a bad column")
