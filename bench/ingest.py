@@ -31,6 +31,9 @@ What it measures, every figure a ratio against plain SQLite measured in the same
    (--autocommit-rows) for reference. The buffered figure includes the final
    shard_flush.
 4. Peak memory: ru_maxrss of each child process of the 1M runs.
+5. Long-lived collections (bench/longlived.py): late and unsorted documents, a
+   flights-like year with five indexed paths against a plain table; --only-long-lived
+   runs this section alone, --skip-long-lived leaves it out.
 
 The documents are the shape bench/routing.py makes (about 180 bytes: ts, type,
 user.id, plan, app, url, session, country, dur). To keep the generator far from
@@ -58,6 +61,8 @@ import tempfile
 import time
 
 import apsw
+
+import longlived
 
 from events import APPS, COUNTRIES, HEAVY_USERS, LIB, PLANS, ROOT, SECTIONS, TYPES, USERS, YEAR, connect, print_table, scalar, svg_frame, svg_grid, svg_series, svg_write
 
@@ -336,6 +341,11 @@ def main():
     ap.add_argument("--svg", default=os.path.join(ROOT, "bench", "ingest-scale.svg"), help="where the scale chart goes")
     ap.add_argument("--seed", type=int, default=1, help="seed of the generated data (default 1)")
     ap.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    ap.add_argument("--skip-long-lived", action="store_true", help="leave out section 5 (late and unsorted documents)")
+    ap.add_argument("--only-long-lived", action="store_true", help="run section 5 alone")
+    ap.add_argument("--ll-rows", type=int, default=336_000, help="section 5: rows of the daily year and the bulk loads (default 336,000)")
+    ap.add_argument("--ll-hourly-rows", type=int, default=100_000, help="section 5: rows of the hourly year (default 100,000)")
+    ap.add_argument("--ll-inserts", type=int, default=2_000, help="section 5: autocommit inserts of each kind (default 2,000)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -357,6 +367,15 @@ def main():
         base = tmpdir.name
 
     environment(log, args)
+    rows = []
+
+    def row(label, coll, plain, ratio, goal="—", ok=None):
+        rows.append([label, coll, plain, ratio, goal, "" if ok is None else ("yes" if ok else "**NO**" if args.markdown else "NO")])
+
+    if args.only_long_lived:
+        longlived.run(base, args, log, row, fmt_rate)
+        report(args, rows, log, t_start, tmpdir, only_long_lived=True)
+        return
     common = {"seed": args.seed, "pool": args.pool, "cache_mb": args.cache_mb}
 
     # ------------------------------------------------ 1. batched, and 4. memory
@@ -423,12 +442,12 @@ def main():
         log(f"  chart: {os.path.relpath(args.svg, os.getcwd())}")
         gen_rate = statistics.median([gen_rate] + [r["rows"] / r["gen_s"] for r in scale.values()])
 
+    # ------------------------------------------------ 5. long-lived collections
+    long_rows = []
+    if not args.skip_long_lived:
+        longlived.run(base, args, log, lambda *a, **k: long_rows.append((a, k)), fmt_rate)
+
     # ------------------------------------------------ report
-    rows = []
-
-    def row(label, coll, plain, ratio, goal="—", ok=None):
-        rows.append([label, coll, plain, ratio, goal, "" if ok is None else ("yes" if ok else "**NO**" if args.markdown else "NO")])
-
     n_label = f"{args.events / 1e6:g}M" if args.events >= 1e6 else f"{args.events:,}"
     for m, label in (("insert", f"1a. batched ingest {n_label}: INSERT … VALUES (?), executemany"),
                      ("json_each", f"1b. batched ingest {n_label}: shard_insert FROM json_each(?)")):
@@ -472,13 +491,20 @@ def main():
         row(f"4c. peak RSS, scale runs", f"{scale['insert']['rss']:.0f} MiB", f"{scale['plain']['rss']:.0f} MiB",
             f"{scale['insert']['rss'] / scale['plain']['rss']:.2f}x")
 
+    for a, k in long_rows:
+        row(*a, **k)
+    report(args, rows, log, t_start, tmpdir)
+
+
+def report(args, rows, log, t_start, tmpdir, only_long_lived=False):
     header = ["measurement", "collection", "plain", "ratio coll/plain", "goal", "met"]
     log()
     print_table(header, rows, args.markdown)
     print()
-    print(f"Throughput is rows / seconds inside SQLite (building each transaction's parameters is not timed); "
-          f"medians of {args.reps} run(s). Peak RSS is the child's ru_maxrss, including Python and the "
-          f"{args.pool:,}-document pool (the figure in parentheses is before loading).")
+    if not only_long_lived:
+        print(f"Throughput is rows / seconds inside SQLite (building each transaction's parameters is not timed); "
+              f"medians of {args.reps} run(s). Peak RSS is the child's ru_maxrss, including Python and the "
+              f"{args.pool:,}-document pool (the figure in parentheses is before loading).")
     if tmpdir:
         tmpdir.cleanup()
     load = os.getloadavg()

@@ -98,7 +98,27 @@ public enum BlockFilter {
         case .text(let t): mix(0x74); for b in t { mix(b) }
         case .blob(let b): mix(0x62); for x in b { mix(x) }
         }
-        let h2 = (h ^ (h >> 29)) &* 0xbf58476d1ce4e5b9 | 1
-        return (h, h2)
+        return (h, secondHash(h))
+    }
+
+    /// The second hash of a key follows from its first: a set of first hashes (a
+    /// summary's exact keys) can become Bloom bits.
+    @inline(__always) public static func secondHash(_ h1: UInt64) -> UInt64 {
+        (h1 ^ (h1 >> 29)) &* 0xbf58476d1ce4e5b9 | 1
+    }
+
+    /// Sets the bits of one key in Bloom bits made by `bits`; returns whether any was clear.
+    public static func insert(_ key: (UInt64, UInt64), into filter: inout [UInt8]) -> Bool {
+        guard !filter.isEmpty else { return false }
+        let n = UInt64(filter.count * 8)
+        var changed = false
+        for i in 0..<UInt64(hashes) {
+            let bit = Int((key.0 &+ i &* key.1) % n)
+            if filter[bit >> 3] & (1 << UInt8(bit & 7)) == 0 {
+                filter[bit >> 3] |= 1 << UInt8(bit & 7)
+                changed = true
+            }
+        }
+        return changed
     }
 }

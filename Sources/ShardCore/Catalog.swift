@@ -281,6 +281,19 @@ public enum CatalogCheck {
         }
     }
 
+    /// Merged shards' rows (not loaded, see `CatalogStore.shards`) name the table that
+    /// holds their rows: each number they name must be a merged table (seq 0) the
+    /// catalog holds, else those rows would be read nowhere and an answer would miss
+    /// them without a word.
+    public static func check(collection: String, mergeTargets: [Int64], in catalog: Catalog) throws {
+        for n in mergeTargets {
+            guard let s = catalog.shard(number: n), s.number == n, s.key.isMerged else {
+                throw ShardError("catalog of '\(collection)' is inconsistent: shards are merged into number \(n), "
+                    + "which is not a merged table of the collection")
+            }
+        }
+    }
+
     /// The next shard number must be above every shard's and still make valid ids.
     public static func check(collection: String, nextNumber: Int64, highest: Int64) throws {
         guard nextNumber > highest, nextNumber <= DocumentId.maxShardNumber + 1 else {

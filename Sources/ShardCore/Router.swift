@@ -10,11 +10,25 @@ public struct Placement: Equatable, Sendable {
 }
 
 /// Picks a document's shard: the newest shard of its line (collection, category,
-/// period) while that one has room, else the key of the shard to create next.
+/// period) while that one has room, else the merged table that holds the period (a
+/// late document, below), else the key of the shard to create next.
+///
+/// Late documents: a document whose period was merged away (its line has no shard
+/// that takes rows) goes into the merged table of its category whose period holds
+/// its time (`events:2025:01:000` for any day of a merged January), while that table
+/// has room. So late rows gather in the few tables that already hold their periods:
+/// no table per late document, no merge to wait for, and pruning by time as sharp
+/// as the merged table's period and recorded bounds were. Only a period no merged
+/// table holds (never merged, or its tables compressed, archived or full) makes a
+/// shard of its own, which merging folds in later.
 public struct Router {
     public let collection: String
     public let partition: Partition
     public let maxRows: Int64
+    public let mergeRows: Int64
+    /// Merged tables that may take late documents, by category, as of `homesGeneration`.
+    private var lateHomes: [String?: [ShardInfo]] = [:]
+    private var homesGeneration = -1
     /// The shard the last routed document went to, valid while the catalog is the
     /// one it came from (`generation`; a newer shard of its line appears only once it is full).
     private var last: ShardInfo?
@@ -24,6 +38,7 @@ public struct Router {
         self.collection = collection
         self.partition = options.partition
         self.maxRows = options.maxRows
+        self.mergeRows = options.mergeRows
     }
 
     /// The key a placement routes to now, and the shard if it exists and has room.
@@ -36,13 +51,35 @@ public struct Router {
         }
         let period = partition.period(containing: p.ts)
         let first = ShardKey(collection: collection, category: p.category, period: period.label, seq: 1)
-        guard let newest = catalog.newest(line: first.lineKey) else { return (first, nil) }
-        if !hasRoom(newest) {
-            return (newest.key.next, nil)
+        let newest = catalog.newest(line: first.lineKey)
+        guard let newest, hasRoom(newest) else {
+            if let home = lateHome(p, in: catalog, generation: generation) { return (home.key, home) }
+            return (newest?.key.next ?? first, nil)
         }
         last = newest
         lastGeneration = generation
         return (newest.key, newest)
+    }
+
+    /// The merged table that takes a late document at `p`, if one holds its period and has room.
+    public mutating func lateHome(_ p: Placement, in catalog: Catalog, generation: Int) -> ShardInfo? {
+        if homesGeneration != generation {
+            lateHomes = [:]
+            for s in catalog.shards where s.key.isMerged && s.isLive && s.state == .hot {
+                lateHomes[s.key.category, default: []].append(s)
+            }
+            homesGeneration = generation
+        }
+        guard let homes = lateHomes[p.category] else { return nil }
+        // State is checked again: a lifecycle call may change it without a new generation.
+        for s in homes where s.period.contains(p.ts) && takesLateRows(s) && s.isLive && s.state == .hot { return s }
+        return nil
+    }
+
+    /// A merged table takes late rows while it is under `merge_rows` and has ids left
+    /// below `max_rows` (its own ids: the rows merged into it keep theirs).
+    @inline(__always) public func takesLateRows(_ s: ShardInfo) -> Bool {
+        s.rows < mergeRows && s.lastLocal < maxRows && s.lastLocal < DocumentId.maxLocal
     }
 
     /// A shard splits once it has handed out max_rows ids (reserved ones included;

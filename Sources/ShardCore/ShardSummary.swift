@@ -5,10 +5,16 @@
 /// skips the shard when its summary shows that no row can match. "Maybe" is always
 /// safe; a "no" is only given for a path the summary covers.
 ///
-///     u8 version (1) | u8 paths | per path:
-///       u64 fnv64(path text) | u8 flags (1 null, 2 min, 4 max, 8 exact, 16 bloom)
+///     u8 version (2) | u8 paths | per path:
+///       u64 fnv64(path text) | u8 flags (1 null, 2 min, 4 max, 8 exact, 16 bloom, 32 values)
 ///       | min value | max value | exact: u16 n, n × u64 | bloom: u32 bytes, bits
+///     | u64 check: fnv64 of the shard's number (i64) and every byte before it
 ///     value: 'i' i64 | 'r' f64 bits | 't' u16 length, UTF-8 bytes      (little endian)
+///
+/// The check makes a summary one shard's: a byte changed in the catalog, or a summary
+/// copied from another shard's row, does not check out, and the summary is then not
+/// used (the shard is visited, and upkeep builds its summary again). Version 1, the
+/// same without the check, is not trusted either, for the same reason.
 ///
 /// A text longer than `maxText` bytes is kept as its prefix for the minimum (still a
 /// lower bound); as the maximum it is left out, which means "no upper bound".
@@ -45,6 +51,11 @@ public final class ShardSummary: Equatable, Sendable {
         let sorted = paths.sorted(by: { $0.key < $1.key })
         hashes = sorted.map(\.key)
         parts = sorted.map(\.value)
+    }
+
+    private init(hashes: [UInt64], parts: [Path]) {
+        self.hashes = hashes
+        self.parts = parts
     }
 
     public static func == (a: ShardSummary, b: ShardSummary) -> Bool {
@@ -105,6 +116,30 @@ public final class ShardSummary: Equatable, Sendable {
         }
     }
 
+    // MARK: - widening
+
+    /// Room a Bloom filter made from exact keys leaves for more, in keys per key it
+    /// starts with (and at least `minimumWidenedKeys`): a widened filter fills as late
+    /// rows come, and every bit set only makes "maybe" likelier.
+    static let widenedRoom = 4
+    static let minimumWidenedKeys = 256
+
+    /// This summary widened to cover one more row, whose value on the path with hash
+    /// `pathHashes[i]` is `values[i]` (nil for NULL); nil when it covers the row
+    /// already. A late row then costs no read of its table: the summary stays true,
+    /// if less sharp than one built again (a merge or `shard_merge` builds it again).
+    public func widened(pathHashes: [UInt64], values: [BlockFilter.Value?]) -> ShardSummary? {
+        var parts: [Path]?
+        for (h, value) in zip(pathHashes, values) {
+            guard let i = hashes.firstIndex(of: h) else { continue }   // not covered: always "maybe"
+            var p = parts?[i] ?? self.parts[i]
+            guard p.widen(pathHash: h, value) else { continue }
+            if parts == nil { parts = self.parts }
+            parts![i] = p
+        }
+        return parts.map { ShardSummary(hashes: hashes, parts: $0) }
+    }
+
     // MARK: - probing
 
     /// False only when no row of the shard can satisfy every condition.
@@ -137,8 +172,17 @@ public final class ShardSummary: Equatable, Sendable {
 
     // MARK: - bytes
 
-    public var encoded: [UInt8] {
-        var out: [UInt8] = [1, UInt8(Swift.min(hashes.count, 255))]
+    /// FNV-1a over the shard's number and the bytes: any one byte changed changes it.
+    static func check(_ bytes: [UInt8], shard: Int64) -> UInt64 {
+        var h: UInt64 = 0xcbf29ce484222325
+        for i in 0..<8 { h = (h ^ UInt64(UInt8(truncatingIfNeeded: shard >> (8 * i)))) &* 0x100000001b3 }
+        for b in bytes { h = (h ^ UInt64(b)) &* 0x100000001b3 }
+        return h
+    }
+
+    /// The bytes stored in the catalog row of shard number `shard`.
+    public func encoded(shard: Int64) -> [UInt8] {
+        var out: [UInt8] = [2, UInt8(Swift.min(hashes.count, 255))]
         for (hash, p) in zip(hashes, parts).prefix(255) {
             put64(&out, hash)
             var flags: UInt8 = p.hasNull ? 1 : 0
@@ -159,13 +203,19 @@ public final class ShardSummary: Equatable, Sendable {
                 out += b
             }
         }
+        put64(&out, Self.check(out, shard: shard))
         return out
     }
 
-    /// nil for bytes this version did not write (the shard is then always visited).
-    public convenience init?(encoded bytes: [UInt8]) {
+    /// nil for bytes this version did not write for shard number `shard`, or that do
+    /// not check out (the shard is then always visited).
+    public convenience init?(encoded stored: [UInt8], shard: Int64) {
+        guard stored.count >= 10 else { return nil }
+        let bytes = Array(stored[..<(stored.count - 8)])
+        var tail = ByteReader(Array(stored[(stored.count - 8)...]))
+        guard tail.u64() == Self.check(bytes, shard: shard) else { return nil }
         var r = ByteReader(bytes)
-        guard r.u8() == 1, let n = r.u8() else { return nil }
+        guard r.u8() == 2, let n = r.u8() else { return nil }
         var paths: [UInt64: Path] = [:]
         for _ in 0..<n {
             guard let hash = r.u64(), let flags = r.u8() else { return nil }
@@ -196,6 +246,53 @@ public final class ShardSummary: Equatable, Sendable {
 }
 
 extension ShardSummary.Path {
+    /// Makes the path cover one more value; returns whether anything changed.
+    mutating func widen(pathHash: UInt64, _ value: BlockFilter.Value?) -> Bool {
+        guard var value else {
+            if hasNull { return false }
+            hasNull = true
+            return true
+        }
+        if case .blob(let b) = value { value = .text(b) }   // as Builder.add keys it
+        let key = BlockFilter.key(pathHash, value)
+        var changed = false
+        let v = SummaryValue(value)
+        if !hasValues {
+            hasValues = true
+            min = v.truncated(ShardSummary.maxText)
+            max = v.fits(ShardSummary.maxText) ? v : nil
+            exact = [key.0]
+            bloom = nil
+            return true
+        }
+        if let m = min, v < m { min = v.truncated(ShardSummary.maxText); changed = true }
+        if let m = max, m < v { max = v.fits(ShardSummary.maxText) ? v : nil; changed = true }
+        if var e = exact {
+            var lo = 0, hi = e.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if e[mid] < key.0 { lo = mid + 1 } else { hi = mid }
+            }
+            if lo < e.count && e[lo] == key.0 { return changed }
+            e.insert(key.0, at: lo)
+            if e.count <= ShardSummary.maxExact {
+                exact = e
+            } else {
+                // Too many for exact keys: Bloom bits with room to widen further.
+                let room = Swift.max(e.count * ShardSummary.widenedRoom, ShardSummary.minimumWidenedKeys)
+                var bits = [UInt8](repeating: 0, count: Swift.max(8, (room * ShardSummary.bloomBitsPerKey + 7) / 8))
+                for k in e { _ = BlockFilter.insert((k, BlockFilter.secondHash(k)), into: &bits) }
+                exact = nil
+                bloom = bits
+            }
+            return true
+        }
+        if bloom != nil {
+            if BlockFilter.insert(key, into: &bloom!) { changed = true }
+        }
+        return changed
+    }
+
     /// Whether some value of the path may equal `v` (SQLite's `=`, BINARY text), whose
     /// filter key on this path is `key`.
     func mayEqual(_ v: SummaryValue, key: SummaryCondition.Key) -> Bool {

@@ -25,6 +25,7 @@ public func sqlite3_shardext_init(
             if rc != SQLITE_OK { throw db.error(rc) }
         }
         try registerFunctions(db, connection)
+        try registerSketchFunctions(db)
         return SQLITE_OK
     } catch {
         Connection.forget(db)

@@ -214,8 +214,11 @@ func registerFunctions(_ db: Database, _ connection: Connection) throws {
                 let f = functions[fi.index]
                 guarded(ctx) {
                     // The side-effecting functions are the DIRECTONLY ones.
-                    if f.flags & SQLITE_DIRECTONLY != 0, let vfs = fi.replicatingVFS {
-                        try Replication.requireTransactionForWrite(fi.connection.db, vfs: vfs, function: f.name)
+                    if f.flags & SQLITE_DIRECTONLY != 0 {
+                        try DirectCall.require(ctx, fi.connection.db, function: f.name)
+                        if let vfs = fi.replicatingVFS {
+                            try Replication.requireTransactionForWrite(fi.connection.db, vfs: vfs, function: f.name)
+                        }
                     }
                     try f.body(ctx, argc, argv!)
                 }

@@ -147,6 +147,14 @@ final class ScanCursor {
                     let values = items.compactMap(summaryValue)
                     if values.count == items.count { summaryConditions.append(SummaryCondition(path: path, op: .eq, values: values)) }
                 }
+                // A long list is one JSON value (`InListJSON`): one parameter per value
+                // would stop at SQLite's variable limit.
+                if items.count > InListJSON.threshold(variableLimit: Int(collection.db.limit(SQLITE_LIMIT_VARIABLE_NUMBER))),
+                   let json = inListJSON(items) {
+                    parameters.append(.query(.text(json)))
+                    conditions.append(.init("\(columns.expression(column)) IN (SELECT value FROM json_each(\(SQLText.parameter(parameters.count))))"))
+                    continue
+                }
                 var marks: [String] = []
                 for item in items {
                     parameters.append(item)
@@ -299,6 +307,29 @@ final class ScanCursor {
             let text = valueText(copy.handle) ?? ""   // SQLite's own spelling of the number
             return .query(.text(text))
         }
+    }
+
+    /// The values of a long IN list as one JSON array; nil when one cannot go as JSON.
+    private func inListJSON(_ items: [Parameter]) -> String? {
+        var list = InListJSON()
+        for item in items {
+            let ok: Bool
+            switch item {
+            case .value(let v):
+                switch valueType(v.handle) {
+                case SQLITE_INTEGER: ok = list.add(.integer(valueInt64(v.handle)))
+                case SQLITE_FLOAT: ok = list.add(.real(valueDouble(v.handle)))
+                case SQLITE_TEXT: ok = list.add(.text(valueTextBytes(v.handle) ?? UnsafeRawBufferPointer(start: nil, count: 0)))
+                default: ok = list.add(.never)
+                }
+            case .query(.integer(let i)): ok = list.add(.integer(i))
+            case .query(.real(let d)): ok = list.add(.real(d))
+            case .query(.text(var t)): ok = t.withUTF8 { list.add(.text(UnsafeRawBufferPointer($0))) }
+            case .query(.null): ok = list.add(.never)
+            }
+            guard ok else { return nil }
+        }
+        return list.text
     }
 
     private func pruneValue(_ v: OpaquePointer?) -> PruneValue {

@@ -74,6 +74,12 @@ final class ShardedCollection {
     let scanShapes = ScanShapes()
     var insertStatements: [Int64: Statement] = [:]
     var probe: Statement?
+    /// Reads a document's indexed values to widen a summary (see widenSummary), for
+    /// these paths, with their hashes; `summaryValues` is its reused row.
+    var summaryProbeStatement: Statement?
+    var summaryProbePaths: [JSONPath] = []
+    var summaryPathHashes: [UInt64] = []
+    var summaryValues: [BlockFilter.Value?] = []
     var dataVersionStatement: Statement?
 
     static let jsonbVersion = Storage.jsonbVersionNumber
@@ -268,13 +274,15 @@ final class ShardedCollection {
                 key: key, number: row.number, period: period, rows: row.rows, lastLocal: row.lastLocal,
                 minId: row.minId, maxId: row.maxId, minTs: row.minTs, maxTs: row.maxTs, state: state, file: row.file,
                 mergedInto: row.mergedInto, tableName: row.table)
-            shard.summary = row.summary.flatMap(ShardSummary.init(encoded:))
+            shard.summary = row.summary.flatMap { ShardSummary(encoded: $0, shard: row.number) }
             try CatalogCheck.check(collection: name, shard)
             shards.append(shard)
         }
         let next = try store.nextNumber()
         try CatalogCheck.check(collection: name, nextNumber: next, highest: try store.highestNumber())
-        catalog = Catalog(shards)
+        let loaded = Catalog(shards)
+        try CatalogCheck.check(collection: name, mergeTargets: try store.mergeTargets(), in: loaded)
+        catalog = loaded
         statements.fit(shards: catalog.shards.count)
         // Another connection may have left merges or summaries to do.
         upkeep.due()

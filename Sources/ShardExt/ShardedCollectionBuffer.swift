@@ -92,7 +92,7 @@ extension ShardedCollection {
         defer { stmt.reset() }
         try writingShard { _ = try stmt.step() }
         shard.noteInsert(id: e.id, ts: e.ts)
-        if shard.summary != nil { try forgetSummary(shard) }
+        if shard.summary != nil { try widenSummary(shard, doc: e.doc) }
     }
 
     /// Joins the current transaction as a writer (xBegin ... xCommit/xRollback) with a

@@ -190,12 +190,34 @@ extension ShardedCollection {
         s.summary = summary
     }
 
-    /// A write reached a summarized table: its summary no longer holds. It is built
-    /// again by a later step.
-    func forgetSummary(_ s: ShardInfo) throws {
-        try store.setSummary(shard: s.number, nil)
-        s.summary = nil
-        upkeep.due()
+    /// A row came into a summarized table (a late document, an update): the summary
+    /// is widened to cover it, from the document itself (no read of the table). It is
+    /// written at once, in the statement that wrote the row, so that a statement
+    /// rolled back takes both back; once the table has seen a row's values the
+    /// summary does not change and nothing is written.
+    func widenSummary(_ s: ShardInfo, doc: OpaquePointer?) throws {
+        guard let summary = s.summary else { return }
+        let probe = try summaryProbe()
+        probe.bind(1, doc)
+        defer { probe.reset() }
+        guard try probe.step() else { return }
+        summaryValues.removeAll(keepingCapacity: true)
+        for i in 0..<Int32(indexedPaths.count) { summaryValues.append(filterValue(probe.value(i))) }
+        guard let wider = summary.widened(pathHashes: summaryPathHashes, values: summaryValues) else { return }
+        try store.setSummary(shard: s.number, wider)
+        s.summary = wider
+    }
+
+    /// `SELECT json_extract(?1, <path>), ...` over every indexed path: what a summary
+    /// holds of one document. Made again when ensure_json_index adds a path.
+    private func summaryProbe() throws -> Statement {
+        if let p = summaryProbeStatement, summaryProbePaths == indexedPaths { return p }
+        let cols = indexedPaths.map { "json_extract(?1, \(SQLText.literal($0.text)))" }
+        let p = try db.prepare("SELECT " + cols.joined(separator: ", "), persistent: true)
+        summaryProbeStatement = p
+        summaryProbePaths = indexedPaths
+        summaryPathHashes = indexedPaths.map { BlockFilter.pathHash($0.text) }
+        return p
     }
 
     /// Builds the summaries that ensure_json_index's new path makes incomplete.

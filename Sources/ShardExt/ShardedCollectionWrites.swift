@@ -25,7 +25,7 @@ extension ShardedCollection {
             throw insertFailure(e, doc: doc)
         }
         shard.noteInsert(id: id, ts: p.ts)
-        if shard.summary != nil { try forgetSummary(shard) }
+        if shard.summary != nil { try widenSummary(shard, doc: doc) }
         if upkeep.pending { try upkeepAfterWrite() }
         return id
     }
@@ -194,10 +194,10 @@ extension ShardedCollection {
         stmt.bind(2, ts)
         stmt.bind(3, newDoc)
         try writingShard { try stmt.run() }
-        withExtendedLifetime(stored) {}   // newDoc may point into its row until here
         if db.changes > 0 {
             shard.noteTime(ts)
-            if shard.summary != nil { try forgetSummary(shard) }
+            if shard.summary != nil { try widenSummary(shard, doc: newDoc) }
         }
+        withExtendedLifetime(stored) {}   // newDoc may point into its row until here
     }
 }

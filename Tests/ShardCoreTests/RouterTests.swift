@@ -44,6 +44,40 @@ final class RouterTests: XCTestCase {
         XCTAssertNil(found)
     }
 
+    /// A late document whose period was merged goes into the merged table that holds
+    /// it (of its category, while it has room), never into a new shard.
+    func testLateDocumentOfAMergedPeriodGoesToItsMergedTable() {
+        var o = options()
+        o.partition = .day
+        o.mergeRows = 100
+        var router = Router(collection: "ev", options: o)
+        let month = Partition.month.period(containing: jan2025)
+        let merged = ShardInfo(key: .merged(collection: "ev", category: nil, period: month.label, part: 0),
+                               number: 5, period: month, rows: 40)
+        let webMonth = ShardInfo(key: .merged(collection: "ev", category: "web", period: month.label, part: 0),
+                                 number: 6, period: month, rows: 99)
+        let febDay = Partition.day.period(containing: feb2025)
+        let current = ShardInfo(key: ShardKey(collection: "ev", category: nil, period: febDay.label, seq: 1),
+                                number: 7, period: febDay)
+        let catalog = Catalog([merged, webMonth, current])
+        let (key, found) = router.route(Placement(ts: jan2025 + 3 * 86_400_000, category: nil), in: catalog, generation: 1)
+        XCTAssertTrue(found === merged)
+        XCTAssertEqual(key.text, "ev:2025:01:000")
+        XCTAssertTrue(router.route(Placement(ts: feb2025 + 5, category: nil), in: catalog, generation: 1).shard === current)
+        // Another category's merged table never takes it; a full one (merge_rows) neither.
+        XCTAssertTrue(router.route(Placement(ts: jan2025, category: "web"), in: catalog, generation: 1).shard === webMonth)
+        webMonth.rows = 100
+        let (webKey, none) = router.route(Placement(ts: jan2025, category: "web"), in: catalog, generation: 1)
+        XCTAssertNil(none)
+        XCTAssertEqual(webKey.text, "ev:web:2025:01:01:001")
+        XCTAssertNil(router.route(Placement(ts: jan2025, category: "ios"), in: catalog, generation: 1).shard)
+        // A period no merged table holds makes its own shard.
+        XCTAssertNil(router.route(Placement(ts: feb2025 + 2 * 86_400_000, category: nil), in: catalog, generation: 1).shard)
+        // Compressed merged tables take no rows.
+        merged.state = .compressed
+        XCTAssertNil(router.route(Placement(ts: jan2025, category: nil), in: catalog, generation: 2).shard)
+    }
+
     func testOnlyHotShardsHaveRoom() {
         let router = Router(collection: "ev", options: options())
         XCTAssertTrue(router.hasRoom(shard(1, ts: jan2025, lastLocal: 9)))

@@ -39,6 +39,48 @@ final class ShardSummaryTests: XCTestCase {
         XCTAssertTrue(s.mayMatch([cond("$.other", .eq, .integer(1))]))
     }
 
+    /// A late row widens the summary: what it holds is then "maybe", what the table
+    /// held stays "maybe", and a row it already covers changes nothing.
+    func testWideningCoversTheNewRowAndKeepsTheOld() {
+        let s = summary(["$.type": [text("click"), text("view")], "$.n": [.integer(3), .integer(10)]])
+        let hashes = ["$.n", "$.type"].map(BlockFilter.pathHash)
+        XCTAssertNil(s.widened(pathHashes: hashes, values: [.integer(3), text("view")]), "already covered")
+        let w = s.widened(pathHashes: hashes, values: [.integer(42), nil])!
+        XCTAssertFalse(s.mayMatch([cond("$.n", .eq, .integer(42))]))
+        XCTAssertTrue(w.mayMatch([cond("$.n", .eq, .integer(42))]))
+        XCTAssertTrue(w.mayMatch([cond("$.n", .gt, .integer(40))]), "the maximum moved")
+        XCTAssertTrue(w.mayMatch([cond("$.type", .isNull)]))
+        XCTAssertTrue(w.mayMatch([cond("$.type", .eq, SummaryValue("click"))]))
+        XCTAssertFalse(w.mayMatch([cond("$.type", .eq, SummaryValue("buy"))]), "still exact")
+        XCTAssertFalse(w.mayMatch([cond("$.n", .eq, .integer(11))]))
+        XCTAssertEqual(ShardSummary(encoded: w.encoded), w)
+        // A path only seen as NULL gains its first value.
+        let nulls = summary(["$.x": [nil]])
+        let x = nulls.widened(pathHashes: [BlockFilter.pathHash("$.x")], values: [text("a")])!
+        XCTAssertTrue(x.mayMatch([cond("$.x", .eq, SummaryValue("a"))]))
+        XCTAssertTrue(x.mayMatch([cond("$.x", .isNull)]))
+        XCTAssertFalse(x.mayMatch([cond("$.x", .eq, SummaryValue("b"))]))
+    }
+
+    /// Past `maxExact` values the exact keys become Bloom bits (room to grow), then
+    /// the bits are set: every value ever added stays "maybe".
+    func testWideningPastExactValuesKeepsEveryValue() {
+        var s = summary(["$.n": [.integer(0)]])
+        let hash = [BlockFilter.pathHash("$.n")]
+        for i in 1..<500 { s = s.widened(pathHashes: hash, values: [.integer(Int64(i))]) ?? s }
+        for i in 0..<500 { XCTAssertTrue(s.mayMatch([cond("$.n", .eq, .integer(Int64(i)))]), "value \(i)") }
+        let misses = (1000..<2000).filter { s.mayMatch([cond("$.n", .eq, .integer(Int64($0 * 7919)))]) }.count
+        XCTAssertLessThan(misses, 1000, "values outside the range are still told apart by min and max")
+        XCTAssertEqual(ShardSummary(encoded: s.encoded), s)
+        // Wide Bloom bits built by the Builder take new keys too.
+        var b = ShardSummary.Builder(paths: ["$.n"])
+        for i in 0..<100 { b.add(pathIndex: 0, .integer(Int64(i))) }
+        let built = b.build()
+        let w = built.widened(pathHashes: hash, values: [.integer(50_000)])!
+        XCTAssertTrue(w.mayMatch([cond("$.n", .eq, .integer(50_000))]))
+        for i in 0..<100 { XCTAssertTrue(w.mayMatch([cond("$.n", .eq, .integer(Int64(i)))])) }
+    }
+
     func testRangesFollowSQLiteOrder() {
         let s = summary(["$.n": [.integer(3), .real(7.5), .integer(10)], "$.t": [text("b"), text("d")]])
         XCTAssertTrue(s.mayMatch([cond("$.n", .gt, .integer(9))]))
@@ -85,11 +127,24 @@ final class ShardSummaryTests: XCTestCase {
     func testBytesRoundTripAndBadBytesAreUnknown() {
         let s = summary(["$.type": [text("click"), nil], "$.n": (0..<100).map { .integer(Int64($0)) },
                          "$.r": [.real(1.5), text("x")]])
-        XCTAssertEqual(ShardSummary(encoded: s.encoded), s)
-        XCTAssertEqual(ShardSummary(encoded: ShardSummary().encoded), ShardSummary())
-        let bytes = s.encoded
-        for cut in 0..<bytes.count { XCTAssertNil(ShardSummary(encoded: Array(bytes[..<cut]))) }
-        XCTAssertNil(ShardSummary(encoded: [9, 0]))
+        XCTAssertEqual(ShardSummary(encoded: s.encoded(shard: 7), shard: 7), s)
+        XCTAssertEqual(ShardSummary(encoded: ShardSummary().encoded(shard: 1), shard: 1), ShardSummary())
+        let bytes = s.encoded(shard: 7)
+        for cut in 0..<bytes.count { XCTAssertNil(ShardSummary(encoded: Array(bytes[..<cut]), shard: 7)) }
+        XCTAssertNil(ShardSummary(encoded: [9, 0], shard: 7))
+        // Every byte, each bit flipped: never read as a summary.
+        for i in bytes.indices {
+            for bit in 0..<8 {
+                var bad = bytes
+                bad[i] ^= 1 << bit
+                XCTAssertNil(ShardSummary(encoded: bad, shard: 7), "byte \(i) bit \(bit)")
+            }
+        }
+        // Another shard's summary, and version 1 (no check), are not used.
+        XCTAssertNil(ShardSummary(encoded: bytes, shard: 8))
+        var v1 = Array(bytes.dropLast(8))
+        v1[0] = 1
+        XCTAssertNil(ShardSummary(encoded: v1, shard: 7))
     }
 
     func testIntegerAndRealCompareExactly() {

@@ -99,11 +99,11 @@ final class MergeTests: XCTestCase {
         XCTAssertEqual(try db.int("SELECT shard_merge('e', '2024-01-03')"), 0, "nothing is merged twice")
         // The merged shards' tables are gone (shard_merge runs as a statement of its own).
         XCTAssertEqual(try db.int("SELECT count(*) FROM sqlite_schema WHERE name GLOB 'e_2024-01-0[12]-[0-9][0-9]-*' AND type = 'table'"), 0)
-        // A late row for a merged day goes into a new shard of its hour, never a used key.
+        // A late row for a merged day goes into the day's merged table: no new shard, nothing to merge.
         try db.exec("INSERT INTO e(doc) VALUES ('{\"t\":1704070800000,\"k\":\"x\",\"u\":-1000}')")   // 01-01 01:00
-        XCTAssertEqual(try db.text("SELECT shard FROM e WHERE u = -1000"), "e:2024:01:01:01:002")
-        XCTAssertEqual(try db.int("SELECT shard_merge('e', '2024-01-03')"), 1)
         XCTAssertEqual(try db.text("SELECT shard FROM e WHERE u = -1000"), "e:2024:01:01:000")
+        XCTAssertEqual(try db.int("SELECT count(*) FROM shard_list('e')"), 2 + 24)
+        XCTAssertEqual(try db.int("SELECT shard_merge('e', '2024-01-03')"), 0)
         // Everything up to the month: days go into the month.
         XCTAssertEqual(try db.int("SELECT shard_merge('e', '2024-02-01')"), Int64(before.count) + 1)
         XCTAssertEqual(try db.query("SELECT shard FROM shard_list('e')"), [[.text("e:2024:01:000")]])
@@ -129,16 +129,21 @@ final class MergeTests: XCTestCase {
         try other.exec("DELETE FROM e WHERE id = ?", [.int(ids[2])])
         XCTAssertEqual(try other.query("SELECT id, k FROM e WHERE u IN (10, 11, 12) ORDER BY id"),
                        [[.int(ids[0]), .text("k4")], [.int(ids[1]), .text("changed")]])
-        // A late row for an hour whose shards were all merged takes the next seq of that hour.
+        // A late row for an hour whose shards were all merged goes into its day's merged table.
         try other.exec("INSERT INTO e(doc) VALUES ('{\"t\":1704070800000,\"k\":\"x\",\"u\":-1000}')")   // 01-01 01:00
-        XCTAssertEqual(try other.text("SELECT shard FROM e WHERE u = -1000"), "e:2024:01:01:01:002")
+        XCTAssertEqual(try other.text("SELECT shard FROM e WHERE u = -1000"), "e:2024:01:01:000")
         // And one for an hour never written before starts its line.
         try other.exec("INSERT INTO e(doc) VALUES ('{\"t\":1706745600000,\"k\":\"x\",\"u\":-1001}')")   // 02-01 00:00
         XCTAssertEqual(try other.text("SELECT shard FROM e WHERE u = -1001"), "e:2024:02:01:00:001")
         // The first connection sees all of it once the catalog changed under it.
         XCTAssertEqual(try db.int("SELECT count(*) FROM e"), try db.int("SELECT count(*) FROM plain") - 1 + 2)
-        XCTAssertEqual(try db.int("SELECT shard_merge('e', '2024-01-03')"), 1)
+        XCTAssertEqual(try db.int("SELECT shard_merge('e', '2024-01-03')"), 0)
         XCTAssertEqual(try other.text("SELECT shard FROM e WHERE u = -1000"), "e:2024:01:01:000")
+        // With the day's table compressed (it takes no rows), a late row for an hour whose
+        // shards were all merged takes the next seq of that hour.
+        XCTAssertGreaterThan(try other.int("SELECT shard_compress('e', '2024-01-02')"), 0)
+        try other.exec("INSERT INTO e(doc) VALUES ('{\"t\":1704070800000,\"k\":\"y\",\"u\":-1003}')")   // 01-01 01:00
+        XCTAssertEqual(try other.text("SELECT shard FROM e WHERE u = -1003"), "e:2024:01:01:01:002")
         // A merged shard's row edited by hand to a seq no key can follow is refused, not overflowed.
         try other.exec("UPDATE e_shards SET seq = 9223372036854775807 WHERE key = 'e:2024:01:01:02:001'")
         let third = try TestDatabase(path: db.path)
@@ -147,7 +152,8 @@ final class MergeTests: XCTestCase {
     }
 
     /// A line whose newest shard in memory is a compressed split, with later splits
-    /// merged since: a new connection's late document follows the merged ones' seqs.
+    /// merged since: a new connection's late documents go into the merged table, and
+    /// once that one has no ids left, into a shard that follows the merged ones' seqs.
     func testALateShardFollowsMergedSplitsAfterACompressedOne() throws {
         let db = try TestDatabase()
         try db.exec("CREATE VIRTUAL TABLE ev USING shards(time = '$.ts', max_rows = 2)")
@@ -160,9 +166,15 @@ final class MergeTests: XCTestCase {
         XCTAssertEqual(try db.query("SELECT shard FROM shard_list('ev') WHERE shard LIKE 'ev:2025:03:%' ORDER BY shard"),
                        [[.text("ev:2025:03:000")], [.text("ev:2025:03:001")]])
         let other = try TestDatabase(path: db.path)
-        try other.exec("INSERT INTO ev(doc) VALUES ('{\"ts\":\"2025-03-20\"}')")
-        XCTAssertEqual(try other.text("SELECT shard FROM ev WHERE ts = 1742428800000"), "ev:2025:03:004")
-        XCTAssertEqual(try other.int("SELECT count(*) FROM ev"), 6)
+        // Late rows go into the merged table while it has ids of its own left (max_rows).
+        for ts in ["2025-03-20", "2025-03-21"] {
+            try other.exec("INSERT INTO ev(doc) VALUES (json_object('ts', ?))", [.text(ts)])
+        }
+        XCTAssertEqual(try other.text("SELECT shard FROM ev WHERE ts = 1742428800000"), "ev:2025:03:000")
+        XCTAssertEqual(try other.text("SELECT shard FROM ev WHERE ts = 1742515200000"), "ev:2025:03:000")
+        try other.exec("INSERT INTO ev(doc) VALUES ('{\"ts\":\"2025-03-22\"}')")
+        XCTAssertEqual(try other.text("SELECT shard FROM ev WHERE ts = 1742601600000"), "ev:2025:03:004")
+        XCTAssertEqual(try other.int("SELECT count(*) FROM ev"), 8)
     }
 
     func testMergeRowsCapsMergedTables() throws {

@@ -3,7 +3,7 @@
 
     scripts/fuzz --minutes N [--seed S] [--engine apsw|c|both]
     scripts/fuzz --replay S/B/I [--engine E]     # one case again, printing its SQL
-    scripts/fuzz --minutes N --surface concurrent # one surface only
+    FUZZ_SURFACES=tamper,catalog scripts/fuzz ...  # only those surfaces (concurrent, ...)
 
 Each batch B of a run with seed S runs in a child process (apsw's SQLite 3.54 and the
 system SQLite 3.40 through its C API, alternately; see Tests/python/engines.py). Case I
@@ -30,6 +30,9 @@ again by itself. A case opens a fresh database and drives one surface:
              one WAL database for about two seconds (generated options, buffering,
              lifecycle call); no acknowledged row may be lost (but what a drop's
              cutoff allows), nor any process see an error but SQLITE_BUSY
+  tamper     a merged collection's merged_into, summary bytes or counter columns
+             changed by hand; then every answer on a fresh connection must be the
+             one from before or the catalog's "inconsistent" error, never another
 
 SQL errors are expected (most generated input is bad); what fails a case is the child
 dying, hanging, a differential mismatch or an inconsistent collection. The run prints
@@ -662,10 +665,81 @@ def actor(engine, path, seconds, role, *args):
     except Exception as e:  # noqa: BLE001 - reported, not raised
         print(f"E close: {e}", flush=True)
     print("END", flush=True)
+def case_tamper(ctx):
+    """A catalog tampered with in ways its checks must catch (issue 18): answers on a
+    fresh connection are the true ones or the "inconsistent" error, never another."""
+    r = ctx.r
+    c = ctx.open("db")
+    opts = "time = '$.ts', partition = 'day', index = '$.type', merge = 'none', max_rows = " + str(r.choice([2, 3, 5]))
+    if not make_collection(ctx, c, opts, docs=0):
+        return
+    types = ["a", "b", "c", "d", "e"]
+    for _ in range(r.randint(4, 24)):
+        ctx.sql(c, "INSERT INTO ev(doc) VALUES (?)",
+                (json.dumps({"ts": f"2025-0{r.randint(1, 3)}-{r.randint(1, 5):02d}", "type": r.choice(types)}),))
+    ctx.sql(c, f"SELECT shard_merge('ev', '2025-0{r.randint(1, 4)}-01')")   # merges, then summarizes what is sealed
+    if r.random() < 0.3:
+        ctx.sql(c, f"SELECT shard_compress('ev', '2025-0{r.randint(1, 4)}-01')")
+    ids = [row[0] for row in ctx.sql(c, "SELECT id FROM ev ORDER BY id") or []]
+    long_list = json.dumps(r.sample(types, 2) + [f"p{i}" for i in range(100)])
+    queries = [("SELECT count(*) FROM ev", ()), ("SELECT id FROM ev ORDER BY ts DESC, id DESC LIMIT 3", ()),
+               ("SELECT count(*) FROM ev WHERE type IN (SELECT value FROM json_each(?))", (long_list,))]
+    queries += [("SELECT count(*) FROM ev WHERE type = ?", (t,)) for t in types + ["zz"]]
+    queries += [("SELECT id, type FROM ev WHERE id = ?", (i,)) for i in r.sample(ids, min(3, len(ids)))]
+    truth = [ctx.sql(c, q, p) for q, p in queries]
+    rows = ctx.sql(c, "SELECT num, merged_into, summary IS NOT NULL FROM ev_shards ORDER BY num") or []
+    if not rows:
+        return
+    nums = [row[0] for row in rows]
+    merged = [row[0] for row in rows if row[1] is not None]
+    summarized = [row[0] for row in rows if row[2]]
+    k = r.random()
+    if k < 0.35:
+        surface = "merged_into"
+        victim = r.choice(merged if merged and r.random() < 0.7 else nums)
+        live_tables = [n for n, into, _ in rows if into is None and n != victim]
+        value = r.choice([victim, max(nums) + r.randint(1, 50), -1, 0, "x", 1.5, 2 ** 63 - 1, -2 ** 63]
+                         + [n for n in live_tables if n not in {into for _, into, _ in rows}][:1])
+        ctx.sql(c, "UPDATE ev_shards SET merged_into = ? WHERE num = ?", (value, victim))
+    elif k < 0.7 and summarized:
+        surface = "summary"
+        victim = r.choice(summarized)
+        blob = bytearray((ctx.sql(c, "SELECT summary FROM ev_shards WHERE num = ?", (victim,)) or [[b""]])[0][0] or b"")
+        how = r.random()
+        if how < 0.6 and blob:
+            for _ in range(r.randint(1, 3)):
+                blob[r.randrange(len(blob))] ^= r.randint(1, 255)
+        elif how < 0.8:
+            other = r.choice(summarized)
+            blob = bytearray((ctx.sql(c, "SELECT summary FROM ev_shards WHERE num = ?", (other,)) or [[b""]])[0][0] or b"")
+        else:
+            blob = blob[:r.randint(0, len(blob))] + bytes(r.randrange(256) for _ in range(r.randint(0, 4)))
+        ctx.sql(c, "UPDATE ev_shards SET summary = ? WHERE num = ?", (bytes(blob), victim))
+    else:
+        surface = "counters"
+        col = r.choice(["rows", "seq", "last_local", "num", "part", "min_id", "max_id", "min_ts", "max_ts", "next_number"])
+        # Values no integer column turns into an integer (" 1" and 0.0 would become 1 and 0).
+        value = r.choice(["abc", "y", "", "12abc", 1.5, -0.5, b"\x01", "9e999"])
+        if col == "next_number":
+            ctx.sql(c, "UPDATE ev_config SET value = ? WHERE key = 'next_number'", (value,))
+        else:
+            ctx.sql(c, f"UPDATE ev_shards SET {col} = ? WHERE num = ?", (value, r.choice(nums)))
+    c.close()
+    ctx.conns.remove(c)
+    fresh = ctx.open("db")
+    for (q, p), want in zip(queries, truth):
+        try:
+            got = fresh.execute(q, p)
+        except SQLError as e:
+            if "inconsistent" not in e.message:
+                ctx.problem(f"{surface}: {q}: error {e.message!r}, wanted the answer or the catalog's 'inconsistent'")
+            continue
+        if want is not None and got != want:
+            ctx.problem(f"{surface}: {q} {p}: {got}, before the tampering {want}")
 
 
 SURFACES = {
-    "catalog": case_catalog, "explain": case_explain,
+    "catalog": case_catalog, "explain": case_explain, "tamper": case_tamper,
     "options": case_options, "documents": case_documents, "paths": case_paths, "queries": case_queries,
     "sql": case_sql, "blocks": case_blocks, "lifecycle": case_lifecycle, "times": case_times,
 }
@@ -678,9 +752,9 @@ def case_rng(seed, batch, index):
 
 def run_case(engine, seed, batch, index, verbose=False):
     r = case_rng(seed, batch, index)
-    surface = r.choice(sorted(SURFACES))
-    # --surface: every case on one surface (the case's other choices stay as they were).
-    surface = os.environ.get("SHARDS_FUZZ_SURFACE") or surface
+    # FUZZ_SURFACES=tamper,catalog keeps to those surfaces (give it to --replay too).
+    only = [x for x in os.environ.get("FUZZ_SURFACES", "").split(",") if x]
+    surface = r.choice(sorted(only or SURFACES))
     folder = tempfile.mkdtemp(prefix="shards-fuzz-")
     ctx = Ctx(engine, r, folder, verbose)
     try:
@@ -711,7 +785,7 @@ def run_batch(engine, seed, batch):
         try:
             # A batch of concurrent cases only takes their seconds each.
             timeout = BATCH_TIMEOUT + (CASES_PER_BATCH * (CONCURRENT_SECONDS + 3)
-                                       if os.environ.get("SHARDS_FUZZ_SURFACE") == "concurrent" else 0)
+                                       if os.environ.get("FUZZ_SURFACES") == "concurrent" else 0)
             p = subprocess.run([sys.executable, __file__, "--child", engine, str(seed), str(batch), str(first),
                                 str(CASES_PER_BATCH - first)], capture_output=True, text=True, timeout=timeout, cwd=ROOT)
             out, rc, err = p.stdout.splitlines(), p.returncode, p.stderr
@@ -741,11 +815,8 @@ def main():
     ap.add_argument("--seed", type=int, default=None, help="default: a fresh one (printed)")
     ap.add_argument("--engine", choices=["apsw", "c", "both"], default="both")
     ap.add_argument("--replay", help="S/B/I: run case I of batch B of seed S again, printing its SQL")
-    ap.add_argument("--surface", choices=sorted(SURFACES), help="run only this surface's cases")
     ap.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     a = ap.parse_args()
-    if a.surface:
-        os.environ["SHARDS_FUZZ_SURFACE"] = a.surface
     if a.child:
         engine, seed, batch, first, count = a.child
         child(engine, int(seed), int(batch), int(first), int(count))
