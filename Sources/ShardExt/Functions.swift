@@ -129,11 +129,19 @@ private func shardMerge(_ ctx: OpaquePointer?, _ argc: Int32, _ argv: ValueArray
     api.pointee.result_int64(ctx, try collection.mergeShards(before: before))
 }
 
-/// shard_rollup_refresh(rollup) -> the shards whose partial aggregates it built: every
-/// finished shard of the rollup's source not built at its current change stamp.
+/// shard_rollup_refresh(rollup [, most]) -> the shards whose partial aggregates it
+/// built: every finished shard of the rollup's source not built at its current change
+/// stamp, or at most `most` of them (so a tool can show progress shard by shard).
 private func shardRollupRefresh(_ ctx: OpaquePointer?, _ argc: Int32, _ argv: ValueArray) throws {
     let rollup = try connectionOf(ctx).rollup(try textArgument(argv[0], "the rollup name"))
-    api.pointee.result_int64(ctx, try rollup.refresh())
+    var most = Int64.max
+    if argc > 1 {
+        guard api.pointee.value_type(argv[1]) == SQLITE_INTEGER, api.pointee.value_int64(argv[1]) > 0 else {
+            throw ShardError("shard_rollup_refresh: most must be a positive integer (the most shards to build in this call)")
+        }
+        most = api.pointee.value_int64(argv[1])
+    }
+    api.pointee.result_int64(ctx, try rollup.refresh(most: most))
 }
 
 /// shards_explain(collection, query) -> how the query read the collection: for each
@@ -207,6 +215,7 @@ private let functions: [FunctionSpec] = [
     FunctionSpec(name: "shard_compress", argc: 2, flags: directOnly, body: shardCompress),
     FunctionSpec(name: "shard_merge", argc: 2, flags: directOnly, body: shardMerge),
     FunctionSpec(name: "shard_rollup_refresh", argc: 1, flags: directOnly, body: shardRollupRefresh),
+    FunctionSpec(name: "shard_rollup_refresh", argc: 2, flags: directOnly, body: shardRollupRefresh),
     FunctionSpec(name: "shards_version", argc: 0, flags: pure) { ctx, _, _ in resultText(ctx, shardsVersion) },
     FunctionSpec(name: "shards_debug", argc: 0, flags: SQLITE_UTF8 | SQLITE_INNOCUOUS) { ctx, _, _ in resultText(ctx, debugText()) },
 ]

@@ -57,8 +57,9 @@ final class RollupTable {
     }
 
     /// Builds the partials of every finished shard not built at its current stamp
-    /// (`shard_rollup_refresh`); forgets those of shards gone. Returns shards built.
-    func refresh() throws -> Int64 {
+    /// (`shard_rollup_refresh`), or of the first `most` of them; forgets those of
+    /// shards gone. Returns shards built.
+    func refresh(most: Int64 = .max) throws -> Int64 {
         let collection = try source()
         let pin = try collection.readyToScan()
         collection.statements.checkin(pin)
@@ -70,7 +71,7 @@ final class RollupTable {
         for old in retainedAway(collection, built, first) { try forget(shard: old) }
         _ = try trimRetained(before: first, limit: nil)
         var n: Int64 = 0
-        for s in unbuilt(collection, built, first) {
+        for s in unbuilt(collection, built, first) where n < most {
             try build(s, of: collection)
             n += 1
         }

@@ -296,7 +296,7 @@ def cross_version_checks():
 # docs/functions.md, shards_explain (the plan viewer the routing work asked for), and the
 # sketch aggregates (docs/rollups.md).
 FUNCTIONS = {"ensure_json_index/2", "shard_storage/2", "shard_insert/2", "shard_key/2", "shards_debug/0", "shards_version/0",
-             "shard_flush/1", "shard_drop/2", "shard_archive/3", "shard_compress/2", "shard_merge/2", "shard_rollup_refresh/1",
+             "shard_flush/1", "shard_drop/2", "shard_archive/3", "shard_compress/2", "shard_merge/2", "shard_rollup_refresh/1", "shard_rollup_refresh/2",
              "shards_explain/2", "shards_distinct/1", "shards_quantile/2", "shards_distinct_state/1", "shards_quantile_state/1",
              "shards_distinct_merge/1", "shards_quantile_merge/1"}
 

@@ -225,6 +225,25 @@ def main():
         check("every row still there after the merge",
               query(db, "select count(*), sum(ts) from events") == rows_before)
 
+        # shards-refresh: a rollup's partials built shard by shard, with a bar.
+        code, _, err = su("query", db, "create virtual table daily using shards_rollup(source = events, "
+                                       "bucket = '1 day', group = '$.type', measure = 'n: count')")
+        check("a rollup made through sqlite-utils", code == 0, err)
+        unbuilt = query(db, "select count(*) from shard_list('events') where state != 'hot'")[0][0]
+        code, out = su_tty("shards-refresh", db, "daily")
+        built = query(db, "select count(*) from daily_built")[0][0]
+        check("shards-refresh builds every finished shard, one call each, with a progress bar",
+              code == 0 and "refresh daily" in out and "100%" in out and f"{built} shards built for daily" in out
+              and 0 < built <= unbuilt, f"{code} built {built} of {unbuilt}: {out[-500:]}")
+        check("the rollup answers as GROUP BY after the refresh",
+              query(db, "select bucket, type, n from daily order by 1, 2")
+              == query(db, "select strftime('%Y-%m-%d 00:00:00', ts / 1000, 'unixepoch'), type, count(*) "
+                           "from events group by 1, 2 order by 1, 2"))
+        code, _, err = su("shards-refresh", db, "daily", "--silent")
+        check("refreshing again builds nothing", code == 0 and "0 shards built for daily" in err, err)
+        code, _, err = su("shards-refresh", db, "events")
+        check("shards-refresh of a collection is refused", code == 1 and "not a rollup" in err, err)
+
         # shards-insert's own bar, on a terminal.
         code, out = su_tty("shards-insert", db, "events", ndjson)
         check("shards-insert draws a progress bar", code == 0 and "inserting into events" in out and "100%" in out,

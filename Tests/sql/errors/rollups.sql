@@ -4,6 +4,7 @@
 -- Everything before the first `-- expect:` is setup and must succeed.
 create virtual table ev using shards(time = '$.t', partition = day);
 create table plain(a);
+create virtual table rr using shards_rollup(source = ev, measure = 'n: count');
 
 -- expect: shards: unknown option 'foo'; valid options: source, bucket, group, measure, retain
 create virtual table r using shards_rollup(source = ev, measure = 'n: count', foo = 1);
@@ -58,3 +59,9 @@ create virtual table r using shards_rollup(source = ev, group = '$.type', measur
 
 -- expect: shards: bad retain '3 weeks'
 create virtual table r using shards_rollup(source = ev, measure = 'n: count', retain = '3 weeks');
+
+-- expect: shards: shard_rollup_refresh: most must be a positive integer
+select shard_rollup_refresh('rr', 0);
+
+-- expect: shards: shard_rollup_refresh: most must be a positive integer
+select shard_rollup_refresh('rr', '2');

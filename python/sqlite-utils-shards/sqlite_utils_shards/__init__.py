@@ -441,6 +441,44 @@ def maintenance_command(cli, name, function, states, verb, done, summary):
     return command
 
 
+def rollup_source(conn, rollup):
+    """The collection a rollup reads (its `source` option), or None."""
+    row = conn.execute("select sql from sqlite_master where name = ?", (rollup,)).fetchone()
+    match = re.search(r"\bsource\s*=\s*['\"]?([^,'\"()\s]+)", row[0] or "", re.I) if row else None
+    return match.group(1) if match else None
+
+
+def refresh_command(cli):
+    @cli.command(name="shards-refresh",
+                 help="Build a rollup's partial aggregates shard by shard (shard_rollup_refresh), with a progress bar.")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False, allow_dash=False))
+    @click.argument("rollup")
+    @click.option("-s", "--silent", is_flag=True, help="no progress bar")
+    def command(path, rollup, silent):
+        db = open_database(path)
+        require(db.conn, rollup, "rollup")
+        source = rollup_source(db.conn, rollup)
+        # At most every shard that takes no more inserts needs building: the bar's length.
+        most = db.conn.execute("select count(*) from shard_list(?) where state != 'hot'",
+                               (source,)).fetchone()[0] if source else 0
+        built = 0
+        with progress(max(most, 1), f"refresh {rollup}", silent) as bar:
+            while True:
+                # One shard a call, each a statement of its own (it commits on its own).
+                try:
+                    n = db.conn.execute("select shard_rollup_refresh(?, 1)", (rollup,)).fetchall()[0][0]
+                except sqlite3.Error as e:
+                    raise click.ClickException(f"{rollup}: {e}\n(the {built} shards built before it are committed)")
+                if not n:
+                    break
+                built += n
+                bar.update(n)
+            bar.update(max(most - built, 0))
+        click.echo(f"{built} shards built for {rollup}", err=True)
+
+    return command
+
+
 # --- sqlite-utils' own commands ---------------------------------------------------
 
 def hide_shadow_tables(command):
@@ -516,6 +554,7 @@ def register_commands(cli):
                         "Compress a collection's shards period by period (shard_compress), oldest first.")
     maintenance_command(cli, "shards-merge", "shard_merge", ("hot", "sealed"), "merge", "moved",
                         "Merge a collection's finished shards period by period (shard_merge), oldest first.")
+    refresh_command(cli)
     for name in ("insert", "upsert"):
         if name in cli.commands:
             explain_collection_errors(cli.commands[name])
