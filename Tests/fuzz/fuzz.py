@@ -846,6 +846,11 @@ def child(engine, seed, batch, first, count):
     print("DONE", flush=True)
 
 
+# Known, still open errors a case counts instead of failing (`N <what>` lines): the
+# summary prints how many, so an exemption never hides what it exempts.
+KNOWN = {}
+
+
 def run_batch(engine, seed, batch):
     """Runs a batch in a child; returns (cases run, failures as (index, text))."""
     failures = []
@@ -868,6 +873,8 @@ def run_batch(engine, seed, batch):
             elif line.startswith("P "):
                 _, i, surface, text = line.split(" ", 3)
                 failures.append((int(i), f"{surface}: {text}"))
+            elif line.startswith("N "):
+                KNOWN[line.split()[1]] = KNOWN.get(line.split()[1], 0) + 1
         if out and out[-1] == "DONE" and rc == 0:
             return CASES_PER_BATCH, failures
         why = f"child died (signal {-rc})" if isinstance(rc, int) and rc < 0 else \
@@ -914,7 +921,8 @@ def main():
             print(f"FAIL  {engine} case {seed}/{batch}/{i}: {text}\n      replay: scripts/fuzz --replay {seed}/{batch}/{i} --engine {engine}", flush=True)
         batch += 1
     counts = ", ".join(f"{n} on {e} {engines.version(e)}" for e, n in by_engine.items())
-    print(f"fuzz seed {seed}: {cases} cases ({counts}), {len(failures)} failed")
+    known = "".join(f"; {n} times known and open: {what}" for what, n in sorted(KNOWN.items()))
+    print(f"fuzz seed {seed}: {cases} cases ({counts}), {len(failures)} failed{known}")
     sys.exit(1 if failures else 0)
 
 
