@@ -87,7 +87,7 @@ final class ShardedCollection {
     /// Drops the table the catalog says holds a shard in this database (its rows, or
     /// its blocks), and nothing else: a user's table of a similar name stays.
     func dropTablesSQL(_ s: ShardInfo) -> String {
-        "DROP TABLE IF EXISTS \(qualified(s.storedTable));"
+        ShardSchema.dropIfExists(schema: schema, table: s.storedTable)
     }
 
     func qualified(_ table: String) -> String {
@@ -314,7 +314,7 @@ final class ShardedCollection {
     func recount(_ s: ShardInfo) throws {
         guard !s.isRetired, s.file == nil else { return }
         let stmt = try db.prepare(s.isCompressed
-            ? "SELECT coalesce(sum(rows), 0), min(first_id), max(last_id), min(min_ts), max(max_ts) FROM \(qualified(s.storedTable))"
+            ? ShardSchema.blockTotals(schema: schema, blocks: s.storedTable)
             : "SELECT count(*), min(id), max(id), min(ts), max(ts) FROM \(qualified(s.tableName))")
         guard try stmt.step() else { return }
         s.rows = stmt.int64(0)

@@ -100,7 +100,7 @@ extension ShardedCollection {
                 // The copy is named `archiveTable`; one left by a crash or a rolled-back
                 // transaction for this same shard number is replaced.
                 let copy = ShardInfo(key: s.key, number: s.number, period: s.period, tableName: s.archiveTable)
-                try archive.exec("DROP TABLE IF EXISTS \"main\".\(SQLText.identifier(copy.tableName));" + shardTableSQL(copy, schema: "main"))
+                try archive.exec(ShardSchema.dropIfExists(schema: "main", table: copy.tableName) + shardTableSQL(copy, schema: "main"))
                 let read = try db.prepare("SELECT id, ts, doc FROM \(qualified(s.tableName))")
                 let write = try archive.prepare("INSERT INTO \"main\".\(SQLText.identifier(copy.tableName))(id, ts, doc) VALUES (?1, ?2, ?3)")
                 while try read.step() {
@@ -137,7 +137,7 @@ extension ShardedCollection {
         for s in archived {
             guard (try? exists.bind([.text(s.tableName)])) != nil, (try? exists.step()) == true else { exists.reset(); continue }
             exists.reset()
-            sql += "DROP TABLE \(qualified(s.tableName));"
+            sql += ShardSchema.drop(schema: schema, table: s.tableName)
         }
         guard !sql.isEmpty else { return }
         statements.removeAll()
@@ -183,13 +183,8 @@ extension ShardedCollection {
     }
 
     private func compress(_ s: ShardInfo) throws -> Int64 {
-        let blocks = qualified(s.blocksTable)
-        try db.exec("""
-            CREATE TABLE \(blocks)(block INTEGER PRIMARY KEY, first_id INTEGER NOT NULL, last_id INTEGER NOT NULL,
-                                   min_ts INTEGER NOT NULL, max_ts INTEGER NOT NULL, rows INTEGER NOT NULL,
-                                   keys BLOB NOT NULL, data BLOB NOT NULL);
-            """)
-        let write = try db.prepare("INSERT INTO \(blocks)(first_id, last_id, min_ts, max_ts, rows, keys, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+        try db.exec(ShardSchema.createBlocks(schema: schema, blocks: s.blocksTable))
+        let write = try db.prepare(ShardSchema.insertBlock(schema: schema, blocks: s.blocksTable))
         let paths = indexedPaths.map(\.text)
         var block = Block.Writer()
         var keys = BlockFilter.Builder(paths: paths)
@@ -235,12 +230,10 @@ extension ShardedCollection {
             }
         }
         if block.count > 0 { try emit() }
-        // An ordered scan reads the blocks' ranges in ts order; this index covers that
-        // read (shards compressed before it existed are read through their table).
-        try db.exec("CREATE INDEX \(qualified(s.blocksTable + "-ts")) ON \(SQLText.identifier(s.blocksTable))(min_ts, max_ts, first_id, last_id)")
+        try db.exec(ShardSchema.createBlockRanges(schema: schema, blocks: s.blocksTable))
         // SQLite drops a table only while no other statement runs on the connection.
         do {
-            try db.exec("DROP TABLE \(qualified(s.tableName))")
+            try db.exec(ShardSchema.drop(schema: schema, table: s.tableName))
         } catch let e as SQLiteError where e.code == SQLITE_LOCKED {
             throw ShardError("shard_compress must run as a statement of its own (SELECT shard_compress(...)); SQLite cannot drop a table while another statement runs")
         }
@@ -256,7 +249,7 @@ extension ShardedCollection {
             SELECT 1 FROM \(SQLText.identifier(schema)).sqlite_schema
             WHERE type = 'index' AND tbl_name = ?1 AND instr(sql, ?2) > 0
             """)
-        try stmt.bind([.text(table), .text("(json_extract(doc, \(SQLText.literal(path.text))))")])
+        try stmt.bind([.text(table), .text(ShardSchema.pathIndexExpression(path.text))])
         return try stmt.step()
     }
 

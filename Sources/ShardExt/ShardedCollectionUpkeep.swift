@@ -151,7 +151,7 @@ extension ShardedCollection {
         spares = names
         for table in names {
             do {
-                try db.exec("DROP TABLE IF EXISTS \(qualified(table))")
+                try db.exec(ShardSchema.dropIfExists(schema: schema, table: table))
             } catch {
                 return
             }

@@ -121,27 +121,19 @@ extension ShardedCollection {
 
     /// A shard's table and every index, in `schema` (the collection's, or an archive's "main").
     func shardTableSQL(_ shard: ShardInfo, schema: String) -> String {
-        let s = SQLText.identifier(schema) + "."
-        let table = SQLText.identifier(shard.tableName)
-        var sql = "CREATE TABLE \(s)\(table)(id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, doc \(jsonb ? "BLOB" : "TEXT") NOT NULL);"
-        sql += "CREATE INDEX \(s)\(SQLText.identifier(shard.tableName + "_ts")) ON \(table)(ts);"
-        for path in indexedPaths {
-            sql += createIndexSQL(shard: shard, path: path, schema: schema) + ";"
-        }
-        return sql
+        ShardSchema.createShard(schema: schema, table: shard.tableName, jsonb: jsonb,
+                                indexes: indexedPaths.map { pathIndex(shard: shard, path: $0) })
     }
 
     /// The index of `path` on a shard: `<table>_<column>` for declared indexes, `<table>_p<hash>` otherwise.
-    func indexName(shard: ShardInfo, path: JSONPath) -> String {
-        if let spec = options.indexes.first(where: { $0.path == path }) {
-            return shard.tableName + "_" + spec.name
-        }
-        return shard.tableName + "_p" + CategoryName.fnv1a64Hex(path.text)
+    func pathIndex(shard: ShardInfo, path: JSONPath) -> ShardSchema.PathIndex {
+        let column = options.indexes.first(where: { $0.path == path })?.name
+        return ShardSchema.PathIndex(name: ShardSchema.pathIndexName(table: shard.tableName, column: column, path: path.text),
+                                     path: path.text)
     }
 
-    func createIndexSQL(shard: ShardInfo, path: JSONPath, schema: String? = nil) -> String {
-        let name = SQLText.identifier(schema ?? self.schema) + "." + SQLText.identifier(indexName(shard: shard, path: path))
-        return "CREATE INDEX IF NOT EXISTS \(name) ON \(SQLText.identifier(shard.tableName))(json_extract(doc, \(SQLText.literal(path.text))))"
+    func createIndexSQL(shard: ShardInfo, path: JSONPath) -> String {
+        ShardSchema.createPathIndex(schema: schema, table: shard.tableName, index: pathIndex(shard: shard, path: path))
     }
 
     func checkWritable(_ shard: ShardInfo, id: Int64) throws {
