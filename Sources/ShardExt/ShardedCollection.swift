@@ -69,18 +69,10 @@ final class ShardedCollection {
 
     /// Every statement on the catalog tables.
     let store: CatalogStore
-    let statements = StatementCache()
-    /// Decoded plans and shard SELECTs of the scans run so far.
-    let scanShapes = ScanShapes()
-    var insertStatements: [Int64: Statement] = [:]
-    var probe: Statement?
-    /// Reads a document's indexed values to widen a summary (see widenSummary), for
-    /// these paths, with their hashes; `summaryValues` is its reused row.
-    var summaryProbeStatement: Statement?
-    var summaryProbePaths: [JSONPath] = []
-    var summaryPathHashes: [UInt64] = []
+    /// Every other statement the collection keeps, and the texts its scans reuse.
+    let statements: CollectionStatements
+    /// The reused row of the summary probe (see widenSummary).
     var summaryValues: [BlockFilter.Value?] = []
-    var dataVersionStatement: Statement?
 
     static let jsonbVersion = Storage.jsonbVersionNumber
 
@@ -104,6 +96,7 @@ final class ShardedCollection {
         self.numericTimes = numericTimes
         self.indexedPaths = options.indexes.map(\.path)
         self.store = CatalogStore(db: db, schema: schema, name: name)
+        self.statements = CollectionStatements(db: db)
         self.router = Router(collection: name, options: options)
         self.columns = ColumnLayout(indexes: options.indexes, jsonb: jsonb)
     }
@@ -164,9 +157,7 @@ final class ShardedCollection {
     /// New columns or storage: statements and shapes built for the old ones go.
     func setLayout(_ layout: ColumnLayout) {
         columns = layout
-        scanShapes.removeShapes()
-        statements.removeAll()
-        insertStatements.removeAll()
+        statements.layoutChanged()
     }
 
     /// The paths the scanner reads: the time, then the category.
@@ -192,7 +183,7 @@ final class ShardedCollection {
     /// scan reads the catalog and the shards as of one moment.
     func readyToScan() throws -> Statement {
         if !buffer.isEmpty { try flush() }
-        let pin = try statements.checkout(db, dataVersionSQL)
+        let pin = try statements.checkout(dataVersionSQL)
         do {
             try catchUp(to: pin.step() ? pin.int64(0) : 0)
         } catch {
@@ -237,10 +228,7 @@ final class ShardedCollection {
     private var dataVersionSQL: String { "PRAGMA \(SQLText.identifier(schema)).data_version" }
 
     func dataVersion() throws -> Int64 {
-        if dataVersionStatement == nil {
-            dataVersionStatement = try db.prepare(dataVersionSQL, persistent: true)
-        }
-        let stmt = dataVersionStatement!
+        let stmt = try statements.dataVersion(sql: dataVersionSQL)
         defer { stmt.reset() }
         guard try stmt.step() else { return 0 }
         return stmt.int64(0)
@@ -305,7 +293,7 @@ final class ShardedCollection {
             try recount(s)
         }
         recountAfterRollback.removeAll()
-        insertStatements.removeAll()
+        statements.forgetInserts()
         transaction.reloaded()
     }
 
@@ -377,10 +365,7 @@ final class ShardedCollection {
     /// checks still lets the collection be dropped.
     func dropAll() throws {
         buffer.discardAll()
-        statements.removeAll()
-        insertStatements.removeAll()
-        probe = nil
-        dataVersionStatement = nil
+        statements.finalizeAll()
         var sql = ""
         // Archive files are left as they are: they are the user's files.
         archives.closeAll()
@@ -400,10 +385,7 @@ final class ShardedCollection {
         flushOnClose()
         archives.closeAll()
         store.finalizeAll()
-        statements.removeAll()
-        insertStatements.removeAll()
-        probe = nil
-        dataVersionStatement = nil
+        statements.finalizeAll()
     }
 }
 

@@ -54,8 +54,7 @@ extension ShardedCollection {
         let retired = catalog.shards.filter(\.isRetired)
         guard !retired.isEmpty, !transaction.flushing else { return }
         // Cached statements may name the tables; they are prepared again on use.
-        statements.removeAll()
-        for s in retired { insertStatements[s.number] = nil }
+        statements.forget(shards: retired.map(\.number))
         var sql = ""
         for s in retired {
             sql += dropTablesSQL(s)
@@ -140,8 +139,7 @@ extension ShardedCollection {
             sql += ShardSchema.drop(schema: schema, table: s.tableName)
         }
         guard !sql.isEmpty else { return }
-        statements.removeAll()
-        for s in archived { insertStatements[s.number] = nil }
+        statements.forget(shards: archived.map(\.number))
         _ = try? inSavepoint("shards_purge") { try db.exec(sql) }
     }
 
@@ -167,8 +165,7 @@ extension ShardedCollection {
         try readyForLifecycle()
         let victims = catalog.liveEnded(by: before)
         guard !victims.isEmpty else { return 0 }
-        statements.removeAll()
-        for s in victims { insertStatements[s.number] = nil }
+        statements.forget(shards: victims.map(\.number))
         let rows = try inSavepoint("shards_compress") { () -> Int64 in
             var total: Int64 = 0
             for s in victims {

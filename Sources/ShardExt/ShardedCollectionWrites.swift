@@ -55,15 +55,14 @@ extension ShardedCollection {
         try body()
     }
 
-    func insertStatement(for shard: ShardInfo) throws -> Statement {
-        if let s = insertStatements[shard.number] { return s }
-        // jsonb() rejects malformed JSON itself; text storage keeps the text as given,
-        // and a NULL from the json_valid test trips the NOT NULL of doc. (A single-row
-        // VALUES, not INSERT ... SELECT: that would open a statement journal per row.)
-        let doc = jsonb ? "jsonb(?3)" : "CASE WHEN json_valid(?3) THEN CAST(?3 AS TEXT) END"
-        let s = try db.prepare("INSERT INTO \(qualified(shard.tableName))(id, ts, doc) VALUES (?1, ?2, \(doc))", persistent: true)
-        insertStatements[shard.number] = s
-        return s
+    @inline(__always) func insertStatement(for shard: ShardInfo) throws -> Statement {
+        try statements.insert(shard: shard.number) {
+            // jsonb() rejects malformed JSON itself; text storage keeps the text as given,
+            // and a NULL from the json_valid test trips the NOT NULL of doc. (A single-row
+            // VALUES, not INSERT ... SELECT: that would open a statement journal per row.)
+            let doc = jsonb ? "jsonb(?3)" : "CASE WHEN json_valid(?3) THEN CAST(?3 AS TEXT) END"
+            return "INSERT INTO \(qualified(shard.tableName))(id, ts, doc) VALUES (?1, ?2, \(doc))"
+        }
     }
 
 
@@ -150,7 +149,7 @@ extension ShardedCollection {
         try readyToWrite()
         guard let shard = try holder(ofShard: DocumentId.shardNumber(of: id)) else { return }
         try checkWritable(shard, id: id)
-        let stmt = try statements.checkout(db, "DELETE FROM \(qualified(shard.tableName)) WHERE id = ?1")
+        let stmt = try statements.checkout("DELETE FROM \(qualified(shard.tableName)) WHERE id = ?1")
         defer { statements.checkin(stmt) }
         stmt.bind(1, id)
         try writingShard { try stmt.run() }
@@ -180,7 +179,7 @@ extension ShardedCollection {
         if period.label != storedPeriod.label || p.category != shard.key.category {
             throw ShardError("this update moves document \(id) out of shard \(shard.keyText) (to another period or category); delete it and insert it again")
         }
-        let stmt = try statements.checkout(db, "UPDATE \(tbl) SET ts = ?2, doc = \(storedDocument) WHERE id = ?1")
+        let stmt = try statements.checkout("UPDATE \(tbl) SET ts = ?2, doc = \(storedDocument) WHERE id = ?1")
         defer { statements.checkin(stmt) }
         stmt.bind(1, id)
         stmt.bind(2, ts)
