@@ -15,6 +15,7 @@ select shards_version() as version, sqlite_version() as sqlite,
 -- 1. A collection: one virtual table over many shard tables, cut by month and by
 --    app, at most 3 rows per shard (tiny, to show splitting), with two indexed paths
 --    that become columns.
+drop table if exists events_daily;
 drop table if exists events;
 create virtual table events using shards(
   partition = month,
@@ -89,5 +90,13 @@ delete from events where id = (select min(id) from events);
 .print After an update and a delete
 select type, count(*) as n from events group by type order by type;
 
+-- 7. A rollup: counts per day and type, as GROUP BY over the collection answers
+--    them (docs/rollups.md).
+create virtual table events_daily using shards_rollup(
+  source = events, bucket = '1 day', group = '$.type', measure = 'n: count');
 .print
-.print "Drop it all with: DROP TABLE events; (every shard and catalog table goes with it)"
+.print A daily rollup
+select bucket, type, n from events_daily where bucket >= '2025-02-01' order by bucket, type;
+
+.print
+.print "Drop it all with: DROP TABLE events_daily; DROP TABLE events; (every shard and catalog table goes with it)"

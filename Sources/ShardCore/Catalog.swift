@@ -51,6 +51,12 @@ public final class ShardInfo {
     public var summary: ShardSummary?
     /// Counters changed in memory since the catalog row was last written.
     public var dirty = false
+    /// The shard's change stamp: it goes up at every change of its documents (an
+    /// insert, an update, a delete, rows merged in), is written back with the
+    /// counters, and jumps past every value used since the last commit when a partial
+    /// rollback makes the shard count again. A rollup's partial aggregate of the shard
+    /// holds while the stamp it was built at is the shard's.
+    public var changes: Int64 = 0
 
     public init(key: ShardKey, number: Int64, period: Period, rows: Int64 = 0, lastLocal: Int64 = 0,
                 minId: Int64? = nil, maxId: Int64? = nil, minTs: Int64? = nil, maxTs: Int64? = nil,
@@ -125,6 +131,7 @@ public final class ShardInfo {
         if maxId == nil || id > maxId! { maxId = id }
         if minTs == nil || ts < minTs! { minTs = ts }
         if maxTs == nil || ts > maxTs! { maxTs = ts }
+        changes &+= 1
         dirty = true
     }
 
@@ -132,11 +139,21 @@ public final class ShardInfo {
     public func noteTime(_ ts: Int64) {
         if minTs == nil || ts < minTs! { minTs = ts }
         if maxTs == nil || ts > maxTs! { maxTs = ts }
+        changes &+= 1
         dirty = true
     }
 
     public func noteDelete() {
         rows -= 1
+        changes &+= 1
+        dirty = true
+    }
+
+    /// After a partial rollback the shard's rows are counted again: its documents may
+    /// differ from those of the stamp read back, so the stamp moves past every value
+    /// this transaction can have used.
+    public func noteRecounted() {
+        changes &+= 1 << 32
         dirty = true
     }
 
@@ -278,6 +295,19 @@ public enum CatalogCheck {
         guard s.mergedInto != nil || ShardTableName.isTable(s.tableName, of: s.key)
                 || ShardTableName.isShardTable(s.tableName, collection: s.key.collection) else {
             throw bad("names table '\(s.tableName)'")
+        }
+    }
+
+    /// Merged shards' rows (not loaded, see `CatalogStore.shards`) name the table that
+    /// holds their rows: each number they name must be a merged table (seq 0) the
+    /// catalog holds, else those rows would be read nowhere and an answer would miss
+    /// them without a word.
+    public static func check(collection: String, mergeTargets: [Int64], in catalog: Catalog) throws {
+        for n in mergeTargets {
+            guard let s = catalog.shard(number: n), s.number == n, s.key.isMerged else {
+                throw ShardError("catalog of '\(collection)' is inconsistent: shards are merged into number \(n), "
+                    + "which is not a merged table of the collection")
+            }
         }
     }
 

@@ -20,6 +20,27 @@ public enum SQLText {
         "+?" + String(n)
     }
 
+    /// Whether SQL text names `name` (ASCII, matched without regard to case) as a word
+    /// of its own: not inside a longer identifier. A mention anywhere counts, in a
+    /// comment or a string too; see `DirectCall`.
+    public static func mentions(_ sql: UnsafeRawBufferPointer, _ name: String) -> Bool {
+        let n = Array(name.utf8)
+        guard !n.isEmpty, sql.count >= n.count else { return false }
+        // What SQLite reads as part of an identifier: letters, digits, _, $ and non-ASCII.
+        func isWord(_ b: UInt8) -> Bool { ASCII.isWordByte(b) || b == 0x24 || b >= 0x80 }
+        func lower(_ b: UInt8) -> UInt8 { b >= 0x41 && b <= 0x5A ? b | 0x20 : b }
+        var i = 0
+        while i + n.count <= sql.count {
+            if (i == 0 || !isWord(sql[i - 1])) && (i + n.count == sql.count || !isWord(sql[i + n.count])) {
+                var k = 0
+                while k < n.count && lower(sql[i + k]) == lower(n[k]) { k += 1 }
+                if k == n.count { return true }
+            }
+            i += 1
+        }
+        return false
+    }
+
     /// Whether SQL text holds nothing to run: spaces, `;` and comments only.
     public static func isBlank(_ sql: String) -> Bool {
         let b = Array(sql.utf8)

@@ -78,6 +78,11 @@ public struct ScanPlan: Equatable, Sendable {
         self.init(columnsUsed: used, order: order, terms: terms)
     }
 
+    /// A scan that reads no column, keeps no order and tests nothing (`count(*)`):
+    /// its rows can be counted from the catalog instead of read. (The rowid is not in
+    /// colUsed: a cursor that counts still reads the rows if SQLite asks for one.)
+    public var onlyCounts: Bool { columnsUsed == 0 && order == .none && terms.isEmpty }
+
     /// colUsed: bit N for column N, bit 63 for every column past 62.
     public func uses(column: Int) -> Bool {
         columnsUsed & (1 << UInt64(min(column, 63))) != 0

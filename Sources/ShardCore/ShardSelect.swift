@@ -5,7 +5,8 @@
 /// merges shards on it, then every other column the query uses; `columnMap` gives
 /// each collection column's statement column, -1 when not selected.
 ///
-/// After the conditions' parameters come the scan's id and ts bounds (four), for the
+/// The conditions' parameters come first, in term order (a long IN list is one, see
+/// `InListJSON`). After them come the scan's id and ts bounds (four), for the
 /// block ranges of a compressed shard, and the block an ordered scan reads alone (one),
 /// then LIMIT + OFFSET when the scan has a LIMIT.
 public struct ShardSelect: Equatable, Sendable {

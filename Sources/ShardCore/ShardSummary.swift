@@ -5,10 +5,16 @@
 /// skips the shard when its summary shows that no row can match. "Maybe" is always
 /// safe; a "no" is only given for a path the summary covers.
 ///
-///     u8 version (1) | u8 paths | per path:
-///       u64 fnv64(path text) | u8 flags (1 null, 2 min, 4 max, 8 exact, 16 bloom)
+///     u8 version (2) | u8 paths | per path:
+///       u64 fnv64(path text) | u8 flags (1 null, 2 min, 4 max, 8 exact, 16 bloom, 32 values)
 ///       | min value | max value | exact: u16 n, n × u64 | bloom: u32 bytes, bits
+///     | u64 check: fnv64 of the shard's number (i64) and every byte before it
 ///     value: 'i' i64 | 'r' f64 bits | 't' u16 length, UTF-8 bytes      (little endian)
+///
+/// The check makes a summary one shard's: a byte changed in the catalog, or a summary
+/// copied from another shard's row, does not check out, and the summary is then not
+/// used (the shard is visited, and upkeep builds its summary again). Version 1, the
+/// same without the check, is not trusted either, for the same reason.
 ///
 /// A text longer than `maxText` bytes is kept as its prefix for the minimum (still a
 /// lower bound); as the maximum it is left out, which means "no upper bound".
@@ -166,8 +172,17 @@ public final class ShardSummary: Equatable, Sendable {
 
     // MARK: - bytes
 
-    public var encoded: [UInt8] {
-        var out: [UInt8] = [1, UInt8(Swift.min(hashes.count, 255))]
+    /// FNV-1a over the shard's number and the bytes: any one byte changed changes it.
+    static func check(_ bytes: [UInt8], shard: Int64) -> UInt64 {
+        var h: UInt64 = 0xcbf29ce484222325
+        for i in 0..<8 { h = (h ^ UInt64(UInt8(truncatingIfNeeded: shard >> (8 * i)))) &* 0x100000001b3 }
+        for b in bytes { h = (h ^ UInt64(b)) &* 0x100000001b3 }
+        return h
+    }
+
+    /// The bytes stored in the catalog row of shard number `shard`.
+    public func encoded(shard: Int64) -> [UInt8] {
+        var out: [UInt8] = [2, UInt8(Swift.min(hashes.count, 255))]
         for (hash, p) in zip(hashes, parts).prefix(255) {
             put64(&out, hash)
             var flags: UInt8 = p.hasNull ? 1 : 0
@@ -188,13 +203,19 @@ public final class ShardSummary: Equatable, Sendable {
                 out += b
             }
         }
+        put64(&out, Self.check(out, shard: shard))
         return out
     }
 
-    /// nil for bytes this version did not write (the shard is then always visited).
-    public convenience init?(encoded bytes: [UInt8]) {
+    /// nil for bytes this version did not write for shard number `shard`, or that do
+    /// not check out (the shard is then always visited).
+    public convenience init?(encoded stored: [UInt8], shard: Int64) {
+        guard stored.count >= 10 else { return nil }
+        let bytes = Array(stored[..<(stored.count - 8)])
+        var tail = ByteReader(Array(stored[(stored.count - 8)...]))
+        guard tail.u64() == Self.check(bytes, shard: shard) else { return nil }
         var r = ByteReader(bytes)
-        guard r.u8() == 1, let n = r.u8() else { return nil }
+        guard r.u8() == 2, let n = r.u8() else { return nil }
         var paths: [UInt64: Path] = [:]
         for _ in 0..<n {
             guard let hash = r.u64(), let flags = r.u8() else { return nil }

@@ -13,27 +13,31 @@ final class CatalogStore {
         case readConfig, insertConfig, readNextNumber, writeNextNumber, readPaths, recordPath
         case readColumns, recordColumn, readStorage, writeStorage
         case readShards, insertShard, writeCounters, reserveIds, setState, setArchived, deleteShard, addRows
-        case markMerged, setSummary, mergedTablesLeft, releaseTable, highestSeq, mergedInto, highestNumber
+        case markMerged, setSummary, mergedTablesLeft, releaseTable, highestSeq, mergedInto, highestNumber, nextMergeTarget
         case readOwnerId, insertOwnerId, hasShardsTable, readTables
     }
 
     /// The columns of `<c>_shards` that `shards()` reads, in SELECT order, named as in the table.
     private enum ShardColumn: Int32, CaseIterable {
         case category, period, seq, num, rows, last_local, min_id, max_id, min_ts, max_ts, state, file
-        case part, merged_into, summary, tbl
+        case part, merged_into, summary, tbl, changes
     }
 
     /// The columns in `ShardColumn` order, spelled out: naming an enum case goes
     /// through the runtime's reflection, which is cold again at each connection's
     /// load of the library (SQLite unloads it at close).
     private static let shardColumnList =
-        "category, period, seq, num, rows, last_local, min_id, max_id, min_ts, max_ts, state, file, part, merged_into, summary, tbl"
+        "category, period, seq, num, rows, last_local, min_id, max_id, min_ts, max_ts, state, file, part, merged_into, summary, tbl, changes"
+    private static let shardColumnNames = shardColumnList.split(separator: ",").map { String($0.drop { $0 == " " }) }
 
     /// Columns added after the first release, added to an older catalog when it is read.
-    private static let addedColumns = ["part INTEGER NOT NULL DEFAULT 0", "merged_into INTEGER", "summary BLOB"]
+    private static let addedColumns = ["part INTEGER NOT NULL DEFAULT 0", "merged_into INTEGER", "summary BLOB",
+                                       "changes INTEGER NOT NULL DEFAULT 0"]
 
     let db: Database
     private let schema: String
+    /// The collection's name, for the errors that say its catalog is inconsistent.
+    private let collection: String
     private let shardsName: String
     private let shardsTable: String
     private let configTable: String
@@ -43,6 +47,7 @@ final class CatalogStore {
     init(db: Database, schema: String, name: String) {
         self.db = db
         self.schema = schema
+        collection = name
         shardsName = name + "_shards"
         shardsTable = SQLText.identifier(schema) + "." + SQLText.identifier(name + "_shards")
         configTable = SQLText.identifier(schema) + "." + SQLText.identifier(name + "_config")
@@ -65,6 +70,9 @@ final class CatalogStore {
             "SELECT max(seq) FROM \(shardsTable) WHERE key > ?1 AND key < ?2 AND period = ?3 AND category IS ?4"
         case .mergedInto: "SELECT merged_into FROM \(shardsTable) WHERE num = ?1"
         case .highestNumber: "SELECT coalesce(max(num), 0) FROM \(shardsTable)"
+        // Steps through the distinct values of merged_into on its index (text sorts
+        // after every number, so a tampered value comes up too).
+        case .nextMergeTarget: "SELECT min(merged_into) FROM \(shardsTable) WHERE merged_into >= ?1"
         case .readShards:
             "SELECT \(CatalogStore.shardColumnList) FROM \(shardsTable) WHERE merged_into IS NULL ORDER BY num"
         case .insertShard: """
@@ -72,7 +80,8 @@ final class CatalogStore {
             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
             """
         case .writeCounters: """
-            UPDATE \(shardsTable) SET rows = ?2, last_local = max(last_local, ?3), min_id = ?4, max_id = ?5, min_ts = ?6, max_ts = ?7
+            UPDATE \(shardsTable) SET rows = ?2, last_local = max(last_local, ?3), min_id = ?4, max_id = ?5, min_ts = ?6, max_ts = ?7,
+              changes = ?8
             WHERE num = ?1
             """
         case .reserveIds: "UPDATE \(shardsTable) SET last_local = ?2 WHERE num = ?1"
@@ -100,7 +109,7 @@ final class CatalogStore {
             "SELECT count(*) FROM \(SQLText.identifier(schema)).sqlite_schema WHERE type = 'table' AND name = \(SQLText.literal(shardsName))"
         case .readTables: "SELECT category, period, seq, tbl, state FROM \(shardsTable)"
         case .addRows: """
-            UPDATE \(shardsTable) SET rows = rows + ?2,
+            UPDATE \(shardsTable) SET rows = rows + ?2, changes = changes + 1,
               min_id = min(coalesce(min_id, ?3), ?3), max_id = max(coalesce(max_id, ?4), ?4),
               min_ts = min(coalesce(min_ts, ?5), ?5), max_ts = max(coalesce(max_ts, ?6), ?6)
             WHERE num = ?1
@@ -197,8 +206,10 @@ final class CatalogStore {
     func nextNumber() throws -> Int64 {
         let stmt = try statement(.readNextNumber)
         defer { stmt.reset() }
-        guard try stmt.step(), stmt.type(0) != SQLITE_NULL else { return 1 }
-        return stmt.int64(0)
+        guard try stmt.step() else { return 1 }
+        // Written as the text '1' at CREATE, as an integer since.
+        if stmt.type(0) == SQLITE_TEXT, let n = Int64(stmt.text(0) ?? "") { return n }
+        return try integer(stmt, 0, "next_number")
     }
 
     func setNextNumber(_ n: Int64) throws { try run(.writeNextNumber, [.int(n)]) }
@@ -251,6 +262,8 @@ final class CatalogStore {
         let summary: [UInt8]?
         /// The shard's table (named by `ShardTableName` when it was made).
         let table: String?
+        /// See `ShardInfo.changes`.
+        let changes: Int64
     }
 
     /// The rows of shards that have a table, by number. Those of shards merged into
@@ -273,18 +286,22 @@ final class CatalogStore {
             stmt = try statement(.readShards)
         }
         defer { stmt.reset() }
-        func int(_ c: ShardColumn) -> Int64 { stmt.int64(c.rawValue) }
-        func optionalInt(_ c: ShardColumn) -> Int64? { stmt.optionalInt(c.rawValue) }
+        // Numbers are integers as the extension writes them: text or a real there (a
+        // hand's) is an inconsistent catalog, not the 0 SQLite would read it as.
+        func int(_ c: ShardColumn) throws -> Int64 {
+            try integer(stmt, c.rawValue, CatalogStore.shardColumnNames[Int(c.rawValue)], shard: stmt.text(ShardColumn.num.rawValue))
+        }
+        func optionalInt(_ c: ShardColumn) throws -> Int64? { stmt.type(c.rawValue) == SQLITE_NULL ? nil : try int(c) }
         func text(_ c: ShardColumn) -> String? { stmt.text(c.rawValue) }
         var rows: [ShardRow] = []
         while try stmt.step() {
             rows.append(ShardRow(
-                category: text(.category), period: text(.period) ?? "", seq: Int(int(.seq)), number: int(.num),
-                rows: int(.rows), lastLocal: int(.last_local), minId: optionalInt(.min_id), maxId: optionalInt(.max_id),
-                minTs: optionalInt(.min_ts), maxTs: optionalInt(.max_ts),
+                category: text(.category), period: text(.period) ?? "", seq: Int(try int(.seq)), number: try int(.num),
+                rows: try int(.rows), lastLocal: try int(.last_local), minId: try optionalInt(.min_id),
+                maxId: try optionalInt(.max_id), minTs: try optionalInt(.min_ts), maxTs: try optionalInt(.max_ts),
                 state: ShardState(rawValue: text(.state) ?? ShardState.hot.rawValue), file: text(.file),
-                part: Int(int(.part)), mergedInto: optionalInt(.merged_into), summary: stmt.blob(ShardColumn.summary.rawValue),
-                table: text(.tbl)))
+                part: Int(try int(.part)), mergedInto: try optionalInt(.merged_into),
+                summary: stmt.blob(ShardColumn.summary.rawValue), table: text(.tbl), changes: try int(.changes)))
         }
         return rows
     }
@@ -295,14 +312,33 @@ final class CatalogStore {
         let stmt = try statement(.mergedInto)
         defer { stmt.reset() }
         stmt.bind(1, number)
-        return try stmt.step() ? stmt.optionalInt(0) : nil
+        guard try stmt.step(), stmt.type(0) != SQLITE_NULL else { return nil }
+        return try integer(stmt, 0, "merged_into", shard: String(number))
+    }
+
+    /// The distinct numbers that shards were merged into, ascending.
+    func mergeTargets() throws -> [Int64] {
+        let stmt = try statement(.nextMergeTarget)
+        defer { stmt.reset() }
+        var targets: [Int64] = []
+        var from = Int64.min
+        while true {
+            stmt.bind(1, from)
+            guard try stmt.step(), stmt.type(0) != SQLITE_NULL else { return targets }
+            // Past the largest integer only another type is left.
+            let n = try integer(stmt, 0, "merged_into")
+            targets.append(n)
+            stmt.reset()
+            guard n < .max else { return targets }
+            from = n + 1
+        }
     }
 
     /// The highest shard number any row holds, merged shards' included.
     func highestNumber() throws -> Int64 {
         let stmt = try statement(.highestNumber)
         defer { stmt.reset() }
-        return try stmt.step() ? stmt.int64(0) : 0
+        return try stmt.step() ? integer(stmt, 0, "num") : 0
     }
 
     /// The index that finds merged shards' rows (and the others') by `merged_into`; a
@@ -324,8 +360,8 @@ final class CatalogStore {
         stmt.bind(2, line + ";")
         stmt.bind(3, key.period)
         if let c = key.category { stmt.bind(4, c) } else { stmt.bindNull(4) }
-        guard try stmt.step() else { return nil }
-        return stmt.optionalInt(0).map { Int($0) }
+        guard try stmt.step(), stmt.type(0) != SQLITE_NULL else { return nil }
+        return Int(try integer(stmt, 0, "seq"))
     }
 
     /// The row of a new shard (counters start at zero).
@@ -347,7 +383,7 @@ final class CatalogStore {
     private var mergedIndexChecked = false
 
     func setSummary(shard number: Int64, _ summary: ShardSummary?) throws {
-        try run(.setSummary, [.int(number), summary.map { .blob($0.encoded) } ?? .null])
+        try run(.setSummary, [.int(number), summary.map { .blob($0.encoded(shard: number)) } ?? .null])
     }
 
     func releaseTable(_ name: String) throws { try run(.releaseTable, [.text(name)]) }
@@ -364,7 +400,7 @@ final class CatalogStore {
     /// Writes the in-memory counters of a shard back (last_local never goes down).
     func writeCounters(_ s: ShardInfo) throws {
         try run(.writeCounters, [.int(s.number), .int(s.rows), .int(s.lastLocal), bindable(s.minId), bindable(s.maxId),
-                                 bindable(s.minTs), bindable(s.maxTs)])
+                                 bindable(s.minTs), bindable(s.maxTs), .int(s.changes)])
     }
 
     /// Records ids handed out up to `lastLocal` (a buffered writer's reservation).
@@ -389,4 +425,17 @@ final class CatalogStore {
     }
 
     private func bindable(_ v: Int64?) -> SQLBinding { v.map { .int($0) } ?? .null }
+
+    /// Column `col` of the current row, which must be an integer (the extension writes
+    /// nothing else there); any other value is the catalog's "inconsistent" error,
+    /// naming the column (and the shard's number as stored, when known).
+    private func integer(_ stmt: Statement, _ col: Int32, _ column: String,
+                         shard: @autoclosure () -> String? = nil) throws -> Int64 {
+        let type = stmt.type(col)
+        if type == SQLITE_INTEGER { return stmt.int64(col) }
+        let value = type == SQLITE_TEXT ? SQLText.literal(stmt.text(col) ?? "")
+            : type == SQLITE_FLOAT ? "\(stmt.double(col))" : type == SQLITE_NULL ? "NULL" : "a blob"
+        throw ShardError("catalog of '\(collection)' is inconsistent: " + (shard().map { "shard \($0) has " } ?? "")
+            + "\(column) = \(value), not an integer")
+    }
 }

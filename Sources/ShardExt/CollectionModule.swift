@@ -233,6 +233,16 @@ private func update(
     }
 }
 
+/// A counting scan asked for a rowid or a column (colUsed leaves the rowid out): from
+/// here on it reads its rows, past those it stepped over.
+private func readRowsIfCounting(_ cur: UnsafeMutablePointer<sqlite3_vtab_cursor>?, _ cursor: ScanCursor) throws {
+    let c = cursorStruct(cur)
+    guard c.pointee.countLeft >= 0 else { return }
+    let stepped = cursor.countedRows - c.pointee.countLeft
+    c.pointee.countLeft = -1
+    try cursor.readRows(stepped: stepped)
+}
+
 let collectionModule: UnsafeMutablePointer<sqlite3_module> = {
     let m = UnsafeMutablePointer<sqlite3_module>.allocate(capacity: 1)
     m.initialize(to: sqlite3_module())
@@ -247,27 +257,46 @@ let collectionModule: UnsafeMutablePointer<sqlite3_module> = {
     m.pointee.xClose = { freeCursor($0) }
     m.pointee.xFilter = { cur, _, idxStr, argc, argv in
         let cursor = cursorOf(cur)
+        cursorStruct(cur).pointee.countLeft = -1
         return guarded(cur!.pointee.pVtab) {
             guard let idxStr, let (plan, encoded) = cursor.collection.statements.shapes.plan(idxStr) else {
                 throw ShardError("internal error: bad scan plan")
             }
             try cursor.filter(plan: plan, encoded: encoded, argv: argv, argc: argc)
+            cursorStruct(cur).pointee.countLeft = cursor.countedRows
         }
     }
+    // A counting scan (count(*)) steps in the cursor's C struct alone.
     m.pointee.xNext = { cur in
+        let c = cursorStruct(cur)
+        if c.pointee.countLeft > 0 {
+            c.pointee.countLeft -= 1
+            if c.pointee.countLeft == 0 { cursorOf(cur).countingEnded() }
+            return SQLITE_OK
+        }
         let cursor = cursorOf(cur)
         return guarded(cur!.pointee.pVtab) { try cursor.next() }
     }
-    m.pointee.xEof = { cursorOf($0).eof ? 1 : 0 }
+    m.pointee.xEof = { cur in
+        let left = cursorStruct(cur).pointee.countLeft
+        if left >= 0 { return left == 0 ? 1 : 0 }
+        return cursorOf(cur).eof ? 1 : 0
+    }
     m.pointee.xColumn = { cur, ctx, i in
         // During UPDATE, columns the statement does not change are left unread.
         if api.pointee.vtab_nochange(ctx) != 0 { return SQLITE_OK }
-        cursorOf(cur).column(ctx, Int(i))
-        return SQLITE_OK
+        let cursor = cursorOf(cur)
+        return guarded(cur!.pointee.pVtab) {
+            try readRowsIfCounting(cur, cursor)
+            cursor.column(ctx, Int(i))
+        }
     }
     m.pointee.xRowid = { cur, out in
-        out!.pointee = cursorOf(cur).rowid
-        return SQLITE_OK
+        let cursor = cursorOf(cur)
+        return guarded(cur!.pointee.pVtab) {
+            try readRowsIfCounting(cur, cursor)
+            out!.pointee = cursor.rowid
+        }
     }
     m.pointee.xUpdate = { update($0, $1, $2, $3) }
     m.pointee.xBegin = { vtab in

@@ -44,6 +44,29 @@ final class Connection {
         if c.instances <= 0 { c.close() }
     }
 
+    /// The rollups connected on this connection, by name (main database only).
+    var rollups: [String: RollupTable] = [:]
+
+    /// The rollup called `name`, connecting it if no statement has touched it yet.
+    func rollup(_ name: String) throws -> RollupTable {
+        if let r = rollups[name] { return r }
+        guard try db.tableExists(name) else { throw ShardError("no such rollup: \(name)") }
+        _ = try db.prepare("SELECT 1 FROM main.\(SQLText.identifier(name)) LIMIT 0")
+        guard let r = rollups[name] else { throw ShardError("'\(name)' is not a shards rollup") }
+        return r
+    }
+
+    /// The rollups over collection `source` in the main database, connected.
+    func rollups(over source: String) throws -> [RollupTable] {
+        let stmt = try db.prepare("""
+            SELECT name FROM main.sqlite_schema WHERE type = 'table'
+              AND sql LIKE 'CREATE VIRTUAL TABLE%USING shards!_rollup%' ESCAPE '!' ORDER BY name
+            """)
+        var names: [String] = []
+        while try stmt.step() { if let n = stmt.text(0) { names.append(n) } }
+        return try names.map { try rollup($0) }.filter { $0.options.source.lowercased() == source.lowercased() }
+    }
+
     /// The collection called `name` in the main database, connecting it if no
     /// statement has touched it yet on this connection.
     func collection(_ name: String) throws -> ShardedCollection {
@@ -62,7 +85,8 @@ final class Connection {
     func allCollectionNames() throws -> [String] {
         let stmt = try db.prepare("""
             SELECT name FROM main.sqlite_schema
-            WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%' AND sql LIKE '%USING shards%' ORDER BY name
+            WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%' AND sql LIKE '%USING shards%'
+              AND sql NOT LIKE '%USING shards!_rollup%' ESCAPE '!' ORDER BY name
             """)
         var names: [String] = []
         while try stmt.step() { if let n = stmt.text(0) { names.append(n) } }

@@ -1,9 +1,19 @@
 import CShardShim
 import ShardCore
 
-/// The entry point SQLite derives from the file name libShardExt.so. It keeps the
-/// host's API pointer, then registers the `shards` module, the `shard_list`
-/// table-valued function and the SQL functions on this connection.
+/// The entry point SQLite derives from the file name of the shipped library, shards.so
+/// (the wheel's and the release archive's): `.load ./shards`. The same as the build's own.
+@_cdecl("sqlite3_shards_init")
+public func sqlite3_shards_init(
+    _ rawDb: OpaquePointer?, _ errOut: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
+    _ routines: UnsafePointer<sqlite3_api_routines>?
+) -> Int32 {
+    sqlite3_shardext_init(rawDb, errOut, routines)
+}
+
+/// The entry point SQLite derives from the file name libShardExt.so, the build's own
+/// (.build/release). It keeps the host's API pointer, then registers the `shards`
+/// module, the `shard_list` table-valued function and the SQL functions on this connection.
 @_cdecl("sqlite3_shardext_init")
 public func sqlite3_shardext_init(
     _ rawDb: OpaquePointer?, _ errOut: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
@@ -20,11 +30,13 @@ public func sqlite3_shardext_init(
         // without running SQL: that would parse the schema before the module exists,
         // and SQLite would not see the shard tables as shadow tables.
         guard let connection = Connection.registerOnce(db) else { return SQLITE_OK }
-        for (name, module) in [("shards", collectionModule), ("shard_list", shardListModule), ("shards_block", blockModule)] {
+        for (name, module) in [("shards", collectionModule), ("shard_list", shardListModule), ("shards_block", blockModule),
+                               ("shards_rollup", rollupModule)] {
             let rc = api.pointee.create_module_v2(rawDb, name, module, retainedPointer(connection)) { releasePointer($0) }
             if rc != SQLITE_OK { throw db.error(rc) }
         }
         try registerFunctions(db, connection)
+        try registerSketchFunctions(db)
         return SQLITE_OK
     } catch {
         Connection.forget(db)

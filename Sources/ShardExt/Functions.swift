@@ -129,6 +129,13 @@ private func shardMerge(_ ctx: OpaquePointer?, _ argc: Int32, _ argv: ValueArray
     api.pointee.result_int64(ctx, try collection.mergeShards(before: before))
 }
 
+/// shard_rollup_refresh(rollup) -> the shards whose partial aggregates it built: every
+/// finished shard of the rollup's source not built at its current change stamp.
+private func shardRollupRefresh(_ ctx: OpaquePointer?, _ argc: Int32, _ argv: ValueArray) throws {
+    let rollup = try connectionOf(ctx).rollup(try textArgument(argv[0], "the rollup name"))
+    api.pointee.result_int64(ctx, try rollup.refresh())
+}
+
 /// shards_explain(collection, query) -> how the query read the collection: for each
 /// scan, the shards it visited out of all, and the SQL it ran in each (for a compressed
 /// shard read block by block, in each block it read), then how many compressed blocks
@@ -199,6 +206,7 @@ private let functions: [FunctionSpec] = [
     FunctionSpec(name: "shard_archive", argc: 3, flags: directOnly, body: shardArchive),
     FunctionSpec(name: "shard_compress", argc: 2, flags: directOnly, body: shardCompress),
     FunctionSpec(name: "shard_merge", argc: 2, flags: directOnly, body: shardMerge),
+    FunctionSpec(name: "shard_rollup_refresh", argc: 1, flags: directOnly, body: shardRollupRefresh),
     FunctionSpec(name: "shards_version", argc: 0, flags: pure) { ctx, _, _ in resultText(ctx, shardsVersion) },
     FunctionSpec(name: "shards_debug", argc: 0, flags: SQLITE_UTF8 | SQLITE_INNOCUOUS) { ctx, _, _ in resultText(ctx, debugText()) },
 ]
@@ -214,8 +222,11 @@ func registerFunctions(_ db: Database, _ connection: Connection) throws {
                 let f = functions[fi.index]
                 guarded(ctx) {
                     // The side-effecting functions are the DIRECTONLY ones.
-                    if f.flags & SQLITE_DIRECTONLY != 0, let vfs = fi.replicatingVFS {
-                        try Replication.requireTransactionForWrite(fi.connection.db, vfs: vfs, function: f.name)
+                    if f.flags & SQLITE_DIRECTONLY != 0 {
+                        try DirectCall.require(ctx, fi.connection.db, function: f.name)
+                        if let vfs = fi.replicatingVFS {
+                            try Replication.requireTransactionForWrite(fi.connection.db, vfs: vfs, function: f.name)
+                        }
                     }
                     try f.body(ctx, argc, argv!)
                 }

@@ -92,6 +92,12 @@ final class ScanCursor {
     private var returned: Int64 = 0
     private var cap: Int64 = .max
     private(set) var eof = true
+    /// For a scan that only counts (`ScanPlan.onlyCounts`): the rows it steps over, from
+    /// the catalog, without reading one; -1 for a scan that reads its rows. The module
+    /// steps them in the cursor's C struct (`countLeft`), with no call into this object.
+    private(set) var countedRows: Int64 = -1
+    /// That scan's plan as xFilter got it, to read the rows after all (`readRows`).
+    private var countedPlanText = ""
 
     init(collection: ShardedCollection) { self.collection = collection }
 
@@ -99,10 +105,19 @@ final class ScanCursor {
 
     // MARK: - xFilter
 
-    func filter(plan: ScanPlan, encoded: String, argv: ValueArray?, argc: Int32) throws {
+    /// xFilter. `readingRows`: read the rows even when the plan only counts them.
+    func filter(plan: ScanPlan, encoded: String, argv: ValueArray?, argc: Int32, readingRows: Bool = false) throws {
         release()
         self.plan = plan
         readPin = try collection.readyToScan()
+        if plan.onlyCounts && !readingRows {
+            // The catalog's counters are exact for every write path, this connection's
+            // unsynced ones included (readyToScan wrote its buffer and caught up).
+            countedRows = collection.catalog.totalRows
+            countedPlanText = encoded
+            if countedRows == 0 { finish() }
+            return
+        }
         writesAtStart = collection.shardWrites
         let columns = collection.columns
         var pruning = ShardFilter()
@@ -146,6 +161,14 @@ final class ScanCursor {
                 if let path = indexedPath(column) {
                     let values = items.compactMap(summaryValue)
                     if values.count == items.count { summaryConditions.append(SummaryCondition(path: path, op: .eq, values: values)) }
+                }
+                // A long list is one JSON value (`InListJSON`): one parameter per value
+                // would stop at SQLite's variable limit.
+                if items.count > InListJSON.threshold(variableLimit: Int(collection.db.limit(SQLITE_LIMIT_VARIABLE_NUMBER))),
+                   let json = inListJSON(items) {
+                    parameters.append(.query(.text(json)))
+                    conditions.append(.init("\(columns.expression(column)) IN (SELECT value FROM json_each(\(SQLText.parameter(parameters.count))))"))
+                    continue
                 }
                 var marks: [String] = []
                 for item in items {
@@ -299,6 +322,29 @@ final class ScanCursor {
             let text = valueText(copy.handle) ?? ""   // SQLite's own spelling of the number
             return .query(.text(text))
         }
+    }
+
+    /// The values of a long IN list as one JSON array; nil when one cannot go as JSON.
+    private func inListJSON(_ items: [Parameter]) -> String? {
+        var list = InListJSON()
+        for item in items {
+            let ok: Bool
+            switch item {
+            case .value(let v):
+                switch valueType(v.handle) {
+                case SQLITE_INTEGER: ok = list.add(.integer(valueInt64(v.handle)))
+                case SQLITE_FLOAT: ok = list.add(.real(valueDouble(v.handle)))
+                case SQLITE_TEXT: ok = list.add(.text(valueTextBytes(v.handle) ?? UnsafeRawBufferPointer(start: nil, count: 0)))
+                default: ok = list.add(.never)
+                }
+            case .query(.integer(let i)): ok = list.add(.integer(i))
+            case .query(.real(let d)): ok = list.add(.real(d))
+            case .query(.text(var t)): ok = t.withUTF8 { list.add(.text(UnsafeRawBufferPointer($0))) }
+            case .query(.null): ok = list.add(.never)
+            }
+            guard ok else { return nil }
+        }
+        return list.text
     }
 
     private func pruneValue(_ v: OpaquePointer?) -> PruneValue {
@@ -471,6 +517,25 @@ final class ScanCursor {
         }
     }
 
+    /// A counting scan asked for a row's rowid or a column after all, having stepped
+    /// over `stepped` rows: it becomes a scan that reads the rows, moved past as many.
+    func readRows(stepped: Int64) throws {
+        guard countedRows >= 0 else { return }
+        countedRows = -1
+        try filter(plan: plan, encoded: countedPlanText, argv: nil, argc: 0, readingRows: true)
+        countedPlanText = ""
+        var skipped: Int64 = 0
+        while skipped < stepped && !eof {
+            try next()
+            skipped += 1
+        }
+    }
+
+    /// The end of a counting scan (its steps are counted in the cursor's C struct).
+    func countingEnded() {
+        if countedRows >= 0 { finish() }
+    }
+
     /// xNext.
     func next() throws {
         returned += 1
@@ -593,6 +658,7 @@ final class ScanCursor {
         groups.removeAll()
         lastIds.removeAll(keepingCapacity: true)
         nextGroup = 0
+        countedRows = -1
         eof = true
     }
 }

@@ -258,13 +258,16 @@ final class ShardedCollection {
                 key: key, number: row.number, period: period, rows: row.rows, lastLocal: row.lastLocal,
                 minId: row.minId, maxId: row.maxId, minTs: row.minTs, maxTs: row.maxTs, state: state, file: row.file,
                 mergedInto: row.mergedInto, tableName: row.table)
-            shard.summary = row.summary.flatMap(ShardSummary.init(encoded:))
+            shard.summary = row.summary.flatMap { ShardSummary(encoded: $0, shard: row.number) }
+            shard.changes = row.changes
             try CatalogCheck.check(collection: name, shard)
             shards.append(shard)
         }
         let next = try store.nextNumber()
         try CatalogCheck.check(collection: name, nextNumber: next, highest: try store.highestNumber())
-        catalog = Catalog(shards)
+        let loaded = Catalog(shards)
+        try CatalogCheck.check(collection: name, mergeTargets: try store.mergeTargets(), in: loaded)
+        catalog = loaded
         statements.fit(shards: catalog.shards.count)
         // Another connection may have left merges or summaries to do.
         upkeep.due()
@@ -311,7 +314,7 @@ final class ShardedCollection {
         s.minTs = stmt.optionalInt(3)
         s.maxTs = stmt.optionalInt(4)
         if let maxId = s.maxId { s.lastLocal = max(s.lastLocal, maxId & DocumentId.maxLocal) }
-        s.dirty = true
+        s.noteRecounted()
     }
 
     /// xBegin: the first write of a transaction checks for other writers once.

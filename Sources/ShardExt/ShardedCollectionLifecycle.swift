@@ -39,6 +39,10 @@ extension ShardedCollection {
     /// Takes shards out of the collection in the current transaction: their catalog
     /// rows say `retired`, so no reader sees them from here on. Returns their rows.
     func retire(_ victims: [ShardInfo]) throws -> Int64 {
+        // Rollups keep the buckets of documents leaving the collection.
+        if schema == "main", let connection {
+            for rollup in try connection.rollups(over: name) { try rollup.keep(victims, of: self) }
+        }
         for s in victims { try store.setState(s.isCompressed ? .retiredCompressed : .retired, shard: s.number) }
         // (Dirty counters stay dirty: a ROLLBACK TO that brings the shards back counts them again.)
         for s in victims { s.state = s.isCompressed ? .retiredCompressed : .retired }

@@ -1,8 +1,9 @@
 import CShardShim
 import ShardCore
 
-// Shards that stopped receiving rows: merged into fewer tables (README, "Merging finished shards"), and
-// summarized for reads to skip them (README, "Reads and routing": summaries). MergePlan decides; this carries it out,
+// Shards that stopped receiving rows: merged into fewer tables (README, "Merging finished shards"),
+// summarized for reads to skip them (README, "Reads and routing": summaries), and rolled up into the
+// partials of rollups over the collection (docs/rollups.md). MergePlan decides; this carries it out,
 // in the caller's transaction.
 extension ShardedCollection {
     // MARK: - pacing
@@ -62,6 +63,12 @@ extension ShardedCollection {
         if let s = unsummarized(cut: cut) {
             try buildSummary(s)
             return s.rows
+        }
+        // Then the partials of rollups over the collection (RollupTable).
+        if schema == "main", let connection {
+            for rollup in try connection.rollups(over: name) {
+                if let rows = try rollup.upkeepStep(self, cut: cut) { return rows }
+            }
         }
         return nil
     }

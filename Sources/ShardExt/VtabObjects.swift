@@ -26,7 +26,7 @@ func freeVtab(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?) -> Int32 {
 
 func makeCursor(_ object: AnyObject, _ out: UnsafeMutablePointer<UnsafeMutablePointer<sqlite3_vtab_cursor>?>?) -> Int32 {
     let c = UnsafeMutablePointer<ShardCursor>.allocate(capacity: 1)
-    c.initialize(to: ShardCursor(base: sqlite3_vtab_cursor(), object: retainedPointer(object)))
+    c.initialize(to: ShardCursor(base: sqlite3_vtab_cursor(), object: retainedPointer(object), countLeft: -1))
     out!.pointee = UnsafeMutableRawPointer(c).assumingMemoryBound(to: sqlite3_vtab_cursor.self)
     return SQLITE_OK
 }
@@ -34,6 +34,11 @@ func makeCursor(_ object: AnyObject, _ out: UnsafeMutablePointer<UnsafeMutablePo
 @inline(__always) func cursorObject<T: AnyObject>(_ cur: UnsafeMutablePointer<sqlite3_vtab_cursor>?, as: T.Type) -> T {
     let c = UnsafeMutableRawPointer(cur!).assumingMemoryBound(to: ShardCursor.self)
     return object(c.pointee.object, as: T.self)
+}
+
+/// The cursor's C struct, whose `countLeft` a counting scan steps on.
+@inline(__always) func cursorStruct(_ cur: UnsafeMutablePointer<sqlite3_vtab_cursor>?) -> UnsafeMutablePointer<ShardCursor> {
+    UnsafeMutableRawPointer(cur!).assumingMemoryBound(to: ShardCursor.self)
 }
 
 func freeCursor(_ cur: UnsafeMutablePointer<sqlite3_vtab_cursor>?) -> Int32 {

@@ -78,3 +78,23 @@ final class SafetyTests: XCTestCase {
         for more in ["SELECT 1", " ; DELETE FROM t", "-- c\nx", "/* x */ y"] { XCTAssertFalse(SQLText.isBlank(more), more) }
     }
 }
+
+final class SQLTextMentionsTests: XCTestCase {
+    private func mentions(_ sql: String, _ name: String) -> Bool {
+        Array(sql.utf8).withUnsafeBytes { SQLText.mentions($0, name) }
+    }
+
+    func testAWordOfItsOwnInAnyCase() {
+        XCTAssertTrue(mentions("SELECT shard_insert('ev', ?)", "shard_insert"))
+        XCTAssertTrue(mentions("select SHARD_INSERT ('ev', ?)", "shard_insert"))
+        XCTAssertTrue(mentions("SELECT \"shard_insert\"(1)", "shard_insert"))
+        XCTAssertTrue(mentions("shard_insert", "shard_insert"))
+        XCTAssertFalse(mentions("INSERT INTO chk VALUES (1)", "shard_insert"))
+        XCTAssertFalse(mentions("SELECT my_shard_insert(1)", "shard_insert"))
+        XCTAssertFalse(mentions("SELECT shard_insert2(1)", "shard_insert"))
+        XCTAssertFalse(mentions("SELECT shard_insert$(1)", "shard_insert"))
+        XCTAssertFalse(mentions("SELECT éshard_insert(1)", "shard_insert"))
+        XCTAssertFalse(mentions("shard_inser", "shard_insert"))
+        XCTAssertFalse(mentions("", "shard_insert"))
+    }
+}

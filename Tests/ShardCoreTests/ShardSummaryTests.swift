@@ -53,7 +53,7 @@ final class ShardSummaryTests: XCTestCase {
         XCTAssertTrue(w.mayMatch([cond("$.type", .eq, SummaryValue("click"))]))
         XCTAssertFalse(w.mayMatch([cond("$.type", .eq, SummaryValue("buy"))]), "still exact")
         XCTAssertFalse(w.mayMatch([cond("$.n", .eq, .integer(11))]))
-        XCTAssertEqual(ShardSummary(encoded: w.encoded), w)
+        XCTAssertEqual(ShardSummary(encoded: w.encoded(shard: 3), shard: 3), w)
         // A path only seen as NULL gains its first value.
         let nulls = summary(["$.x": [nil]])
         let x = nulls.widened(pathHashes: [BlockFilter.pathHash("$.x")], values: [text("a")])!
@@ -71,7 +71,7 @@ final class ShardSummaryTests: XCTestCase {
         for i in 0..<500 { XCTAssertTrue(s.mayMatch([cond("$.n", .eq, .integer(Int64(i)))]), "value \(i)") }
         let misses = (1000..<2000).filter { s.mayMatch([cond("$.n", .eq, .integer(Int64($0 * 7919)))]) }.count
         XCTAssertLessThan(misses, 1000, "values outside the range are still told apart by min and max")
-        XCTAssertEqual(ShardSummary(encoded: s.encoded), s)
+        XCTAssertEqual(ShardSummary(encoded: s.encoded(shard: 3), shard: 3), s)
         // Wide Bloom bits built by the Builder take new keys too.
         var b = ShardSummary.Builder(paths: ["$.n"])
         for i in 0..<100 { b.add(pathIndex: 0, .integer(Int64(i))) }
@@ -127,11 +127,24 @@ final class ShardSummaryTests: XCTestCase {
     func testBytesRoundTripAndBadBytesAreUnknown() {
         let s = summary(["$.type": [text("click"), nil], "$.n": (0..<100).map { .integer(Int64($0)) },
                          "$.r": [.real(1.5), text("x")]])
-        XCTAssertEqual(ShardSummary(encoded: s.encoded), s)
-        XCTAssertEqual(ShardSummary(encoded: ShardSummary().encoded), ShardSummary())
-        let bytes = s.encoded
-        for cut in 0..<bytes.count { XCTAssertNil(ShardSummary(encoded: Array(bytes[..<cut]))) }
-        XCTAssertNil(ShardSummary(encoded: [9, 0]))
+        XCTAssertEqual(ShardSummary(encoded: s.encoded(shard: 7), shard: 7), s)
+        XCTAssertEqual(ShardSummary(encoded: ShardSummary().encoded(shard: 1), shard: 1), ShardSummary())
+        let bytes = s.encoded(shard: 7)
+        for cut in 0..<bytes.count { XCTAssertNil(ShardSummary(encoded: Array(bytes[..<cut]), shard: 7)) }
+        XCTAssertNil(ShardSummary(encoded: [9, 0], shard: 7))
+        // Every byte, each bit flipped: never read as a summary.
+        for i in bytes.indices {
+            for bit in 0..<8 {
+                var bad = bytes
+                bad[i] ^= 1 << bit
+                XCTAssertNil(ShardSummary(encoded: bad, shard: 7), "byte \(i) bit \(bit)")
+            }
+        }
+        // Another shard's summary, and version 1 (no check), are not used.
+        XCTAssertNil(ShardSummary(encoded: bytes, shard: 8))
+        var v1 = Array(bytes.dropLast(8))
+        v1[0] = 1
+        XCTAssertNil(ShardSummary(encoded: v1, shard: 7))
     }
 
     func testIntegerAndRealCompareExactly() {

@@ -11,8 +11,9 @@ final class LoadingTests: XCTestCase {
         let functionsAfter = Set(try db.query("SELECT name FROM pragma_function_list").compactMap { $0[0].text })
         let modulesAfter = Set(try db.query("SELECT name FROM pragma_module_list").compactMap { $0[0].text })
         XCTAssertEqual(functionsAfter.subtracting(functionsBefore),
-                       ["shard_insert", "shard_key", "ensure_json_index", "shard_storage", "shards_explain", "shard_flush", "shard_drop", "shard_archive", "shard_compress", "shard_merge", "shards_version", "shards_debug"])
-        XCTAssertEqual(modulesAfter.subtracting(modulesBefore), ["shards", "shard_list", "shards_block"])
+                       ["shard_insert", "shard_key", "ensure_json_index", "shard_storage", "shards_explain", "shard_flush", "shard_drop", "shard_archive", "shard_compress", "shard_merge", "shard_rollup_refresh", "shards_version", "shards_debug",
+                        "shards_distinct", "shards_quantile", "shards_distinct_state", "shards_quantile_state", "shards_distinct_merge", "shards_quantile_merge"])
+        XCTAssertEqual(modulesAfter.subtracting(modulesBefore), ["shards", "shard_list", "shards_block", "shards_rollup"])
     }
 
     func testFunctionFlags() throws {
@@ -21,11 +22,13 @@ final class LoadingTests: XCTestCase {
         let flags = Dictionary(uniqueKeysWithValues: try db.query(
             "SELECT name, flags FROM pragma_function_list WHERE name LIKE 'shard%' OR name = 'ensure_json_index'"
         ).map { ($0[0].text!, $0[1].int!) })
-        for f in ["shard_insert", "ensure_json_index", "shard_storage", "shards_explain", "shard_flush", "shard_drop", "shard_archive", "shard_compress", "shard_merge"] {
+        for f in ["shard_insert", "ensure_json_index", "shard_storage", "shards_explain", "shard_flush", "shard_drop", "shard_archive", "shard_compress", "shard_merge", "shard_rollup_refresh"] {
             XCTAssertNotEqual(flags[f]! & 0x80000, 0, "\(f) must be SQLITE_DIRECTONLY")
         }
-        XCTAssertNotEqual(flags["shards_version"]! & 0x800, 0)
-        XCTAssertNotEqual(flags["shards_version"]! & 0x200000, 0)
+        for f in ["shards_version", "shards_distinct", "shards_quantile", "shards_distinct_state", "shards_quantile_state", "shards_distinct_merge", "shards_quantile_merge"] {
+            XCTAssertNotEqual(flags[f]! & 0x800, 0, "\(f) must be SQLITE_DETERMINISTIC")
+            XCTAssertNotEqual(flags[f]! & 0x200000, 0, "\(f) must be SQLITE_INNOCUOUS")
+        }
     }
 
     func testVersionAndDebug() throws {

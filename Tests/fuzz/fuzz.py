@@ -3,6 +3,7 @@
 
     scripts/fuzz --minutes N [--seed S] [--engine apsw|c|both]
     scripts/fuzz --replay S/B/I [--engine E]     # one case again, printing its SQL
+    FUZZ_SURFACES=tamper,catalog scripts/fuzz ...  # only those surfaces
 
 Each batch B of a run with seed S runs in a child process (apsw's SQLite 3.54 and the
 system SQLite 3.40 through its C API, alternately; see Tests/python/engines.py). Case I
@@ -25,6 +26,13 @@ again by itself. A case opens a fresh database and drives one surface:
              tables and files), then the collection used on a fresh connection
   explain    shards_explain of generated statements (nested, writing, several),
              and a trigger on a shard table that writes to its collection
+  rollups    shards_rollup with generated options (buckets, groups, measures,
+             valid and broken), generated queries on it interleaved with writes,
+             shard_rollup_refresh and lifecycle calls; a rollup's count must equal
+             the collection's count(*) while nothing was dropped
+  tamper     a merged collection's merged_into, summary bytes or counter columns
+             changed by hand; then every answer on a fresh connection must be the
+             one from before or the catalog's "inconsistent" error, never another
 
 SQL errors are expected (most generated input is bad); what fails a case is the child
 dying, hanging, a differential mismatch or an inconsistent collection. The run prints
@@ -546,10 +554,148 @@ def case_explain(ctx):
         ctx.sql(c, "SELECT count(*) FROM ev")
 
 
+def gen_rollup_options(r):
+    parts = []
+    if r.random() < 0.95:
+        parts.append("source = " + r.choice(["ev", "ev", "ev", "nope", "sqlite_schema", "'ev'", ""]))
+    units = ["minute", "hours", "day", "week", "months", "fortnight", "", "1.5 day", "0 day", "-1 hour"]
+    if r.random() < 0.8:
+        parts.append(f"bucket = '{r.choice(['1', '2', '7', '15', '100000', '100001', ''])} {r.choice(units)}'")
+    for _ in range(r.choice([0, 1, 1, 2, 3])):
+        parts.append("group = '" + r.choice(["", "g: "]) + gen_path(r).replace("'", "''") + "'")
+    kinds = ["count", "sum({p})", "min({p})", "max({p})", "avg({p})", "distinct({p})", "quantile({p}, {q})", "median({p})", "sum()"]
+    for i in range(r.choice([0, 1, 2, 3, 5])):
+        k = r.choice(kinds).format(p=r.choice(["$.n", "$.type", "$.ts", gen_path(r)]).replace("'", "''"),
+                                   q=r.choice(["0", "0.5", "1", "1.5", "-0", "x"]))
+        parts.append(f"measure = '{r.choice(['m', 'n', 'bucket', 'x y', 'm'])}{i}: {k}'")
+    if r.random() < 0.2:
+        parts.append(f"retain = '{r.choice(['1 days', '3 months', '0 days', 'x'])}'")
+    if r.random() < 0.1:
+        parts.append(r.choice(["foo = 1", "source = ev", "bucket = day"]))
+    r.shuffle(parts)
+    return ", ".join(parts)
+
+
+def case_rollups(ctx):
+    r = ctx.r
+    c = ctx.open("db")
+    opts = "time = '$.ts', partition = " + r.choice(["day", "hour", "month"]) + r.choice(["", ", buffer = 3", ", max_rows = 4"])
+    if not make_collection(ctx, c, opts, docs=r.randint(0, 30)):
+        return
+    valid = "source = ev, bucket = '" + r.choice(["1 hour", "1 day", "1 week", "1 month", "7 minutes"]) + \
+        "', group = '$.type', measure = 'n: count', measure = 's: sum($.n)', measure = 'u: distinct($.n)', measure = 'q: quantile($.n, 0.9)'"
+    made = ctx.sql(c, f"CREATE VIRTUAL TABLE r USING shards_rollup({gen_rollup_options(r) if r.random() < 0.4 else valid})") is not None
+    if not made:
+        made = ctx.sql(c, f"CREATE VIRTUAL TABLE r USING shards_rollup({valid})") is not None
+    if not made:
+        ctx.problem("a valid rollup cannot be created")
+        return
+    dropped = False
+    for _ in range(r.randint(1, 12)):
+        x = r.random()
+        if x < 0.3:
+            ctx.sql(c, "INSERT INTO ev(doc) VALUES (?)", (gen_document(r),))
+        elif x < 0.4:
+            ctx.sql(c, "SELECT shard_rollup_refresh('r')")
+        elif x < 0.45:
+            ctx.sql(c, f"SELECT shard_drop('ev', '{gen_time(r)}')")
+            dropped = True
+        elif x < 0.5:
+            ctx.sql(c, f"SELECT shard_compress('ev', '{gen_time(r)}')")
+        elif x < 0.55:
+            ctx.sql(c, "DELETE FROM ev WHERE id = (SELECT max(id) FROM ev)")
+        else:
+            col = r.choice(["bucket", "bucket_ms", "type", "n", "rowid"])
+            op = r.choice(["=", "<", ">=", "IN", "BETWEEN", "IS", "LIKE"])
+            v = r.choice([gen_scalar(r), "'2025-01-01'", "'2025'", "1735689600000", "NULL", "'click'"])
+            rhs = f"({v}, {gen_scalar(r)})" if op == "IN" else f"{v} AND {gen_scalar(r)}" if op == "BETWEEN" else str(v)
+            ctx.sql(c, f"SELECT * FROM r WHERE {col} {op} {rhs} ORDER BY {r.choice(['bucket', 'bucket_ms DESC', 'n', '1'])}")
+    if not dropped:
+        total = ctx.sql(c, "SELECT count(*) FROM ev")
+        counted = ctx.sql(c, "SELECT coalesce(sum(n), 0) FROM r")
+        if total is not None and counted is not None and total[0][0] != counted[0][0]:
+            ctx.problem(f"rollup counts {counted[0][0]} documents, the collection {total[0][0]}")
+    ctx.sql(c, "DROP TABLE r")
+
+
+def case_tamper(ctx):
+    """A catalog tampered with in ways its checks must catch (issue 18): answers on a
+    fresh connection are the true ones or the "inconsistent" error, never another."""
+    r = ctx.r
+    c = ctx.open("db")
+    opts = "time = '$.ts', partition = 'day', index = '$.type', merge = 'none', max_rows = " + str(r.choice([2, 3, 5]))
+    if not make_collection(ctx, c, opts, docs=0):
+        return
+    types = ["a", "b", "c", "d", "e"]
+    for _ in range(r.randint(4, 24)):
+        ctx.sql(c, "INSERT INTO ev(doc) VALUES (?)",
+                (json.dumps({"ts": f"2025-0{r.randint(1, 3)}-{r.randint(1, 5):02d}", "type": r.choice(types)}),))
+    ctx.sql(c, f"SELECT shard_merge('ev', '2025-0{r.randint(1, 4)}-01')")   # merges, then summarizes what is sealed
+    if r.random() < 0.3:
+        ctx.sql(c, f"SELECT shard_compress('ev', '2025-0{r.randint(1, 4)}-01')")
+    ids = [row[0] for row in ctx.sql(c, "SELECT id FROM ev ORDER BY id") or []]
+    long_list = json.dumps(r.sample(types, 2) + [f"p{i}" for i in range(100)])
+    queries = [("SELECT count(*) FROM ev", ()), ("SELECT id FROM ev ORDER BY ts DESC, id DESC LIMIT 3", ()),
+               ("SELECT count(*) FROM ev WHERE type IN (SELECT value FROM json_each(?))", (long_list,))]
+    queries += [("SELECT count(*) FROM ev WHERE type = ?", (t,)) for t in types + ["zz"]]
+    queries += [("SELECT id, type FROM ev WHERE id = ?", (i,)) for i in r.sample(ids, min(3, len(ids)))]
+    truth = [ctx.sql(c, q, p) for q, p in queries]
+    rows = ctx.sql(c, "SELECT num, merged_into, summary IS NOT NULL FROM ev_shards ORDER BY num") or []
+    if not rows:
+        return
+    nums = [row[0] for row in rows]
+    merged = [row[0] for row in rows if row[1] is not None]
+    summarized = [row[0] for row in rows if row[2]]
+    k = r.random()
+    if k < 0.35:
+        surface = "merged_into"
+        victim = r.choice(merged if merged and r.random() < 0.7 else nums)
+        live_tables = [n for n, into, _ in rows if into is None and n != victim]
+        value = r.choice([victim, max(nums) + r.randint(1, 50), -1, 0, "x", 1.5, 2 ** 63 - 1, -2 ** 63]
+                         + [n for n in live_tables if n not in {into for _, into, _ in rows}][:1])
+        ctx.sql(c, "UPDATE ev_shards SET merged_into = ? WHERE num = ?", (value, victim))
+    elif k < 0.7 and summarized:
+        surface = "summary"
+        victim = r.choice(summarized)
+        blob = bytearray((ctx.sql(c, "SELECT summary FROM ev_shards WHERE num = ?", (victim,)) or [[b""]])[0][0] or b"")
+        how = r.random()
+        if how < 0.6 and blob:
+            for _ in range(r.randint(1, 3)):
+                blob[r.randrange(len(blob))] ^= r.randint(1, 255)
+        elif how < 0.8:
+            other = r.choice(summarized)
+            blob = bytearray((ctx.sql(c, "SELECT summary FROM ev_shards WHERE num = ?", (other,)) or [[b""]])[0][0] or b"")
+        else:
+            blob = blob[:r.randint(0, len(blob))] + bytes(r.randrange(256) for _ in range(r.randint(0, 4)))
+        ctx.sql(c, "UPDATE ev_shards SET summary = ? WHERE num = ?", (bytes(blob), victim))
+    else:
+        surface = "counters"
+        col = r.choice(["rows", "seq", "last_local", "num", "part", "min_id", "max_id", "min_ts", "max_ts", "next_number"])
+        # Values no integer column turns into an integer (" 1" and 0.0 would become 1 and 0).
+        value = r.choice(["abc", "y", "", "12abc", 1.5, -0.5, b"\x01", "9e999"])
+        if col == "next_number":
+            ctx.sql(c, "UPDATE ev_config SET value = ? WHERE key = 'next_number'", (value,))
+        else:
+            ctx.sql(c, f"UPDATE ev_shards SET {col} = ? WHERE num = ?", (value, r.choice(nums)))
+    c.close()
+    ctx.conns.remove(c)
+    fresh = ctx.open("db")
+    for (q, p), want in zip(queries, truth):
+        try:
+            got = fresh.execute(q, p)
+        except SQLError as e:
+            if "inconsistent" not in e.message:
+                ctx.problem(f"{surface}: {q}: error {e.message!r}, wanted the answer or the catalog's 'inconsistent'")
+            continue
+        if want is not None and got != want:
+            ctx.problem(f"{surface}: {q} {p}: {got}, before the tampering {want}")
+
+
 SURFACES = {
-    "catalog": case_catalog, "explain": case_explain,
+    "catalog": case_catalog, "explain": case_explain, "tamper": case_tamper,
     "options": case_options, "documents": case_documents, "paths": case_paths, "queries": case_queries,
     "sql": case_sql, "blocks": case_blocks, "lifecycle": case_lifecycle, "times": case_times,
+    "rollups": case_rollups,
 }
 
 
@@ -559,7 +705,9 @@ def case_rng(seed, batch, index):
 
 def run_case(engine, seed, batch, index, verbose=False):
     r = case_rng(seed, batch, index)
-    surface = r.choice(sorted(SURFACES))
+    # FUZZ_SURFACES=tamper,catalog keeps to those surfaces (give it to --replay too).
+    only = [x for x in os.environ.get("FUZZ_SURFACES", "").split(",") if x]
+    surface = r.choice(sorted(only or SURFACES))
     folder = tempfile.mkdtemp(prefix="shards-fuzz-")
     ctx = Ctx(engine, r, folder, verbose)
     try:

@@ -293,9 +293,12 @@ def cross_version_checks():
     T.end()
 
 
-# docs/functions.md, and shards_explain (the plan viewer the routing work asked for).
+# docs/functions.md, shards_explain (the plan viewer the routing work asked for), and the
+# sketch aggregates (docs/rollups.md).
 FUNCTIONS = {"ensure_json_index/2", "shard_storage/2", "shard_insert/2", "shard_key/2", "shards_debug/0", "shards_version/0",
-             "shard_flush/1", "shard_drop/2", "shard_archive/3", "shard_compress/2", "shard_merge/2", "shards_explain/2"}
+             "shard_flush/1", "shard_drop/2", "shard_archive/3", "shard_compress/2", "shard_merge/2", "shard_rollup_refresh/1",
+             "shards_explain/2", "shards_distinct/1", "shards_quantile/2", "shards_distinct_state/1", "shards_quantile_state/1",
+             "shards_distinct_merge/1", "shards_quantile_merge/1"}
 
 
 def host_checks():
@@ -309,7 +312,7 @@ def host_checks():
     m1 = set(conn.execute("select name from pragma_module_list").fetchall())
     added = {r[0] for r in f1 - f0}
     T.check(added == FUNCTIONS, "loading adds exactly the documented functions", repr(sorted(added ^ FUNCTIONS)))
-    T.check(sorted(r[0] for r in m1 - m0) == ["shard_list", "shards", "shards_block"], "loading adds the three modules",
+    T.check(sorted(r[0] for r in m1 - m0) == ["shard_list", "shards", "shards_block", "shards_rollup"], "loading adds the four modules",
             repr(m1 - m0))
     T.check(f1 >= f0 and m1 >= m0, "loading removes nothing")
     plain.close()

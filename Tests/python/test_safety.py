@@ -516,6 +516,201 @@ def h4_scan_does_not_see_its_own_inserts(E, folder):
         check(one(conn, "SELECT count(*) FROM ev") == 10, f"{options}: doubled")
 
 
+# MARK: - long IN lists and tampered catalogs (issue 18)
+
+@case
+def i2_in_lists_above_the_variable_limit(E, folder):
+    import json
+    conn = E.open_(os.path.join(folder, "db"))
+    conn.execute("CREATE VIRTUAL TABLE ev USING shards(time='$.ts', max_rows=3, index='$.type', index='$.n')")
+    docs = [doc(d, t, n=n) for d, t, n in [(1, "a", 1), (2, "b", 2.5), (3, "c", 3), (4, "d\"q", 4), (5, "é", 5)]]
+    for d in docs:
+        conn.execute("INSERT INTO ev(doc) VALUES (?)", (d,))
+    rows = conn.execute("SELECT id, ts, type, n FROM ev ORDER BY id")
+    ids, tss = [r[0] for r in rows], [r[1] for r in rows]
+    check(len(rows) == 5, f"rows {rows}")
+    big = 40_000
+    # Literals above SQLite's variable limit (32,766), with the rows' own values among them.
+    ts_list = ",".join(str(t) for t in tss[:3]) + "," + ",".join(str(1_600_000_000_000 + i) for i in range(big))
+    check(one(conn, f"SELECT count(*) FROM ev WHERE ts IN ({ts_list})") == 3, "ts IN 40,000 literals")
+    id_list = ",".join(str(i) for i in ids[1:]) + "," + ",".join(str(10**15 + i) for i in range(big))
+    check(one(conn, f"SELECT count(*) FROM ev WHERE id IN ({id_list})") == 4, "id IN 40,000 literals")
+    check([r[0] for r in conn.execute(f"SELECT id FROM ev WHERE id IN ({id_list}) ORDER BY id DESC")] == ids[:0:-1],
+          "id IN, ordered")
+    types = ["a", "d\"q", "é"] + [f"t{i}" for i in range(100_000)]
+    check(one(conn, "SELECT count(*) FROM ev WHERE type IN (SELECT value FROM json_each(?))", (json.dumps(types),)) == 3,
+          "type IN json_each of 100,000")
+    # Numbers of each kind, text that looks like a number, NULL and a blob, long and short:
+    # the same rows either way, as a plain table answers.
+    conn.execute("CREATE TABLE plain(id INTEGER PRIMARY KEY, ts INTEGER, type, n)")
+    conn.execute("INSERT INTO plain SELECT id, ts, type, n FROM ev")
+    values = ["1", 2.5, 3, 3.0, "4", None, b"a", "b", 5.0000001, -0.0, 1e308, "x" * 200]
+    for column in ("n", "type", "ts", "id"):
+        for padding in (0, 100, 1_500, 33_000):
+            lst = values + [f"pad{i}" for i in range(padding)]
+            q = f"SELECT id FROM %s WHERE {column} IN (SELECT value FROM json_each(?)) ORDER BY id"
+            marks = ",".join("?" * len(lst)) if len(lst) < 30_000 else None
+            j = json.dumps([v for v in lst if not isinstance(v, bytes)])
+            got, want = conn.execute(q % "ev", (j,)), conn.execute(q % "plain", (j,))
+            check(got == want, f"{column} IN json_each, {len(lst)} values: {got} != {want}")
+            if marks:
+                got = conn.execute(f"SELECT id FROM ev WHERE {column} IN ({marks}) ORDER BY id", lst)
+                want = conn.execute(f"SELECT id FROM plain WHERE {column} IN ({marks}) ORDER BY id", lst)
+                check(got == want, f"{column} IN {len(lst)} parameters: {got} != {want}")
+    # Text JSON cannot carry (a NUL byte): bound one by one, as before.
+    conn.execute("INSERT INTO ev(doc) VALUES (?)", (doc(6, "z"),))
+    lst = ["z", "a\x00b"] + [f"p{i}" for i in range(200)]
+    check(one(conn, f"SELECT count(*) FROM ev WHERE type IN ({','.join('?' * len(lst))})", lst) == 1, "NUL in a long list")
+
+
+def merged_collection(E, path):
+    """A collection with one month merged from its days: (connection, merged shard numbers)."""
+    conn = E.open_(path)
+    conn.execute("CREATE VIRTUAL TABLE ev USING shards(time='$.ts', partition='day', index='$.type', merge='none')")
+    for d in range(1, 5):
+        conn.execute(f"INSERT INTO ev(doc) VALUES ('{doc(d)}')")
+    conn.execute(f"INSERT INTO ev(doc) VALUES ('{doc(1, month=2)}')")
+    check(one(conn, "SELECT shard_merge('ev', '2025-02-01')") == 4, "merged")
+    merged = [r[0] for r in conn.execute("SELECT num FROM ev_shards WHERE merged_into IS NOT NULL ORDER BY num")]
+    check(len(merged) == 4, f"merged rows {merged}")
+    check(one(conn, "SELECT count(*) FROM ev") == 5, "all there")
+    return conn, merged
+
+
+@case
+def t5_tampered_merged_into(E, folder):
+    for i, tamper in enumerate(["UPDATE ev_shards SET merged_into = num WHERE num = %(m)d",
+                                "UPDATE ev_shards SET merged_into = 999 WHERE num = %(m)d",
+                                "UPDATE ev_shards SET merged_into = -1 WHERE num = %(m)d",
+                                "UPDATE ev_shards SET merged_into = 'x' WHERE num = %(m)d",
+                                "UPDATE ev_shards SET merged_into = -9223372036854775808 WHERE num = %(m)d",
+                                "UPDATE ev_shards SET merged_into = 9223372036854775807 WHERE num = %(m)d",
+                                # a table-holding shard made to look merged
+                                "UPDATE ev_shards SET merged_into = num WHERE merged_into IS NULL AND seq > 0",
+                                "UPDATE ev_shards SET merged_into = 12345 WHERE merged_into IS NULL AND seq > 0",
+                                # merged into a shard that is not a merged table
+                                "UPDATE ev_shards SET merged_into = (SELECT num FROM ev_shards WHERE seq > 0 "
+                                "AND merged_into IS NULL) WHERE num = %(m)d"]):
+        path = os.path.join(folder, f"db{i}")
+        conn, merged = merged_collection(E, path)
+        conn.execute(tamper % {"m": merged[0]})
+        conn.close()
+        fresh = E.open_(path)
+        for sql in ["SELECT count(*) FROM ev", "SELECT count(*) FROM ev WHERE type = 'a'", "DELETE FROM ev",
+                    f"INSERT INTO ev(doc) VALUES ('{doc(9)}')", "SELECT * FROM shard_list('ev')"]:
+            expect_error(fresh, sql, "catalog of 'ev' is inconsistent")
+        fresh.close()
+
+
+@case
+def t6_flipped_summary_byte(E, folder):
+    for i in range(12):
+        path = os.path.join(folder, f"db{i}")
+        conn = E.open_(path)
+        conn.execute("CREATE VIRTUAL TABLE ev USING shards(time='$.ts', max_rows=3, index='$.type', merge='none')")
+        for d, t in [(1, "a"), (2, "b"), (3, "d"), (4, "e")]:
+            conn.execute(f"INSERT INTO ev(doc) VALUES ('{doc(d, t)}')")
+        conn.execute("SELECT shard_merge('ev', '2024-01-01')")   # summarizes the sealed split
+        blob = one(conn, "SELECT summary FROM ev_shards WHERE summary IS NOT NULL")
+        check(blob is not None, "a summary")
+        check(one(conn, "SELECT count(*) FROM ev WHERE type = 'd'") == 1, "found before")
+        # Flip one byte (each position once over the runs, and the version byte).
+        at = (i * 7) % len(blob)
+        bad = bytearray(blob)
+        bad[at] ^= 0x5A if i % 2 else 0x01
+        conn.execute("UPDATE ev_shards SET summary = ? WHERE summary IS NOT NULL", (bytes(bad),))
+        conn.close()
+        fresh = E.open_(path)
+        for t, n in [("a", 1), ("b", 1), ("d", 1), ("e", 1), ("zz", 0)]:
+            check(one(fresh, f"SELECT count(*) FROM ev WHERE type = '{t}'") == n, f"byte {at} flipped: type {t}")
+            check(one(fresh, f"SELECT count(*) FROM ev WHERE type IN ('{t}', 'q')") == n, f"byte {at}: IN {t}")
+        fresh.close()
+    # A summary copied from another shard's row does not check out either.
+    conn = E.open_(os.path.join(folder, "copy"))
+    conn.execute("CREATE VIRTUAL TABLE ev USING shards(time='$.ts', max_rows=2, index='$.type', merge='none')")
+    for d, t in [(1, "a"), (2, "a"), (3, "d"), (4, "d"), (5, "x")]:
+        conn.execute(f"INSERT INTO ev(doc) VALUES ('{doc(d, t)}')")
+    conn.execute("SELECT shard_merge('ev', '2024-01-01')")
+    check(one(conn, "SELECT count(*) FROM ev_shards WHERE summary IS NOT NULL") == 2, "two summaries")
+    conn.execute("UPDATE ev_shards SET summary = (SELECT summary FROM ev_shards WHERE summary IS NOT NULL ORDER BY num LIMIT 1)"
+                 " WHERE summary IS NOT NULL")
+    conn.close()
+    fresh = E.open_(os.path.join(folder, "copy"))
+    check(one(fresh, "SELECT count(*) FROM ev WHERE type = 'd'") == 2, "a copied summary is not trusted")
+
+
+@case
+def t7_text_in_counter_columns(E, folder):
+    live = "WHERE merged_into IS NULL"
+    merged = "WHERE merged_into IS NOT NULL"
+    late = f"INSERT INTO ev(doc) VALUES ('{doc(1)}')"   # a late document: a new shard of a merged period
+    # (tamper, the statements that must fail: None for all)
+    tampering = [(f"UPDATE ev_shards SET rows = 'abc' {live}", None), (f"UPDATE ev_shards SET seq = 'y' {live}", None),
+                 (f"UPDATE ev_shards SET last_local = 'z' {live}", None),
+                 (f"UPDATE ev_shards SET num = 'n' WHERE num = (SELECT max(num) FROM ev_shards)", None),
+                 (f"UPDATE ev_shards SET rows = 1.5 {live}", None), (f"UPDATE ev_shards SET part = 'p' {live}", None),
+                 (f"UPDATE ev_shards SET min_id = 'i' {live}", None), (f"UPDATE ev_shards SET max_ts = x'01' {live}", None),
+                 ("UPDATE ev_config SET value = '12abc' WHERE key = 'next_number'", None),
+                 ("UPDATE ev_config SET value = 'abc' WHERE key = 'next_number'", None),
+                 ("UPDATE ev_config SET value = NULL WHERE key = 'next_number'", None),
+                 # A merged shard's row, read only when a late document or an id needs it.
+                 (f"UPDATE ev_shards SET seq = 'y' {merged}", [late]),
+                 (f"UPDATE ev_shards SET num = 'n' WHERE num = (SELECT min(num) FROM ev_shards {merged})", None)]
+    for i, (tamper, failing) in enumerate(tampering):
+        path = os.path.join(folder, f"db{i}")
+        conn, merged_numbers = merged_collection(E, path)
+        conn.execute(f"INSERT INTO ev(doc) VALUES ('{doc(2, month=2)}')")
+        conn.execute(tamper)
+        conn.close()
+        fresh = E.open_(path)
+        for sql in ["SELECT count(*) FROM ev", f"INSERT INTO ev(doc) VALUES ('{doc(3, month=2)}')", late,
+                    f"SELECT count(*) FROM ev WHERE id = {merged_numbers[-1] << 40 | 1}",
+                    "DELETE FROM ev", "SELECT shard_compress('ev', '2026-01-01')"]:
+            if failing is None or sql in failing:
+                expect_error(fresh, sql, "catalog of 'ev' is inconsistent")
+            else:
+                try:
+                    fresh.execute(sql)
+                except SQLError as e:
+                    check("catalog of 'ev' is inconsistent" in e.message, f"{tamper}: {sql}: {e.message}")
+        fresh.close()
+
+
+@case
+def t9_directonly_functions_not_run_from_check_constraints(E, folder):
+    path = os.path.join(folder, "db")
+    conn = E.open_(path)
+    # No indexed path: SQLite 3.40 refuses json_extract in the shards' indexes once
+    # trusted_schema is off (its JSON functions are not innocuous there).
+    conn.execute(S.replace(", index='$.type'", ""))
+    made = []
+    for name, sql in [("chk", f"CREATE TABLE chk(x CHECK(shard_insert('ev', '{doc(7)}')))"),
+                      ("chk2", "CREATE TABLE chk2(x CHECK(shard_archive('ev', '2026-01-01', 'chk.db')))"),
+                      ("chk3", "CREATE TABLE chk3(x CHECK(x IS NULL OR shard_drop('ev', '2026-01-01') >= 0))"),
+                      ("chk4", "CREATE TABLE chk4(x CHECK(/* shard_insert */ shard_merge('ev', '2026-01-01') >= 0))")]:
+        try:
+            conn.execute(sql)
+            made.append(name)
+        except SQLError as e:
+            check("unsafe use" in e.message, e.message)   # SQLite 3.50+ refuses them here
+    conn.close()
+    fresh = E.open_(path)
+    fresh.defensive()
+    for trusted in (1, 0):
+        fresh.execute(f"PRAGMA trusted_schema = {trusted}")
+        for name in made:
+            expect_error(fresh, f"INSERT INTO {name}(x) VALUES (1)", "unsafe use of shard_")
+            expect_error(fresh, f"INSERT INTO {name}(x) SELECT 1", "unsafe use of shard_")
+    check(one(fresh, "SELECT count(*) FROM ev") == 1, "no document written by a CHECK")
+    check(not os.path.exists(os.path.join(folder, "chk.db")), "no archive file made by a CHECK")
+    check(one(fresh, "SELECT count(*) FROM shard_list('ev')") == 1, "no shard dropped")
+    # The application's own calls still run, alone, per row, and nested in its own SQL.
+    check(one(fresh, f"SELECT shard_insert('ev', '{doc(8)}') > 0") == 1, "a direct call")
+    check(one(fresh, "SELECT count(shard_insert('ev', value)) FROM json_each(?)", (f"[{doc(9)}, {doc(10)}]",)) == 2, "per row")
+    check(one(fresh, f"SELECT \"SHARD_INSERT\"('ev', '{doc(11)}') > 0") == 1, "quoted, in capitals")
+    check(one(fresh, "SELECT count(*) FROM ev") == 5, "written")
+
+
 # MARK: - smaller
 
 @case

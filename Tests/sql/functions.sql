@@ -108,6 +108,48 @@ select 'f-63', (select group_concat(c) from (select distinct collection c from s
 select 'f-64', (select count(*) from shard_list where collection = 'ev') = (select count(*) from shard_list('ev'));
 select 'f-65', (select count(*) from shard_list('ev') l join ev e on e.shard = l.shard) = (select count(*) from ev);
 
+-- The sketch aggregates (docs/rollups.md, "Sketches and their error bounds"):
+-- states built from values, merged, and answered.
+create table sk(g, v, d);
+with recursive n(i) as (select 1 union all select i + 1 from n where i < 3000)
+insert into sk select i % 3, i % 1000, (i % 500) * 1.5 from n;
+-- below 256 distinct values the count is exact; 1 and 1.0 are one value, '1' and x'31' two more
+select 'sk-01', (select shards_distinct(s) from (select shards_distinct_state(v % 200) s from sk group by g)) = 200;
+select 'sk-02', (select shards_distinct(s) from (select shards_distinct_state(x) s from
+                  (select 1 x union all select 1.0 union all select '1' union all select x'31' union all select null))) = 3;
+-- above it, within 2% (1000 distinct values, states per group merged)
+select 'sk-03', (select abs(shards_distinct(s) - 1000) <= 20 from (select shards_distinct_state(v) s from sk group by g));
+-- merging per-group states gives the state of all the values
+select 'sk-04', (select shards_distinct_merge(s) from (select shards_distinct_state(v) s from sk group by g))
+              = (select shards_distinct_state(v) from sk);
+select 'sk-05', (select shards_distinct(s) from (select shards_distinct_merge(s) s from (select shards_distinct_state(v) s from sk group by g)))
+              = (select shards_distinct(s) from (select shards_distinct_state(v) s from sk));
+-- no rows, NULL states: 0, as count(DISTINCT x) gives
+select 'sk-06', (select shards_distinct(s) from (select shards_distinct_state(v) s from sk where 0)) = 0
+            and (select shards_distinct(null) from sk) = 0 and (select shards_distinct(v) from sk where 0) = 0;
+-- quantiles: the value of rank floor(q * (n - 1)), within 1%
+select 'sk-07', (select abs(shards_quantile(s, 0.5) - (select d from sk order by d limit 1 offset 1499)) <= 0.01 * 373.5
+                 from (select shards_quantile_state(d) s from sk group by g));
+select 'sk-08', (select abs(shards_quantile(s, 0.95) - (select d from sk order by d limit 1 offset 2849)) <= 0.01 * 711
+                 from (select shards_quantile_state(d) s from sk group by g));
+select 'sk-09', (select shards_quantile(s, 0) = 0 and abs(shards_quantile(s, 1) - 748.5) <= 7.485
+                 from (select shards_quantile_state(d) s from sk));
+select 'sk-10', (select shards_quantile_merge(s) from (select shards_quantile_state(d) s from sk group by g))
+              = (select shards_quantile_state(d) from sk);
+-- NULL, text and blobs are not numbers: skipped
+select 'sk-11', (select abs(shards_quantile(s, 0.5) - 5) <= 0.05 from (select shards_quantile_state(x) s from
+                  (select 5 x union all select 'a' union all select null union all select x'00')));
+-- an empty sketch has no quantile
+select 'sk-12', (select shards_quantile(s, 0.5) is null from (select shards_quantile_state(d) s from sk where 0))
+            and (select shards_quantile(null, 0.5) is null);
+select 'sk-13', (select typeof(shards_distinct(null)) || typeof(shards_quantile(s, 0.5)) || typeof(shards_distinct_merge(null))
+                        || typeof(shards_quantile_merge(null)) || typeof(shards_distinct_state(1)) || typeof(shards_quantile_state(1))
+                 from (select shards_quantile_state(1) s)) = 'integerrealblobblobblobblob';
+-- registered with their arity, deterministic and innocuous (0x800 | 0x200000)
+select 'sk-14', (select group_concat(name || '/' || narg || '/' || (flags & 0x200800 = 0x200800), ',') from
+                  (select name, narg, flags from pragma_function_list where name like 'shards\_%' escape '\' and type = 'a' order by name))
+              = 'shards_distinct/1/1,shards_distinct_merge/1/1,shards_distinct_state/1/1,shards_quantile/2/1,shards_quantile_merge/1/1,shards_quantile_state/1/1';
+
 -- ensure_json_index(collection, 'name: path [type]'): the index, and a column that
 -- statements see from the next one on
 create virtual table geo using shards(partition = day, time = '$.t');

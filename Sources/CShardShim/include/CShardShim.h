@@ -23,6 +23,10 @@ typedef struct ShardVtab {
 typedef struct ShardCursor {
   sqlite3_vtab_cursor base;
   void *object;
+  // Rows a scan that only counts still steps over without reading one (ScanCursor,
+  // `countedRows`); -1 for a cursor that reads its rows. Kept here so a step of
+  // count(*) touches no Swift object.
+  sqlite3_int64 countLeft;
 } ShardCursor;
 
 // sqlite3_vtab_config(db, op) for the argument-less ops.

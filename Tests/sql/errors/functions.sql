@@ -102,6 +102,30 @@ select shards_version(1);
 create view v as select shard_insert('e', '{"ts":1}');
 select * from v;
 
+-- expect: shards: shards_distinct: not a shards distinct state
+select shards_distinct(x'00');
+
+-- expect: shards: shards_distinct: not a shards distinct state (a state is a BLOB)
+select shards_distinct('abc');
+
+-- expect: shards: shards_quantile: not a shards quantile state
+select shards_quantile(s, 0.5) from (select shards_distinct_state(1) s);
+
+-- expect: shards: shards_distinct_merge: not a shards distinct state (checksum mismatch)
+select shards_distinct_merge(cast(substr(s, 1, length(s) - 1) || x'00' as blob)) from (select shards_distinct_state(1) s);
+
+-- expect: shards: shards_quantile: the quantile must be a number from 0 to 1
+select shards_quantile(s, 2) from (select shards_quantile_state(1) s);
+
+-- expect: shards: shards_quantile: the quantile must be a number from 0 to 1
+select shards_quantile(s, '0.5') from (select shards_quantile_state(1) s);
+
+-- expect: shards: shards_quantile: the quantile must be the same on every row
+select shards_quantile(s, q) from (select shards_quantile_state(1) s, 0.5 q union all select shards_quantile_state(2), 0.9);
+
+-- expect: wrong number of arguments to function shards_quantile()
+select shards_quantile(x'00');
+
 -- shard_key's time is milliseconds, like ts.
 -- expect: shards: the time 1736935200 reads as Unix seconds: as milliseconds it is 1970-01-21T02:28:55.200Z, as seconds 2025-01-15T10:00:00.000Z; the time is in milliseconds: give 1736935200000 or a time string
 select shard_key('e', 1736935200);

@@ -17,8 +17,8 @@ __all__ = ["load", "loadable_path", "__version__"]
 def loadable_path():
     """The library's path without its file suffix, as `load_extension` and the
     sqlite3 shell's `.load` take it (SQLite adds `.so` and finds the entry point
-    `sqlite3_shardext_init` from the name)."""
-    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "libShardExt")
+    `sqlite3_shards_init` from the name `shards`)."""
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "shards")
 
 
 def load(conn):

@@ -1,0 +1,289 @@
+import CShardShim
+import ShardCore
+
+// The `shards_rollup` virtual-table module (SPEC 11): a thin adapter from SQLite's
+// calling convention to `RollupTable`. Read-only; its shadow tables hold partials
+// (`RollupTable`, "partials"), written by `shard_rollup_refresh` only.
+//
+// idxStr, from xBestIndex to xFilter: `<order>|<term>,<term>...` where order is `n`
+// (none), `a` or `d` (by bucket, ascending or descending), and each term is
+// `<column>:<op>` with op one of eq gt ge lt le in, in argv order. Terms on `bucket`
+// and `bucket_ms` bound the buckets read (and prune shards by time); terms on group
+// columns become SQL on the group values inside each shard. SQLite tests every term
+// again on the rows (none is omitted): they only narrow what is read.
+
+private final class RollupCursor {
+    let table: RollupTable
+    var rows: [(key: RollupKey, value: RollupBuckets.Entry)] = []
+    var position = 0
+    init(_ table: RollupTable) { self.table = table }
+}
+
+@inline(__always) private func rollupOf(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?) -> RollupTable {
+    vtabObject(vtab, as: RollupTable.self)
+}
+
+@inline(__always) private func rollupCursorOf(_ cur: UnsafeMutablePointer<sqlite3_vtab_cursor>?) -> RollupCursor {
+    cursorObject(cur, as: RollupCursor.self)
+}
+
+/// xCreate / xConnect: parse the options, check the source at CREATE, declare the columns.
+/// A rollup whose source was dropped still connects (so it can be dropped); its
+/// queries say the source is gone.
+private func connect(
+    _ rawDb: OpaquePointer?, _ aux: UnsafeMutableRawPointer?, _ argc: Int32,
+    _ argv: UnsafePointer<UnsafePointer<CChar>?>?, _ out: UnsafeMutablePointer<UnsafeMutablePointer<sqlite3_vtab>?>?,
+    _ errOut: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, create: Bool
+) -> Int32 {
+    let connection = object(aux, as: Connection.self)
+    let db = Database(handle: rawDb!)
+    do {
+        let schema = String(cString: argv![1]!)
+        let name = String(cString: argv![2]!)
+        let arguments = (3..<Int(argc)).map { String(cString: argv![$0]!) }
+        let options = try RollupOptions.parse(arguments: arguments)
+        guard schema == "main" else { throw ShardError("a rollup lives in the main database, beside its source collection") }
+        let table = RollupTable(connection: connection, db: db, name: name, options: options)
+        if create { _ = try table.source() }
+        let rc = api.pointee.declare_vtab(rawDb, options.declaration)
+        if rc != SQLITE_OK { throw db.error(rc) }
+        out!.pointee = makeVtab(table)
+        connection.rollups[name] = table
+        return SQLITE_OK
+    } catch {
+        return failConnect(errOut, error)
+    }
+}
+
+private enum RollupOp: String {
+    case eq, gt, ge, lt, le, `in`
+
+    init?(_ op: Int32) {
+        switch op {
+        case SQLITE_INDEX_CONSTRAINT_EQ: self = .eq
+        case SQLITE_INDEX_CONSTRAINT_GT: self = .gt
+        case SQLITE_INDEX_CONSTRAINT_GE: self = .ge
+        case SQLITE_INDEX_CONSTRAINT_LT: self = .lt
+        case SQLITE_INDEX_CONSTRAINT_LE: self = .le
+        default: return nil
+        }
+    }
+
+    var sql: String {
+        switch self {
+        case .eq: "="
+        case .gt: ">"
+        case .ge: ">="
+        case .lt: "<"
+        case .le: "<="
+        case .in: "IN"
+        }
+    }
+}
+
+/// xBestIndex: which constraints narrow the read (see the idxStr grammar above).
+private func bestIndex(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?, _ info: UnsafeMutablePointer<sqlite3_index_info>?) -> Int32 {
+    let table = rollupOf(vtab)
+    let info = info!
+    let groupColumns = 2..<(2 + table.options.groups.count)
+    var terms: [String] = []
+    var argv: Int32 = 0
+    var bucketBounded = false
+    for i in 0..<Int(info.pointee.nConstraint) {
+        let c = info.pointee.aConstraint[i]
+        let column = Int(c.iColumn)
+        guard c.usable != 0, column == 0 || column == 1 || groupColumns.contains(column), var op = RollupOp(Int32(c.op)) else { continue }
+        // Text compared under another collation would not match what the shards test.
+        if let coll = api.pointee.vtab_collation(info, Int32(i)), String(cString: coll).uppercased() != "BINARY" { continue }
+        if op == .eq && groupColumns.contains(column) && api.pointee.vtab_in(info, Int32(i), -1) != 0 {
+            _ = api.pointee.vtab_in(info, Int32(i), 1)
+            op = .in
+        } else if op == .eq && api.pointee.vtab_in(info, Int32(i), -1) != 0 {
+            continue   // an IN list on bucket: SQLite tests it, no bound from it
+        }
+        argv += 1
+        info.pointee.aConstraintUsage[i].argvIndex = argv
+        terms.append("\(column):\(op.rawValue)")
+        if column <= 1 { bucketBounded = true }
+    }
+    var order = "n"
+    if info.pointee.nOrderBy == 1, let o = info.pointee.aOrderBy, o[0].iColumn == 0 || o[0].iColumn == 1 {
+        order = o[0].desc != 0 ? "d" : "a"
+        info.pointee.orderByConsumed = 1
+    }
+    info.pointee.idxStr = shard_strdup(order + "|" + terms.joined(separator: ","))
+    info.pointee.needToFreeIdxStr = 1
+    // Fewer shards to read with bounds: prefer them.
+    info.pointee.estimatedCost = (bucketBounded ? 1_000 : 100_000) / Double(1 + terms.count)
+    info.pointee.estimatedRows = bucketBounded ? 100 : 10_000
+    return SQLITE_OK
+}
+
+/// xFilter: the query's bounds and conditions from idxStr and argv, then every bucket.
+private func filter(_ cursor: RollupCursor, _ idxStr: String, _ argc: Int32, _ argv: ValueArray?) throws {
+    let table = cursor.table
+    let parts = idxStr.split(separator: "|", omittingEmptySubsequences: false)
+    guard parts.count == 2 else { throw ShardError("internal error: bad rollup plan") }
+    var query = RollupTable.Query()
+    var argi = 0
+    for term in parts[1].split(separator: ",") {
+        let cv = term.split(separator: ":")
+        guard cv.count == 2, let column = Int(cv[0]), let op = RollupOp(rawValue: String(cv[1])) else {
+            throw ShardError("internal error: bad rollup plan")
+        }
+        let v = argv![argi]
+        argi += 1
+        if column <= 1 {
+            if let b = bounds(column == 0 ? .text : .ms, op, v) {
+                query.starts = (max(query.starts.lo, b.lo), min(query.starts.hi, b.hi))
+            }
+            continue
+        }
+        let group = column - 2
+        if op == .in {
+            let list = try ValueCopy.inList(v, db: table.db).filter { valueType($0.handle) != SQLITE_NULL }
+            if list.isEmpty { query.empty = true; continue }
+            var marks: [String] = []
+            for item in list {
+                query.parameters.append(item)
+                marks.append("?\(query.parameters.count + 2)")
+            }
+            query.conditions.append((group, "IN (\(marks.joined(separator: ", ")))"))
+        } else {
+            if valueType(v) == SQLITE_NULL { query.empty = true; continue }
+            query.parameters.append(ValueCopy(v))
+            query.conditions.append((group, "\(op.sql) ?\(query.parameters.count + 2)"))
+        }
+    }
+    cursor.rows = try table.aggregate(query).sorted(descending: parts[0] == "d")
+    cursor.position = 0
+}
+
+private enum BucketColumn { case text, ms }
+
+/// Inclusive bounds on bucket starts from one constraint on `bucket` (text) or
+/// `bucket_ms`; nil when it says nothing usable (SQLite tests it anyway).
+private func bounds(_ column: BucketColumn, _ op: RollupOp, _ v: OpaquePointer?) -> (lo: Int64, hi: Int64)? {
+    switch column {
+    case .text:
+        guard valueType(v) == SQLITE_TEXT, let text = valueText(v) else { return nil }
+        let bop: RollupBucket.BoundOp
+        switch op {
+        case .eq: bop = .eq
+        case .gt: bop = .gt
+        case .ge: bop = .ge
+        case .lt: bop = .lt
+        case .le: bop = .le
+        case .in: return nil
+        }
+        return RollupBucket.startBounds(text: text, op: bop)
+    case .ms:
+        let type = valueType(v)
+        guard type == SQLITE_INTEGER || type == SQLITE_FLOAT else { return nil }
+        let d = valueDouble(v)
+        guard d.isFinite, abs(d) < 9.0e18 else { return nil }
+        let down = type == SQLITE_INTEGER ? valueInt64(v) : Int64(d.rounded(.down))
+        let up = type == SQLITE_INTEGER ? valueInt64(v) : Int64(d.rounded(.up))
+        switch op {
+        case .eq: return (down, up)
+        case .gt, .ge: return (down, .max)
+        case .lt, .le: return (.min, up)
+        case .in: return nil
+        }
+    }
+}
+
+/// xColumn: bucket, bucket_ms, the groups, the measures, the sketch states.
+private func column(_ cursor: RollupCursor, _ ctx: OpaquePointer?, _ i: Int) throws {
+    let options = cursor.table.options
+    let row = cursor.rows[cursor.position]
+    let groups = options.groups.count, measures = options.measures.count
+    switch i {
+    case 0: resultText(ctx, RollupBucket.text(row.key.bucket))
+    case 1: resultInt64(ctx, row.key.bucket)
+    case 2..<(2 + groups): result(ctx, row.key.groups[i - 2])
+    case (2 + groups)..<(2 + groups + measures):
+        let m = i - 2 - groups
+        if options.measures[m].kind == .count {
+            resultInt64(ctx, row.value.count)
+        } else {
+            result(ctx, try row.value.parts[m].result(kind: options.measures[m].kind))
+        }
+    default:
+        // The n-th sketch measure's state.
+        let n = i - 2 - groups - measures
+        let sketches = options.measures.indices.filter { options.measures[$0].kind.isSketch }
+        guard n < sketches.count, let state = row.value.parts[sketches[n]].state else { return resultNull(ctx) }
+        state.withUnsafeBytes { api.pointee.result_blob(ctx, $0.baseAddress, Int32($0.count), shard_transient()) }
+    }
+}
+
+private func result(_ ctx: OpaquePointer?, _ v: RollupValue) {
+    switch v {
+    case .null: resultNull(ctx)
+    case .integer(let i): resultInt64(ctx, i)
+    case .real(let d): api.pointee.result_double(ctx, d)
+    case .text(let t):
+        t.withUnsafeBytes { b in
+            b.baseAddress.map { api.pointee.result_text(ctx, $0.assumingMemoryBound(to: CChar.self), Int32(b.count), shard_transient()) }
+                ?? resultText(ctx, "")
+        }
+    case .blob(let b):
+        b.withUnsafeBytes { api.pointee.result_blob(ctx, $0.baseAddress, Int32($0.count), shard_transient()) }
+    }
+}
+
+let rollupModule: UnsafeMutablePointer<sqlite3_module> = {
+    let m = UnsafeMutablePointer<sqlite3_module>.allocate(capacity: 1)
+    m.initialize(to: sqlite3_module())
+    m.pointee.iVersion = 3
+    m.pointee.xCreate = { connect($0, $1, $2, $3, $4, $5, create: true) }
+    m.pointee.xConnect = { connect($0, $1, $2, $3, $4, $5, create: false) }
+    m.pointee.xBestIndex = { bestIndex($0, $1) }
+    m.pointee.xDisconnect = { vtab in
+        let table = rollupOf(vtab)
+        if table.connection.rollups[table.name] === table { table.connection.rollups[table.name] = nil }
+        return freeVtab(vtab)
+    }
+    m.pointee.xDestroy = { vtab in
+        let table = rollupOf(vtab)
+        let rc = guarded(vtab) { try table.dropShadowTables() }
+        if rc != SQLITE_OK { return rc }
+        if table.connection.rollups[table.name] === table { table.connection.rollups[table.name] = nil }
+        return freeVtab(vtab)
+    }
+    m.pointee.xOpen = { vtab, out in makeCursor(RollupCursor(rollupOf(vtab)), out) }
+    m.pointee.xClose = { freeCursor($0) }
+    m.pointee.xFilter = { cur, _, idxStr, argc, argv in
+        let cursor = rollupCursorOf(cur)
+        return guarded(cur!.pointee.pVtab) {
+            guard let idxStr else { throw ShardError("internal error: bad rollup plan") }
+            try filter(cursor, String(cString: idxStr), argc, argv)
+        }
+    }
+    m.pointee.xNext = { cur in
+        rollupCursorOf(cur).position += 1
+        return SQLITE_OK
+    }
+    m.pointee.xEof = { cur in
+        let c = rollupCursorOf(cur)
+        return c.position >= c.rows.count ? 1 : 0
+    }
+    m.pointee.xColumn = { cur, ctx, i in
+        let cursor = rollupCursorOf(cur)
+        return guarded(cur!.pointee.pVtab) { try column(cursor, ctx, Int(i)) }
+    }
+    m.pointee.xRowid = { cur, out in
+        out!.pointee = Int64(rollupCursorOf(cur).position)
+        return SQLITE_OK
+    }
+    m.pointee.xRename = { vtab, _ in
+        failVtab(vtab, ShardError("a rollup cannot be renamed; create a new one"))
+    }
+    // `<rollup>_partials` and `<rollup>_built`: read-only to SQL in defensive mode.
+    m.pointee.xShadowName = { name in
+        guard let name else { return 0 }
+        return RollupTable.shadowSuffixes.contains(String(cString: name)) ? 1 : 0
+    }
+    return m
+}()

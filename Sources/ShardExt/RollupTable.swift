@@ -1,0 +1,312 @@
+import CShardShim
+import ShardCore
+
+/// One `shards_rollup` table on a connection: its options, and the answer to a query
+/// over its source collection, computed per shard inside SQLite (`RollupSelect`) and
+/// combined here (`RollupBuckets`). Every shard the query's time range reaches is
+/// aggregated at query time, so an answer is that of `GROUP BY` over the collection's
+/// current documents: this connection's buffered and uncommitted writes, merged,
+/// compressed and archived shards included.
+final class RollupTable {
+    let connection: Connection
+    let db: Database
+    let name: String
+    let options: RollupOptions
+
+    init(connection: Connection, db: Database, name: String, options: RollupOptions) {
+        self.connection = connection
+        self.db = db
+        self.name = name
+        self.options = options
+    }
+
+    /// The source collection, opened on this connection; an error naming it when it
+    /// is gone or is not a collection.
+    func source() throws -> ShardedCollection {
+        do {
+            return try connection.collection(options.source)
+        } catch let e as ShardError {
+            throw ShardError("rollup '\(name)' cannot read its source collection '\(options.source)': \(e.reason)")
+        }
+    }
+
+    /// What one query asks: whole buckets whose starts lie in `starts`, and conditions
+    /// on group values (the group's index, then the operator and its parameters, ?3 on).
+    struct Query {
+        var starts: (lo: Int64, hi: Int64) = (.min, .max)
+        var conditions: [(group: Int, test: String)] = []
+        var parameters: [ValueCopy] = []
+        var empty = false
+    }
+
+    // MARK: - partials
+    //
+    // `<rollup>_partials(shard, b, g0.., n, c0..)`: a finished shard's rows as
+    // `RollupSelect` makes them (b the bucket, or the day of a month bucket; the group
+    // values; count(*); each measure's part), and `<rollup>_built(shard, stamp)`: the
+    // shard's change stamp (`ShardInfo.changes`) they were built at. They hold while
+    // the stamp is the shard's; until then the shard is aggregated at query time. Both
+    // are made at the first refresh (creating a rollup writes nothing), written only here.
+
+    var partialsTable: String { "main." + SQLText.identifier(name + "_partials") }
+    var builtTable: String { "main." + SQLText.identifier(name + "_built") }
+    static let shadowSuffixes = ["partials", "built"]
+
+    private func hasPartials() throws -> Bool {
+        try db.tableExists(name + "_built")
+    }
+
+    /// Builds the partials of every finished shard not built at its current stamp
+    /// (`shard_rollup_refresh`); forgets those of shards gone. Returns shards built.
+    func refresh() throws -> Int64 {
+        let collection = try source()
+        let pin = try collection.readyToScan()
+        collection.statements.checkin(pin)
+        try makeTables()
+        let built = try builtStamps()
+        let live = Set(collection.catalog.shards.filter { !$0.isRetired }.map(\.number))
+        for (gone, b) in built where !b.kept && !live.contains(gone) { try forget(shard: gone) }
+        var n: Int64 = 0
+        for s in unbuilt(collection, built) {
+            try build(s, of: collection)
+            n += 1
+        }
+        return n
+    }
+
+    /// A step of the source collection's upkeep (in the writer's transaction): the
+    /// partials of one shard not built at its stamp whose period ended before the
+    /// newest data of its category (`cut`, as merges go: a backfill's current day is
+    /// not rebuilt at every step). Returns its rows; nil when every one is built.
+    func upkeepStep(_ collection: ShardedCollection, cut: (String?) -> Int64?) throws -> Int64? {
+        let built = try hasPartials() ? try builtStamps() : [:]
+        guard let s = unbuilt(collection, built).first(where: { s in
+            guard let end = s.period.end, let c = cut(s.key.category) else { return false }
+            return end <= c
+        }) else { return nil }
+        try makeTables()
+        try build(s, of: collection)
+        return max(s.rows, 1)
+    }
+
+    /// Finished shards (they take no more inserts: the hot one changes at every write)
+    /// whose partials are missing or older than their stamp.
+    private func unbuilt(_ collection: ShardedCollection, _ built: [Int64: (stamp: Int64, kept: Bool)]) -> [ShardInfo] {
+        let now = Clock.nowMilliseconds()
+        return collection.catalog.shards.filter { s in
+            !s.isRetired && built[s.number]?.stamp != s.changes
+                && s.displayState(isNewestOfLine: collection.catalog.isNewestOfLine(s), now: now) != "hot"
+        }
+    }
+
+    /// Before shards leave the collection (`shard_drop`, `retain`): their buckets stay,
+    /// as partials kept for good.
+    func keep(_ shards: [ShardInfo], of collection: ShardedCollection) throws {
+        try makeTables()
+        let built = try builtStamps()
+        for s in shards {
+            if built[s.number]?.stamp != s.changes { try build(s, of: collection) }
+            let stmt = try db.prepare("UPDATE \(builtTable) SET kept = 1 WHERE shard = ?1")
+            stmt.bind(1, s.number)
+            try stmt.run()
+        }
+    }
+
+    /// The partials of one shard, replacing any it had.
+    private func build(_ s: ShardInfo, of collection: ShardedCollection) throws {
+        let select = RollupSelect(options: options, conditions: [])
+        try forget(shard: s.number)
+        if s.file != nil {
+            // An archived shard is read on its archive's connection, its rows copied here.
+            let (archiveDb, cache, sql) = try statementSource(s, of: collection, select)
+            let read = try cache.checkout(archiveDb, sql)
+            defer { cache.checkin(read) }
+            read.bind(1, Time.minimum)
+            read.bind(2, Time.maximum)
+            let width = Int32(3 + options.groups.count + RollupSelect.width(options))
+            let insert = try db.prepare("INSERT INTO \(partialsTable) VALUES (" + (1...width).map { "?\($0)" }.joined(separator: ", ") + ")")
+            while try read.step() {
+                insert.bind(1, s.number)
+                for i in 1..<width { insert.bind(i + 1, read.value(i - 1)) }
+                try insert.run()
+            }
+        } else {
+            let from = collection.qualified(s.storedTable) + (s.isCompressed ? select.compressedTail : select.tail)
+            let insert = try db.prepare("INSERT INTO \(partialsTable) SELECT \(s.number), \(select.columns) FROM \(from)")
+            insert.bind(1, Time.minimum)
+            insert.bind(2, Time.maximum)
+            try insert.run()
+        }
+        let mark = try db.prepare("INSERT INTO \(builtTable)(shard, stamp) VALUES (?1, ?2)")
+        mark.bind(1, s.number)
+        mark.bind(2, s.changes)
+        try mark.run()
+    }
+
+    private func makeTables() throws {
+        if try !hasPartials() {
+            var columns = ["shard INTEGER NOT NULL", "b INTEGER NOT NULL"]
+            columns += options.groups.indices.map { "g\($0)" }
+            columns.append("n INTEGER")
+            columns += (0..<RollupSelect.width(options)).map { "c\($0)" }
+            try db.exec("CREATE TABLE \(partialsTable)(\(columns.joined(separator: ", ")));"
+                + "CREATE INDEX \("main." + SQLText.identifier(name + "_partials_b")) ON \(SQLText.identifier(name + "_partials"))(b);"
+                + "CREATE TABLE \(builtTable)(shard INTEGER PRIMARY KEY, stamp INTEGER NOT NULL, kept INTEGER NOT NULL DEFAULT 0)")
+        }
+    }
+
+    private func forget(shard: Int64) throws {
+        for table in [partialsTable, builtTable] {
+            let stmt = try db.prepare("DELETE FROM \(table) WHERE shard = ?1")
+            stmt.bind(1, shard)
+            try stmt.run()
+        }
+    }
+
+    private func builtStamps() throws -> [Int64: (stamp: Int64, kept: Bool)] {
+        let stmt = try db.prepare("SELECT shard, stamp, kept FROM \(builtTable)")
+        var out: [Int64: (stamp: Int64, kept: Bool)] = [:]
+        while try stmt.step() { out[stmt.int64(0)] = (stmt.int64(1), stmt.int64(2) != 0) }
+        return out
+    }
+
+    /// xDestroy: the shadow tables go with the rollup.
+    func dropShadowTables() throws {
+        try db.exec("DROP TABLE IF EXISTS \(partialsTable); DROP TABLE IF EXISTS \(builtTable)")
+    }
+
+    // MARK: - answering
+
+    /// The buckets of the documents the query selects.
+    func aggregate(_ query: Query) throws -> RollupBuckets {
+        var buckets = RollupBuckets(measures: options.measures)
+        guard !query.empty else { return buckets }
+        let collection = try source()
+        let pin = try collection.readyToScan()
+        defer { collection.statements.checkin(pin) }
+        var starts = query.starts
+        if let retain = options.retain, let newest = collection.catalog.shards.compactMap({ $0.isRetired ? nil : $0.maxTs }).max() {
+            // `retain`: buckets older than that before the newest bucket's start are gone.
+            starts.lo = max(starts.lo, retain.cutoff(newestPeriodStart: options.bucket.start(of: newest)))
+        }
+        guard let (tsLo, tsHi) = timeRange(starts) else { return buckets }
+        let conditions = query.conditions.map { RollupSelect.groupExpression(options, $0.group) + " " + $0.test }
+        let select = RollupSelect(options: options, conditions: conditions)
+        let built: [Int64: (stamp: Int64, kept: Bool)] = try hasPartials() ? try builtStamps() : [:]
+        // Kept partials of shards gone from the collection answer for good.
+        var fromPartials = Set(built.filter { $0.value.kept }.keys)
+        for shard in collection.catalog.shards where !shard.isRetired {
+            let (lo, hi) = shard.timeBounds
+            guard hi >= tsLo, lo <= tsHi else { continue }
+            if built[shard.number]?.stamp == shard.changes {
+                fromPartials.insert(shard.number)
+            } else {
+                try aggregate(shard, of: collection, select, tsLo, tsHi, query.parameters, into: &buckets)
+            }
+        }
+        if !fromPartials.isEmpty {
+            // One statement over every partial in the range; rows of shards changed since are skipped.
+            var sql = "SELECT shard, b, " + options.groups.indices.map { "g\($0)" }.joined(separator: ", ")
+            if !options.groups.isEmpty { sql += ", " }
+            sql += "n" + (0..<RollupSelect.width(options)).map { ", c\($0)" }.joined()
+            sql += " FROM \(partialsTable) WHERE b >= ?1 AND b <= ?2"
+            for c in query.conditions { sql += " AND g\(c.group) \(c.test)" }
+            let stmt = try collection.statements.checkout(sql)
+            defer { collection.statements.checkin(stmt) }
+            stmt.bind(1, tsLo)
+            stmt.bind(2, tsHi)
+            for (i, p) in query.parameters.enumerated() { stmt.bind(Int32(i + 3), p) }
+            while try stmt.step() {
+                guard fromPartials.contains(stmt.int64(0)) else { continue }
+                try addRow(stmt, offset: 1, into: &buckets)
+            }
+        }
+        return buckets
+    }
+
+    /// The ts range of the whole buckets whose starts lie in `starts`; nil when none does.
+    private func timeRange(_ starts: (lo: Int64, hi: Int64)) -> (Int64, Int64)? {
+        let bucket = options.bucket
+        let lo = max(starts.lo, Time.minimum), hi = min(starts.hi, Time.maximum)
+        guard lo <= hi else { return nil }
+        var first = bucket.start(of: lo)
+        // A bucket starting before the lower bound is out, unless there was none: the
+        // earliest time's bucket (a week, a month) can start before it.
+        if first < lo && starts.lo > Time.minimum { first = bucket.end(ofBucketStartingAt: first) }
+        let last = bucket.start(of: hi)
+        guard first <= last else { return nil }
+        return (first, bucket.end(ofBucketStartingAt: last) - 1)
+    }
+
+    /// Aggregates one shard at query time.
+    private func aggregate(_ shard: ShardInfo, of collection: ShardedCollection, _ select: RollupSelect,
+                           _ tsLo: Int64, _ tsHi: Int64, _ parameters: [ValueCopy], into buckets: inout RollupBuckets) throws {
+        let (db, cache, sql) = try statementSource(shard, of: collection, select)
+        let stmt = try cache.checkout(db, sql)
+        defer { cache.checkin(stmt) }
+        stmt.bind(1, tsLo)
+        stmt.bind(2, tsHi)
+        for (i, p) in parameters.enumerated() { stmt.bind(Int32(i + 3), p) }
+        while try stmt.step() { try addRow(stmt, offset: 0, into: &buckets) }
+    }
+
+    /// Where a shard's `RollupSelect` runs: its connection (the archive's for an archived
+    /// shard), that connection's statement cache, and the SQL.
+    private func statementSource(_ shard: ShardInfo, of collection: ShardedCollection,
+                                 _ select: RollupSelect) throws -> (Database, StatementCache, String) {
+        guard shard.file != nil else {
+            return (collection.db, collection.statements.cache,
+                    select.head + collection.qualified(shard.storedTable) + (shard.isCompressed ? select.compressedTail : select.tail))
+        }
+        let archive = try collection.archive(of: shard)
+        // An archive's own connection knows the sketch functions once told.
+        if !options.sketchMeasures.isEmpty,
+           try archive.db.scalarInt("SELECT count(*) FROM pragma_function_list WHERE name = 'shards_quantile_state'") == 0 {
+            try registerSketchFunctions(archive.db)
+        }
+        return (archive.db, archive.statements, select.head + "\"main\"." + SQLText.identifier(shard.archiveTable) + select.tail)
+    }
+
+    /// Adds one row laid out as `RollupSelect`'s, from column `offset` on.
+    private func addRow(_ stmt: Statement, offset: Int32, into buckets: inout RollupBuckets) throws {
+        let groups = options.groups.count
+        var start = stmt.int64(offset)
+        if options.bucket.fixedWidth == nil { start = options.bucket.start(of: start) }
+        var values: [RollupValue] = []
+        values.reserveCapacity(groups)
+        for g in 0..<groups { values.append(rollupValue(stmt.value(offset + Int32(1 + g)))) }
+        let count = stmt.int64(offset + Int32(1 + groups))
+        var col = offset + Int32(2 + groups)
+        var parts: [RollupPart] = []
+        parts.reserveCapacity(options.measures.count)
+        for m in options.measures {
+            switch m.kind {
+            case .count:
+                parts.append(.sum(count: 0, total: .null))
+            case .sum, .avg:
+                parts.append(.sum(count: stmt.int64(col), total: rollupValue(stmt.value(col + 1))))
+            case .min, .max:
+                parts.append(.extreme(rollupValue(stmt.value(col))))
+            case .distinct:
+                let bytes = stmt.blob(col) ?? []
+                parts.append(.distinct(try bytes.withUnsafeBytes { try DistinctSketch(serialized: $0) }))
+            case .quantile:
+                let bytes = stmt.blob(col) ?? []
+                parts.append(.quantile(try bytes.withUnsafeBytes { try QuantileSketch(serialized: $0) }))
+            }
+            col += Int32(RollupSelect.width(m.kind))
+        }
+        try buckets.add(RollupKey(bucket: start, groups: values), count: count, parts: parts)
+    }
+}
+
+/// A value of a statement's row, copied.
+func rollupValue(_ v: OpaquePointer?) -> RollupValue {
+    switch valueType(v) {
+    case SQLITE_INTEGER: return .integer(valueInt64(v))
+    case SQLITE_FLOAT: return .real(valueDouble(v))
+    case SQLITE_TEXT: return .text(Array(valueTextBytes(v) ?? UnsafeRawBufferPointer(start: nil, count: 0)))
+    case SQLITE_BLOB: return .blob(Array(valueBlobBytes(v) ?? UnsafeRawBufferPointer(start: nil, count: 0)))
+    default: return .null
+    }
+}

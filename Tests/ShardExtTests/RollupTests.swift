@@ -1,0 +1,213 @@
+import Foundation
+import XCTest
+
+/// A rollup answers what `GROUP BY bucket, groups` over the collection's documents
+/// answers (SPEC 11), after every write path `MirroredWrites` generates: exact
+/// measures identical, sketches within their bounds. Dropped documents included: a
+/// rollup keeps their buckets.
+final class RollupTests: XCTestCase {
+    static let measures = "measure = 'n: count', measure = 'dur: sum($.dur)', measure = 'a: avg($.dur)', "
+        + "measure = 'lo: min($.dur)', measure = 'hi: max($.dur)', measure = 'users: distinct($.user)', "
+        + "measure = 'p50: quantile($.dur, 0.5)'"
+
+    /// Rows of the rollup and of the plain table's GROUP BY, for one filter.
+    func compare(_ db: TestDatabase, rollup: String, bucketSQL: String, where rollupWhere: String = "",
+                 plainWhere: String = "", _ args: [Value] = [], context: String) throws {
+        let got = try db.query("SELECT bucket_ms, type, n, dur, a, lo, hi, users, p50, bucket FROM \(rollup) "
+            + (rollupWhere.isEmpty ? "" : "WHERE \(rollupWhere) ") + "ORDER BY bucket_ms, type", args)
+        let x = "json_extract(doc, '$.dur')"
+        let want = try db.query("""
+            SELECT \(bucketSQL) AS b, json_extract(doc, '$.type') AS type, count(*), sum(\(x)), avg(\(x)), min(\(x)), max(\(x)),
+                   count(DISTINCT json_extract(doc, '$.user')), json_group_array(\(x)), strftime('%Y-%m-%d %H:%M:%S', (\(bucketSQL)) / 1000, 'unixepoch')
+              FROM plain \(plainWhere.isEmpty ? "" : "WHERE \(plainWhere)")
+             GROUP BY 1, 2 ORDER BY 1, 2
+            """, args)
+        XCTAssertEqual(got.count, want.count, "bucket count, \(context)")
+        for (g, w) in zip(got, want) {
+            XCTAssertEqual(Array(g[0...3]) + [g[5], g[6], g[7], g[9]], Array(w[0...3]) + [w[5], w[6], w[7], w[9]], context)
+            switch (g[4], w[4]) {
+            case (.real(let x), .real(let y)): XCTAssertEqual(x, y, accuracy: abs(y) * 1e-12, "avg, \(context)")
+            default: XCTAssertEqual(g[4], w[4], "avg, \(context)")
+            }
+            // The median of the numbers, within 1% of a value at its rank.
+            let numbers = try JSONSerialization.jsonObject(with: Data(w[8].text!.utf8)) as! [Any]
+            let values = numbers.compactMap { ($0 as? NSNumber).map(\.doubleValue) }.sorted()
+            guard !values.isEmpty else {
+                XCTAssertEqual(g[8], .null, "p50 of no number, \(context)")
+                continue
+            }
+            let rank = 0.5 * Double(values.count - 1)
+            let a = values[Int(rank.rounded(.down))], b = values[Int(rank.rounded(.up))]
+            let lo = min(a * 0.99, a * 1.01, a - 1e-9), hi = max(b * 0.99, b * 1.01, b + 1e-9)
+            guard case .real(let p) = g[8] else { XCTFail("p50 is \(g[8]), \(context)"); continue }
+            XCTAssertTrue(p >= lo && p <= hi, "p50 \(p) outside [\(lo), \(hi)], \(context)")
+        }
+    }
+
+    func runSequence(seed: UInt64, options: String, steps: Int = 30) throws {
+        let db = try TestDatabase()
+        var m = try MirroredWrites(db: db, seed: seed, collectionOptions: options)
+        try db.exec("CREATE VIRTUAL TABLE daily USING shards_rollup(source = e, bucket = '1 day', group = '$.type', \(Self.measures))")
+        try db.exec("CREATE VIRTUAL TABLE hours6 USING shards_rollup(source = e, bucket = '6 hours', group = '$.type', \(Self.measures))")
+        try db.exec("CREATE VIRTUAL TABLE weekly USING shards_rollup(source = e, bucket = 'week', group = '$.type', \(Self.measures))")
+        let day = "t - t % 86400000", six = "t - t % 21600000"
+        // Weeks from Monday: 1970-01-05 was one.
+        let week = "t - (t - 345600000) % 604800000"
+        var rng = DifferentialTests.SplitMix64(state: seed &* 31)
+        var refreshed: Int64 = 0
+        m.check = { what in
+            let context = "after \(what), seed \(seed), options \(options)"
+            // Partials built now and then (inside transactions too): finished shards are
+            // then read from them, the others (and those changed since) at query time.
+            for rollup in ["daily", "hours6", "weekly"] where Int.random(in: 0..<3, using: &rng) == 0 {
+                refreshed += try db.int("SELECT shard_rollup_refresh(?)", [.text(rollup)])
+            }
+            try self.compare(db, rollup: "daily", bucketSQL: day, context: context)
+            try self.compare(db, rollup: "hours6", bucketSQL: six, context: context)
+            try self.compare(db, rollup: "weekly", bucketSQL: week, context: context)
+            // Bounds on bucket and group values.
+            let d1 = MirroredWrites.t0 + Int64.random(in: 0..<12, using: &rng) * MirroredWrites.day
+            let d2 = d1 + Int64.random(in: 0..<5, using: &rng) * MirroredWrites.day
+            let iso = { (ms: Int64) in Self.text(ms) }
+            try self.compare(db, rollup: "daily", bucketSQL: day, where: "bucket >= ?1 AND bucket < ?2",
+                             plainWhere: "t >= ?3 AND t < ?4", [.text(String(iso(d1).prefix(10))), .text(iso(d2)), .int(d1), .int(d2)],
+                             context: context + ", bucket range")
+            try self.compare(db, rollup: "hours6", bucketSQL: six, where: "bucket_ms BETWEEN ?1 AND ?2 AND type = ?3",
+                             plainWhere: "t >= ?1 AND t < ?2 + 21600000 AND (t - t % 21600000) >= ?1 AND json_extract(doc, '$.type') = ?3",
+                             [.int(d1 + 3_600_000), .int(d2), .text("view")], context: context + ", bucket_ms and type")
+            try self.compare(db, rollup: "daily", bucketSQL: day, where: "type IN ('buy', 'err', 7) AND bucket = ?1",
+                             plainWhere: "json_extract(doc, '$.type') IN ('buy', 'err', 7) AND t >= ?2 AND t < ?2 + 86400000",
+                             [.text(iso(d1)), .int(d1)], context: context + ", IN and bucket =")
+        }
+        XCTAssertEqual(try db.int("SELECT count(*) FROM sqlite_schema WHERE name LIKE 'daily%'"), 1, "creating a rollup writes nothing")
+        try m.insert(count: 150, fromDay: 0, toDay: m.days - 1)
+        try m.check("the first load")
+        var done: [String] = []
+        for _ in 0..<steps {
+            do {
+                done.append(try m.step())
+            } catch {
+                XCTFail("\(error) at step \(done.count) after \(done.suffix(4)), seed \(seed), options \(options)")
+                throw error
+            }
+            try m.check(done.last!)
+        }
+        XCTAssertGreaterThan(refreshed, 0, "partials were built")
+        // Built partials answer alone, then with every shard changed since.
+        for rollup in ["daily", "hours6", "weekly"] { _ = try db.int("SELECT shard_rollup_refresh(?)", [.text(rollup)]) }
+        XCTAssertEqual(try db.int("SELECT shard_rollup_refresh('daily')"), 0)
+        try m.check("a full refresh")
+        try db.exec("DROP TABLE daily")
+        XCTAssertEqual(try db.int("SELECT count(*) FROM sqlite_schema WHERE name LIKE 'daily%'"), 0, "DROP TABLE takes the partials")
+    }
+
+    static func text(_ ms: Int64) -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "yyyy-MM-dd HH:mm:ss"
+        return f.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
+    }
+
+    func testRollupsAnswerLikeGroupByAfterEveryWritePath() throws {
+        for seed in UInt64(101)...102 { try runSequence(seed: seed, options: "") }
+    }
+
+    func testRollupsWithBufferedWrites() throws {
+        try runSequence(seed: 111, options: ", buffer = 5, flush_ms = 600000")
+    }
+
+    func testMonthBucketsAndNoGroups() throws {
+        let db = try TestDatabase()
+        try db.exec("CREATE VIRTUAL TABLE e USING shards(time = '$.t', partition = 'day')")
+        // 2024-12-20 .. 2025-03-10, every 7 hours.
+        for i in 0..<270 {
+            try db.exec("INSERT INTO e(doc) VALUES (?)", [.text("{\"t\":\(1734652800000 + Int64(i) * 25_200_000),\"v\":\(i % 11)}")])
+        }
+        try db.exec("CREATE VIRTUAL TABLE m USING shards_rollup(source = e, bucket = '1 month', measure = 'n: count', measure = 's: sum($.v)')")
+        try db.exec("CREATE VIRTUAL TABLE q USING shards_rollup(source = e, bucket = '2 months', measure = 'n: count')")
+        XCTAssertEqual(try db.query("SELECT bucket, n, s FROM m"),
+                       try db.query("SELECT strftime('%Y-%m-01 00:00:00', ts / 1000, 'unixepoch') b, count(*), sum(json_extract(doc, '$.v')) FROM e GROUP BY 1 ORDER BY 1"))
+        let months = "strftime('%m', ts / 1000, 'unixepoch')"
+        XCTAssertEqual(try db.query("SELECT bucket, n FROM q"), [
+            [.text("2024-11-01 00:00:00"), .int(try db.int("SELECT count(*) FROM e WHERE ts < 1735689600000"))],
+            [.text("2025-01-01 00:00:00"), .int(try db.int("SELECT count(*) FROM e WHERE \(months) IN ('01', '02') AND ts >= 1735689600000"))],
+            [.text("2025-03-01 00:00:00"), .int(try db.int("SELECT count(*) FROM e WHERE \(months) = '03'"))]])
+        XCTAssertEqual(try db.query("SELECT bucket, n FROM m WHERE bucket >= '2025-02' ORDER BY bucket DESC").map { $0[0] },
+                       [.text("2025-03-01 00:00:00"), .text("2025-02-01 00:00:00")])
+    }
+
+    /// `retain` on the rollup: buckets that old before the newest bucket are not answered.
+    func testRetainDropsOldBuckets() throws {
+        let db = try TestDatabase()
+        try db.exec("CREATE VIRTUAL TABLE e USING shards(time = '$.t', partition = day)")
+        for d in 0..<6 { try db.exec("INSERT INTO e(doc) VALUES (?)", [.text("{\"t\":\(1736121600000 + Int64(d) * 86_400_000 + 5)}")]) }
+        try db.exec("CREATE VIRTUAL TABLE r USING shards_rollup(source = e, bucket = 'day', measure = 'n: count', retain = '2 days')")
+        XCTAssertEqual(try db.query("SELECT bucket FROM r").map { $0[0] },
+                       [.text("2025-01-09 00:00:00"), .text("2025-01-10 00:00:00"), .text("2025-01-11 00:00:00")])
+        XCTAssertEqual(try db.int("SELECT count(*) FROM r WHERE bucket < '2025-01-09'"), 0)
+    }
+
+    /// shard_drop and the collection's retain take documents; the rollup keeps their
+    /// buckets (built then, if they were not), archived shards' too; a ROLLBACK of the
+    /// drop takes the kept partials back with it.
+    func testDroppedShardsKeepTheirBuckets() throws {
+        let db = try TestDatabase()
+        try db.exec("CREATE VIRTUAL TABLE e USING shards(time = '$.t', partition = day)")
+        for i in 0..<40 { try db.exec("INSERT INTO e(doc) VALUES (?)", [.text("{\"t\":\(1736121600000 + Int64(i) * 10_800_000),\"v\":\(i)}")]) }
+        try db.exec("CREATE VIRTUAL TABLE r USING shards_rollup(source = e, bucket = 'day', measure = 'n: count', measure = 's: sum($.v)')")
+        let before = try db.query("SELECT bucket, n, s FROM r")
+        XCTAssertEqual(before.count, 5)
+        XCTAssertGreaterThan(try db.int("SELECT shard_archive('e', '2025-01-08', ?)", [.text("keep-\(UUID().uuidString).db")]), 0)
+        try db.exec("BEGIN")
+        XCTAssertEqual(try db.int("SELECT shard_drop('e', '2025-01-10')"), 32)
+        XCTAssertEqual(try db.query("SELECT bucket, n, s FROM r"), before)
+        try db.exec("ROLLBACK")
+        XCTAssertEqual(try db.int("SELECT count(*) FROM sqlite_schema WHERE name LIKE 'r!_%' ESCAPE '!'"), 0)
+        XCTAssertEqual(try db.int("SELECT shard_drop('e', '2025-01-10')"), 32)
+        XCTAssertEqual(try db.int("SELECT count(*) FROM e"), 8)
+        XCTAssertEqual(try db.query("SELECT bucket, n, s FROM r"), before)
+        // A late document for a dropped day adds to its kept bucket.
+        try db.exec("INSERT INTO e(doc) VALUES ('{\"t\":1736121600001,\"v\":1000}')")
+        XCTAssertEqual(try db.query("SELECT n, s FROM r WHERE bucket_ms = 1736121600000"), [[.int(9), .int(1028)]])
+        XCTAssertEqual(try TestDatabase(path: db.path).query("SELECT n, s FROM r WHERE bucket_ms = 1736121600000"), [[.int(9), .int(1028)]])
+    }
+
+    /// Upkeep builds partials of finished shards as writes go on, a shard a step.
+    func testUpkeepBuildsPartials() throws {
+        let db = try TestDatabase()
+        try db.exec("CREATE VIRTUAL TABLE e USING shards(time = '$.t', partition = day)")
+        try db.exec("CREATE VIRTUAL TABLE r USING shards_rollup(source = e, bucket = 'day', measure = 'n: count')")
+        XCTAssertEqual(try db.int("SELECT count(*) FROM sqlite_schema WHERE name LIKE 'r!_%' ESCAPE '!'"), 0)
+        for i in 0..<3000 { try db.exec("INSERT INTO e(doc) VALUES (?)", [.text("{\"t\":\(1736121600000 + Int64(i) * 600_000)}")]) }
+        XCTAssertGreaterThan(try db.int("SELECT count(*) FROM r_built"), 0, "upkeep built partials")
+        XCTAssertEqual(try db.query("SELECT bucket_ms, n FROM r"),
+                       try db.query("SELECT ts - ts % 86400000, count(*) FROM e GROUP BY 1 ORDER BY 1"))
+    }
+
+    /// The earliest time's week starts before it: it is still counted (found by the fuzz harness).
+    func testTheEarliestTimeIsInItsBucket() throws {
+        let db = try TestDatabase()
+        try db.exec("CREATE VIRTUAL TABLE e USING shards(time = '$.t', partition = month)")
+        try db.exec("INSERT INTO e(doc) VALUES ('{\"t\":-62167219200000}'), ('{\"t\":1736121600000}')")
+        for bucket in ["1 week", "2 months", "7 minutes", "1 day"] {
+            try db.exec("CREATE VIRTUAL TABLE r USING shards_rollup(source = e, bucket = '\(bucket)', measure = 'n: count')")
+            XCTAssertEqual(try db.int("SELECT sum(n) FROM r"), 2, bucket)
+            try db.exec("DROP TABLE r")
+        }
+    }
+
+    func testDroppingTheSourceFirstNamesIt() throws {
+        let db = try TestDatabase()
+        try db.exec("CREATE VIRTUAL TABLE e USING shards(time = '$.t')")
+        try db.exec("INSERT INTO e(doc) VALUES ('{\"t\":1736121600000}')")
+        try db.exec("CREATE VIRTUAL TABLE r USING shards_rollup(source = e, bucket = 'hour', measure = 'n: count')")
+        XCTAssertEqual(try db.int("SELECT n FROM r"), 1)
+        try db.exec("DROP TABLE e")
+        db.expectError("SELECT * FROM r", contains: "rollup 'r' cannot read its source collection 'e'")
+        let other = try TestDatabase(path: db.path)
+        other.expectError("SELECT * FROM r", contains: "source collection 'e'")
+        try other.exec("DROP TABLE r")
+        XCTAssertEqual(try other.int("SELECT count(*) FROM sqlite_schema"), 0)
+    }
+}
