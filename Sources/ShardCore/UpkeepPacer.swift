@@ -30,6 +30,14 @@ public struct UpkeepPacer: Equatable, Sendable {
         credit = min(credit + UpkeepPacer.rowsPerWrite, UpkeepPacer.rowsPerWrite)
     }
 
+    /// `rows` rows written by one statement (a flush of the write buffer): they pay
+    /// what as many single writes would, and no more, so the statement's upkeep stays
+    /// bounded by its rows.
+    public mutating func wrote(rows: Int) {
+        let paid = UpkeepPacer.rowsPerWrite * Int64(max(rows, 1))
+        credit = min(credit + paid, paid)
+    }
+
     /// Whether the writes so far paid for another step.
     public var mayStep: Bool { pending && credit > 0 }
 

@@ -15,6 +15,7 @@ final class CatalogStore {
         case readShards, insertShard, writeCounters, reserveIds, setState, setArchived, deleteShard, addRows
         case markMerged, setSummary, mergedTablesLeft, releaseTable, highestSeq, mergedInto, highestNumber, nextMergeTarget
         case readOwnerId, insertOwnerId, hasShardsTable, readTables
+        case writableTable
     }
 
     /// The columns of `<c>_shards` that `shards()` reads, in SELECT order, named as in the table.
@@ -108,6 +109,12 @@ final class CatalogStore {
         case .hasShardsTable:
             "SELECT count(*) FROM \(SQLText.identifier(schema)).sqlite_schema WHERE type = 'table' AND name = \(SQLText.literal(shardsName))"
         case .readTables: "SELECT category, period, seq, tbl, state FROM \(shardsTable)"
+        // The table rows of shard ?1 go to now: its own, or the one it was merged into;
+        // none unless that shard takes rows (hot).
+        case .writableTable: """
+            SELECT h.num, h.tbl FROM \(shardsTable) s JOIN \(shardsTable) h ON h.num = coalesce(s.merged_into, s.num)
+            WHERE s.num = ?1 AND h.merged_into IS NULL AND h.state = '\(ShardState.hot.rawValue)'
+            """
         case .addRows: """
             UPDATE \(shardsTable) SET rows = rows + ?2, changes = changes + 1,
               min_id = min(coalesce(min_id, ?3), ?3), max_id = max(coalesce(max_id, ?4), ?4),
@@ -273,9 +280,10 @@ final class CatalogStore {
         let stmt: Statement
         do {
             stmt = try statement(.readShards)
-        } catch let e as SQLiteError {
-            // A catalog made before merges and summaries (it lacks their columns) gains
-            // them; any other failure is SQLite's.
+        } catch let e as SQLiteError where e.code == SQLITE_ERROR {
+            // A catalog made before merges and summaries (it lacks their columns: "no
+            // such column") gains them; any other failure is SQLite's. (A busy or
+            // changed schema is never taken for a missing column: a read must not write.)
             let missing = try CatalogStore.addedColumns.filter { column in
                 let name = String(column.prefix { $0 != " " })
                 return try db.scalarInt("SELECT count(*) FROM pragma_table_info(?1, ?2) WHERE name = ?3",
@@ -332,6 +340,17 @@ final class CatalogStore {
             guard n < .max else { return targets }
             from = n + 1
         }
+    }
+
+    /// Where rows of shard `number` are written now, as the catalog says: the number
+    /// and table of the shard holding it (itself, or the one it was merged into); nil
+    /// when that shard is gone or takes no rows.
+    func writableTable(ofShard number: Int64) throws -> (number: Int64, table: String)? {
+        let stmt = try statement(.writableTable)
+        defer { stmt.reset() }
+        stmt.bind(1, number)
+        guard try stmt.step(), let table = stmt.text(1) else { return nil }
+        return (stmt.int64(0), table)
     }
 
     /// The highest shard number any row holds, merged shards' included.

@@ -32,9 +32,9 @@ private func connect(
         let collection = try connection.attach(schema: schema, name: name, create: create) {
             create
                 ? try ShardedCollection.create(db: db, schema: schema, name: name, options: options)
-                : try ShardedCollection.connect(db: db, schema: schema, name: name, options: options)
+                : try ShardedCollection.connect(db: db, schema: schema, name: name, options: options, connection: connection)
         }
-        if !create { try collection.declareColumns() }
+        if !create { try collection.declareColumns(connection: connection) }
         let rc = api.pointee.declare_vtab(rawDb, collection.columns.declaration)
         if rc != SQLITE_OK { throw db.error(rc) }
         out!.pointee = makeVtab(collection)

@@ -12,7 +12,52 @@ final class Connection {
     /// reports how many a query needed.
     var blocksDecompressed = 0
 
+    /// Work for after SQLite has closed the handle: the close-time write of buffered
+    /// documents that the connection's own open transaction kept locked out (see
+    /// `flushOnClose`). SQLite releases this object last, after it rolled that
+    /// transaction back and closed the file.
+    var afterClose: [() -> Void] = []
+
+    /// What xConnect last read for each collection (its config, its added columns).
+    /// SQLite calls xConnect again after every schema change, while it holds the
+    /// schema: a statement run there cannot reload a schema that changed once more
+    /// meanwhile and fails with SQLITE_SCHEMA, which reached a user's plain SELECT or
+    /// INSERT as "database schema has changed". What the last connect read stands in
+    /// then (a table's storage and columns change only with DDL of its own, which the
+    /// next connect reads); at the first connect, a read-only connection of its own to
+    /// the file reads it. A collection dropped or created here forgets it.
+    private var connectReads: [String: Any] = [:]
+
     init(db: Database) { self.db = db }
+
+    /// `read(store)` for xConnect of (schema, name), or, when the schema changed under
+    /// it, what it returned last time, or what it returns on a connection of its own.
+    func readForConnect<T>(schema: String, name: String, _ what: String,
+                           _ read: (CatalogStore) throws -> T) throws -> T {
+        let k = Self.key(schema, name) + "\u{0}" + what
+        do {
+            let value = try read(CatalogStore(db: db, schema: schema, name: name))
+            connectReads[k] = value
+            return value
+        } catch let e as SQLiteError where e.code == SQLITE_SCHEMA {
+            if let value = connectReads[k] as? T { return value }
+            let path = db.filename(schema)
+            guard !path.isEmpty, Replication.replicatingVFS(db, schema: schema) == nil else { throw e }
+            let own = try OwnedDatabase.open(path, flags: SQLITE_OPEN_READONLY, context: "cannot read the catalog of '\(name)'")
+            let store = CatalogStore(db: own.db, schema: "main", name: name)
+            defer { store.finalizeAll() }
+            return try withExtendedLifetime(own) { try read(store) }
+        }
+    }
+
+    private func forgetConnectReads(schema: String, name: String) {
+        let prefix = Self.key(schema, name) + "\u{0}"
+        connectReads = connectReads.filter { !$0.key.hasPrefix(prefix) }
+    }
+
+    deinit {
+        for work in afterClose { work() }
+    }
 
     private static func key(_ schema: String, _ name: String) -> String {
         schema.lowercased() + "." + name.lowercased()
@@ -28,6 +73,7 @@ final class Connection {
             c.instances += 1
             return c
         }
+        if create { forgetConnectReads(schema: schema, name: name) }
         let c = try make()
         c.instances = 1
         collections[k] = c
@@ -41,6 +87,7 @@ final class Connection {
         if dropped || c.instances <= 0 {
             if collections[k] === c { collections[k] = nil }
         }
+        if dropped { forgetConnectReads(schema: c.schema, name: c.name) }
         if c.instances <= 0 { c.close() }
     }
 

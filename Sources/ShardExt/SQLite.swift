@@ -113,11 +113,21 @@ struct Database {
     func prepare(_ sql: String, persistent: Bool = false) throws -> Statement {
         var stmt: OpaquePointer?
         let flags: UInt32 = persistent ? UInt32(SQLITE_PREPARE_PERSISTENT) : 0
-        let rc = api.pointee.prepare_v3(handle, sql, -1, flags, &stmt, nil)
+        var rc = api.pointee.prepare_v3(handle, sql, -1, flags, &stmt, nil)
+        // Another connection changed the schema twice while SQLite prepared (it retries
+        // once): prepared again, as SQLite's own step does with a stale statement.
+        var retries = 0
+        while rc == SQLITE_SCHEMA && retries < Database.schemaRetries {
+            retries += 1
+            rc = api.pointee.prepare_v3(handle, sql, -1, flags, &stmt, nil)
+        }
         if rc != SQLITE_OK { throw error(rc) }
         guard let stmt else { throw ShardError("empty statement: \(sql)") }
         return Statement(stmt, db: self)
     }
+
+    /// How many times more a statement is prepared when the schema changed under it.
+    static let schemaRetries = 5
 
     /// Prepares the first statement of `sql`; also says whether anything but blanks
     /// and comments follows it.

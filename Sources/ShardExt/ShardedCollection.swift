@@ -113,11 +113,13 @@ final class ShardedCollection {
         return c
     }
 
-    /// xConnect: an existing collection; refuses JSONB storage on an SQLite that cannot read it.
-    static func connect(db: Database, schema: String, name: String, options: CollectionOptions) throws -> ShardedCollection {
+    /// xConnect: an existing collection; refuses JSONB storage on an SQLite that cannot
+    /// read it. (`connection` keeps what the last connect read, see `readForConnect`.)
+    static func connect(db: Database, schema: String, name: String, options: CollectionOptions,
+                        connection: Connection) throws -> ShardedCollection {
         let config: [String: String]
         do {
-            config = try CatalogStore(db: db, schema: schema, name: name).config()
+            config = try connection.readForConnect(schema: schema, name: name, "config") { try $0.config() }
         } catch let e as SQLiteError where e.code == SQLITE_ERROR {
             throw ShardError("collection '\(name)' has lost its catalog table \(name)_config: \(e)")
         }
@@ -144,8 +146,10 @@ final class ShardedCollection {
     /// declare are the declared ones and those ensure_json_index added, as the config
     /// lists them now. SQLite connects again after any schema change, which is how
     /// every connection sees an added column from its next statement.
-    func declareColumns() throws {
-        let added = try store.addedColumns().map { text in
+    func declareColumns(connection: Connection) throws {
+        let added = try connection.readForConnect(schema: schema, name: name, "columns") {
+            try $0.addedColumns()
+        }.map { text in
             do { return try IndexSpec(parsing: text) } catch let e as ShardError {
                 throw e.within("catalog of '\(name)' holds a bad column")
             }
@@ -213,8 +217,15 @@ final class ShardedCollection {
 
     /// Brings the catalog in memory up to date with the database when another
     /// connection committed or a rollback undid our own changes.
+    ///
+    /// `data_version` and the catalog are read in one read transaction (the version's
+    /// statement, stepped onto its row, holds it until the reset): read in several,
+    /// another writer's commit could fall between the shards and the next number,
+    /// which would then disagree ("next_number ... is inconsistent").
     private func catchUp() throws {
-        try catchUp(to: dataVersion())
+        let pin = try statements.dataVersion(sql: dataVersionSQL)
+        defer { pin.reset() }
+        try catchUp(to: pin.step() ? pin.int64(0) : 0)
     }
 
     /// The same, with the database's `data_version` already read.
@@ -226,13 +237,6 @@ final class ShardedCollection {
     }
 
     private var dataVersionSQL: String { "PRAGMA \(SQLText.identifier(schema)).data_version" }
-
-    func dataVersion() throws -> Int64 {
-        let stmt = try statements.dataVersion(sql: dataVersionSQL)
-        defer { stmt.reset() }
-        guard try stmt.step() else { return 0 }
-        return stmt.int64(0)
-    }
 
     private func reload() throws {
         let dirty = Set(catalog.dirtyShards.map(\.number)).union(recountAfterRollback)

@@ -11,7 +11,10 @@ extension ShardedCollection {
         let id = try reservedId(p)
         buffer.append(shard: DocumentId.shardNumber(of: id), id: id, ts: p.ts, doc: doc, now: now)
         if Int64(buffer.count) >= options.buffer || now - buffer.oldest >= options.flushMs {
-            try flush()
+            // The flush pays for upkeep as the rows it writes would have one by one, in
+            // this write statement's transaction (merges would never run otherwise).
+            let rows = try flush()
+            if upkeep.pending && rows > 0 { try upkeepAfterWrite(rows: rows) }
         }
         return id
     }
@@ -105,11 +108,12 @@ extension ShardedCollection {
     /// the same file, with the catalog counters, in one transaction. An in-memory
     /// database goes away with its connection: nothing to write then.
     ///
-    /// That connection waits at most `closeWaitMs` for the write lock, and not at all
-    /// when the closing connection holds it itself (its own transaction is still
-    /// open: SQLite rolls it back only after this). Nobody is left to return an error
-    /// to, so documents that cannot be written go to SQLite's error log (sqlite3_log)
-    /// with their number, their ids and why; never dropped silently.
+    /// That connection waits at most `closeWaitMs` for the write lock. When the closing
+    /// connection holds it itself (its own transaction is still open, and SQLite rolls
+    /// it back only after this), the write waits until SQLite has closed the handle
+    /// (`Connection.afterClose`). Nobody is left to return an error to, so documents
+    /// that cannot be written go to SQLite's error log (sqlite3_log) with their
+    /// number, their ids and why; never dropped silently.
     func flushOnClose() {
         defer { buffer.discardAll() }
         // Never written on a replicated database: buffering is refused there.
@@ -117,19 +121,37 @@ extension ShardedCollection {
         let entries = buffer.acknowledged
         let path = db.filename(schema)
         guard !entries.isEmpty, !path.isEmpty else { return }
-        let ownLock = db.holdsWriteLock(schema)
+        if db.holdsWriteLock(schema), let connection {
+            // The connection's own open transaction holds the lock, and SQLite rolls it
+            // back only after this: the documents are written once the handle is gone
+            // (SQLite lets go of the extension's Connection last), on copies of their own.
+            let kept = entries.map { e in
+                WriteBuffer.Entry(shard: e.shard, id: e.id, ts: e.ts, doc: ValueCopy.duplicate(e.doc),
+                                  acknowledged: true, seq: e.seq)
+            }
+            connection.afterClose.append { [self] in
+                writeAtClose(kept, to: path)
+                for e in kept { ValueCopy.release(e.doc) }
+            }
+            return
+        }
+        writeAtClose(entries, to: path)
+    }
+
+    /// The close-time write of `entries`; what cannot be written goes to the error log.
+    private func writeAtClose(_ entries: [WriteBuffer.Entry], to path: String) {
         func logLost(_ lost: [WriteBuffer.Entry], code: Int32, _ why: String) {
             let ids = lost.map(\.id)
             sqliteLog(code, "\(lost.count) buffered documents of '\(name)' (ids \(ids.min()!) to \(ids.max()!)) were lost at close: \(why)")
         }
         do {
-            let orphans = try writeOnClose(entries, to: path, waitMs: ownLock ? 0 : Self.closeWaitMs)
+            let orphans = try writeOnClose(entries, to: path, waitMs: Self.closeWaitMs)
             if !orphans.isEmpty {
                 logLost(orphans, code: SQLITE_WARNING, "their shards were dropped by another connection")
             }
         } catch {
             let (code, reason, _) = errorReason(error)
-            logLost(entries, code: code, ownLock ? "the connection closed inside its own open write transaction" : reason)
+            logLost(entries, code: code, reason)
         }
     }
 
@@ -149,15 +171,17 @@ extension ShardedCollection {
             var inserts: [Int64: Statement] = [:]
             var orphans: [WriteBuffer.Entry] = []
             for e in entries {
-                // A shard merged meanwhile: the catalog table says into which table.
-                let into = catalog.shard(number: e.shard) == nil ? try otherStore.mergedInto(e.shard) : nil
-                guard let shard = catalog.shard(number: into ?? e.shard) else {
+                // The catalog as this transaction reads it says where the shard's rows
+                // go: memory may be stale (another connection merged the shard, or
+                // dropped it, and took its emptied table over for a new shard since).
+                guard let holder = try otherStore.writableTable(ofShard: e.shard),
+                      ShardTableName.isShardTable(holder.table, collection: name) else {
                     orphans.append(e)
                     continue
                 }
                 // On its own connection, the collection's file is "main".
                 let stmt = try inserts[e.shard] ?? other.prepare(
-                    "INSERT INTO \"main\".\(SQLText.identifier(shard.tableName))(id, ts, doc) VALUES (?1, ?2, \(storedDocument))")
+                    "INSERT INTO \"main\".\(SQLText.identifier(holder.table))(id, ts, doc) VALUES (?1, ?2, \(storedDocument))")
                 inserts[e.shard] = stmt
                 stmt.bind(1, e.id)
                 stmt.bind(2, e.ts)
@@ -165,8 +189,8 @@ extension ShardedCollection {
                 defer { stmt.reset() }
                 _ = try stmt.step()
                 // Counted on the table that holds the row (a merged one's own row).
-                let t = touched[shard.number] ?? (0, e.id, e.id, e.ts, e.ts)
-                touched[shard.number] = (t.rows + 1, min(t.minId, e.id), max(t.maxId, e.id), min(t.minTs, e.ts), max(t.maxTs, e.ts))
+                let t = touched[holder.number] ?? (0, e.id, e.id, e.ts, e.ts)
+                touched[holder.number] = (t.rows + 1, min(t.minId, e.id), max(t.maxId, e.id), min(t.minTs, e.ts), max(t.maxTs, e.ts))
             }
             for (num, t) in touched {
                 try otherStore.addRows(shard: num, count: t.rows, ids: t.minId...t.maxId, times: t.minTs...t.maxTs)

@@ -19,28 +19,29 @@ extension ShardedCollection {
     /// and the column. The same column again changes nothing; returns the shards that
     /// gained the index.
     func ensureColumn(_ spec: IndexSpec) throws -> Int64 {
-        try readyForLifecycle()
-        // The columns as the config lists them now (another connection may have added
-        // some since this one connected).
-        let added = try store.addedColumns().compactMap { try? IndexSpec(parsing: $0) }
-        let existing = options.indexes + added
-        let name = spec.name.lowercased()
-        if let same = existing.first(where: { $0.name.lowercased() == name }) {
-            guard same.path == spec.path && same.type == spec.type else {
-                throw ShardError("column '\(same.name)' exists already, as '\(same.text)'; "
-                    + "give the new column another name")
+        try lifecycle("shards_ensure_column") { () -> Int64 in
+            // The columns as the config lists them now (another connection may have added
+            // some since this one connected).
+            let added = try store.addedColumns().compactMap { try? IndexSpec(parsing: $0) }
+            let existing = options.indexes + added
+            let name = spec.name.lowercased()
+            if let same = existing.first(where: { $0.name.lowercased() == name }) {
+                guard same.path == spec.path && same.type == spec.type else {
+                    throw ShardError("column '\(same.name)' exists already, as '\(same.text)'; "
+                        + "give the new column another name")
+                }
+                return try ensureIndex(spec.path)
             }
-            return try ensureIndex(spec.path)
-        }
-        if let other = existing.first(where: { $0.path == spec.path }) {
-            throw ShardError("path '\(spec.path.text)' is column '\(other.name)' already; "
-                + "a path has one column")
-        }
-        return try inSavepoint("shards_column") {
-            let gained = try ensureIndex(spec.path)
-            try store.recordColumn(name: spec.name, spec: spec.text)
-            try announceSchemaChange(column: spec.name)
-            return gained
+            if let other = existing.first(where: { $0.path == spec.path }) {
+                throw ShardError("path '\(spec.path.text)' is column '\(other.name)' already; "
+                    + "a path has one column")
+            }
+            return try inSavepoint("shards_column") {
+                let gained = try ensureIndex(spec.path)
+                try store.recordColumn(name: spec.name, spec: spec.text)
+                try announceSchemaChange(column: spec.name)
+                return gained
+            }
         }
     }
 

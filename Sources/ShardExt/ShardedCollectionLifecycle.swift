@@ -5,27 +5,37 @@ import ShardCore
 extension ShardedCollection {
     // MARK: - lifecycle
 
-    /// Before a lifecycle function (or ensure_json_index) changes anything: the buffer
-    /// is written and memory is current; the collection is enlisted in the caller's
-    /// transaction, so that ROLLBACK and ROLLBACK TO restore its tables, catalog and
-    /// memory together (SQLite tells an enlisted table how its transaction ends); and
-    /// the counters of this transaction's writes are in the catalog before the function
-    /// reads or changes it. They stay marked dirty: a ROLLBACK TO may undo this
-    /// write-back, and then they are counted again from the shards.
-    func readyForLifecycle() throws {
-        try readyToRead()
-        if !transaction.isEnlisted { try enlist() }
-        for s in catalog.dirtyShards { try store.writeCounters(s) }
+    /// Runs a lifecycle function (or ensure_json_index) in a savepoint of its own, from
+    /// its first statement holding the write lock, and with memory caught up inside
+    /// it: what the function reads (the catalog, the tables merges emptied, the next
+    /// shard number) and what it drops or creates then belong to one transaction, so
+    /// another connection cannot take a table over, or a number, in between.
+    ///
+    /// First the collection is enlisted in the transaction with a write statement on
+    /// it (which takes the write lock, waiting for busy_timeout), so that ROLLBACK and
+    /// ROLLBACK TO restore its tables, catalog and memory together (SQLite tells an
+    /// enlisted table how its transaction ends); then the buffer is written and memory
+    /// catches up; then the counters of this transaction's writes go to the catalog
+    /// before the function reads or changes it. They stay marked dirty: a ROLLBACK TO
+    /// may undo this write-back, and then they are counted again from the shards.
+    func lifecycle<T>(_ savepoint: String, _ body: () throws -> T) throws -> T {
+        try inSavepoint(savepoint) {
+            if !transaction.isEnlisted { try enlist() }
+            try readyToRead()
+            for s in catalog.dirtyShards { try store.writeCounters(s) }
+            return try body()
+        }
     }
 
     /// shard_drop: drops every shard whose whole period ends at or before `before`
     /// (ms), in one transaction; returns the rows dropped. Partition none never ends.
     func dropShards(endingBy before: Int64) throws -> Int64 {
-        try readyForLifecycle()
-        let victims = catalog.ended(by: before)
-        let rows = victims.isEmpty ? 0 : try inSavepoint("shards_drop") { try retire(victims) }
-        purgeRetired()
-        return rows
+        try lifecycle("shards_drop") { () -> Int64 in
+            let victims = catalog.ended(by: before)
+            let rows = victims.isEmpty ? 0 : try retire(victims)
+            purgeRetired()
+            return rows
+        }
     }
 
     /// `retain`: when the first shard of a new newest period appears, whole periods
@@ -78,56 +88,55 @@ extension ShardedCollection {
     /// shard_archive: moves the shards whose whole period ends at or before `before`
     /// into another database file and records the file in the catalog; returns the
     /// rows moved. The archive is written and committed first (a copy left by a crash
-    /// is replaced next time), then the catalog, in one transaction of its own.
+    /// is replaced next time), then the catalog, in the function's transaction.
     func archiveShards(endingBy before: Int64, file: String) throws -> Int64 {
         try Replication.requireLocalFiles(db, schema: schema, for: "shard_archive", because: Replication.archiveFile)
         let path = try archivePath(file)
         try checkArchiveAccess(file: file, path: path)
-        try readyForLifecycle()
-        let victims = catalog.liveEnded(by: before)
-        guard !victims.isEmpty else {
-            // A crash after an earlier archive's catalog commit may have left tables behind.
-            purgeRetired()
-            return 0
-        }
-        try checkNotOwnDatabase(path: path, file: file)
-        archives.close(path)
-        let owner = try OwnedDatabase.open(path, flags: SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                                           context: "cannot open archive file '\(path)' for writing")
-        let archive = owner.db
-        defer { withExtendedLifetime(owner) {} }
-        do {
-            try archive.exec("BEGIN IMMEDIATE")
-            try verifyOwner(archive, file: file, claim: true)
-            for s in victims {
-                // The copy is named `archiveTable`; one left by a crash or a rolled-back
-                // transaction for this same shard number is replaced.
-                let copy = ShardInfo(key: s.key, number: s.number, period: s.period, tableName: s.archiveTable)
-                try archive.exec(ShardSchema.dropIfExists(schema: "main", table: copy.tableName) + shardTableSQL(copy, schema: "main"))
-                let read = try db.prepare("SELECT id, ts, doc FROM \(qualified(s.tableName))")
-                let write = try archive.prepare("INSERT INTO \"main\".\(SQLText.identifier(copy.tableName))(id, ts, doc) VALUES (?1, ?2, ?3)")
-                while try read.step() {
-                    for c: Int32 in 0...2 { write.bind(c + 1, read.value(c)) }
-                    _ = try write.step()
-                    write.reset()
-                }
+        return try lifecycle("shards_archive") { () -> Int64 in
+            let victims = catalog.liveEnded(by: before)
+            guard !victims.isEmpty else {
+                // A crash after an earlier archive's catalog commit may have left tables behind.
+                purgeRetired()
+                return 0
             }
-            try archive.exec("COMMIT")
-        } catch {
-            try? archive.exec("ROLLBACK")
-            throw error
-        }
-        let rows = try inSavepoint("shards_archive") { () -> Int64 in
+            try checkNotOwnDatabase(path: path, file: file)
+            archives.close(path)
+            let owner = try OwnedDatabase.open(path, flags: SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                                               context: "cannot open archive file '\(path)' for writing")
+            let archive = owner.db
+            defer { withExtendedLifetime(owner) {} }
+            do {
+                try archive.exec("BEGIN IMMEDIATE")
+                try verifyOwner(archive, file: file, claim: true)
+                for s in victims {
+                    // The copy is named `archiveTable`; one left by a crash or a rolled-back
+                    // transaction for this same shard number is replaced.
+                    let copy = ShardInfo(key: s.key, number: s.number, period: s.period, tableName: s.archiveTable)
+                    try archive.exec(ShardSchema.dropIfExists(schema: "main", table: copy.tableName) + shardTableSQL(copy, schema: "main"))
+                    let read = try db.prepare("SELECT id, ts, doc FROM \(qualified(s.tableName))")
+                    let write = try archive.prepare("INSERT INTO \"main\".\(SQLText.identifier(copy.tableName))(id, ts, doc) VALUES (?1, ?2, ?3)")
+                    while try read.step() {
+                        for c: Int32 in 0...2 { write.bind(c + 1, read.value(c)) }
+                        _ = try write.step()
+                        write.reset()
+                    }
+                }
+                try archive.exec("COMMIT")
+            } catch {
+                try? archive.exec("ROLLBACK")
+                throw error
+            }
             for s in victims { try store.setArchived(shard: s.number, file: file) }
-            return victims.reduce(0) { $0 + $1.rows }
+            let rows = victims.reduce(0) { $0 + $1.rows }
+            for s in victims {
+                s.state = .archived
+                s.file = file
+            }
+            catalogGeneration += 1
+            purgeRetired()
+            return rows
         }
-        for s in victims {
-            s.state = .archived
-            s.file = file
-        }
-        catalogGeneration += 1
-        purgeRetired()
-        return rows
     }
 
     /// Archived shards whose table is still in the main database (the drop had to wait).
@@ -180,21 +189,22 @@ extension ShardedCollection {
         if path.steps.isEmpty {
             throw ShardError("ensure_json_index needs a path below the root, like $.type")
         }
-        try readyForLifecycle()
-        var gained: Int64 = 0
-        for shard in catalog.shards where shard.isLive {
-            if try !hasIndex(table: shard.tableName, path: path) {
-                try db.exec(createIndexSQL(shard: shard, path: path))
-                gained += 1
+        return try lifecycle("shards_index") { () -> Int64 in
+            var gained: Int64 = 0
+            for shard in catalog.shards where shard.isLive {
+                if try !hasIndex(table: shard.tableName, path: path) {
+                    try db.exec(createIndexSQL(shard: shard, path: path))
+                    gained += 1
+                }
             }
+            if !indexedPaths.contains(path) {
+                try store.recordIndexedPath(path.text)
+                indexedPaths.append(path)
+                // Summaries cover the new path from now on.
+                try rebuildSummaries()
+            }
+            try summarizeSealed()
+            return gained
         }
-        if !indexedPaths.contains(path) {
-            try store.recordIndexedPath(path.text)
-            indexedPaths.append(path)
-            // Summaries cover the new path from now on.
-            try rebuildSummaries()
-        }
-        try summarizeSealed()
-        return gained
     }
 }

@@ -29,30 +29,31 @@ extension ShardedCollection {
         if toJSONB && sqliteVersionNumber < ShardedCollection.jsonbVersion {
             throw ShardError("storage jsonb needs SQLite 3.45.0 or newer; this SQLite is \(sqliteVersion)")
         }
-        try readyForLifecycle()
-        let archived = catalog.shards.filter { $0.file != nil && !$0.isRetired }
-        if !archived.isEmpty {
-            let files = Set(archived.compactMap(\.file)).sorted().joined(separator: ", ")
-            throw ShardError("'\(name)' has \(archived.count) archived shard(s) (in \(files)); "
-                + "shard_storage cannot rewrite archive files inside your transaction, so it changes only "
-                + "collections without archived shards")
-        }
-        guard toJSONB != jsonb else { return 0 }
-        let rewrite = toJSONB ? "jsonb(doc)" : "json(doc)"
-        let live = catalog.shards.filter(\.isLive)
-        statements.forgetShardStatements()
-        let rows = try inSavepoint("shards_storage") { () -> Int64 in
-            var total: Int64 = 0
-            for s in live {
-                try db.exec("UPDATE \(qualified(s.tableName)) SET doc = \(rewrite)")
-                total += db.changes
+        return try lifecycle("shards_change_storage") { () -> Int64 in
+            let archived = catalog.shards.filter { $0.file != nil && !$0.isRetired }
+            if !archived.isEmpty {
+                let files = Set(archived.compactMap(\.file)).sorted().joined(separator: ", ")
+                throw ShardError("'\(name)' has \(archived.count) archived shard(s) (in \(files)); "
+                    + "shard_storage cannot rewrite archive files inside your transaction, so it changes only "
+                    + "collections without archived shards")
             }
-            try store.setStorage(toJSONB ? "jsonb" : "text")
-            return total
+            guard toJSONB != jsonb else { return 0 }
+            let rewrite = toJSONB ? "jsonb(doc)" : "json(doc)"
+            let live = catalog.shards.filter(\.isLive)
+            statements.forgetShardStatements()
+            let rows = try inSavepoint("shards_storage") { () -> Int64 in
+                var total: Int64 = 0
+                for s in live {
+                    try db.exec("UPDATE \(qualified(s.tableName)) SET doc = \(rewrite)")
+                    total += db.changes
+                }
+                try store.setStorage(toJSONB ? "jsonb" : "text")
+                return total
+            }
+            jsonb = toJSONB
+            setLayout(ColumnLayout(indexes: options.indexes, added: Array(columns.indexes[columns.declaredCount...]),
+                                   jsonb: toJSONB))
+            return rows
         }
-        jsonb = toJSONB
-        setLayout(ColumnLayout(indexes: options.indexes, added: Array(columns.indexes[columns.declaredCount...]),
-                               jsonb: toJSONB))
-        return rows
     }
 }

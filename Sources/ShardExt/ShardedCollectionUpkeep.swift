@@ -10,8 +10,9 @@ extension ShardedCollection {
 
     /// After a write while upkeep is due: a step when the writes have paid for one.
     /// An error fails the write, and SQLite undoes the statement with what the step did.
-    func upkeepAfterWrite() throws {
-        upkeep.wrote()
+    /// `rows`: the rows the statement wrote (a flush of the write buffer writes many).
+    func upkeepAfterWrite(rows: Int = 1) throws {
+        upkeep.wrote(rows: rows)
         guard upkeep.mayStep else { return }
         do {
             let cut = dataCut()
@@ -78,9 +79,8 @@ extension ShardedCollection {
     /// shard_merge: merges everything finished before `before` now, in one transaction;
     /// returns the rows moved.
     func mergeShards(before: Int64) throws -> Int64 {
-        try readyToRead()
         let cut: (String?) -> Int64? = { _ in before }
-        let moved = try inSavepoint("shards_merge") { () -> Int64 in
+        return try lifecycle("shards_merge") { () -> Int64 in
             var moved: Int64 = 0
             while let group = MergePlan.plan(shards: catalog.shards, collection: name,
                                              mergeRows: options.mergeRows, cut: cut).first {
@@ -94,10 +94,9 @@ extension ShardedCollection {
             }
             // Then what the merges left unsummarized.
             while let s = unsummarized(cut: cut) { try buildSummary(s) }
+            dropMergedTables()
             return moved
         }
-        dropMergedTables()
-        return moved
     }
 
     /// Moves a shard's rows into a merged table (made first when new), keeping their
@@ -151,20 +150,24 @@ extension ShardedCollection {
     /// statement of its own (shard_merge, shard_drop, ...), never during a write or a
     /// read (another statement of the connection reads then). Until then they are
     /// empty, no read looks at them, and new shards take them over (takeSpareTable).
+    ///
+    /// The list is read in the transaction that drops them (a lifecycle function's,
+    /// which holds the write lock): a table that another connection's new shard took
+    /// over is off the list by then. Read in one transaction and dropped in another, a
+    /// name could belong to a hot shard by the time of the drop.
     func dropMergedTables() {
         guard mergedTablesLeft, !transaction.flushing else { return }
-        // Only tables named as the collection's shard tables: never another table.
-        guard let names = (try? store.mergedTablesLeft())?.filter({ ShardTableName.isShardTable($0, collection: name) }) else { return }
-        spares = names
-        for table in names {
-            do {
-                try db.exec(ShardSchema.dropIfExists(schema: schema, table: table))
-            } catch {
-                return
+        _ = try? inSavepoint("shards_purge") {
+            // Only tables named as the collection's shard tables: never another table.
+            let names = try store.mergedTablesLeft().filter { ShardTableName.isShardTable($0, collection: name) }
+            spares = names
+            for table in names {
+                // SQLite refuses while another statement reads: the rest wait.
+                guard (try? db.exec(ShardSchema.dropIfExists(schema: schema, table: table))) != nil else { return }
+                spares?.removeAll { $0 == table }
             }
-            spares?.removeAll { $0 == table }
+            mergedTablesLeft = false
         }
-        mergedTablesLeft = false
     }
 
     // MARK: - summaries

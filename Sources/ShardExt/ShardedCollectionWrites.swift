@@ -79,6 +79,15 @@ extension ShardedCollection {
             }
             key = ShardKey(collection: key.collection, category: key.category, period: key.period, seq: top + 1)
         }
+        // A shard that took over a merged shard's emptied table kept that table's name
+        // (see takeSpareTable), which may be the one this key would make: the line then
+        // goes on to the next seq whose table name is free.
+        while try db.tableExists(ShardTableName.table(for: key), schema: schema) {
+            guard key.seq < Int(DocumentId.maxShardNumber) else {
+                throw ShardError("catalog of '\(name)' is inconsistent: line \(key.line) has no free table name")
+            }
+            key = ShardKey(collection: key.collection, category: key.category, period: key.period, seq: key.seq + 1)
+        }
         let period = options.partition.period(containing: ts)
         let shard = try makeShard(key, period: period)
         catalog.add(shard)

@@ -62,4 +62,24 @@ final class UpkeepPacerTests: XCTestCase {
         p.done()
         XCTAssertFalse(p.mayStep)
     }
+
+    func testAFlushPaysForItsRowsAndNoMore() {
+        var p = UpkeepPacer()
+        p.due()
+        p.spent(rows: 100)
+        // A flush of 20 rows pays what 20 writes would: 160 rows of upkeep...
+        p.wrote(rows: 20)
+        XCTAssertTrue(p.mayStep)
+        var worked: Int64 = 0
+        while p.mayStep { p.spent(rows: 10); worked += 10 }
+        XCTAssertEqual(worked, 20 * UpkeepPacer.rowsPerWrite - 100)
+        // ...and nothing is banked for later: a second flush starts from its own rows.
+        var q = UpkeepPacer()
+        q.due()
+        q.wrote(rows: 1000)
+        q.wrote(rows: 2)
+        worked = 0
+        while q.mayStep { q.spent(rows: 2); worked += 2 }
+        XCTAssertEqual(worked, 2 * UpkeepPacer.rowsPerWrite)
+    }
 }

@@ -12,21 +12,19 @@ extension ShardedCollection {
     /// transaction; returns the rows compressed. Each block keeps its id and ts
     /// ranges, so reads skip the blocks that cannot match.
     func compressShards(endingBy before: Int64) throws -> Int64 {
-        try readyForLifecycle()
-        let victims = catalog.liveEnded(by: before)
-        guard !victims.isEmpty else { return 0 }
-        statements.forget(shards: victims.map(\.number))
-        let rows = try inSavepoint("shards_compress") { () -> Int64 in
+        try lifecycle("shards_compress") { () -> Int64 in
+            let victims = catalog.liveEnded(by: before)
+            guard !victims.isEmpty else { return 0 }
+            statements.forget(shards: victims.map(\.number))
             var total: Int64 = 0
             for s in victims {
                 total += try compress(s)
                 try store.setState(.compressed, shard: s.number)
             }
+            for s in victims { s.state = .compressed }
+            catalogGeneration += 1
             return total
         }
-        for s in victims { s.state = .compressed }
-        catalogGeneration += 1
-        return rows
     }
 
     private func compress(_ s: ShardInfo) throws -> Int64 {
