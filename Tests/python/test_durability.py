@@ -714,7 +714,11 @@ def snapshot(conn):
         "schema": q("SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY type, name"),
         "shard_list": q("SELECT collection, shard, tbl, period_start, period_end, rows, min_id, max_id, "
                         "min_ts, max_ts, state, file FROM shard_list('ev') ORDER BY shard"),
-        "ev_shards": q("SELECT * FROM ev_shards ORDER BY key"),
+        # Every column but `changes`, the shards' change stamps: a ROLLBACK TO moves the
+        # stamps of the shards it recounts past every value the transaction may have used
+        # (ShardInfo.changes), so that a rollup never trusts a partial built in between.
+        "ev_shards": q("SELECT key, tbl, num, category, period, seq, period_start, period_end, rows, last_local, "
+                       "min_id, max_id, min_ts, max_ts, state, file, part, merged_into, summary FROM ev_shards ORDER BY key"),
         "ev_config": q("SELECT * FROM ev_config ORDER BY key"),
         "rows": q("SELECT id, ts, shard, doc FROM ev ORDER BY id"),
     }
