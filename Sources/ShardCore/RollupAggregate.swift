@@ -205,8 +205,13 @@ public struct RollupBuckets {
 /// sum(x)` for sum and avg, `min(x)` or `max(x)`, the state of a distinct or quantile
 /// sketch (`shards_distinct_state(x)`, `shards_quantile_state(x)`). Parameters: ?1 and ?2 the lowest and
 /// highest ts (inclusive), then those of `conditions`.
+///
+/// An inner SELECT reads each row's bucket, group values and each measure path once
+/// (`b`, `g0..`, `x0..`); its `LIMIT -1` keeps SQLite from flattening it into the
+/// GROUP BY, which would extract a path again for every aggregate that names it (and
+/// sort whole documents).
 public struct RollupSelect: Equatable, Sendable {
-    /// The select list alone.
+    /// The select list and the inner SELECT up to its table: `head` without its "SELECT ".
     public let columns: String
     public let head: String
     public let tail: String
@@ -222,11 +227,20 @@ public struct RollupSelect: Equatable, Sendable {
             let d = Civil.msPerDay
             bucketExpr = "ts - ((ts % \(d)) + \(d)) % \(d)"
         }
-        var columns = [bucketExpr]
-        columns += options.groups.indices.map { Self.groupExpression(options, $0) }
+        var inner = [bucketExpr + " AS b"]
+        inner += options.groups.indices.map { Self.groupExpression(options, $0) + " AS g\($0)" }
+        var paths: [String] = []
+        var columns = ["b"] + options.groups.indices.map { "g\($0)" }
         columns.append("count(*)")
         for m in options.measures {
-            let x = m.path.map { "json_extract(doc, \(SQLText.literal($0.text)))" } ?? "NULL"
+            var x = "NULL"
+            if let path = m.path?.text {
+                if !paths.contains(path) {
+                    inner.append("json_extract(doc, \(SQLText.literal(path))) AS x\(paths.count)")
+                    paths.append(path)
+                }
+                x = "x\(paths.firstIndex(of: path)!)"
+            }
             switch m.kind {
             case .count: continue
             case .sum, .avg: columns += ["count(\(x))", "sum(\(x))"]
@@ -236,15 +250,13 @@ public struct RollupSelect: Equatable, Sendable {
             case .quantile: columns.append("shards_quantile_state(\(x))")
             }
         }
-        self.columns = columns.joined(separator: ", ")
-        head = "SELECT " + self.columns + " FROM "
-        // By expression, not position: the partials' INSERT puts the shard number first.
-        let groupBy = " GROUP BY " + ([bucketExpr] + options.groups.indices.map { Self.groupExpression(options, $0) })
-            .joined(separator: ", ")
+        self.columns = columns.joined(separator: ", ") + " FROM (SELECT " + inner.joined(separator: ", ") + " FROM "
+        head = "SELECT " + self.columns
+        let groupBy = ") GROUP BY " + (["b"] + options.groups.indices.map { "g\($0)" }).joined(separator: ", ")
         let conds = ["ts >= ?1", "ts <= ?2"] + conditions
-        tail = " WHERE " + conds.joined(separator: " AND ") + groupBy
+        tail = " WHERE " + conds.joined(separator: " AND ") + " LIMIT -1" + groupBy
         compressedTail = " AS z, shards_block(z.data) WHERE z.max_ts >= ?1 AND z.min_ts <= ?2 AND "
-            + conds.joined(separator: " AND ") + groupBy
+            + conds.joined(separator: " AND ") + " LIMIT -1" + groupBy
     }
 
     /// The SQL of group `i`'s value in a shard.

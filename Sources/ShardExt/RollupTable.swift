@@ -66,8 +66,11 @@ final class RollupTable {
         let built = try builtStamps()
         let live = Set(collection.catalog.shards.filter { !$0.isRetired }.map(\.number))
         for (gone, b) in built where !b.kept && !live.contains(gone) { try forget(shard: gone) }
+        let first = firstRetainedBucket(collection)
+        for old in retainedAway(collection, built, first) { try forget(shard: old) }
+        _ = try trimRetained(before: first, limit: nil)
         var n: Int64 = 0
-        for s in unbuilt(collection, built) {
+        for s in unbuilt(collection, built, first) {
             try build(s, of: collection)
             n += 1
         }
@@ -78,9 +81,23 @@ final class RollupTable {
     /// partials of one shard not built at its stamp whose period ended before the
     /// newest data of its category (`cut`, as merges go: a backfill's current day is
     /// not rebuilt at every step). Returns its rows; nil when every one is built.
+    /// Before building, it forgets the partials of one shard merged away, or deletes up
+    /// to a step's rows of buckets the rollup's `retain` no longer answers.
     func upkeepStep(_ collection: ShardedCollection, cut: (String?) -> Int64?) throws -> Int64? {
         let built = try hasPartials() ? try builtStamps() : [:]
-        guard let s = unbuilt(collection, built).first(where: { s in
+        let first = firstRetainedBucket(collection)
+        if !built.isEmpty {
+            let live = Set(collection.catalog.shards.filter { !$0.isRetired }.map(\.number))
+            if let gone = built.first(where: { !$0.value.kept && !live.contains($0.key) })?.key {
+                return max(try forget(shard: gone), 1)
+            }
+            if let old = retainedAway(collection, built, first).first {
+                return max(try forget(shard: old), 1)
+            }
+            let trimmed = try trimRetained(before: first, limit: UpkeepPacer.stepRows)
+            if trimmed > 0 { return trimmed }
+        }
+        guard let s = unbuilt(collection, built, first).first(where: { s in
             guard let end = s.period.end, let c = cut(s.key.category) else { return false }
             return end <= c
         }) else { return nil }
@@ -90,13 +107,42 @@ final class RollupTable {
     }
 
     /// Finished shards (they take no more inserts: the hot one changes at every write)
-    /// whose partials are missing or older than their stamp.
-    private func unbuilt(_ collection: ShardedCollection, _ built: [Int64: (stamp: Int64, kept: Bool)]) -> [ShardInfo] {
+    /// whose partials are missing or older than their stamp, but for those whose every
+    /// bucket `retain` no longer answers (before `first`).
+    private func unbuilt(_ collection: ShardedCollection, _ built: [Int64: (stamp: Int64, kept: Bool)],
+                         _ first: Int64?) -> [ShardInfo] {
         let now = Clock.nowMilliseconds()
         return collection.catalog.shards.filter { s in
-            !s.isRetired && built[s.number]?.stamp != s.changes
+            !s.isRetired && built[s.number]?.stamp != s.changes && s.timeBounds.hi >= (first ?? .min)
                 && s.displayState(isNewestOfLine: collection.catalog.isNewestOfLine(s), now: now) != "hot"
         }
+    }
+
+    /// A shard's rows just merged into `target` (which was at `targetStamp`, or empty):
+    /// when the partials of both held, the source's become the target's, built at its
+    /// new stamp, so the merged table is not aggregated again. A target then has several
+    /// partial rows of a bucket; answers add them up. Else upkeep builds it anew.
+    func carry(_ source: ShardInfo, into target: ShardInfo, targetStamp: Int64, targetWasEmpty: Bool) throws {
+        guard try hasPartials() else { return }
+        let stamp = try db.prepare("SELECT stamp, kept FROM \(builtTable) WHERE shard = ?1")
+        stamp.bind(1, source.number)
+        guard try stamp.step(), stamp.int64(0) == source.changes, stamp.int64(1) == 0 else { return }
+        stamp.reset()
+        stamp.bind(1, target.number)
+        let targetBuilt = try stamp.step() && stamp.int64(0) == targetStamp && stamp.int64(1) == 0
+        guard targetBuilt || targetWasEmpty else { return }
+        if !targetBuilt { try forget(shard: target.number) }
+        let move = try db.prepare("UPDATE \(partialsTable) SET shard = ?2 WHERE shard = ?1")
+        move.bind(1, source.number)
+        move.bind(2, target.number)
+        try move.run()
+        let unmark = try db.prepare("DELETE FROM \(builtTable) WHERE shard = ?1")
+        unmark.bind(1, source.number)
+        try unmark.run()
+        let mark = try db.prepare("INSERT OR REPLACE INTO \(builtTable)(shard, stamp) VALUES (?1, ?2)")
+        mark.bind(1, target.number)
+        mark.bind(2, target.changes)
+        try mark.run()
     }
 
     /// Before shards leave the collection (`shard_drop`, `retain`): their buckets stay,
@@ -132,7 +178,9 @@ final class RollupTable {
             }
         } else {
             let from = collection.qualified(s.storedTable) + (s.isCompressed ? select.compressedTail : select.tail)
-            let insert = try db.prepare("INSERT INTO \(partialsTable) SELECT \(s.number), \(select.columns) FROM \(from)")
+            let insert = try collection.statements.checkout("INSERT INTO \(partialsTable) SELECT ?3, \(select.columns)\(from)")
+            defer { collection.statements.checkin(insert) }
+            insert.bind(3, s.number)
             insert.bind(1, Time.minimum)
             insert.bind(2, Time.maximum)
             try insert.run()
@@ -151,16 +199,64 @@ final class RollupTable {
             columns += (0..<RollupSelect.width(options)).map { "c\($0)" }
             try db.exec("CREATE TABLE \(partialsTable)(\(columns.joined(separator: ", ")));"
                 + "CREATE INDEX \("main." + SQLText.identifier(name + "_partials_b")) ON \(SQLText.identifier(name + "_partials"))(b);"
+                + "CREATE INDEX \("main." + SQLText.identifier(name + "_partials_shard")) ON \(SQLText.identifier(name + "_partials"))(shard);"
                 + "CREATE TABLE \(builtTable)(shard INTEGER PRIMARY KEY, stamp INTEGER NOT NULL, kept INTEGER NOT NULL DEFAULT 0)")
         }
     }
 
-    private func forget(shard: Int64) throws {
+    /// Deletes a shard's partials; returns the partial rows deleted.
+    @discardableResult
+    private func forget(shard: Int64) throws -> Int64 {
+        var rows: Int64 = 0
         for table in [partialsTable, builtTable] {
             let stmt = try db.prepare("DELETE FROM \(table) WHERE shard = ?1")
             stmt.bind(1, shard)
             try stmt.run()
+            if table == partialsTable { rows = db.changes }
         }
+        return rows
+    }
+
+    /// The start of the oldest bucket the rollup's `retain` still answers, counted back
+    /// from the bucket of the collection's newest document; nil when it keeps all.
+    private func firstRetainedBucket(_ collection: ShardedCollection) -> Int64? {
+        guard let retain = options.retain,
+              let newest = collection.catalog.shards.compactMap({ $0.isRetired ? nil : $0.maxTs }).max() else { return nil }
+        let cut = retain.cutoff(newestPeriodStart: options.bucket.start(of: newest))
+        guard cut > Time.minimum else { return nil }
+        return timeRange((cut, .max))?.0
+    }
+
+    /// Shards in the collection, built, whose every bucket `retain` no longer answers
+    /// (before `first`): their partials go whole. Should the newest document leave,
+    /// moving `first` back, the shard is aggregated at query time again.
+    private func retainedAway(_ collection: ShardedCollection, _ built: [Int64: (stamp: Int64, kept: Bool)],
+                              _ first: Int64?) -> [Int64] {
+        guard let first else { return [] }
+        return collection.catalog.shards.filter { s in
+            !s.isRetired && built[s.number]?.kept == false && s.timeBounds.hi < first
+        }.map(\.number)
+    }
+
+    /// Deletes the partial rows of kept shards (gone from the collection) in buckets
+    /// before `first`, at most `limit` (nil: all), and the marks of kept shards left
+    /// without a row. Returns rows deleted. A shard still in the collection keeps its
+    /// rows: its partials stay whole, whatever `first` becomes.
+    private func trimRetained(before first: Int64?, limit: Int64?) throws -> Int64 {
+        guard let first else { return 0 }
+        // b is the bucket's start, or a day of a month bucket: before a bucket start
+        // exactly when its bucket starts before it.
+        let stmt = try db.prepare("DELETE FROM \(partialsTable) WHERE rowid IN "
+            + "(SELECT rowid FROM \(partialsTable) WHERE b < ?1 "
+            + "AND shard IN (SELECT shard FROM \(builtTable) WHERE kept = 1) LIMIT ?2)")
+        stmt.bind(1, first)
+        stmt.bind(2, limit ?? -1)
+        try stmt.run()
+        let rows = db.changes
+        if rows > 0 {
+            try db.exec("DELETE FROM \(builtTable) WHERE kept = 1 AND shard NOT IN (SELECT shard FROM \(partialsTable))")
+        }
+        return rows
     }
 
     private func builtStamps() throws -> [Int64: (stamp: Int64, kept: Bool)] {

@@ -112,7 +112,12 @@ final class ScanCursor {
         readPin = try collection.readyToScan()
         if plan.onlyCounts && !readingRows {
             // The catalog's counters are exact for every write path, this connection's
-            // unsynced ones included (readyToScan wrote its buffer and caught up).
+            // unsynced ones included (readyToScan wrote its buffer and caught up). An
+            // archived shard's file is still opened and checked (once per opening, then
+            // kept): a count skips nothing silently, a missing file is an error as in a scan.
+            for s in collection.catalog.shards where s.file != nil && !s.isRetired {
+                _ = try collection.archive(of: s)
+            }
             countedRows = collection.catalog.totalRows
             countedPlanText = encoded
             if countedRows == 0 { finish() }

@@ -110,6 +110,7 @@ extension ShardedCollection {
         case .new(let key, let period): t = try makeShard(key, period: period, reuse: reuse)
         }
         shardWrites &+= 1
+        let targetStamp = t.changes, targetWasEmpty = t.rows == 0
         try db.exec("INSERT INTO \(qualified(t.tableName))(id, ts, doc) SELECT id, ts, doc FROM \(qualified(source.tableName))")
         let moved = Int64(db.changes)
         // Emptied, the table waits to be dropped or to serve as a new shard's (spareTable).
@@ -130,6 +131,12 @@ extension ShardedCollection {
         if source.dirty { recountAfterRollback.insert(source.number) }
         source.dirty = false
         catalog.merge([source], into: t)
+        // Rollups' partials of both follow the rows (RollupTable.carry): nothing is aggregated again.
+        if schema == "main", let connection {
+            for rollup in try connection.rollups(over: name) {
+                try rollup.carry(source, into: t, targetStamp: targetStamp, targetWasEmpty: targetWasEmpty)
+            }
+        }
         statements.forgetInsert(shard: source.number)
         catalogGeneration += 1
         mergedTablesLeft = true

@@ -148,6 +148,63 @@ final class RollupTests: XCTestCase {
         XCTAssertEqual(try db.int("SELECT count(*) FROM r WHERE bucket < '2025-01-09'"), 0)
     }
 
+    /// `retain` deletes the partials of buckets it no longer answers: at refresh, and in
+    /// upkeep steps as writes go on; kept buckets of dropped shards go too.
+    func testRetainDeletesOldPartials() throws {
+        let db = try TestDatabase()
+        let t0: Int64 = 1736121600000, day: Int64 = 86_400_000
+        try db.exec("CREATE VIRTUAL TABLE e USING shards(time = '$.t', partition = day, merge = none)")
+        for i in 0..<60 { try db.exec("INSERT INTO e(doc) VALUES (?)", [.text("{\"t\":\(t0 + Int64(i) * 7_200_000)}")]) }
+        try db.exec("CREATE VIRTUAL TABLE r USING shards_rollup(source = e, bucket = 'day', measure = 'n: count', retain = '2 days')")
+        XCTAssertGreaterThan(try db.int("SELECT shard_drop('e', '2025-01-08')"), 0)
+        XCTAssertGreaterThan(try db.int("SELECT count(*) FROM r_partials WHERE b < ?", [.int(t0 + 2 * day)]), 0, "kept partials")
+        let answer = try db.query("SELECT bucket_ms, n FROM r")
+        XCTAssertEqual(answer.map { $0[0] }, [.int(t0 + 2 * day), .int(t0 + 3 * day), .int(t0 + 4 * day)])
+        _ = try db.int("SELECT shard_rollup_refresh('r')")
+        XCTAssertEqual(try db.int("SELECT count(*) FROM r_partials WHERE b < ?", [.int(t0 + 2 * day)]), 0)
+        XCTAssertEqual(try db.int("SELECT count(*) FROM r_built WHERE kept = 1"), 0, "kept shards left without a bucket")
+        XCTAssertGreaterThan(try db.int("SELECT count(*) FROM r_partials"), 0)
+        XCTAssertEqual(try db.query("SELECT bucket_ms, n FROM r"), answer)
+        // Upkeep: days go by; the partials of days out of retain go a step at a time.
+        for i in 0..<3000 { try db.exec("INSERT INTO e(doc) VALUES (?)", [.text("{\"t\":\(t0 + 5 * day + Int64(i) * 600_000)}")]) }
+        let newest = try db.int("SELECT max(ts) FROM e")
+        let first = (newest - newest % day) - 2 * day
+        XCTAssertGreaterThan(try db.int("SELECT count(*) FROM r_partials"), 0, "upkeep built partials")
+        XCTAssertEqual(try db.int("SELECT count(*) FROM r_partials WHERE b < ?", [.int(first)]), 0, "upkeep deleted old buckets")
+        XCTAssertEqual(try db.query("SELECT bucket_ms, n FROM r"),
+                       try db.query("SELECT ts - ts % 86400000, count(*) FROM e WHERE ts >= ? GROUP BY 1 ORDER BY 1", [.int(first)]))
+    }
+
+    /// A merge carries the partials of its tables to the merged table when both held;
+    /// upkeep forgets those of shards merged away otherwise, as refresh does.
+    func testMergesCarryPartialsAndUpkeepForgetsTheRest() throws {
+        let db = try TestDatabase()
+        let t0: Int64 = 1736121600000
+        try db.exec("CREATE VIRTUAL TABLE e USING shards(time = '$.t', partition = hour, merge = none)")
+        for i in 0..<60 { try db.exec("INSERT INTO e(doc) VALUES (?)", [.text("{\"t\":\(t0 + Int64(i) * 7_200_000)}")]) }
+        try db.exec("CREATE VIRTUAL TABLE r USING shards_rollup(source = e, bucket = 'day', measure = 'n: count')")
+        try db.exec("CREATE VIRTUAL TABLE r2 USING shards_rollup(source = e, bucket = 'week', measure = 'n: count')")
+        let built = try db.int("SELECT shard_rollup_refresh('r')")
+        XCTAssertGreaterThan(built, 50)
+        XCTAssertEqual(try db.int("SELECT shard_rollup_refresh('r2')"), built)
+        // A document of 2025-01-07 changes: that day's hours are not carried.
+        try db.exec("DELETE FROM e WHERE ts = ?", [.int(t0 + 86_400_000 + 7_200_000)])
+        XCTAssertEqual(try db.int("SELECT count(*) FROM e"), 59)
+        XCTAssertGreaterThan(try db.int("SELECT shard_merge('e', '2025-01-10')"), 0)
+        var shards = try db.int("SELECT count(*) FROM shard_list('e')")
+        XCTAssertEqual(try db.int("SELECT shard_rollup_refresh('r2')"), 1, "only the changed day is built again")
+        XCTAssertGreaterThanOrEqual(try db.int("SELECT count(*) FROM r_built"), shards, "stale partials are left until upkeep")
+        XCTAssertEqual(try db.query("SELECT bucket_ms, n FROM r"),
+                       try db.query("SELECT ts - ts % 86400000, count(*) FROM e GROUP BY 1 ORDER BY 1"))
+        // The first write of a new day makes upkeep due; writes pay for its steps.
+        for i in 0..<200 { try db.exec("INSERT INTO e(doc) VALUES (?)", [.text("{\"t\":\(t0 + 6 * 86_400_000 + Int64(i))}")]) }
+        shards = try db.int("SELECT count(*) FROM shard_list('e')")
+        XCTAssertLessThan(try db.int("SELECT count(*) FROM r_built"), shards, "only shards in the collection are built")
+        XCTAssertEqual(try db.int("SELECT count(*) FROM r_partials WHERE shard NOT IN (SELECT shard FROM r_built)"), 0)
+        XCTAssertEqual(try db.query("SELECT bucket_ms, n FROM r"),
+                       try db.query("SELECT ts - ts % 86400000, count(*) FROM e GROUP BY 1 ORDER BY 1"))
+    }
+
     /// shard_drop and the collection's retain take documents; the rollup keeps their
     /// buckets (built then, if they were not), archived shards' too; a ROLLBACK of the
     /// drop takes the kept partials back with it.
