@@ -96,7 +96,7 @@ extension ShardedCollection {
                     + (tables == 0 ? " (it records no owner)" : " (it holds other tables)"))
             }
             let id = try ensureOwnerId()
-            try archive.exec("CREATE TABLE \"main\".shards_owner(key TEXT PRIMARY KEY, value TEXT)")
+            try archive.exec(ShardSchema.createArchiveOwner)
             let put = try archive.prepare("INSERT INTO \"main\".shards_owner(key, value) VALUES (?1, ?2)")
             let mainFile = db.filename(schema)
             for (k, v) in [("owner_id", id), ("collection", name), ("database", mainFile)] {

@@ -259,7 +259,7 @@ let collectionModule: UnsafeMutablePointer<sqlite3_module> = {
         let cursor = cursorOf(cur)
         cursorStruct(cur).pointee.countLeft = -1
         return guarded(cur!.pointee.pVtab) {
-            guard let idxStr, let (plan, encoded) = cursor.collection.scanShapes.plan(idxStr) else {
+            guard let idxStr, let (plan, encoded) = cursor.collection.statements.shapes.plan(idxStr) else {
                 throw ShardError("internal error: bad scan plan")
             }
             try cursor.filter(plan: plan, encoded: encoded, argv: argv, argc: argc)

@@ -179,7 +179,7 @@ final class RollupTable {
             }
         } else {
             let from = collection.qualified(s.storedTable) + (s.isCompressed ? select.compressedTail : select.tail)
-            let insert = try collection.statements.checkout(db, "INSERT INTO \(partialsTable) SELECT ?3, \(select.columns)\(from)")
+            let insert = try collection.statements.checkout("INSERT INTO \(partialsTable) SELECT ?3, \(select.columns)\(from)")
             defer { collection.statements.checkin(insert) }
             insert.bind(3, s.number)
             insert.bind(1, Time.minimum)
@@ -308,7 +308,7 @@ final class RollupTable {
             sql += "n" + (0..<RollupSelect.width(options)).map { ", c\($0)" }.joined()
             sql += " FROM \(partialsTable) WHERE b >= ?1 AND b <= ?2"
             for c in query.conditions { sql += " AND g\(c.group) \(c.test)" }
-            let stmt = try collection.statements.checkout(db, sql)
+            let stmt = try collection.statements.checkout(sql)
             defer { collection.statements.checkin(stmt) }
             stmt.bind(1, tsLo)
             stmt.bind(2, tsHi)
@@ -352,7 +352,7 @@ final class RollupTable {
     private func statementSource(_ shard: ShardInfo, of collection: ShardedCollection,
                                  _ select: RollupSelect) throws -> (Database, StatementCache, String) {
         guard shard.file != nil else {
-            return (collection.db, collection.statements,
+            return (collection.db, collection.statements.cache,
                     select.head + collection.qualified(shard.storedTable) + (shard.isCompressed ? select.compressedTail : select.tail))
         }
         let archive = try collection.archive(of: shard)

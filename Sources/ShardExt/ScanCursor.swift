@@ -235,7 +235,7 @@ final class ScanCursor {
         }
         groups = makeGroups(shards)
         for shard in shards where shard.isLive { lastIds[shard.number] = shard.maxId ?? shard.ids.lowerBound - 1 }
-        shape = collection.scanShapes.shape(key: Self.shapeKey(encoded, conditions, parameters.count, cap, blockProbe)) {
+        shape = collection.statements.shapes.shape(key: Self.shapeKey(encoded, conditions, parameters.count, cap, blockProbe)) {
             ShardSelect(plan: plan, columns: columns, conditions: conditions, parameterCount: parameters.count,
                         cap: cap, blockProbe: blockProbe)
         }
@@ -394,7 +394,7 @@ final class ScanCursor {
     /// The blocks of a compressed shard inside the scan's bounds, each a source, but
     /// for those the probe rules out (as shards_block would, before their data is read).
     private func appendBlocks(of shard: ShardInfo, to sources: inout [Source]) throws {
-        let stmt = try collection.statements.checkout(collection.db, shape!.sql(table: shard.storedTable, tail: .blockRanges, in: collection))
+        let stmt = try collection.statements.checkout(shape!.sql(table: shard.storedTable, tail: .blockRanges, in: collection))
         defer { collection.statements.checkin(stmt) }
         for i in 0..<min(parameters.count, stmt.parameterCount) { bind(stmt, Int32(i + 1), parameters[i]) }
         while try stmt.step() {
@@ -473,7 +473,7 @@ final class ScanCursor {
             (db, cache) = (archive.db, archive.statements)
             sql = shape!.sql(qualifiedTable: "\"main\"." + SQLText.identifier(shard.archiveTable), tail: tail)
         } else {
-            (db, cache) = (collection.db, collection.statements)
+            (db, cache) = (collection.db, collection.statements.cache)
             sql = shape!.sql(table: shard.storedTable, tail: tail, in: collection)
         }
         let stmt = try cache.checkout(db, sql)

@@ -69,25 +69,17 @@ final class ShardedCollection {
 
     /// Every statement on the catalog tables.
     let store: CatalogStore
-    let statements = StatementCache()
-    /// Decoded plans and shard SELECTs of the scans run so far.
-    let scanShapes = ScanShapes()
-    var insertStatements: [Int64: Statement] = [:]
-    var probe: Statement?
-    /// Reads a document's indexed values to widen a summary (see widenSummary), for
-    /// these paths, with their hashes; `summaryValues` is its reused row.
-    var summaryProbeStatement: Statement?
-    var summaryProbePaths: [JSONPath] = []
-    var summaryPathHashes: [UInt64] = []
+    /// Every other statement the collection keeps, and the texts its scans reuse.
+    let statements: CollectionStatements
+    /// The reused row of the summary probe (see widenSummary).
     var summaryValues: [BlockFilter.Value?] = []
-    var dataVersionStatement: Statement?
 
     static let jsonbVersion = Storage.jsonbVersionNumber
 
     /// Drops the table the catalog says holds a shard in this database (its rows, or
     /// its blocks), and nothing else: a user's table of a similar name stays.
     func dropTablesSQL(_ s: ShardInfo) -> String {
-        "DROP TABLE IF EXISTS \(qualified(s.storedTable));"
+        ShardSchema.dropIfExists(schema: schema, table: s.storedTable)
     }
 
     func qualified(_ table: String) -> String {
@@ -104,6 +96,7 @@ final class ShardedCollection {
         self.numericTimes = numericTimes
         self.indexedPaths = options.indexes.map(\.path)
         self.store = CatalogStore(db: db, schema: schema, name: name)
+        self.statements = CollectionStatements(db: db)
         self.router = Router(collection: name, options: options)
         self.columns = ColumnLayout(indexes: options.indexes, jsonb: jsonb)
     }
@@ -168,9 +161,7 @@ final class ShardedCollection {
     /// New columns or storage: statements and shapes built for the old ones go.
     func setLayout(_ layout: ColumnLayout) {
         columns = layout
-        scanShapes.removeShapes()
-        statements.removeAll()
-        insertStatements.removeAll()
+        statements.layoutChanged()
     }
 
     /// The paths the scanner reads: the time, then the category.
@@ -196,7 +187,7 @@ final class ShardedCollection {
     /// scan reads the catalog and the shards as of one moment.
     func readyToScan() throws -> Statement {
         if !buffer.isEmpty { try flush() }
-        let pin = try statements.checkout(db, dataVersionSQL)
+        let pin = try statements.checkout(dataVersionSQL)
         do {
             try catchUp(to: pin.step() ? pin.int64(0) : 0)
         } catch {
@@ -232,10 +223,7 @@ final class ShardedCollection {
     /// another writer's commit could fall between the shards and the next number,
     /// which would then disagree ("next_number ... is inconsistent").
     private func catchUp() throws {
-        if dataVersionStatement == nil {
-            dataVersionStatement = try db.prepare(dataVersionSQL, persistent: true)
-        }
-        let pin = dataVersionStatement!
+        let pin = try statements.dataVersion(sql: dataVersionSQL)
         defer { pin.reset() }
         try catchUp(to: pin.step() ? pin.int64(0) : 0)
     }
@@ -312,7 +300,7 @@ final class ShardedCollection {
             try recount(s)
         }
         recountAfterRollback.removeAll()
-        insertStatements.removeAll()
+        statements.forgetInserts()
         transaction.reloaded()
     }
 
@@ -321,7 +309,7 @@ final class ShardedCollection {
     func recount(_ s: ShardInfo) throws {
         guard !s.isRetired, s.file == nil else { return }
         let stmt = try db.prepare(s.isCompressed
-            ? "SELECT coalesce(sum(rows), 0), min(first_id), max(last_id), min(min_ts), max(max_ts) FROM \(qualified(s.storedTable))"
+            ? ShardSchema.blockTotals(schema: schema, blocks: s.storedTable)
             : "SELECT count(*), min(id), max(id), min(ts), max(ts) FROM \(qualified(s.tableName))")
         guard try stmt.step() else { return }
         s.rows = stmt.int64(0)
@@ -384,10 +372,7 @@ final class ShardedCollection {
     /// checks still lets the collection be dropped.
     func dropAll() throws {
         buffer.discardAll()
-        statements.removeAll()
-        insertStatements.removeAll()
-        probe = nil
-        dataVersionStatement = nil
+        statements.finalizeAll()
         var sql = ""
         // Archive files are left as they are: they are the user's files.
         archives.closeAll()
@@ -407,10 +392,7 @@ final class ShardedCollection {
         flushOnClose()
         archives.closeAll()
         store.finalizeAll()
-        statements.removeAll()
-        insertStatements.removeAll()
-        probe = nil
-        dataVersionStatement = nil
+        statements.finalizeAll()
     }
 }
 

@@ -68,8 +68,7 @@ extension ShardedCollection {
         let retired = catalog.shards.filter(\.isRetired)
         guard !retired.isEmpty, !transaction.flushing else { return }
         // Cached statements may name the tables; they are prepared again on use.
-        statements.removeAll()
-        for s in retired { insertStatements[s.number] = nil }
+        statements.forget(shards: retired.map(\.number))
         var sql = ""
         for s in retired {
             sql += dropTablesSQL(s)
@@ -114,7 +113,7 @@ extension ShardedCollection {
                     // The copy is named `archiveTable`; one left by a crash or a rolled-back
                     // transaction for this same shard number is replaced.
                     let copy = ShardInfo(key: s.key, number: s.number, period: s.period, tableName: s.archiveTable)
-                    try archive.exec("DROP TABLE IF EXISTS \"main\".\(SQLText.identifier(copy.tableName));" + shardTableSQL(copy, schema: "main"))
+                    try archive.exec(ShardSchema.dropIfExists(schema: "main", table: copy.tableName) + shardTableSQL(copy, schema: "main"))
                     let read = try db.prepare("SELECT id, ts, doc FROM \(qualified(s.tableName))")
                     let write = try archive.prepare("INSERT INTO \"main\".\(SQLText.identifier(copy.tableName))(id, ts, doc) VALUES (?1, ?2, ?3)")
                     while try read.step() {
@@ -150,11 +149,10 @@ extension ShardedCollection {
         for s in archived {
             guard (try? exists.bind([.text(s.tableName)])) != nil, (try? exists.step()) == true else { exists.reset(); continue }
             exists.reset()
-            sql += "DROP TABLE \(qualified(s.tableName));"
+            sql += ShardSchema.drop(schema: schema, table: s.tableName)
         }
         guard !sql.isEmpty else { return }
-        statements.removeAll()
-        for s in archived { insertStatements[s.number] = nil }
+        statements.forget(shards: archived.map(\.number))
         _ = try? inSavepoint("shards_purge") { try db.exec(sql) }
     }
 
@@ -172,92 +170,6 @@ extension ShardedCollection {
         }
     }
 
-    /// shard_compress: rewrites the shards whose whole period ends at or before
-    /// `before` into zstd-compressed blocks (`Block.maxRows` documents or `Block.targetBytes`), in one
-    /// transaction; returns the rows compressed. Each block keeps its id and ts
-    /// ranges, so reads skip the blocks that cannot match.
-    func compressShards(endingBy before: Int64) throws -> Int64 {
-        try lifecycle("shards_compress") { () -> Int64 in
-            let victims = catalog.liveEnded(by: before)
-            guard !victims.isEmpty else { return 0 }
-            statements.removeAll()
-            for s in victims { insertStatements[s.number] = nil }
-            var total: Int64 = 0
-            for s in victims {
-                total += try compress(s)
-                try store.setState(.compressed, shard: s.number)
-            }
-            for s in victims { s.state = .compressed }
-            catalogGeneration += 1
-            return total
-        }
-    }
-
-    private func compress(_ s: ShardInfo) throws -> Int64 {
-        let blocks = qualified(s.blocksTable)
-        try db.exec("""
-            CREATE TABLE \(blocks)(block INTEGER PRIMARY KEY, first_id INTEGER NOT NULL, last_id INTEGER NOT NULL,
-                                   min_ts INTEGER NOT NULL, max_ts INTEGER NOT NULL, rows INTEGER NOT NULL,
-                                   keys BLOB NOT NULL, data BLOB NOT NULL);
-            """)
-        let write = try db.prepare("INSERT INTO \(blocks)(first_id, last_id, min_ts, max_ts, rows, keys, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
-        let paths = indexedPaths.map(\.text)
-        var block = Block.Writer()
-        var keys = BlockFilter.Builder(paths: paths)
-        var firstId: Int64 = 0, lastId: Int64 = 0, minTs = Int64.max, maxTs = Int64.min
-        var total: Int64 = 0
-        func emit() throws {
-            write.bind(1, firstId)
-            write.bind(2, lastId)
-            write.bind(3, minTs)
-            write.bind(4, maxTs)
-            write.bind(5, Int64(block.count))
-            write.bind(6, blob: keys.build())
-            write.bind(7, blob: try Compression.compress(block.bytes))
-            _ = try write.step()
-            write.reset()
-            block = Block.Writer()
-            keys = BlockFilter.Builder(paths: paths)
-            minTs = .max
-            maxTs = .min
-        }
-        do {
-            // Documents as JSON text: what a read of `doc` returns, so results stay identical.
-            // Then each indexed path's value, for the block's filter.
-            let extracts = paths.map { ", json_extract(doc, \(SQLText.literal($0)))" }.joined()
-            let read = try db.prepare("SELECT id, ts, \(columns.expression(.doc, reading: true))\(extracts) FROM \(qualified(s.tableName)) ORDER BY id")
-            while try read.step() {
-                let id = read.int64(0), ts = read.int64(1)
-                let text = read.textBytes(2)
-                guard text.count <= Block.maxDocumentBytes else {
-                    throw ShardError("document \(id) of shard \(s.keyText) is too large to compress (\(text.count) bytes; a compressed block holds documents of at most \(Block.maxDocumentBytes) bytes)")
-                }
-                if block.count > 0 && !block.fits(documentBytes: text.count) { try emit() }
-                if block.count == 0 { firstId = id }
-                block.append(id: id, ts: ts, document: text)
-                for k in paths.indices {
-                    if let v = filterValue(read.value(Int32(3 + k))) { keys.add(pathIndex: k, v) }
-                }
-                lastId = id
-                minTs = min(minTs, ts)
-                maxTs = max(maxTs, ts)
-                total += 1
-                if block.isFull { try emit() }
-            }
-        }
-        if block.count > 0 { try emit() }
-        // An ordered scan reads the blocks' ranges in ts order; this index covers that
-        // read (shards compressed before it existed are read through their table).
-        try db.exec("CREATE INDEX \(qualified(s.blocksTable + "-ts")) ON \(SQLText.identifier(s.blocksTable))(min_ts, max_ts, first_id, last_id)")
-        // SQLite drops a table only while no other statement runs on the connection.
-        do {
-            try db.exec("DROP TABLE \(qualified(s.tableName))")
-        } catch let e as SQLiteError where e.code == SQLITE_LOCKED {
-            throw ShardError("shard_compress must run as a statement of its own (SELECT shard_compress(...)); SQLite cannot drop a table while another statement runs")
-        }
-        return total
-    }
-
     // MARK: - indexes
 
     /// Whether a table has an index on `json_extract(doc, path)`, whatever its name (a
@@ -267,7 +179,7 @@ extension ShardedCollection {
             SELECT 1 FROM \(SQLText.identifier(schema)).sqlite_schema
             WHERE type = 'index' AND tbl_name = ?1 AND instr(sql, ?2) > 0
             """)
-        try stmt.bind([.text(table), .text("(json_extract(doc, \(SQLText.literal(path.text))))")])
+        try stmt.bind([.text(table), .text(ShardSchema.pathIndexExpression(path.text))])
         return try stmt.step()
     }
 

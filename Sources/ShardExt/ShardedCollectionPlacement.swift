@@ -160,18 +160,17 @@ extension ShardedCollection {
 
     /// One statement reads everything routing needs, so the document is handed to SQLite once.
     func probeStatement() throws -> Statement {
-        if let probe { return probe }
-        var cols = ["json_type(?1)"]
-        if let t = options.timePath {
-            cols.append("json_type(?1, \(SQLText.literal(t.text)))")
-            cols.append("json_extract(?1, \(SQLText.literal(t.text)))")
+        try statements.placementProbe {
+            var cols = ["json_type(?1)"]
+            if let t = options.timePath {
+                cols.append("json_type(?1, \(SQLText.literal(t.text)))")
+                cols.append("json_extract(?1, \(SQLText.literal(t.text)))")
+            }
+            if let c = options.categoryPath {
+                cols.append("json_extract(?1, \(SQLText.literal(c.text)))")
+            }
+            return "SELECT " + cols.joined(separator: ", ")
         }
-        if let c = options.categoryPath {
-            cols.append("json_extract(?1, \(SQLText.literal(c.text)))")
-        }
-        let stmt = try db.prepare("SELECT " + cols.joined(separator: ", "), persistent: true)
-        probe = stmt
-        return stmt
     }
 
     /// The key a placement routes to now, and the shard if it exists and has room.

@@ -40,8 +40,7 @@ extension ShardedCollection {
             guard toJSONB != jsonb else { return 0 }
             let rewrite = toJSONB ? "jsonb(doc)" : "json(doc)"
             let live = catalog.shards.filter(\.isLive)
-            statements.removeAll()
-            insertStatements.removeAll()
+            statements.forgetShardStatements()
             let rows = try inSavepoint("shards_storage") { () -> Int64 in
                 var total: Int64 = 0
                 for s in live {

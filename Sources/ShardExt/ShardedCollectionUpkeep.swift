@@ -137,7 +137,7 @@ extension ShardedCollection {
                 try rollup.carry(source, into: t, targetStamp: targetStamp, targetWasEmpty: targetWasEmpty)
             }
         }
-        insertStatements[source.number] = nil
+        statements.forgetInsert(shard: source.number)
         catalogGeneration += 1
         mergedTablesLeft = true
         spares?.append(source.tableName)
@@ -170,7 +170,7 @@ extension ShardedCollection {
             spares = names
             for table in names {
                 // SQLite refuses while another statement reads: the rest wait.
-                guard (try? db.exec("DROP TABLE IF EXISTS \(qualified(table))")) != nil else { return }
+                guard (try? db.exec(ShardSchema.dropIfExists(schema: schema, table: table))) != nil else { return }
                 spares?.removeAll { $0 == table }
             }
             mergedTablesLeft = false
@@ -211,27 +211,15 @@ extension ShardedCollection {
     /// summary does not change and nothing is written.
     func widenSummary(_ s: ShardInfo, doc: OpaquePointer?) throws {
         guard let summary = s.summary else { return }
-        let probe = try summaryProbe()
+        let probe = try statements.summaryProbe(paths: indexedPaths)
         probe.bind(1, doc)
         defer { probe.reset() }
         guard try probe.step() else { return }
         summaryValues.removeAll(keepingCapacity: true)
         for i in 0..<Int32(indexedPaths.count) { summaryValues.append(filterValue(probe.value(i))) }
-        guard let wider = summary.widened(pathHashes: summaryPathHashes, values: summaryValues) else { return }
+        guard let wider = summary.widened(pathHashes: statements.summaryHashes, values: summaryValues) else { return }
         try store.setSummary(shard: s.number, wider)
         s.summary = wider
-    }
-
-    /// `SELECT json_extract(?1, <path>), ...` over every indexed path: what a summary
-    /// holds of one document. Made again when ensure_json_index adds a path.
-    private func summaryProbe() throws -> Statement {
-        if let p = summaryProbeStatement, summaryProbePaths == indexedPaths { return p }
-        let cols = indexedPaths.map { "json_extract(?1, \(SQLText.literal($0.text)))" }
-        let p = try db.prepare("SELECT " + cols.joined(separator: ", "), persistent: true)
-        summaryProbeStatement = p
-        summaryProbePaths = indexedPaths
-        summaryPathHashes = indexedPaths.map { BlockFilter.pathHash($0.text) }
-        return p
     }
 
     /// Builds the summaries that ensure_json_index's new path makes incomplete.

@@ -55,15 +55,14 @@ extension ShardedCollection {
         try body()
     }
 
-    func insertStatement(for shard: ShardInfo) throws -> Statement {
-        if let s = insertStatements[shard.number] { return s }
-        // jsonb() rejects malformed JSON itself; text storage keeps the text as given,
-        // and a NULL from the json_valid test trips the NOT NULL of doc. (A single-row
-        // VALUES, not INSERT ... SELECT: that would open a statement journal per row.)
-        let doc = jsonb ? "jsonb(?3)" : "CASE WHEN json_valid(?3) THEN CAST(?3 AS TEXT) END"
-        let s = try db.prepare("INSERT INTO \(qualified(shard.tableName))(id, ts, doc) VALUES (?1, ?2, \(doc))", persistent: true)
-        insertStatements[shard.number] = s
-        return s
+    @inline(__always) func insertStatement(for shard: ShardInfo) throws -> Statement {
+        try statements.insert(shard: shard.number) {
+            // jsonb() rejects malformed JSON itself; text storage keeps the text as given,
+            // and a NULL from the json_valid test trips the NOT NULL of doc. (A single-row
+            // VALUES, not INSERT ... SELECT: that would open a statement journal per row.)
+            let doc = jsonb ? "jsonb(?3)" : "CASE WHEN json_valid(?3) THEN CAST(?3 AS TEXT) END"
+            return "INSERT INTO \(qualified(shard.tableName))(id, ts, doc) VALUES (?1, ?2, \(doc))"
+        }
     }
 
 
@@ -130,27 +129,19 @@ extension ShardedCollection {
 
     /// A shard's table and every index, in `schema` (the collection's, or an archive's "main").
     func shardTableSQL(_ shard: ShardInfo, schema: String) -> String {
-        let s = SQLText.identifier(schema) + "."
-        let table = SQLText.identifier(shard.tableName)
-        var sql = "CREATE TABLE \(s)\(table)(id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, doc \(jsonb ? "BLOB" : "TEXT") NOT NULL);"
-        sql += "CREATE INDEX \(s)\(SQLText.identifier(shard.tableName + "_ts")) ON \(table)(ts);"
-        for path in indexedPaths {
-            sql += createIndexSQL(shard: shard, path: path, schema: schema) + ";"
-        }
-        return sql
+        ShardSchema.createShard(schema: schema, table: shard.tableName, jsonb: jsonb,
+                                indexes: indexedPaths.map { pathIndex(shard: shard, path: $0) })
     }
 
     /// The index of `path` on a shard: `<table>_<column>` for declared indexes, `<table>_p<hash>` otherwise.
-    func indexName(shard: ShardInfo, path: JSONPath) -> String {
-        if let spec = options.indexes.first(where: { $0.path == path }) {
-            return shard.tableName + "_" + spec.name
-        }
-        return shard.tableName + "_p" + CategoryName.fnv1a64Hex(path.text)
+    func pathIndex(shard: ShardInfo, path: JSONPath) -> ShardSchema.PathIndex {
+        let column = options.indexes.first(where: { $0.path == path })?.name
+        return ShardSchema.PathIndex(name: ShardSchema.pathIndexName(table: shard.tableName, column: column, path: path.text),
+                                     path: path.text)
     }
 
-    func createIndexSQL(shard: ShardInfo, path: JSONPath, schema: String? = nil) -> String {
-        let name = SQLText.identifier(schema ?? self.schema) + "." + SQLText.identifier(indexName(shard: shard, path: path))
-        return "CREATE INDEX IF NOT EXISTS \(name) ON \(SQLText.identifier(shard.tableName))(json_extract(doc, \(SQLText.literal(path.text))))"
+    func createIndexSQL(shard: ShardInfo, path: JSONPath) -> String {
+        ShardSchema.createPathIndex(schema: schema, table: shard.tableName, index: pathIndex(shard: shard, path: path))
     }
 
     func checkWritable(_ shard: ShardInfo, id: Int64) throws {
@@ -167,7 +158,7 @@ extension ShardedCollection {
         try readyToWrite()
         guard let shard = try holder(ofShard: DocumentId.shardNumber(of: id)) else { return }
         try checkWritable(shard, id: id)
-        let stmt = try statements.checkout(db, "DELETE FROM \(qualified(shard.tableName)) WHERE id = ?1")
+        let stmt = try statements.checkout("DELETE FROM \(qualified(shard.tableName)) WHERE id = ?1")
         defer { statements.checkin(stmt) }
         stmt.bind(1, id)
         try writingShard { try stmt.run() }
@@ -197,7 +188,7 @@ extension ShardedCollection {
         if period.label != storedPeriod.label || p.category != shard.key.category {
             throw ShardError("this update moves document \(id) out of shard \(shard.keyText) (to another period or category); delete it and insert it again")
         }
-        let stmt = try statements.checkout(db, "UPDATE \(tbl) SET ts = ?2, doc = \(storedDocument) WHERE id = ?1")
+        let stmt = try statements.checkout("UPDATE \(tbl) SET ts = ?2, doc = \(storedDocument) WHERE id = ?1")
         defer { statements.checkin(stmt) }
         stmt.bind(1, id)
         stmt.bind(2, ts)
