@@ -47,17 +47,8 @@ public struct CollectionOptions: Equatable, Sendable {
     /// Reads `key = value` arguments; every mistake is an error naming the option.
     public static func parse(arguments: [String]) throws -> CollectionOptions {
         var options = CollectionOptions()
-        var seen = Set<Key>()
-        for raw in arguments {
-            let argument = try OptionArgument(parsing: raw)
-            guard let key = Key(rawValue: argument.key) else {
-                throw ShardError("unknown option \(Message.quote(argument.spelledKey)); valid options: "
-                    + Key.allCases.map(\.rawValue).joined(separator: ", "))
-            }
-            guard key == .index || seen.insert(key).inserted else {
-                throw ShardError("option \(key.rawValue) is given twice; only index may repeat")
-            }
-            try options.apply(key, argument.value)
+        try OptionArgument.read(arguments, repeatable: [Key.index], repeatableNames: "index") { key, value in
+            try options.apply(key, value)
         }
         if options.retain != nil && options.partition == .none {
             throw ShardError("option retain needs periods to drop; give partition = year, month, day or hour")

@@ -30,6 +30,29 @@ struct OptionArgument {
         self.value = value
     }
 
+    /// Reads `arguments` in order, handing each option of `Key` and its value to
+    /// `apply`: an unknown option, or one given twice that is not in `repeatable`, is an
+    /// error naming it (`repeatableNames` says which may repeat, for the message).
+    /// Returns the options given.
+    @discardableResult
+    static func read<Key>(_ arguments: [String], repeatable: Set<Key>, repeatableNames: String,
+                          _ apply: (Key, String) throws -> Void) throws -> Set<Key>
+        where Key: RawRepresentable & CaseIterable & Hashable, Key.RawValue == String {
+        var seen = Set<Key>()
+        for raw in arguments {
+            let argument = try OptionArgument(parsing: raw)
+            guard let key = Key(rawValue: argument.key) else {
+                throw ShardError("unknown option \(Message.quote(argument.spelledKey)); valid options: "
+                    + Key.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            guard seen.insert(key).inserted || repeatable.contains(key) else {
+                throw ShardError("option \(key.rawValue) is given twice; only \(repeatableNames) may repeat")
+            }
+            try apply(key, argument.value)
+        }
+        return seen
+    }
+
     /// Bare text as is; '...' or "..." with a doubled quote inside read as one; nil when malformed.
     static func unquote(_ text: String) -> String? {
         let bytes = Array(text.utf8)

@@ -20,27 +20,19 @@ public struct RollupOptions: Equatable, Sendable {
     /// Reads `key = value` arguments; every mistake is an error naming the option.
     public static func parse(arguments: [String]) throws -> RollupOptions {
         var options = RollupOptions()
-        var seen = Set<Key>()
-        for raw in arguments {
-            let argument = try OptionArgument(parsing: raw)
-            guard let key = Key(rawValue: argument.key) else {
-                throw ShardError("unknown option \(Message.quote(argument.spelledKey)); valid options: "
-                    + Key.allCases.map(\.rawValue).joined(separator: ", "))
-            }
-            guard key == .group || key == .measure || seen.insert(key).inserted else {
-                throw ShardError("option \(key.rawValue) is given twice; only group and measure may repeat")
-            }
+        let given = try OptionArgument.read(arguments, repeatable: [Key.group, .measure],
+                                            repeatableNames: "group and measure") { key, value in
             switch key {
             case .source:
-                try CollectionName.validate(argument.value)
-                options.source = argument.value
-            case .bucket: options.bucket = try RollupBucket(parsing: argument.value)
-            case .group: options.groups.append(try RollupGroup(parsing: argument.value))
-            case .measure: options.measures.append(try RollupMeasure(parsing: argument.value))
-            case .retain: options.retain = try Retention(parsing: argument.value)
+                try CollectionName.validate(value)
+                options.source = value
+            case .bucket: options.bucket = try RollupBucket(parsing: value)
+            case .group: options.groups.append(try RollupGroup(parsing: value))
+            case .measure: options.measures.append(try RollupMeasure(parsing: value))
+            case .retain: options.retain = try Retention(parsing: value)
             }
         }
-        guard seen.contains(.source) else {
+        guard given.contains(.source) else {
             throw ShardError("option source is missing; name the collection, e.g. source = events")
         }
         guard !options.measures.isEmpty else {
