@@ -69,6 +69,17 @@ private enum RollupOp: String {
         }
     }
 
+    var test: RollupTable.Query.Test.Op {
+        switch self {
+        case .eq: .eq
+        case .gt: .gt
+        case .ge: .ge
+        case .lt: .lt
+        case .le: .le
+        case .in: .in
+        }
+    }
+
     var sql: String {
         switch self {
         case .eq: "="
@@ -143,6 +154,7 @@ private func filter(_ cursor: RollupCursor, _ idxStr: String, _ argc: Int32, _ a
         if op == .in {
             let list = try ValueCopy.inList(v, db: table.db).filter { valueType($0.handle) != SQLITE_NULL }
             if list.isEmpty { query.empty = true; continue }
+            query.tests.append(.init(group: group, op: .in, values: list.map { rollupValue($0.handle) }))
             var marks: [String] = []
             for item in list {
                 query.parameters.append(item)
@@ -152,6 +164,7 @@ private func filter(_ cursor: RollupCursor, _ idxStr: String, _ argc: Int32, _ a
         } else {
             if valueType(v) == SQLITE_NULL { query.empty = true; continue }
             query.parameters.append(ValueCopy(v))
+            query.tests.append(.init(group: group, op: op.test, values: [rollupValue(v)]))
             query.conditions.append((group, "\(op.sql) ?\(query.parameters.count + 2)"))
         }
     }
