@@ -175,18 +175,21 @@ public struct RollupBuckets {
     public let measures: [RollupMeasure]
     public private(set) var entries: [RollupKey: Entry] = [:]
 
-    public init(measures: [RollupMeasure]) { self.measures = measures }
+    /// `expected`: about how many buckets the answer holds (room is made for them).
+    public init(measures: [RollupMeasure], expected: Int = 0) {
+        self.measures = measures
+        entries.reserveCapacity(expected)
+    }
 
     /// Adds a shard's (or a partial's) part of a bucket.
     public mutating func add(_ key: RollupKey, count: Int64, parts: [RollupPart]) throws {
-        guard var e = entries[key] else {
+        guard let at = entries.index(forKey: key) else {
             entries[key] = Entry(count: count, parts: parts)
             return
         }
-        entries[key] = nil   // keep the entry's arrays uniquely referenced while combining
-        e.count += count
-        for i in e.parts.indices { try e.parts[i].combine(parts[i], kind: measures[i].kind) }
-        entries[key] = e
+        // In place: one lookup, and the entry's arrays stay uniquely referenced.
+        entries.values[at].count += count
+        for i in parts.indices { try entries.values[at].parts[i].combine(parts[i], kind: measures[i].kind) }
     }
 
     /// The buckets in order, ascending or descending.

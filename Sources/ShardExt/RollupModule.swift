@@ -16,6 +16,8 @@ private final class RollupCursor {
     let table: RollupTable
     var rows: [(key: RollupKey, value: RollupBuckets.Entry)] = []
     var position = 0
+    /// The last `bucket` text made: rows of one bucket come together.
+    var bucketText: (ms: Int64, text: String) = (.min, "")
     init(_ table: RollupTable) { self.table = table }
 }
 
@@ -212,7 +214,9 @@ private func column(_ cursor: RollupCursor, _ ctx: OpaquePointer?, _ i: Int) thr
     let row = cursor.rows[cursor.position]
     let groups = options.groups.count, measures = options.measures.count
     switch i {
-    case 0: resultText(ctx, RollupBucket.text(row.key.bucket))
+    case 0:
+        if cursor.bucketText.ms != row.key.bucket { cursor.bucketText = (row.key.bucket, RollupBucket.text(row.key.bucket)) }
+        resultText(ctx, cursor.bucketText.text)
     case 1: resultInt64(ctx, row.key.bucket)
     case 2..<(2 + groups): result(ctx, row.key.groups[i - 2])
     case (2 + groups)..<(2 + groups + measures):

@@ -17,6 +17,8 @@ final class RollupTable {
     let scanPaths: [JSONPath]?
     /// Parts of the shards this connection is filling, by shard number.
     var hotShards: [Int64: HotPartials] = [:]
+    /// Buckets of the last answer: room for as many is made for the next.
+    private var lastAnswer = 0
     /// See `statement(_:)`.
     private var prepared: [String: Statement] = [:]
     /// The measures' values of the row `inserted` reads (kept to spare an allocation a row).
@@ -343,7 +345,8 @@ final class RollupTable {
 
     /// The buckets of the documents the query selects.
     func aggregate(_ query: Query) throws -> RollupBuckets {
-        var buckets = RollupBuckets(measures: options.measures)
+        var buckets = RollupBuckets(measures: options.measures, expected: lastAnswer)
+        defer { lastAnswer = buckets.entries.count }
         guard !query.empty else { return buckets }
         let collection = try source()
         let pin = try collection.readyToScan()
