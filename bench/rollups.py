@@ -30,7 +30,9 @@ What it does:
 2. (a) again after 50,000 more rows in the last day, which are not built (that
    shard is aggregated at query time); the partials' bytes against the collection's.
 3. count(*) of the whole collection against a plain table of the same rows
-   (id INTEGER PRIMARY KEY, ts, doc; an index on ts).
+   (id INTEGER PRIMARY KEY, ts, doc; an index on ts), and against SQLite's own
+   generate_series virtual table stepping as many rows (when the host has it): the
+   floor of any virtual table, which SQLite steps row by row.
 4. (first, before the rest) Ingest: the first --ingest events (200,000) inserted in
    one INSERT ... SELECT into a collection, into one with a daily rollup of five
    measures (count, sum, min, max, avg), and into a plain table; CPU time, medians.
@@ -310,6 +312,11 @@ def main():
     t_count = timed(lambda: conn.execute("SELECT count(*) FROM events").fetchall(), args.reps)
     t_plain = timed(lambda: conn.execute("SELECT count(*) FROM plain").fetchall(), args.reps)
     n_rows = conn.execute("SELECT count(*) FROM events").fetchall()[0][0]
+    try:   # the floor of any virtual table: SQLite's own C series table steps as many rows
+        t_series = timed(lambda: conn.execute("SELECT count(*) FROM generate_series(1, ?)", (n_rows,)).fetchall(),
+                         args.reps)
+    except apsw.Error:
+        t_series = None
     assert n_rows == conn.execute("SELECT count(*) FROM plain").fetchall()[0][0]
 
     def f(s):
@@ -327,7 +334,8 @@ def main():
             print(f"\nPartials of the three rollups: {partial_bytes / 1e6:.1f} MB, "
                   f"{100 * partial_bytes / coll_bytes:.2f}% of the collection's {coll_bytes / 1e6:.0f} MB.")
         print(f"\n`count(*)` of {n_rows:,} rows: collection {f(t_count)}, plain table {f(t_plain)} "
-              f"({t_count / t_plain:.1f}x).")
+              f"({t_count / t_plain:.1f}x)" + (f"; SQLite's own `generate_series` virtual table, as many rows: {f(t_series)} "
+              f"(the collection {t_count / t_series:.2f}x it)" if t_series else "") + ".")
         print(f"\nIngest of {min(args.ingest, args.events):,} rows in one `INSERT ... SELECT` (CPU, medians of {args.reps}): "
               f"collection {f(ing['collection'])}, with a daily rollup of five measures {f(ing['with rollup'])} "
               f"({ing['with rollup'] / ing['collection']:.2f}x), plain table with an index on ts {f(ing['plain'])} "
@@ -335,7 +343,8 @@ def main():
     else:
         for name, n, tr, tc, td in rows:
             print(f"{name:45} {n:6} rollup {f(tr):>10}  collection {f(tc):>10}  duckdb {f(td) if td else '-':>10}")
-        print(f"count(*): collection {f(t_count)}, plain {f(t_plain)} ({t_count / t_plain:.1f}x)")
+        print(f"count(*): collection {f(t_count)}, plain {f(t_plain)} ({t_count / t_plain:.1f}x), "
+              f"generate_series {f(t_series) if t_series else '-'}")
         print(f"ingest: collection {f(ing['collection'])}, with rollup {f(ing['with rollup'])} "
               f"({ing['with rollup'] / ing['collection']:.2f}x), plain {f(ing['plain'])}")
 
