@@ -141,6 +141,41 @@ final class RollupTests: XCTestCase {
         for seed in UInt64(101)...102 { try runSequence(seed: seed, options: "") }
     }
 
+    /// Parts kept in memory by one connection never answer for rows another connection
+    /// wrote (or rolled back) since: its catalog reloads, and they are let go.
+    func testPartsInMemoryFollowOtherConnections() throws {
+        let a = try TestDatabase()
+        let b = try TestDatabase(path: a.path)
+        try a.exec("CREATE VIRTUAL TABLE e USING shards(time = '$.t', partition = 'day')")
+        try a.exec("CREATE VIRTUAL TABLE hot USING shards_rollup(source = e, bucket = '1 day', group = '$.type', \(Self.hotMeasures))")
+        try a.exec("CREATE TABLE plain(doc TEXT)")
+        let t0 = MirroredWrites.t0
+        func insert(_ db: TestDatabase, _ u: Int, _ type: String, day: Int64 = 0) throws {
+            let doc = "{\"t\":\(t0 + day * 86_400_000 + Int64(u) * 1000),\"u\":\(u),\"type\":\"\(type)\",\"dur\":\(u % 7)}"
+            try db.exec("INSERT INTO e(doc) VALUES (?1); INSERT INTO plain VALUES (?1)", [.text(doc)])
+        }
+        func check(_ db: TestDatabase, _ what: String) throws {
+            try compareHot(db, rollup: "hot", bucketSQL: "json_extract(doc, '$.t') - json_extract(doc, '$.t') % 86400000",
+                           context: what)
+        }
+        for u in 1...20 { try insert(a, u, u % 3 == 0 ? "buy" : "view") }
+        try check(a, "a's own rows, from memory")
+        for u in 21...25 { try insert(b, u, "buy") }
+        try check(a, "b wrote into a's hot shard")
+        for u in 26...30 { try insert(a, u, "err") }
+        try check(a, "a writes again after b")
+        try b.exec("BEGIN")
+        for u in 31...33 { try insert(b, u, "view") }
+        try b.exec("ROLLBACK")
+        try check(a, "b rolled back")
+        try b.exec("UPDATE e SET doc = json_set(doc, '$.type', 'buy') WHERE json_extract(doc, '$.u') = 2")
+        try b.exec("UPDATE plain SET doc = json_set(doc, '$.type', 'buy') WHERE json_extract(doc, '$.u') = 2")
+        try check(a, "b updated a row of a's hot shard")
+        try insert(a, 34, "view", day: 1)
+        try check(a, "a new day")
+        try check(b, "b reads at query time")
+    }
+
     func testRollupsWithBufferedWrites() throws {
         try runSequence(seed: 111, options: ", buffer = 5, flush_ms = 600000")
     }
