@@ -55,8 +55,9 @@ public enum RollupValue: Hashable, Comparable, Sendable {
             h.combine(1)
             // A real equal to an integer hashes as that integer.
             if d >= -9.2233720368547758e18 && d < 9.2233720368547758e18, d == d.rounded(.towardZero) { h.combine(Int64(d)) } else { h.combine(d) }
-        case .text(let t): h.combine(2); h.combine(t)
-        case .blob(let b): h.combine(3); h.combine(b)
+        // The bytes at once (an array's own hash takes them one by one).
+        case .text(let t): h.combine(2); h.combine(t.count); t.withUnsafeBytes { h.combine(bytes: $0) }
+        case .blob(let b): h.combine(3); h.combine(b.count); b.withUnsafeBytes { h.combine(bytes: $0) }
         }
     }
 }
@@ -71,12 +72,6 @@ public struct RollupKey: Hashable, Sendable {
         self.groups = groups
     }
 
-    /// By bucket, then group values in SQLite's order.
-    public static func ascending(_ a: RollupKey, _ b: RollupKey) -> Bool {
-        if a.bucket != b.bucket { return a.bucket < b.bucket }
-        for (x, y) in zip(a.groups, b.groups) where x != y { return x < y }
-        return false
-    }
 }
 
 /// One measure's part of a bucket.
@@ -165,48 +160,112 @@ extension RollupValue {
     }
 }
 
-/// Every bucket of one answer: parts added as shards are read, then sorted. Kept in
-/// the order first added (the partials come by bucket), so the sort has little to do.
+/// Every bucket of one answer: parts added as shards are read, then put in order.
+/// Kept flat (an entry's group values and parts side by side in a few arrays, no
+/// array per entry) in the order first added: the partials come by bucket, so the
+/// order has little to do. An entry is found by its bucket (a hash of an integer),
+/// then along the chain of that bucket's entries by comparing group values: callers
+/// compare them with a statement's values in place (`first(of:)`, `next(after:)`,
+/// `group(_:_:)`) and make values only for a new entry.
 public struct RollupBuckets {
-    public struct Entry {
-        public var count: Int64
-        public var parts: [RollupPart]
-    }
-
     public let measures: [RollupMeasure]
-    private var index: [RollupKey: Int] = [:]
-    private var keys: [RollupKey] = []
-    private var entries: [Entry] = []
+    private let kinds: [RollupMeasure.Kind]
+    /// Group values an entry has.
+    public let width: Int
+    /// Each bucket's first entry; the next of a bucket's entries, or -1.
+    private var heads: [Int64: Int32] = [:]
+    private var next: [Int32] = []
+    /// The last bucket looked up and its first entry (rows of one bucket come together).
+    private var recent: (bucket: Int64, head: Int32) = (.min, -1)
+    public private(set) var buckets: [Int64] = []
+    public private(set) var groups: [RollupValue] = []
+    public private(set) var counts: [Int64] = []
+    public private(set) var parts: [RollupPart] = []
 
     /// `expected`: about how many buckets the answer holds (room is made for them).
-    public init(measures: [RollupMeasure], expected: Int = 0) {
+    public init(measures: [RollupMeasure], groups width: Int, expected: Int = 0) {
         self.measures = measures
-        index.reserveCapacity(expected)
-        keys.reserveCapacity(expected)
-        entries.reserveCapacity(expected)
+        kinds = measures.map(\.kind)
+        self.width = width
+        heads.reserveCapacity(expected)
+        next.reserveCapacity(expected)
+        buckets.reserveCapacity(expected)
+        groups.reserveCapacity(expected * width)
+        counts.reserveCapacity(expected)
+        parts.reserveCapacity(expected * measures.count)
     }
 
-    /// Buckets held.
-    public var count: Int { entries.count }
+    /// Entries held.
+    public var count: Int { counts.count }
+
+    /// The first entry of `bucket`, or -1.
+    @inline(__always) public mutating func first(of bucket: Int64) -> Int {
+        if recent.bucket == bucket && recent.head >= 0 { return Int(recent.head) }
+        let head = heads[bucket] ?? -1
+        recent = (bucket, head)
+        return Int(head)
+    }
+
+    /// The entry after `i` of its bucket, or -1.
+    @inline(__always) public func next(after i: Int) -> Int { Int(next[i]) }
+
+    /// Entry `i`'s group value `g`.
+    @inline(__always) public func group(_ i: Int, _ g: Int) -> RollupValue { groups[i &* width &+ g] }
+
+    /// A new entry of `bucket` (not held yet) with its group values, count and parts
+    /// (`values` holds `width` values, `parts` one per measure).
+    public mutating func append(bucket: Int64, groups values: [RollupValue], count: Int64, parts p: [RollupPart]) {
+        let i = Int32(counts.count)
+        var tail = first(of: bucket)
+        if tail < 0 {
+            heads[bucket] = i
+            recent = (bucket, i)
+        } else {
+            while next[tail] >= 0 { tail = Int(next[tail]) }
+            next[tail] = i
+        }
+        next.append(-1)
+        buckets.append(bucket)
+        groups.append(contentsOf: values)
+        counts.append(count)
+        parts.append(contentsOf: p)
+    }
+
+    /// Adds to entry `i` a count of rows.
+    @inline(__always) public mutating func add(_ i: Int, count: Int64) { counts[i] += count }
+
+    /// Adds to entry `i` another part of measure `m`.
+    @inline(__always) public mutating func combine(_ i: Int, _ m: Int, _ part: RollupPart) throws {
+        try parts[i &* kinds.count &+ m].combine(part, kind: kinds[m])
+    }
 
     /// Adds a shard's (or a partial's) part of a bucket.
-    public mutating func add(_ key: RollupKey, count: Int64, parts: [RollupPart]) throws {
-        guard let at = index[key] else {
-            index[key] = entries.count
-            keys.append(key)
-            entries.append(Entry(count: count, parts: parts))
-            return
-        }
-        // In place: the entry's arrays stay uniquely referenced.
-        entries[at].count += count
-        for i in parts.indices { try entries[at].parts[i].combine(parts[i], kind: measures[i].kind) }
+    public mutating func add(_ key: RollupKey, count: Int64, parts p: [RollupPart]) throws {
+        var i = first(of: key.bucket)
+        while i >= 0 && !(0..<width).allSatisfy({ group(i, $0) == key.groups[$0] }) { i = next(after: i) }
+        guard i >= 0 else { return append(bucket: key.bucket, groups: key.groups, count: count, parts: p) }
+        add(i, count: count)
+        for m in p.indices { try combine(i, m, p[m]) }
     }
 
-    /// The buckets in order, ascending or descending.
-    public func sorted(descending: Bool) -> [(key: RollupKey, value: Entry)] {
-        let order = entries.indices.sorted { RollupKey.ascending(keys[$0], keys[$1]) }
-        let rows = order.map { (key: keys[$0], value: entries[$0]) }
-        return descending ? rows.reversed() : rows
+    /// Whether entry `a` comes before entry `b`: by bucket, then group values in
+    /// SQLite's order.
+    private func ascending(_ a: Int, _ b: Int) -> Bool {
+        if buckets[a] != buckets[b] { return buckets[a] < buckets[b] }
+        for g in 0..<width {
+            let x = group(a, g), y = group(b, g)
+            if x != y { return x < y }
+        }
+        return false
+    }
+
+    /// The entries in order, ascending or descending, as indices.
+    public func order(descending: Bool) -> [Int32] {
+        var order = (0..<Int32(count)).map { $0 }
+        if !(1..<max(count, 1)).allSatisfy({ !ascending($0, $0 - 1) }) {
+            order.sort { ascending(Int($0), Int($1)) }
+        }
+        return descending ? order.reversed() : order
     }
 }
 

@@ -23,6 +23,11 @@ final class RollupTable {
     private var prepared: [String: Statement] = [:]
     /// The measures' values of the row `inserted` reads (kept to spare an allocation a row).
     var scratch: [RollupValue] = []
+    /// A new answer entry's group values and parts, as `addRow` reads them (likewise).
+    private var newGroups: [RollupValue] = []
+    private var newParts: [RollupPart] = []
+    /// Whether a bucket is a fixed width of ms (else the partials' b is a day, folded into months).
+    private lazy var fixedWidth = options.bucket.fixedWidth != nil
     /// A whole shard's `RollupSelect` (no condition).
     lazy var wholeShard = RollupSelect(options: options, conditions: [])
 
@@ -345,7 +350,7 @@ final class RollupTable {
 
     /// The buckets of the documents the query selects.
     func aggregate(_ query: Query) throws -> RollupBuckets {
-        var buckets = RollupBuckets(measures: options.measures, expected: lastAnswer)
+        var buckets = RollupBuckets(measures: options.measures, groups: options.groups.count, expected: lastAnswer)
         defer { lastAnswer = buckets.count }
         guard !query.empty else { return buckets }
         let collection = try source()
@@ -437,37 +442,75 @@ final class RollupTable {
         return (archive.db, archive.statements, select.head + "\"main\"." + SQLText.identifier(shard.archiveTable) + select.tail)
     }
 
-    /// Adds one row laid out as `RollupSelect`'s, from column `offset` on.
+    /// Adds one row laid out as `RollupSelect`'s, from column `offset` on: to the entry
+    /// of its bucket and group values, found by comparing them in place; values are
+    /// made only for a new entry.
     private func addRow(_ stmt: Statement, offset: Int32, into buckets: inout RollupBuckets) throws {
-        let groups = options.groups.count
+        let groups = buckets.width
         var start = stmt.int64(offset)
-        if options.bucket.fixedWidth == nil { start = options.bucket.start(of: start) }
-        var values: [RollupValue] = []
-        values.reserveCapacity(groups)
-        for g in 0..<groups { values.append(rollupValue(stmt.value(offset + Int32(1 + g)))) }
+        if !fixedWidth { start = options.bucket.start(of: start) }
+        var i = buckets.first(of: start)
+        while i >= 0 {
+            var g = 0
+            while g < groups && sameValue(buckets.group(i, g), stmt.value(offset + Int32(1 + g))) { g += 1 }
+            if g == groups { break }
+            i = buckets.next(after: i)
+        }
         let count = stmt.int64(offset + Int32(1 + groups))
         var col = offset + Int32(2 + groups)
-        var parts: [RollupPart] = []
-        parts.reserveCapacity(options.measures.count)
-        for m in options.measures {
-            switch m.kind {
-            case .count:
-                parts.append(.sum(count: 0, total: .null))
-            case .sum, .avg:
-                parts.append(.sum(count: stmt.int64(col), total: rollupValue(stmt.value(col + 1))))
-            case .min, .max:
-                parts.append(.extreme(rollupValue(stmt.value(col))))
-            case .distinct:
-                let bytes = stmt.blob(col) ?? []
-                parts.append(.distinct(try bytes.withUnsafeBytes { try DistinctSketch(serialized: $0) }))
-            case .quantile:
-                let bytes = stmt.blob(col) ?? []
-                parts.append(.quantile(try bytes.withUnsafeBytes { try QuantileSketch(serialized: $0) }))
+        if i >= 0 {
+            buckets.add(i, count: count)
+            for (m, measure) in options.measures.enumerated() {
+                try buckets.combine(i, m, try part(measure.kind, stmt, col))
+                col += Int32(RollupSelect.width(measure.kind))
             }
-            col += Int32(RollupSelect.width(m.kind))
+            return
         }
-        try buckets.add(RollupKey(bucket: start, groups: values), count: count, parts: parts)
+        newGroups.removeAll(keepingCapacity: true)
+        newParts.removeAll(keepingCapacity: true)
+        for g in 0..<groups { newGroups.append(rollupValue(stmt.value(offset + Int32(1 + g)))) }
+        for measure in options.measures {
+            newParts.append(try part(measure.kind, stmt, col))
+            col += Int32(RollupSelect.width(measure.kind))
+        }
+        buckets.append(bucket: start, groups: newGroups, count: count, parts: newParts)
     }
+
+    /// A measure's part from the statement's columns from `col` on.
+    @inline(__always) private func part(_ kind: RollupMeasure.Kind, _ stmt: Statement, _ col: Int32) throws -> RollupPart {
+        switch kind {
+        case .count: return .sum(count: 0, total: .null)
+        case .sum, .avg: return .sum(count: stmt.int64(col), total: rollupValue(stmt.value(col + 1)))
+        case .min, .max: return .extreme(rollupValue(stmt.value(col)))
+        case .distinct:
+            let bytes = stmt.blob(col) ?? []
+            return .distinct(try bytes.withUnsafeBytes { try DistinctSketch(serialized: $0) })
+        case .quantile:
+            let bytes = stmt.blob(col) ?? []
+            return .quantile(try bytes.withUnsafeBytes { try QuantileSketch(serialized: $0) })
+        }
+    }
+}
+
+/// Whether a statement's value is `v` as GROUP BY sees it (RollupValue's equality),
+/// compared without copying it.
+@inline(__always) func sameValue(_ v: RollupValue, _ s: OpaquePointer?) -> Bool {
+    switch valueType(s) {
+    case SQLITE_INTEGER: return v == .integer(valueInt64(s))
+    case SQLITE_FLOAT: return v == .real(valueDouble(s))
+    case SQLITE_TEXT:
+        guard case .text(let t) = v else { return false }
+        return sameBytes(t, valueTextBytes(s))
+    case SQLITE_BLOB:
+        guard case .blob(let b) = v else { return false }
+        return sameBytes(b, valueBlobBytes(s))
+    default: return v == .null
+    }
+}
+
+@inline(__always) private func sameBytes(_ a: [UInt8], _ b: UnsafeRawBufferPointer?) -> Bool {
+    guard let b, b.count > 0 else { return a.isEmpty }
+    return a.count == b.count && a.withUnsafeBytes { $0.elementsEqual(b) }
 }
 
 /// A value of a statement's row, copied.
