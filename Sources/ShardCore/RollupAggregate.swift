@@ -49,16 +49,29 @@ public enum RollupValue: Hashable, Comparable, Sendable {
 
     public func hash(into h: inout Hasher) {
         switch self {
-        case .null: h.combine(0)
-        case .integer(let i): h.combine(1); h.combine(i)
-        case .real(let d):
-            h.combine(1)
-            // A real equal to an integer hashes as that integer.
-            if d >= -9.2233720368547758e18 && d < 9.2233720368547758e18, d == d.rounded(.towardZero) { h.combine(Int64(d)) } else { h.combine(d) }
-        // The bytes at once (an array's own hash takes them one by one).
-        case .text(let t): h.combine(2); h.combine(t.count); t.withUnsafeBytes { h.combine(bytes: $0) }
-        case .blob(let b): h.combine(3); h.combine(b.count); b.withUnsafeBytes { h.combine(bytes: $0) }
+        case .null: Self.hashNull(into: &h)
+        case .integer(let i): Self.hash(integer: i, into: &h)
+        case .real(let d): Self.hash(real: d, into: &h)
+        case .text(let t): t.withUnsafeBytes { Self.hash(text: $0, into: &h) }
+        case .blob(let b): b.withUnsafeBytes { Self.hash(blob: $0, into: &h) }
         }
+    }
+
+    // A value's hash from its parts, so a statement's value hashes as the RollupValue
+    // made of it without making it (RollupTable.addRow).
+    @inline(__always) public static func hashNull(into h: inout Hasher) { h.combine(0) }
+    @inline(__always) public static func hash(integer i: Int64, into h: inout Hasher) { h.combine(1); h.combine(i) }
+    @inline(__always) public static func hash(real d: Double, into h: inout Hasher) {
+        h.combine(1)
+        // A real equal to an integer hashes as that integer.
+        if d >= -9.2233720368547758e18 && d < 9.2233720368547758e18, d == d.rounded(.towardZero) { h.combine(Int64(d)) } else { h.combine(d) }
+    }
+    // The bytes at once (an array's own hash takes them one by one).
+    @inline(__always) public static func hash(text t: UnsafeRawBufferPointer, into h: inout Hasher) {
+        h.combine(2); h.combine(t.count); h.combine(bytes: t)
+    }
+    @inline(__always) public static func hash(blob b: UnsafeRawBufferPointer, into h: inout Hasher) {
+        h.combine(3); h.combine(b.count); h.combine(bytes: b)
     }
 }
 
@@ -163,20 +176,18 @@ extension RollupValue {
 /// Every bucket of one answer: parts added as shards are read, then put in order.
 /// Kept flat (an entry's group values and parts side by side in a few arrays, no
 /// array per entry) in the order first added: the partials come by bucket, so the
-/// order has little to do. An entry is found by its bucket (a hash of an integer),
-/// then along the chain of that bucket's entries by comparing group values: callers
-/// compare them with a statement's values in place (`first(of:)`, `next(after:)`,
-/// `group(_:_:)`) and make values only for a new entry.
+/// order has little to do. An entry is found by the hash of its bucket and group
+/// values (`RollupBuckets.hash`), then along the chain of entries of that hash by
+/// comparing group values: callers hash and compare a statement's values in place
+/// (`first(of:)`, `next(after:)`, `group(_:_:)`) and make values only for a new entry.
 public struct RollupBuckets {
     public let measures: [RollupMeasure]
     private let kinds: [RollupMeasure.Kind]
     /// Group values an entry has.
     public let width: Int
-    /// Each bucket's first entry; the next of a bucket's entries, or -1.
-    private var heads: [Int64: Int32] = [:]
+    /// Each hash's first entry; the next entry of the same hash, or -1.
+    private var heads: [Int: Int32] = [:]
     private var next: [Int32] = []
-    /// The last bucket looked up and its first entry (rows of one bucket come together).
-    private var recent: (bucket: Int64, head: Int32) = (.min, -1)
     public private(set) var buckets: [Int64] = []
     public private(set) var groups: [RollupValue] = []
     public private(set) var counts: [Int64] = []
@@ -198,38 +209,51 @@ public struct RollupBuckets {
     /// Entries held.
     public var count: Int { counts.count }
 
-    /// The first entry of `bucket`, or -1.
-    @inline(__always) public mutating func first(of bucket: Int64) -> Int {
-        if recent.bucket == bucket && recent.head >= 0 { return Int(recent.head) }
-        let head = heads[bucket] ?? -1
-        recent = (bucket, head)
-        return Int(head)
+    /// A key's hash: that of its bucket, then of each group value as `RollupValue`
+    /// hashes it (the caller's `groups` adds them).
+    @inline(__always) public static func hash(bucket: Int64, groups: (inout Hasher) -> Void) -> Int {
+        var h = Hasher()
+        h.combine(bucket)
+        groups(&h)
+        return h.finalize()
     }
 
-    /// The entry after `i` of its bucket, or -1.
+    /// The first entry of hash `hash`, or -1.
+    @inline(__always) public func first(of hash: Int) -> Int { Int(heads[hash] ?? -1) }
+
+    /// The entry after `i` of its hash, or -1.
     @inline(__always) public func next(after i: Int) -> Int { Int(next[i]) }
 
     /// Entry `i`'s group value `g`.
     @inline(__always) public func group(_ i: Int, _ g: Int) -> RollupValue { groups[i &* width &+ g] }
 
-    /// A new entry of `bucket` (not held yet) with its group values, count and parts
-    /// (`values` holds `width` values, `parts` one per measure).
-    public mutating func append(bucket: Int64, groups values: [RollupValue], count: Int64, parts p: [RollupPart]) {
+    /// A new entry (not held yet) of `hash`, with its bucket, group values, count and
+    /// parts (`values` holds `width` values, `parts` one per measure).
+    public mutating func append(hash: Int, bucket: Int64, groups values: [RollupValue], count: Int64, parts p: [RollupPart]) {
+        append(hash: hash, bucket: bucket, count: count)
+        groups.append(contentsOf: values)
+        parts.append(contentsOf: p)
+    }
+
+    /// A new entry (not held yet) of `hash`, with its bucket and count: the caller then
+    /// appends its `width` group values (`append(group:)`), then a part per measure
+    /// (`append(part:)`), made in place.
+    public mutating func append(hash: Int, bucket: Int64, count: Int64) {
         let i = Int32(counts.count)
-        var tail = first(of: bucket)
+        var tail = first(of: hash)
         if tail < 0 {
-            heads[bucket] = i
-            recent = (bucket, i)
+            heads[hash] = i
         } else {
             while next[tail] >= 0 { tail = Int(next[tail]) }
             next[tail] = i
         }
         next.append(-1)
         buckets.append(bucket)
-        groups.append(contentsOf: values)
         counts.append(count)
-        parts.append(contentsOf: p)
     }
+
+    @inline(__always) public mutating func append(group v: RollupValue) { groups.append(v) }
+    @inline(__always) public mutating func append(part p: RollupPart) { parts.append(p) }
 
     /// Adds to entry `i` a count of rows.
     @inline(__always) public mutating func add(_ i: Int, count: Int64) { counts[i] += count }
@@ -241,9 +265,12 @@ public struct RollupBuckets {
 
     /// Adds a shard's (or a partial's) part of a bucket.
     public mutating func add(_ key: RollupKey, count: Int64, parts p: [RollupPart]) throws {
-        var i = first(of: key.bucket)
-        while i >= 0 && !(0..<width).allSatisfy({ group(i, $0) == key.groups[$0] }) { i = next(after: i) }
-        guard i >= 0 else { return append(bucket: key.bucket, groups: key.groups, count: count, parts: p) }
+        let hash = Self.hash(bucket: key.bucket) { h in key.groups.forEach { $0.hash(into: &h) } }
+        var i = first(of: hash)
+        while i >= 0 && !(key.bucket == buckets[i] && (0..<width).allSatisfy({ group(i, $0) == key.groups[$0] })) {
+            i = next(after: i)
+        }
+        guard i >= 0 else { return append(hash: hash, bucket: key.bucket, groups: key.groups, count: count, parts: p) }
         add(i, count: count)
         for m in p.indices { try combine(i, m, p[m]) }
     }

@@ -138,10 +138,10 @@ public struct RollupBucket: Equatable, Sendable {
 
     /// A bucket's `bucket` column: its start as `YYYY-MM-DD HH:MM:SS` UTC.
     public static func text(_ ms: Int64) -> String {
-        let t = Time.format(ms)   // 2025-01-31T23:59:59.250Z
-        var s = String(t.dropLast(5))
-        if let i = s.lastIndex(of: "T") { s.replaceSubrange(i...i, with: " ") }
-        return s
+        var t = Array(Time.format(ms).utf8)   // 2025-01-31T23:59:59.250Z, ASCII: bytes, not characters
+        t.removeLast(5)
+        if let i = t.lastIndex(of: UInt8(ascii: "T")) { t[i] = UInt8(ascii: " ") }
+        return String(decoding: t, as: UTF8.self)
     }
 
     /// Inclusive bounds on the bucket starts whose `bucket` text can compare with

@@ -23,9 +23,8 @@ final class RollupTable {
     private var prepared: [String: Statement] = [:]
     /// The measures' values of the row `inserted` reads (kept to spare an allocation a row).
     var scratch: [RollupValue] = []
-    /// A new answer entry's group values and parts, as `addRow` reads them (likewise).
-    private var newGroups: [RollupValue] = []
-    private var newParts: [RollupPart] = []
+    /// The measures' kinds, read at every row of an answer.
+    private lazy var kinds = options.measures.map(\.kind)
     /// Whether a bucket is a fixed width of ms (else the partials' b is a day, folded into months).
     private lazy var fixedWidth = options.bucket.fixedWidth != nil
     /// A whole shard's `RollupSelect` (no condition).
@@ -449,31 +448,36 @@ final class RollupTable {
         let groups = buckets.width
         var start = stmt.int64(offset)
         if !fixedWidth { start = options.bucket.start(of: start) }
-        var i = buckets.first(of: start)
+        let hash = RollupBuckets.hash(bucket: start) { h in
+            for g in 0..<groups { hashValue(stmt.value(offset + Int32(1 + g)), into: &h) }
+        }
+        var i = buckets.first(of: hash)
         while i >= 0 {
             var g = 0
-            while g < groups && sameValue(buckets.group(i, g), stmt.value(offset + Int32(1 + g))) { g += 1 }
-            if g == groups { break }
+            if buckets.buckets[i] == start {
+                while g < groups && sameValue(buckets.group(i, g), stmt.value(offset + Int32(1 + g))) { g += 1 }
+                if g == groups { break }
+            }
             i = buckets.next(after: i)
         }
         let count = stmt.int64(offset + Int32(1 + groups))
         var col = offset + Int32(2 + groups)
+        let kinds = self.kinds
         if i >= 0 {
             buckets.add(i, count: count)
-            for (m, measure) in options.measures.enumerated() {
-                try buckets.combine(i, m, try part(measure.kind, stmt, col))
-                col += Int32(RollupSelect.width(measure.kind))
+            for m in kinds.indices {
+                try buckets.combine(i, m, try part(kinds[m], stmt, col))
+                col += Int32(RollupSelect.width(kinds[m]))
             }
             return
         }
-        newGroups.removeAll(keepingCapacity: true)
-        newParts.removeAll(keepingCapacity: true)
-        for g in 0..<groups { newGroups.append(rollupValue(stmt.value(offset + Int32(1 + g)))) }
-        for measure in options.measures {
-            newParts.append(try part(measure.kind, stmt, col))
-            col += Int32(RollupSelect.width(measure.kind))
+        // A part that cannot be read fails the whole answer: no half-made entry is left.
+        buckets.append(hash: hash, bucket: start, count: count)
+        for g in 0..<groups { buckets.append(group: rollupValue(stmt.value(offset + Int32(1 + g)))) }
+        for m in kinds.indices {
+            buckets.append(part: try part(kinds[m], stmt, col))
+            col += Int32(RollupSelect.width(kinds[m]))
         }
-        buckets.append(bucket: start, groups: newGroups, count: count, parts: newParts)
     }
 
     /// A measure's part from the statement's columns from `col` on.
@@ -505,6 +509,18 @@ final class RollupTable {
         guard case .blob(let b) = v else { return false }
         return sameBytes(b, valueBlobBytes(s))
     default: return v == .null
+    }
+}
+
+/// Hashes a statement's value as the RollupValue made of it would hash.
+@inline(__always) func hashValue(_ s: OpaquePointer?, into h: inout Hasher) {
+    let empty = UnsafeRawBufferPointer(start: nil, count: 0)
+    switch valueType(s) {
+    case SQLITE_INTEGER: RollupValue.hash(integer: valueInt64(s), into: &h)
+    case SQLITE_FLOAT: RollupValue.hash(real: valueDouble(s), into: &h)
+    case SQLITE_TEXT: RollupValue.hash(text: valueTextBytes(s) ?? empty, into: &h)
+    case SQLITE_BLOB: RollupValue.hash(blob: valueBlobBytes(s) ?? empty, into: &h)
+    default: RollupValue.hashNull(into: &h)
     }
 }
 
