@@ -12,37 +12,22 @@ import ShardCore
     cursorObject(cur, as: ScanCursor.self)
 }
 
-/// xCreate / xConnect: parse the options, create or open the collection, declare its columns.
-private func connect(
-    _ rawDb: OpaquePointer?, _ aux: UnsafeMutableRawPointer?, _ argc: Int32,
-    _ argv: UnsafePointer<UnsafePointer<CChar>?>?, _ out: UnsafeMutablePointer<UnsafeMutablePointer<sqlite3_vtab>?>?,
-    _ errOut: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, create: Bool
-) -> Int32 {
-    let connection = object(aux, as: Connection.self)
-    let db = Database(handle: rawDb!)
-    do {
-        let schema = String(cString: argv![1]!)
-        let name = String(cString: argv![2]!)
-        let arguments = (3..<Int(argc)).map { String(cString: argv![$0]!) }
-        let options = try CollectionOptions.parse(arguments: arguments)
-        try CollectionName.validate(name)
-        if create && options.buffer > 0 {
-            try Replication.requireLocalFiles(db, schema: schema, for: "buffer = \(options.buffer)", because: Replication.bufferedRows)
-        }
-        let collection = try connection.attach(schema: schema, name: name, create: create) {
-            create
-                ? try ShardedCollection.create(db: db, schema: schema, name: name, options: options)
-                : try ShardedCollection.connect(db: db, schema: schema, name: name, options: options, connection: connection)
-        }
-        if !create { try collection.declareColumns(connection: connection) }
-        let rc = api.pointee.declare_vtab(rawDb, collection.columns.declaration)
-        if rc != SQLITE_OK { throw db.error(rc) }
-        out!.pointee = makeVtab(collection)
-        collection.connection = connection
-        return SQLITE_OK
-    } catch {
-        return failConnect(errOut, error)
+/// xCreate / xConnect (through `connectVtab`): parse the options, create or open the
+/// collection; its columns are declared.
+private func openCollection(_ a: VtabArguments, create: Bool) throws -> (object: ShardedCollection, declaration: String) {
+    let (connection, db, schema, name) = (a.connection, a.db, a.schema, a.name)
+    let options = try CollectionOptions.parse(arguments: a.arguments)
+    try CollectionName.validate(name)
+    if create && options.buffer > 0 {
+        try Replication.requireLocalFiles(db, schema: schema, for: "buffer = \(options.buffer)", because: Replication.bufferedRows)
     }
+    let collection = try connection.attach(schema: schema, name: name, create: create) {
+        create
+            ? try ShardedCollection.create(db: db, schema: schema, name: name, options: options)
+            : try ShardedCollection.connect(db: db, schema: schema, name: name, options: options, connection: connection)
+    }
+    if !create { try collection.declareColumns(connection: connection) }
+    return (collection, collection.columns.declaration)
 }
 
 private func disconnect(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?, destroy: Bool) -> Int32 {
@@ -248,8 +233,10 @@ let collectionModule: UnsafeMutablePointer<sqlite3_module> = {
     m.initialize(to: sqlite3_module())
     // Version 3 for xShadowName (SQLite 3.26+).
     m.pointee.iVersion = 3
-    m.pointee.xCreate = { connect($0, $1, $2, $3, $4, $5, create: true) }
-    m.pointee.xConnect = { connect($0, $1, $2, $3, $4, $5, create: false) }
+    m.pointee.xCreate = { connectVtab($0, $1, $2, $3, $4, $5, open: { try openCollection($0, create: true) },
+                                      connected: { c, a in c.connection = a.connection }) }
+    m.pointee.xConnect = { connectVtab($0, $1, $2, $3, $4, $5, open: { try openCollection($0, create: false) },
+                                       connected: { c, a in c.connection = a.connection }) }
     m.pointee.xBestIndex = { bestIndex($0, $1) }
     m.pointee.xDisconnect = { disconnect($0, destroy: false) }
     m.pointee.xDestroy = { disconnect($0, destroy: true) }
