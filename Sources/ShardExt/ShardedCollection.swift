@@ -1,9 +1,14 @@
 import CShardShim
 import ShardCore
 
-/// One collection on one connection: its options, its catalog in memory, and the
-/// statements it keeps prepared. The virtual table, the cursor and the SQL
-/// functions all work through it.
+/// One collection on one connection, and the coordinator of its state: what it is
+/// (name, options, columns), where it stands in the transaction, and the owners of
+/// the rest: the catalog in memory (`CollectionCatalog`), the writes into shard
+/// tables and the write buffer (`ShardWriter`), upkeep (`Upkeep`), the statements
+/// (`CollectionStatements`, `CatalogStore`) and the archives (`Archives`). The
+/// virtual table, the cursor and the SQL functions all work through it; the
+/// `ShardedCollection*.swift` extensions hold the SQL of its writes, placement,
+/// lifecycle calls, storage and columns.
 final class ShardedCollection {
     let db: Database
     let schema: String
