@@ -30,9 +30,9 @@ final class ShardedCollection {
     let archives = Archives()
 
     /// Every write into shard tables (counted, never re-entered), and the buffered ones.
-    private(set) lazy var writer = ShardWriter(self)
+    let writer = ShardWriter()
     /// Merges, summaries and rollup partials of shards that stopped receiving rows.
-    private(set) lazy var upkeep = Upkeep(self)
+    let upkeep = Upkeep()
     /// Every other statement the collection keeps, and the texts its scans reuse.
     let statements: CollectionStatements
 
@@ -69,6 +69,9 @@ final class ShardedCollection {
                                          options: options)
         self.statements = CollectionStatements(db: db)
         self.columns = ColumnLayout(indexes: options.indexes, jsonb: jsonb)
+        // `let`s, not lazy: the scan reads `writer.writes` at every row.
+        writer.serve(self)
+        upkeep.serve(self)
     }
 
     /// xCreate: a new collection with its shadow tables, in the caller's transaction.

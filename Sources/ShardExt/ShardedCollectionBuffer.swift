@@ -7,7 +7,8 @@ import ShardCore
 /// collection). With `buffer = N` it also holds the buffered writes: ids reserved
 /// now, rows written at a flush (in the caller's transaction, or at disconnect).
 final class ShardWriter {
-    private unowned let collection: ShardedCollection
+    /// The collection it writes for (which owns it), set once by `serve`.
+    private unowned var collection: ShardedCollection!
     /// Documents inserted but not written yet (`buffer = N`).
     let buffer = WriteBuffer()
     /// A statement writing a shard table is running (see `writing`).
@@ -15,7 +16,7 @@ final class ShardWriter {
     /// Writes to shard tables so far (inserts, updates, deletes, merges' moves).
     private(set) var writes = 0
 
-    init(_ collection: ShardedCollection) { self.collection = collection }
+    func serve(_ collection: ShardedCollection) { self.collection = collection }
 
     private var db: Database { collection.db }
     private var schema: String { collection.schema }

@@ -7,7 +7,8 @@ import ShardCore
 /// of rollups over the collection (docs/rollups.md). MergePlan decides; this carries
 /// it out, in the caller's transaction, paced by `UpkeepPacer`.
 final class Upkeep {
-    private unowned let collection: ShardedCollection
+    /// The collection it keeps up (which owns it), set once by `serve`.
+    private unowned var collection: ShardedCollection!
     /// Merges and summaries due.
     private var pacer = UpkeepPacer()
     /// The catalog's state when merge planning last found nothing to merge; planning
@@ -26,7 +27,7 @@ final class Upkeep {
     /// The reused row of the summary probe (see widenSummary).
     private var summaryValues: [BlockFilter.Value?] = []
 
-    init(_ collection: ShardedCollection) { self.collection = collection }
+    func serve(_ collection: ShardedCollection) { self.collection = collection }
 
     private var db: Database { collection.db }
     private var schema: String { collection.schema }
