@@ -27,6 +27,7 @@ extension ShardedCollection {
         shard.noteInsert(id: id, ts: p.ts)
         if shard.summary != nil { try upkeep.widenSummary(shard, doc: doc) }
         if upkeep.pending { try upkeep.afterWrite() }
+        feedRollups(shard, ts: p.ts, doc: doc)
         return id
     }
 
