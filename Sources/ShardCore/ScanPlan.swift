@@ -142,6 +142,11 @@ public struct IntBounds: Equatable, Sendable {
         !isEmpty && lo <= self.hi && hi >= self.lo
     }
 
+    /// Whether every value of lo...hi is inside the bounds.
+    public func covers(_ range: (lo: Int64, hi: Int64)) -> Bool {
+        range.lo >= lo && range.hi <= hi
+    }
+
     private mutating func raiseLo(_ v: Int64, plusOne: Bool = false) {
         var v = v
         if plusOne {

@@ -5,10 +5,7 @@
 /// merges shards on it, then every other column the query uses; `columnMap` gives
 /// each collection column's statement column, -1 when not selected.
 ///
-/// The conditions' parameters come first, in term order (a long IN list is one, see
-/// `InListJSON`). After them come the scan's id and ts bounds (four), for the
-/// block ranges of a compressed shard, and the block an ordered scan reads alone (one),
-/// then LIMIT + OFFSET when the scan has a LIMIT.
+/// Its parameters are numbered as `ScanNumbering` says (`ScanRequest` binds them).
 public struct ShardSelect: Equatable, Sendable {
     /// One term of the WHERE clause, and whether it is a numeric ts range (implied
     /// for shards whose rows all lie inside it).
@@ -57,11 +54,8 @@ public struct ShardSelect: Equatable, Sendable {
 
     public init() {}
 
-    /// `parameterCount` counts the parameters up to the five bounds (the last of them);
-    /// `cap` is LIMIT + OFFSET (`.max` without a LIMIT), bound as parameter
-    /// `parameterCount + 1`.
-    public init(plan: ScanPlan, columns: ColumnLayout, conditions: [Condition], parameterCount n: Int,
-                cap: Int64, blockProbe: BlockProbe?) {
+    public init(plan: ScanPlan, columns: ColumnLayout, conditions: [Condition], numbering: ScanNumbering,
+                blockProbe: BlockProbe?) {
         columnMap = Self.columnMap(plan: plan, columns: columns)
         var cols = ["id"]
         for c in 1..<columnMap.count where columnMap[c] >= 0 {
@@ -83,15 +77,16 @@ public struct ShardSelect: Equatable, Sendable {
         // index in that order, or a compressed one) keeps only the first ones. The
         // limit is bound, not written into the SQL: one statement per shard serves
         // every LIMIT, instead of one more in the statement cache per value.
-        let orderAndLimit = order + (cap == .max ? "" : " LIMIT " + SQLText.parameter(n + 1))
+        let orderAndLimit = order + (numbering.cap.map { " LIMIT " + SQLText.parameter($0) } ?? "")
         tail = whereClause(conditions.map(\.sql)) + orderAndLimit
         tailInsideTime = whereClause(conditions.filter { !$0.timeRange }.map(\.sql)) + orderAndLimit
         let p = SQLText.parameter
-        let blocks = "z.last_id >= \(p(n - 4)) AND z.first_id <= \(p(n - 3)) AND z.max_ts >= \(p(n - 2)) AND z.min_ts <= \(p(n - 1))"
+        let n = numbering
+        let blocks = "z.last_id >= \(p(n.lowestId)) AND z.first_id <= \(p(n.highestId)) AND z.max_ts >= \(p(n.lowestTs)) AND z.min_ts <= \(p(n.highestTs))"
         let rows = blockProbe.map { "shards_block(z.data, z.keys, \(Int64(bitPattern: $0.pathHash)), \(p($0.parameter)))" }
             ?? "shards_block(z.data)"
         compressedTail = " AS z, \(rows)" + whereClause([blocks] + conditions.map(\.sql)) + orderAndLimit
-        blockTail = " AS z, \(rows)" + whereClause(["z.block = \(p(n))"] + conditions.map(\.sql)) + orderAndLimit
+        blockTail = " AS z, \(rows)" + whereClause(["z.block = \(p(n.block))"] + conditions.map(\.sql)) + orderAndLimit
         // Without a probe, the index on (min_ts, max_ts, first_id, last_id), when the
         // table has it, covers this.
         blockRangesHead = "SELECT " + (plan.order.byTime ? "min_ts, max_ts" : "first_id, last_id") + ", block"

@@ -26,10 +26,9 @@ final class ScanCursor {
     private var shape: ScanShape?
     /// The statement column of each collection column (the shape's select's).
     private var columnMap: [Int32] = []
+    /// The scan's ts bounds: a shard they cover is read without its ts terms.
     private var timeBounds = IntBounds()
-    /// The first of the five block bounds of `ShardSelect` (lowest id, highest id,
-    /// lowest ts, highest ts, the one block to read), as an index into `parameters`.
-    private var boundsParameter = 0
+    private var numbering = ScanNumbering(conditionCount: 0, limited: false)
     /// The path hash of the scan's block probe (`ShardSelect.BlockProbe`), if any.
     private var probePath: UInt64?
 
@@ -124,125 +123,26 @@ final class ScanCursor {
             return
         }
         writesAtStart = collection.shardWrites
-        let columns = collection.columns
-        var pruning = ShardFilter()
-        var conditions: [ShardSelect.Condition] = []
-        var blockProbe: ShardSelect.BlockProbe?
-        /// What summaries can judge: the conditions on indexed paths every row must meet.
-        var summaryConditions: [SummaryCondition] = []
-        var limit: Int64 = -1, offset: Int64 = 0
-        var argi = 0
-        for term in plan.terms {
-            // A plan of an instance declared before a rolled-back ensure_json_index may
-            // name a column the collection no longer has; SQLite prepares it again.
-            guard columns.has(term.column) else {
-                throw SQLiteError(code: SQLITE_SCHEMA, reason: "the columns of '\(collection.name)' changed; prepare the statement again")
-            }
-            // (LIMIT and OFFSET terms carry no column.)
-            let column = columns.column(term.column)
-            guard term.op.takesArgument else {
-                pruning.add(column, op: .isnull, value: .other)
-                if let path = indexedPath(column) { summaryConditions.append(SummaryCondition(path: path, op: .isNull, values: [])) }
-                conditions.append(.init("\(columns.expression(column)) IS NULL"))
-                continue
-            }
-            let v = argv![argi]
-            argi += 1
-            switch term.op {
-            case .limit:
-                limit = valueInt64(v)
-            case .offset:
-                offset = max(valueInt64(v), 0)
-            case .like, .glob:
-                pruning.add(column, op: term.op, value: pruneValue(v))
-            case .in:
-                let list = try ValueCopy.inList(v, db: collection.db)
-                pruning.add(column, inList: list.map { pruneValue($0.handle) })
-                if column == .shard || list.isEmpty {
-                    if column != .shard { conditions.append(.init("0")) }
-                    continue
-                }
-                let items = list.map { converted($0, column: column) }
-                if let path = indexedPath(column) {
-                    let values = items.compactMap(summaryValue)
-                    if values.count == items.count { summaryConditions.append(SummaryCondition(path: path, op: .eq, values: values)) }
-                }
-                // A long list is one JSON value (`InListJSON`): one parameter per value
-                // would stop at SQLite's variable limit.
-                if items.count > InListJSON.threshold(variableLimit: Int(collection.db.limit(SQLITE_LIMIT_VARIABLE_NUMBER))),
-                   let json = inListJSON(items) {
-                    parameters.append(.query(.text(json)))
-                    conditions.append(.init("\(columns.expression(column)) IN (SELECT value FROM json_each(\(SQLText.parameter(parameters.count))))"))
-                    continue
-                }
-                var marks: [String] = []
-                for item in items {
-                    parameters.append(item)
-                    marks.append(SQLText.parameter(parameters.count))
-                }
-                conditions.append(.init("\(columns.expression(column)) IN (\(marks.joined(separator: ", ")))"))
-            case .match:
-                if appliedDocument == nil { appliedDocument = ValueCopy(v) }
-                guard valueType(v) != SQLITE_NULL else { continue }
-                let text = valueText(v) ?? ""
-                let compiled = try QueryDocument.compile(text, firstParameter: parameters.count + 1)
-                parameters += compiled.parameters.map { .query($0) }
-                summaryConditions += compiled.conditions
-                conditions.append(.init(compiled.sql))
-            default:
-                let value = pruneValue(v)
-                pruning.add(column, op: term.op, value: value)
-                // `shard` terms are settled by pruning; SQLite checks them again.
-                guard column != .shard else { continue }
-                let parameter = converted(ValueCopy(v), column: column)
-                if let path = indexedPath(column), let op = summaryOp(term.op), let sv = summaryValue(parameter) {
-                    summaryConditions.append(SummaryCondition(path: path, op: op, values: [sv]))
-                }
-                parameters.append(parameter)
-                if term.op == .eq, case .index(let n) = column, blockProbe == nil {
-                    blockProbe = .init(pathHash: BlockFilter.pathHash(columns.indexes[n].path.text), parameter: parameters.count)
-                }
-                var numeric = false
-                if case .integer = value { numeric = true } else if case .real = value { numeric = true }
-                conditions.append(.init("\(columns.expression(column)) \(term.op.sql) \(SQLText.parameter(parameters.count))",
-                                        timeRange: column == .ts && numeric))
+        let (request, copies) = try makeRequest(plan: plan, argv: argv)
+        parameters = request.parameters.map {
+            switch $0 {
+            case .argument(let ref): .value(copies[ref.argument][ref.item ?? 0])
+            case .value(let p): .query(p)
             }
         }
-        // Ids name their shards by number; shards merged since hold them in another table.
-        if let numbers = pruning.numbers {
-            pruning.numbers = Set(try numbers.compactMap { try collection.holder(ofShard: $0)?.number })
-        }
-        timeBounds = pruning.times
-        cap = limit < 0 ? .max : limit.addingReportingOverflow(offset).overflow ? .max : limit + offset
-        // The last five parameters: the id and ts bounds, for a compressed shard's
-        // blocks, and the block a stream reads alone (bound per stream).
-        boundsParameter = parameters.count
-        for bound in [pruning.ids.lo, pruning.ids.hi, pruning.times.lo, pruning.times.hi, 0] {
-            parameters.append(.query(.integer(bound)))
-        }
-
-        // Every shard is asked: constants, not captured variables (a closure over a
-        // `var` struct copies it, and retains its arrays, at each shard).
-        var skipped = 0
-        var shards: [ShardInfo] = []
-        let filter = pruning, judged = summaryConditions
-        for s in collection.catalog.shards where !s.isRetired && filter.mayContain(s) {
-            if !judged.isEmpty, let summary = s.summary, !summary.mayMatch(judged) {
-                skipped += 1
-            } else {
-                shards.append(s)
-            }
-        }
+        appliedDocument = request.documentArgument.map { copies[$0][0] }
+        timeBounds = request.pruning.times
+        cap = request.cap
+        numbering = request.numbering
+        let (shards, skipped) = request.visits(collection.catalog.shards)
         groups = makeGroups(shards)
         for shard in shards where shard.isLive { lastIds[shard.number] = shard.maxId ?? shard.ids.lowerBound - 1 }
-        shape = collection.statements.shapes.shape(key: Self.shapeKey(encoded, conditions, parameters.count, cap, blockProbe)) {
-            ShardSelect(plan: plan, columns: columns, conditions: conditions, parameterCount: parameters.count,
-                        cap: cap, blockProbe: blockProbe)
+        shape = collection.statements.shapes.shape(key: request.shapeKey(plan: encoded)) {
+            ShardSelect(plan: plan, columns: collection.columns, conditions: request.conditions,
+                        numbering: request.numbering, blockProbe: request.blockProbe)
         }
         columnMap = shape!.select.columnMap
-        // Then LIMIT + OFFSET, when there is one: bound, so every LIMIT shares one statement.
-        if cap != .max { parameters.append(.query(.integer(cap))) }
-        probePath = blockProbe?.pathHash
+        probePath = request.blockProbe?.pathHash
         collection.traceScan(visiting: shards.count, skippedBySummary: skipped)
 
         returned = 0
@@ -250,114 +150,48 @@ final class ScanCursor {
         if try cap == 0 || !openNextGroup() { finish() }
     }
 
-    /// Everything the shard SELECT is built from, as one text: scans with equal keys
-    /// share their shape.
-    private static func shapeKey(_ plan: String, _ conditions: [ShardSelect.Condition], _ parameterCount: Int,
-                                 _ cap: Int64, _ probe: ShardSelect.BlockProbe?) -> String {
-        var key = plan
-        for c in conditions {
-            key += c.timeRange ? "\u{1}t" : "\u{1}f"
-            key += c.sql
+    /// The scan request of xFilter's arguments, and the copies of them it binds (an IN
+    /// list's items as they come: SQLite reuses one value object while iterating).
+    private func makeRequest(plan: ScanPlan, argv: ValueArray?) throws -> (ScanRequest, [[ValueCopy]]) {
+        let columns = collection.columns
+        var arguments: [ScanRequest.Argument] = []
+        var copies: [[ValueCopy]] = []
+        for term in plan.terms where term.op.takesArgument || !columns.has(term.column) {
+            // A plan of an instance declared before a rolled-back ensure_json_index may
+            // name a column the collection no longer has; SQLite prepares it again.
+            guard columns.has(term.column) else {
+                throw SQLiteError(code: SQLITE_SCHEMA, reason: "the columns of '\(collection.name)' changed; prepare the statement again")
+            }
+            let v = argv![arguments.count]
+            switch term.op {
+            case .in:
+                let list = try ValueCopy.inList(v, db: collection.db)
+                copies.append(list)
+                arguments.append(.list(list.map { Self.requestValue($0.handle) }))
+                continue
+            // LIMIT and OFFSET as SQLite reads an integer; a query document as text.
+            case .limit, .offset: arguments.append(.value(.integer(valueInt64(v))))
+            case .match: arguments.append(.value(valueType(v) == SQLITE_NULL ? .null : .text(Array(valueTextBytes(v) ?? .init(start: nil, count: 0)))))
+            default: arguments.append(.value(Self.requestValue(v)))
+            }
+            copies.append([ValueCopy(v)])
         }
-        key += "\u{2}\(parameterCount) \(cap == .max ? 0 : 1)"
-        if let probe { key += " \(probe.pathHash) \(probe.parameter)" }
-        return key
-    }
-
-    /// The path of an indexed column, the key of its summaries; nil for other columns.
-    private func indexedPath(_ column: Column) -> String? {
-        if case .index(let n) = column { return collection.columns.indexes[n].path.text }
-        return nil
-    }
-
-    private func summaryOp(_ op: ScanPlan.Op) -> SummaryCondition.Op? {
-        switch op {
-        case .eq: .eq
-        case .gt: .gt
-        case .ge: .ge
-        case .lt: .lt
-        case .le: .le
-        default: nil
+        var request = try ScanRequest(plan: plan, columns: columns, arguments: arguments,
+                                      variableLimit: Int(collection.db.limit(SQLITE_LIMIT_VARIABLE_NUMBER))) {
+            valueText(copies[$0.argument][$0.item ?? 0].handle) ?? ""   // SQLite's own spelling of the number
         }
+        // Ids name their shards by number; shards merged since hold them in another table.
+        try request.mapShardNumbers { try collection.holder(ofShard: $0)?.number }
+        return (request, copies)
     }
 
-    /// A value as summaries compare it; nil for NULL and blobs (no skipping on them).
-    private func summaryValue(_ v: OpaquePointer?) -> SummaryValue? {
+    private static func requestValue(_ v: OpaquePointer?) -> ScanRequest.Value {
         switch valueType(v) {
         case SQLITE_INTEGER: return .integer(valueInt64(v))
         case SQLITE_FLOAT: return .real(valueDouble(v))
         case SQLITE_TEXT: return .text(Array(valueTextBytes(v) ?? UnsafeRawBufferPointer(start: nil, count: 0)))
-        default: return nil
-        }
-    }
-
-    /// The value a shard compares with, as summaries compare it: after the conversion
-    /// of a typed column (`converted`), so a summary judges what the shard's SQL tests.
-    private func summaryValue(_ p: Parameter) -> SummaryValue? {
-        switch p {
-        case .value(let v): return summaryValue(v.handle)
-        case .query(.integer(let i)): return .integer(i)
-        case .query(.real(let d)): return .real(d)
-        case .query(.text(let t)): return SummaryValue(t)
-        case .query(.null): return nil
-        }
-    }
-
-    /// A copy of an xFilter argument compared with `column`, converted as SQLite
-    /// converts a value compared with a column of the column's declared type (its
-    /// affinity), so the shard's `json_extract(...) op ?` matches what SQLite would.
-    private func converted(_ copy: ValueCopy, column: Column) -> Parameter {
-        guard case .index(let n) = column, let type = collection.columns.indexes[n].type else { return .value(copy) }
-        switch type {
-        case .integer, .real:
-            // Text that reads as a number becomes that number. Not by
-            // sqlite3_value_numeric_type: on a copy, which belongs to no connection,
-            // SQLite 3.53 dereferences its missing connection.
-            guard valueType(copy.handle) == SQLITE_TEXT, let number = NumericAffinity.convert(valueText(copy.handle) ?? "") else {
-                return .value(copy)
-            }
-            switch number {
-            case .integer(let n): return .query(.integer(n))
-            case .real(let d): return .query(.real(d))
-            default: return .query(.null)   // convert returns numbers only
-            }
-        case .text:
-            let t = valueType(copy.handle)
-            guard t == SQLITE_INTEGER || t == SQLITE_FLOAT else { return .value(copy) }
-            let text = valueText(copy.handle) ?? ""   // SQLite's own spelling of the number
-            return .query(.text(text))
-        }
-    }
-
-    /// The values of a long IN list as one JSON array; nil when one cannot go as JSON.
-    private func inListJSON(_ items: [Parameter]) -> String? {
-        var list = InListJSON()
-        for item in items {
-            let ok: Bool
-            switch item {
-            case .value(let v):
-                switch valueType(v.handle) {
-                case SQLITE_INTEGER: ok = list.add(.integer(valueInt64(v.handle)))
-                case SQLITE_FLOAT: ok = list.add(.real(valueDouble(v.handle)))
-                case SQLITE_TEXT: ok = list.add(.text(valueTextBytes(v.handle) ?? UnsafeRawBufferPointer(start: nil, count: 0)))
-                default: ok = list.add(.never)
-                }
-            case .query(.integer(let i)): ok = list.add(.integer(i))
-            case .query(.real(let d)): ok = list.add(.real(d))
-            case .query(.text(var t)): ok = t.withUTF8 { list.add(.text(UnsafeRawBufferPointer($0))) }
-            case .query(.null): ok = list.add(.never)
-            }
-            guard ok else { return nil }
-        }
-        return list.text
-    }
-
-    private func pruneValue(_ v: OpaquePointer?) -> PruneValue {
-        switch valueType(v) {
-        case SQLITE_INTEGER: return .integer(valueInt64(v))
-        case SQLITE_FLOAT: return .real(valueDouble(v))
-        case SQLITE_TEXT: return .text(valueText(v) ?? "")
-        default: return .other
+        case SQLITE_NULL: return .null
+        default: return .blob
         }
     }
 
@@ -404,12 +238,6 @@ final class ScanCursor {
             }
             sources.append(Source(shard: shard, lo: stmt.int64(0), hi: stmt.int64(1), block: stmt.int64(2)))
         }
-    }
-
-    /// Whether every row of the shard is inside the scan's ts range.
-    private func insideTimeRange(_ s: ShardInfo) -> Bool {
-        let (lo, hi) = s.timeBounds
-        return lo >= timeBounds.lo && hi <= timeBounds.hi
     }
 
     // MARK: - moving
@@ -465,7 +293,7 @@ final class ScanCursor {
     private func open(_ source: Source) throws {
         let shard = source.shard
         let tail: ScanShape.Tail = source.block != nil ? .block
-            : shard.isCompressed ? .compressed : insideTimeRange(shard) ? .insideTime : .plain
+            : shard.isCompressed ? .compressed : timeBounds.covers(shard.timeBounds) ? .insideTime : .plain
         // An archived shard is read on its archive file's own connection.
         let (db, cache, sql): (Database, StatementCache, String)
         if shard.file != nil {
@@ -481,7 +309,7 @@ final class ScanCursor {
         // five bounds of compressed blocks.
         for i in 0..<min(parameters.count, stmt.parameterCount) { bind(stmt, Int32(i + 1), parameters[i]) }
         if let block = source.block {
-            stmt.bind(Int32(boundsParameter + 5), block)
+            stmt.bind(Int32(numbering.block), block)
             collection.traceShard(shard, sql: sql, block: block)
         } else {
             collection.traceShard(shard, sql: sql)
