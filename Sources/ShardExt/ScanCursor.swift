@@ -85,7 +85,7 @@ final class ScanCursor {
     private var readPin: Statement?
     /// Indices into `streams`, a binary heap on (ts, id), or id alone, in the scan's
     /// direction: the streams that hold a statement.
-    private var heap: [Int] = []
+    private var heap = MergeHeap<Int>()
 
     /// Rows returned and the most that can be wanted (LIMIT + OFFSET).
     private var returned: Int64 = 0
@@ -279,7 +279,7 @@ final class ScanCursor {
     private func openPending() throws {
         while nextPending < pending.count {
             let source = pending[nextPending]
-            if let top = heap.first {
+            if let top = heap.top {
                 let key = streams[top].stmt.int64(plan.order.byTime ? 1 : 0)
                 // Ties on ts are ordered by id: a source starting at the current ts opens.
                 guard plan.order.isDescending ? source.hi >= key : source.lo <= key else { return }
@@ -336,8 +336,7 @@ final class ScanCursor {
             streams.append(stream)
             slot = streams.count - 1
         }
-        heap.append(slot)
-        siftUp(heap.count - 1)
+        heap.push(slot) { before($0, $1) }
     }
 
     private func bind(_ stmt: Statement, _ i: Int32, _ p: Parameter) {
@@ -376,7 +375,7 @@ final class ScanCursor {
             eof = true
             return
         }
-        let top = heap[0]
+        let top = heap.top!
         // Ids are read and compared only when the collection was written meanwhile.
         let checkIds = collection.shardWrites != writesAtStart
         let stepped: Bool
@@ -388,14 +387,12 @@ final class ScanCursor {
             stepped = try streams[top].step(checkIds: checkIds)
         }
         if stepped {
-            siftDown(0)
+            heap.topMoved { before($0, $1) }
         } else {
             // Only the streams in the heap hold statements.
             streams[top].cache.checkin(streams[top].stmt)
             freeSlots.append(top)
-            heap[0] = heap[heap.count - 1]
-            heap.removeLast()
-            siftDown(0)
+            heap.popTop { before($0, $1) }
         }
         if nextPending < pending.count { try openPending() }
         if !heap.isEmpty { return }
@@ -424,33 +421,9 @@ final class ScanCursor {
         return ta < tb || (ta == tb && ia < ib)
     }
 
-    private func siftUp(_ start: Int) {
-        var i = start
-        while i > 0 {
-            let parent = (i - 1) / 2
-            guard before(heap[i], heap[parent]) else { return }
-            heap.swapAt(i, parent)
-            i = parent
-        }
-    }
-
-    private func siftDown(_ start: Int) {
-        guard heap.count > 1 else { return }
-        var i = start
-        while true {
-            let l = 2 * i + 1, r = l + 1
-            var best = i
-            if l < heap.count && before(heap[l], heap[best]) { best = l }
-            if r < heap.count && before(heap[r], heap[best]) { best = r }
-            if best == i { return }
-            heap.swapAt(i, best)
-            i = best
-        }
-    }
-
     // MARK: - reading
 
-    private var current: Stream? { heap.isEmpty ? nil : streams[heap[0]] }
+    private var current: Stream? { heap.top.map { streams[$0] } }
 
     var rowid: Int64 { current?.stmt.int64(0) ?? 0 }
 
@@ -478,7 +451,7 @@ final class ScanCursor {
     }
 
     private func release() {
-        for i in heap { streams[i].cache.checkin(streams[i].stmt) }
+        for i in heap.all { streams[i].cache.checkin(streams[i].stmt) }
         if let pin = readPin { collection.statements.checkin(pin) }
         readPin = nil
         streams.removeAll()
