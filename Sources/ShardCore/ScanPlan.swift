@@ -142,9 +142,12 @@ public struct IntBounds: Equatable, Sendable {
         !isEmpty && lo <= self.hi && hi >= self.lo
     }
 
-    /// Whether every value of lo...hi is inside the bounds.
-    public func covers(_ range: (lo: Int64, hi: Int64)) -> Bool {
-        range.lo >= lo && range.hi <= hi
+    /// The ends of the bounds that every value of lo...hi lies inside.
+    public func covered(_ range: (lo: Int64, hi: Int64)) -> TimeBound {
+        var ends: TimeBound = []
+        if range.lo >= lo { ends.insert(.lower) }
+        if range.hi <= hi { ends.insert(.upper) }
+        return ends
     }
 
     private mutating func raiseLo(_ v: Int64, plusOne: Bool = false) {

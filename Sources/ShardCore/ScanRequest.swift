@@ -118,7 +118,7 @@ public struct ScanRequest {
         var numeric = false
         if case .integer = value { numeric = true } else if case .real = value { numeric = true }
         conditions.append(.init("\(columns.expression(column)) \(op.sql) \(SQLText.parameter(parameters.count))",
-                                timeRange: column == .ts && numeric))
+                                timeBound: column == .ts && numeric ? Self.timeBound(op) : []))
     }
 
     /// `column IN (list)`.
@@ -171,17 +171,17 @@ public struct ScanRequest {
         return (visited, skipped)
     }
 
-    /// Whether every row of a shard is inside the scan's ts range: its ts terms are
-    /// then left out of its SQL (`ShardSelect.tailInsideTime`), so they cannot steer
-    /// SQLite away from the index of another term.
-    public func coversTime(of shard: ShardInfo) -> Bool { pruning.times.covers(shard.timeBounds) }
+    /// The ends of the scan's ts range that a shard's whole span lies inside: their
+    /// terms are left out of its SQL (`ShardSelect.tail(covering:)`), so they cost
+    /// nothing there and cannot steer SQLite away from the index of another term.
+    public func coveredTimeBounds(of shard: ShardInfo) -> TimeBound { pruning.times.covered(shard.timeBounds) }
 
     /// Everything the shard SELECT is built from, as one text: scans with equal keys
     /// share their shape. `plan`: the encoded plan.
     public func shapeKey(plan: String) -> String {
         var key = plan
         for c in conditions {
-            key += c.timeRange ? "\u{1}t" : "\u{1}f"
+            key += "\u{1}\(c.timeBound.rawValue)"
             key += c.sql
         }
         key += "\u{2}\(numbering.block) \(cap == .max ? 0 : 1)"
@@ -233,6 +233,15 @@ public struct ScanRequest {
         case .value(.real(let d)): return .real(d)
         case .value(.text(let t)): return SummaryValue(t)
         case .value(.null): return nil
+        }
+    }
+
+    private static func timeBound(_ op: ScanPlan.Op) -> TimeBound {
+        switch op {
+        case .gt, .ge: .lower
+        case .lt, .le: .upper
+        case .eq: [.lower, .upper]
+        default: []
         }
     }
 

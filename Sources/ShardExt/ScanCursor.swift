@@ -26,7 +26,8 @@ final class ScanCursor {
     private var shape: ScanShape?
     /// The statement column of each collection column (the shape's select's).
     private var columnMap: [Int32] = []
-    /// The scan's ts bounds: a shard they cover is read without its ts terms.
+    /// The scan's ts bounds: a shard whose span lies inside an end of them is read
+    /// without that end's terms.
     private var timeBounds = IntBounds()
     private var numbering = ScanNumbering(conditionCount: 0, limited: false)
     /// The path hash of the scan's block probe (`ShardSelect.BlockProbe`), if any.
@@ -293,7 +294,7 @@ final class ScanCursor {
     private func open(_ source: Source) throws {
         let shard = source.shard
         let tail: ScanShape.Tail = source.block != nil ? .block
-            : shard.isCompressed ? .compressed : timeBounds.covers(shard.timeBounds) ? .insideTime : .plain
+            : shard.isCompressed ? .compressed : .rows(inside: timeBounds.covered(shard.timeBounds))
         // An archived shard is read on its archive file's own connection.
         let (db, cache, sql): (Database, StatementCache, String)
         if shard.file != nil {

@@ -25,7 +25,7 @@ final class ScanRequestTests: XCTestCase {
         let r = try request([(1, .ge), (4, .eq), (-1, .limit), (-1, .offset)],
                             [.value(.integer(100)), .value(text("click")), .value(.integer(3)), .value(.integer(2))])
         XCTAssertEqual(r.conditions.map(\.sql), ["ts >= +?1", "json_extract(doc, '$.type') = +?2"])
-        XCTAssertEqual(r.conditions.map(\.timeRange), [true, false])
+        XCTAssertEqual(r.conditions.map(\.timeBound), [.lower, []])
         XCTAssertEqual(r.numbering, ScanNumbering(conditionCount: 2, limited: true))
         XCTAssertEqual(r.cap, 5)
         XCTAssertEqual(r.parameters, [arg(0), arg(1),
@@ -114,12 +114,16 @@ final class ScanRequestTests: XCTestCase {
         let visited = r.visits(shards)
         XCTAssertEqual(visited.shards.map(\.number), [2, 3])
         XCTAssertEqual(visited.skippedBySummary, 0)
-        // Shard 2 lies wholly inside the range: its ts terms are left out of its SQL.
-        XCTAssertEqual(visited.shards.map(r.coversTime(of:)), [true, false])
+        // Shard 2 lies wholly inside the range: its ts terms are left out of its SQL;
+        // shard 3 only inside its lower end: that end's term is left out.
+        XCTAssertEqual(visited.shards.map(r.coveredTimeBounds(of:)), [[.lower, .upper], .lower])
+        XCTAssertEqual(r.conditions.map(\.timeBound), [.lower, .upper])
+        let eq = try request([(1, .eq)], [.value(.real(150))])
+        XCTAssertEqual(eq.conditions.map(\.timeBound), [[.lower, .upper]])
         // Text never prunes ts.
         let text = try request([(1, .ge)], [.value(text("2024"))])
         XCTAssertEqual(text.visits(shards).shards.count, 4)
-        XCTAssertEqual(text.conditions.map(\.timeRange), [false])
+        XCTAssertEqual(text.conditions.map(\.timeBound), [[]])
     }
 
     func testIdsNameShardsByNumberMappedToTheirHolders() throws {

@@ -8,12 +8,14 @@ final class ShardSelectTests: XCTestCase {
         // Columns used: ts, doc, type.
         let plan = ScanPlan(columnsUsed: 0b11010, order: .tsAscending, terms: [])
         let s = ShardSelect(plan: plan, columns: layout,
-                            conditions: [.init("ts >= +?1", timeRange: true), .init("json_extract(doc, '$.type') = +?2")],
+                            conditions: [.init("ts >= +?1", timeBound: .lower), .init("json_extract(doc, '$.type') = +?2")],
                             numbering: ScanNumbering(conditionCount: 2, limited: false), blockProbe: .init(pathHash: 7, parameter: 2))
         XCTAssertEqual(s.columnMap, [0, 1, -1, 2, 3, -1])
         XCTAssertEqual(s.head, "SELECT id, ts, json(doc), json_extract(doc, '$.type') FROM ")
         XCTAssertEqual(s.tail, " WHERE ts >= +?1 AND json_extract(doc, '$.type') = +?2 ORDER BY ts, id")
-        XCTAssertEqual(s.tailInsideTime, " WHERE json_extract(doc, '$.type') = +?2 ORDER BY ts, id")
+        XCTAssertEqual(s.tail(covering: [.lower, .upper]), " WHERE json_extract(doc, '$.type') = +?2 ORDER BY ts, id")
+        XCTAssertEqual(s.tail(covering: .lower), s.tail(covering: [.lower, .upper]))
+        XCTAssertEqual(s.tail(covering: .upper), s.tail)
         XCTAssertEqual(s.compressedTail,
                        " AS z, shards_block(z.data, z.keys, 7, +?2) WHERE z.last_id >= +?3 AND z.first_id <= +?4"
                        + " AND z.max_ts >= +?5 AND z.min_ts <= +?6 AND ts >= +?1 AND json_extract(doc, '$.type') = +?2 ORDER BY ts, id")
@@ -51,7 +53,7 @@ final class ShardSelectTests: XCTestCase {
         XCTAssertEqual(s.columnMap, [0, -1, -1, -1, -1, -1])
         XCTAssertEqual(s.head, "SELECT id FROM ")
         XCTAssertEqual(s.tail, " ORDER BY id DESC LIMIT +?6")
-        XCTAssertEqual(s.tailInsideTime, s.tail)
+        XCTAssertEqual(s.tail(covering: [.lower, .upper]), s.tail)
         XCTAssertEqual(s.compressedTail,
                        " AS z, shards_block(z.data) WHERE z.last_id >= +?1 AND z.first_id <= +?2 AND z.max_ts >= +?3 AND z.min_ts <= +?4 ORDER BY id DESC LIMIT +?6")
         XCTAssertEqual(s.blockTail, " AS z, shards_block(z.data) WHERE z.block = +?5 ORDER BY id DESC LIMIT +?6")
