@@ -4,8 +4,8 @@
 /// numbered here (`ScanNumbering`) and nowhere else.
 ///
 /// The cursor hands each argument over as a `Value` (an IN list as its items), keeps
-/// its own copies, and binds `parameters[i]` as `?(i+1)`: `.argument` is one of its
-/// copies as given, `.value` a value computed here.
+/// its own copies of them in the same order, and binds `parameters[i]` as `?(i+1)`:
+/// `.argument(n)` is its n-th copy as given, `.value` a value computed here.
 public struct ScanRequest {
     /// An xFilter argument as the request sees it.
     public enum Value: Equatable, Sendable {
@@ -18,19 +18,10 @@ public struct ScanRequest {
         case list([Value])
     }
 
-    /// Argument `argument`, or item `item` of its IN list.
-    public struct ArgumentRef: Equatable, Sendable {
-        public let argument: Int
-        public let item: Int?
-        public init(_ argument: Int, item: Int? = nil) {
-            self.argument = argument
-            self.item = item
-        }
-    }
-
     public enum Parameter: Equatable, Sendable {
-        /// Bound as xFilter gave it.
-        case argument(ArgumentRef)
+        /// A value handed over, bound as xFilter gave it: its place among all the
+        /// values, in argument order, an IN list's items each counted.
+        case argument(Int)
         case value(SQLParameter)
     }
 
@@ -46,7 +37,7 @@ public struct ScanRequest {
     public private(set) var blockProbe: ShardSelect.BlockProbe?
     /// LIMIT + OFFSET, `.max` without a LIMIT.
     public private(set) var cap: Int64 = .max
-    /// The first query document's argument: the value of the `filter` column.
+    /// The first query document's value (its place, as `.argument`'s): the value of the `filter` column.
     public private(set) var documentArgument: Int?
 
     private let columns: ColumnLayout
@@ -55,10 +46,10 @@ public struct ScanRequest {
     /// path, compared as SQLite compares a number with a TEXT column).
     /// `variableLimit`: the host's SQLITE_LIMIT_VARIABLE_NUMBER.
     public init(plan: ScanPlan, columns: ColumnLayout, arguments: [Argument], variableLimit: Int,
-                spelling: (ArgumentRef) -> String) throws {
+                spelling: (Int) -> String) throws {
         self.columns = columns
         var limit: Int64 = -1, offset: Int64 = 0
-        var argi = 0
+        var argi = 0, place = 0
         for term in plan.terms {
             let column = columns.column(term.column)
             guard term.op.takesArgument else {
@@ -67,12 +58,13 @@ public struct ScanRequest {
                 conditions.append(.init("\(columns.expression(column)) IS NULL"))
                 continue
             }
-            let ref = ArgumentRef(argi)
+            let ref = place
             let argument = arguments[argi]
             argi += 1
+            if case .list(let list) = argument { place += list.count } else { place += 1 }
             switch (term.op, argument) {
             case (.in, .list(let list)):
-                addList(list, argument: ref.argument, column: column, variableLimit: variableLimit, spelling: spelling)
+                addList(list, first: ref, column: column, variableLimit: variableLimit, spelling: spelling)
             case (_, .list):
                 preconditionFailure("an IN list for a term that is not IN")
             case (.limit, .value(let v)):
@@ -82,7 +74,7 @@ public struct ScanRequest {
             case (.like, .value(let v)), (.glob, .value(let v)):
                 pruning.add(column, op: term.op, value: Self.pruneValue(v))
             case (.match, .value(let v)):
-                if documentArgument == nil { documentArgument = ref.argument }
+                if documentArgument == nil { documentArgument = ref }
                 guard v != .null else { continue }
                 let compiled = try QueryDocument.compile(Self.string(v), firstParameter: parameters.count + 1)
                 parameters += compiled.parameters.map { .value($0) }
@@ -101,8 +93,8 @@ public struct ScanRequest {
     }
 
     /// `column op value` for =, <, <=, >, >=.
-    private mutating func addComparison(_ op: ScanPlan.Op, _ v: Value, ref: ArgumentRef, column: Column,
-                                        spelling: (ArgumentRef) -> String) {
+    private mutating func addComparison(_ op: ScanPlan.Op, _ v: Value, ref: Int, column: Column,
+                                        spelling: (Int) -> String) {
         let value = Self.pruneValue(v)
         pruning.add(column, op: op, value: value)
         // `shard` terms are settled by pruning; SQLite checks them again.
@@ -122,14 +114,14 @@ public struct ScanRequest {
     }
 
     /// `column IN (list)`.
-    private mutating func addList(_ list: [Value], argument: Int, column: Column, variableLimit: Int,
-                                  spelling: (ArgumentRef) -> String) {
+    private mutating func addList(_ list: [Value], first: Int, column: Column, variableLimit: Int,
+                                  spelling: (Int) -> String) {
         pruning.add(column, inList: list.map(Self.pruneValue))
         if column == .shard || list.isEmpty {
             if column != .shard { conditions.append(.init("0")) }
             return
         }
-        let items = list.indices.map { converted(list[$0], ArgumentRef(argument, item: $0), column: column, spelling: spelling) }
+        let items = list.indices.map { converted(list[$0], first + $0, column: column, spelling: spelling) }
         if let path = indexedPath(column) {
             let values = items.indices.compactMap { summaryValue(items[$0], list[$0]) }
             if values.count == items.count { summaryConditions.append(SummaryCondition(path: path, op: .eq, values: values)) }
@@ -200,7 +192,7 @@ public struct ScanRequest {
     /// An argument compared with `column`, converted as SQLite converts a value
     /// compared with a column of the column's declared type (its affinity), so the
     /// shard's `json_extract(...) op ?` matches what SQLite would.
-    private func converted(_ v: Value, _ ref: ArgumentRef, column: Column, spelling: (ArgumentRef) -> String) -> Parameter {
+    private func converted(_ v: Value, _ ref: Int, column: Column, spelling: (Int) -> String) -> Parameter {
         guard case .index(let n) = column, let type = columns.indexes[n].type else { return .argument(ref) }
         switch (type, v) {
         case (.integer, .text), (.real, .text):

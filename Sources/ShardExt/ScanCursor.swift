@@ -12,12 +12,10 @@ final class ScanCursor {
     let collection: ShardedCollection
     private var plan = ScanPlan()
 
-    /// What every shard statement binds, as ?1, ?2, ...
-    private enum Parameter {
-        case value(ValueCopy)        // a copy of an xFilter argument
-        case query(SQLParameter)     // from a compiled query document
-    }
-    private var parameters: [Parameter] = []
+    /// What every shard statement binds, as ?1, ?2, ... (`ScanRequest.parameters`).
+    private var parameters: [ScanRequest.Parameter] = []
+    /// Copies of the values xFilter was given, an IN list's items each, in order.
+    private var copies: [ValueCopy] = []
     /// The query document this scan applied (a copy), the value of its `filter` column.
     private var appliedDocument: ValueCopy?
 
@@ -124,14 +122,9 @@ final class ScanCursor {
             return
         }
         writesAtStart = collection.shardWrites
-        let (request, copies) = try makeRequest(plan: plan, argv: argv)
-        parameters = request.parameters.map {
-            switch $0 {
-            case .argument(let ref): .value(copies[ref.argument][ref.item ?? 0])
-            case .value(let p): .query(p)
-            }
-        }
-        appliedDocument = request.documentArgument.map { copies[$0][0] }
+        let request = try makeRequest(plan: plan, argv: argv)
+        parameters = request.parameters
+        appliedDocument = request.documentArgument.map { copies[$0] }
         timeBounds = request.pruning.times
         cap = request.cap
         numbering = request.numbering
@@ -151,12 +144,11 @@ final class ScanCursor {
         if try cap == 0 || !openNextGroup() { finish() }
     }
 
-    /// The scan request of xFilter's arguments, and the copies of them it binds (an IN
-    /// list's items as they come: SQLite reuses one value object while iterating).
-    private func makeRequest(plan: ScanPlan, argv: ValueArray?) throws -> (ScanRequest, [[ValueCopy]]) {
+    /// The scan request of xFilter's arguments, copied (`copies`) for the statements
+    /// to bind (an IN list's items as they come: SQLite reuses one value object).
+    private func makeRequest(plan: ScanPlan, argv: ValueArray?) throws -> ScanRequest {
         let columns = collection.columns
         var arguments: [ScanRequest.Argument] = []
-        var copies: [[ValueCopy]] = []
         for term in plan.terms where term.op.takesArgument || !columns.has(term.column) {
             // A plan of an instance declared before a rolled-back ensure_json_index may
             // name a column the collection no longer has; SQLite prepares it again.
@@ -167,7 +159,7 @@ final class ScanCursor {
             switch term.op {
             case .in:
                 let list = try ValueCopy.inList(v, db: collection.db)
-                copies.append(list)
+                copies += list
                 arguments.append(.list(list.map { Self.requestValue($0.handle) }))
                 continue
             // LIMIT and OFFSET as SQLite reads an integer; a query document as text.
@@ -175,15 +167,15 @@ final class ScanCursor {
             case .match: arguments.append(.value(valueType(v) == SQLITE_NULL ? .null : .text(Array(valueTextBytes(v) ?? .init(start: nil, count: 0)))))
             default: arguments.append(.value(Self.requestValue(v)))
             }
-            copies.append([ValueCopy(v)])
+            copies.append(ValueCopy(v))
         }
         var request = try ScanRequest(plan: plan, columns: columns, arguments: arguments,
                                       variableLimit: Int(collection.db.limit(SQLITE_LIMIT_VARIABLE_NUMBER))) {
-            valueText(copies[$0.argument][$0.item ?? 0].handle) ?? ""   // SQLite's own spelling of the number
+            valueText(copies[$0].handle) ?? ""   // SQLite's own spelling of the number
         }
         // Ids name their shards by number; shards merged since hold them in another table.
         try request.mapShardNumbers { try collection.holder(ofShard: $0)?.number }
-        return (request, copies)
+        return request
     }
 
     private static func requestValue(_ v: OpaquePointer?) -> ScanRequest.Value {
@@ -340,13 +332,13 @@ final class ScanCursor {
         heap.push(slot) { before($0, $1) }
     }
 
-    private func bind(_ stmt: Statement, _ i: Int32, _ p: Parameter) {
+    private func bind(_ stmt: Statement, _ i: Int32, _ p: ScanRequest.Parameter) {
         switch p {
-        case .value(let v): stmt.bind(i, v)
-        case .query(.null): stmt.bindNull(i)
-        case .query(.integer(let x)): stmt.bind(i, x)
-        case .query(.real(let x)): stmt.bind(i, x)
-        case .query(.text(let s)): stmt.bind(i, s)
+        case .argument(let n): stmt.bind(i, copies[n])
+        case .value(.null): stmt.bindNull(i)
+        case .value(.integer(let x)): stmt.bind(i, x)
+        case .value(.real(let x)): stmt.bind(i, x)
+        case .value(.text(let s)): stmt.bind(i, s)
         }
     }
 
@@ -462,6 +454,7 @@ final class ScanCursor {
         nextPending = 0
         appliedDocument = nil
         parameters.removeAll()
+        copies.removeAll()
         groups.removeAll()
         lastIds.removeAll(keepingCapacity: true)
         nextGroup = 0

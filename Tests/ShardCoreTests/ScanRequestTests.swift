@@ -13,13 +13,13 @@ final class ScanRequestTests: XCTestCase {
                  order: ScanPlan.Order = .none) throws -> ScanRequest {
         let plan = ScanPlan(order: order, terms: terms.map { ScanPlan.Term(column: $0.0, op: $0.1) })
         return try ScanRequest(plan: plan, columns: layout, arguments: arguments, variableLimit: variableLimit) {
-            "spelled \($0.argument)"
+            "spelled \($0)"
         }
     }
 
     func text(_ s: String) -> ScanRequest.Value { .text(Array(s.utf8)) }
 
-    func arg(_ n: Int, _ item: Int? = nil) -> ScanRequest.Parameter { .argument(.init(n, item: item)) }
+    func arg(_ n: Int) -> ScanRequest.Parameter { .argument(n) }
 
     func testConditionsThenFiveBoundsThenTheCap() throws {
         let r = try request([(1, .ge), (4, .eq), (-1, .limit), (-1, .offset)],
@@ -64,13 +64,14 @@ final class ScanRequestTests: XCTestCase {
     func testInListsOnePerValueOrOneJSONValue() throws {
         let short = try request([(4, .in), (1, .gt)], [.list([text("a"), text("b")]), .value(.integer(5))])
         XCTAssertEqual(short.conditions.map(\.sql), ["json_extract(doc, '$.type') IN (+?1, +?2)", "ts > +?3"])
-        XCTAssertEqual(Array(short.parameters.prefix(3)), [arg(0, 0), arg(0, 1), arg(1)])
+        // Values are counted in order, an IN list's items each.
+        XCTAssertEqual(Array(short.parameters.prefix(3)), [arg(0), arg(1), arg(2)])
         // Above a quarter of the variable limit, one JSON array.
         let long = try request([(0, .in), (4, .eq)], [.list([.integer(1), .real(2.5), text("x")]), .value(text("a"))],
                                variableLimit: 8)
         XCTAssertEqual(long.conditions.map(\.sql),
                        ["id IN (SELECT value FROM json_each(+?1))", "json_extract(doc, '$.type') = +?2"])
-        XCTAssertEqual(Array(long.parameters.prefix(2)), [.value(.text("[1,2.5,\"x\"]")), arg(1)])
+        XCTAssertEqual(Array(long.parameters.prefix(2)), [.value(.text("[1,2.5,\"x\"]")), arg(3)])
         // An empty list matches nothing; on `shard` it only prunes.
         let empty = try request([(4, .in)], [.list([])])
         XCTAssertEqual(empty.conditions.map(\.sql), ["0"])
