@@ -15,7 +15,7 @@ public struct MergeHeap<Element> {
     /// Every element, in no particular order.
     @inlinable public var all: [Element] { elements }
 
-    @inlinable public mutating func push(_ element: Element, by before: (Element, Element) -> Bool) {
+    @inlinable @inline(__always) public mutating func push(_ element: Element, by before: (Element, Element) -> Bool) {
         elements.append(element)
         var i = elements.count - 1
         while i > 0 {
@@ -27,12 +27,12 @@ public struct MergeHeap<Element> {
     }
 
     /// The top's place after its key moved on (its stream stepped to its next row).
-    @inlinable public mutating func topMoved(by before: (Element, Element) -> Bool) {
+    @inlinable @inline(__always) public mutating func topMoved(by before: (Element, Element) -> Bool) {
         siftDown(from: 0, by: before)
     }
 
     /// Removes and returns the top.
-    @inlinable @discardableResult
+    @inlinable @inline(__always) @discardableResult
     public mutating func popTop(by before: (Element, Element) -> Bool) -> Element? {
         guard let first = elements.first else { return nil }
         let last = elements.removeLast()
@@ -46,7 +46,7 @@ public struct MergeHeap<Element> {
     /// Empties the heap, keeping its storage.
     @inlinable public mutating func removeAll() { elements.removeAll(keepingCapacity: true) }
 
-    @inlinable mutating func siftDown(from start: Int, by before: (Element, Element) -> Bool) {
+    @inlinable @inline(__always) mutating func siftDown(from start: Int, by before: (Element, Element) -> Bool) {
         let n = elements.count
         var i = start
         while true {
