@@ -30,7 +30,12 @@ What it does:
 2. (a) again after 50,000 more rows in the last day, which are not built (that
    shard is aggregated at query time); the partials' bytes against the collection's.
 3. count(*) of the whole collection against a plain table of the same rows
-   (id INTEGER PRIMARY KEY, ts, doc; an index on ts).
+   (id INTEGER PRIMARY KEY, ts, doc; an index on ts), and against SQLite's own
+   generate_series virtual table stepping as many rows (when the host has it): the
+   floor of any virtual table, which SQLite steps row by row.
+4. (first, before the rest) Ingest: the first --ingest events (200,000) inserted in
+   one INSERT ... SELECT into a collection, into one with a daily rollup of five
+   measures (count, sum, min, max, avg), and into a plain table; CPU time, medians.
 
 The machine is shared and noisy: the ratios of one run are the result.
 """
@@ -126,6 +131,63 @@ def load(folder, events):
     return conn, load_s, built, refresh_s
 
 
+FIVE = ("measure = 'n: count', measure = 'dur: sum($.dur)', measure = 'lo: min($.dur)', "
+        "measure = 'hi: max($.dur)', measure = 'avg_dur: avg($.dur)'")
+
+
+def ingest(folder, events, reps):
+    """CPU seconds (this process: the extension runs in it) to insert the same rows, in
+    one INSERT ... SELECT from a staging table, into a collection without a rollup, into
+    one with a daily rollup of five measures, and into a plain table with an index on
+    ts; medians of `reps` rounds, each into a fresh file. The rollup's partials of
+    finished days are built by upkeep as the rows go in."""
+    staging = os.path.join(folder, "staging.db")
+    if os.path.exists(staging):
+        os.remove(staging)
+    s = apsw.Connection(staging)
+    s.execute("CREATE TABLE staging(doc TEXT)")
+    with s:
+        s.executemany("INSERT INTO staging VALUES (?)", ((doc(e),) for e in events))
+    s.close()
+    setups = {
+        "collection": [],
+        "with rollup": ["CREATE VIRTUAL TABLE daily USING shards_rollup(source = events, bucket = '1 day', "
+                        f"group = '$.type', {FIVE})"],
+    }
+    times = {"collection": [], "with rollup": [], "plain": []}
+    for _ in range(reps):
+        for name in times:
+            path = os.path.join(folder, "ingest.db")
+            for suffix in ("", "-wal", "-shm"):
+                if os.path.exists(path + suffix):
+                    os.remove(path + suffix)
+            conn = connect(path)
+            conn.execute(f"ATTACH '{staging}' AS st")
+            if name == "plain":
+                conn.execute("CREATE TABLE events(id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, doc TEXT NOT NULL)")
+                conn.execute("CREATE INDEX events_ts ON events(ts)")
+                sql = "INSERT INTO events(ts, doc) SELECT json_extract(doc, '$.ts'), doc FROM st.staging"
+            else:
+                conn.execute("CREATE VIRTUAL TABLE events USING shards(time = '$.ts', partition = day)")
+                for stmt in setups[name]:
+                    conn.execute(stmt)
+                sql = "INSERT INTO events(doc) SELECT doc FROM st.staging"
+            t0 = time.process_time()
+            with conn:
+                conn.execute(sql)
+            times[name].append(time.process_time() - t0)
+            if name == "with rollup":
+                # Every answer still that of GROUP BY over the documents.
+                got = conn.execute("SELECT bucket_ms, type, n FROM daily ORDER BY 1, 2").fetchall()
+                want = conn.execute("SELECT ts - ts % 86400000, json_extract(doc, '$.type'), count(*) FROM events "
+                                    "GROUP BY 1, 2 ORDER BY 1, 2").fetchall()
+                if got != want:
+                    sys.exit("ingest: the rollup and the collection disagree")
+            conn.close()
+    os.remove(staging)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
 def load_duckdb(folder, events):
     import duckdb
     csv_path = os.path.join(folder, "events.csv")
@@ -162,12 +224,15 @@ def main():
     ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--folder", default=None, help="working folder (default: a temporary one)")
+    ap.add_argument("--ingest", type=int, default=200_000, help="rows of the ingest comparison")
     ap.add_argument("--markdown", action="store_true")
     args = ap.parse_args()
     folder = args.folder or tempfile.mkdtemp(prefix="bench-rollups-")
     log = (lambda *a: print(*a, file=sys.stderr)) if args.markdown else print
     log(f"generating {args.events:,} events")
     events = generate(args.events, args.seed)
+    log(f"ingest: {min(args.ingest, len(events)):,} rows, with and without a rollup")
+    ing = ingest(folder, events[:args.ingest], args.reps)
     log("loading the collection")
     conn, load_s, built, refresh_s = load(folder, events)
     log(f"  {load_s:.1f} s, partials of {built} shards in {refresh_s:.1f} s; loading DuckDB")
@@ -247,6 +312,11 @@ def main():
     t_count = timed(lambda: conn.execute("SELECT count(*) FROM events").fetchall(), args.reps)
     t_plain = timed(lambda: conn.execute("SELECT count(*) FROM plain").fetchall(), args.reps)
     n_rows = conn.execute("SELECT count(*) FROM events").fetchall()[0][0]
+    try:   # the floor of any virtual table: SQLite's own C series table steps as many rows
+        t_series = timed(lambda: conn.execute("SELECT count(*) FROM generate_series(1, ?)", (n_rows,)).fetchall(),
+                         args.reps)
+    except apsw.Error:
+        t_series = None
     assert n_rows == conn.execute("SELECT count(*) FROM plain").fetchall()[0][0]
 
     def f(s):
@@ -264,11 +334,19 @@ def main():
             print(f"\nPartials of the three rollups: {partial_bytes / 1e6:.1f} MB, "
                   f"{100 * partial_bytes / coll_bytes:.2f}% of the collection's {coll_bytes / 1e6:.0f} MB.")
         print(f"\n`count(*)` of {n_rows:,} rows: collection {f(t_count)}, plain table {f(t_plain)} "
-              f"({t_count / t_plain:.1f}x).")
+              f"({t_count / t_plain:.1f}x)" + (f"; SQLite's own `generate_series` virtual table, as many rows: {f(t_series)} "
+              f"(the collection {t_count / t_series:.2f}x it)" if t_series else "") + ".")
+        print(f"\nIngest of {min(args.ingest, args.events):,} rows in one `INSERT ... SELECT` (CPU, medians of {args.reps}): "
+              f"collection {f(ing['collection'])}, with a daily rollup of five measures {f(ing['with rollup'])} "
+              f"({ing['with rollup'] / ing['collection']:.2f}x), plain table with an index on ts {f(ing['plain'])} "
+              f"(collection {ing['collection'] / ing['plain']:.2f}x, with the rollup {ing['with rollup'] / ing['plain']:.2f}x).")
     else:
         for name, n, tr, tc, td in rows:
             print(f"{name:45} {n:6} rollup {f(tr):>10}  collection {f(tc):>10}  duckdb {f(td) if td else '-':>10}")
-        print(f"count(*): collection {f(t_count)}, plain {f(t_plain)} ({t_count / t_plain:.1f}x)")
+        print(f"count(*): collection {f(t_count)}, plain {f(t_plain)} ({t_count / t_plain:.1f}x), "
+              f"generate_series {f(t_series) if t_series else '-'}")
+        print(f"ingest: collection {f(ing['collection'])}, with rollup {f(ing['with rollup'])} "
+              f"({ing['with rollup'] / ing['collection']:.2f}x), plain {f(ing['plain'])}")
 
 
 if __name__ == "__main__":

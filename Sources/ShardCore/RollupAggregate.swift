@@ -165,7 +165,8 @@ extension RollupValue {
     }
 }
 
-/// Every bucket of one answer: parts added as shards are read, then sorted.
+/// Every bucket of one answer: parts added as shards are read, then sorted. Kept in
+/// the order first added (the partials come by bucket), so the sort has little to do.
 public struct RollupBuckets {
     public struct Entry {
         public var count: Int64
@@ -173,25 +174,38 @@ public struct RollupBuckets {
     }
 
     public let measures: [RollupMeasure]
-    public private(set) var entries: [RollupKey: Entry] = [:]
+    private var index: [RollupKey: Int] = [:]
+    private var keys: [RollupKey] = []
+    private var entries: [Entry] = []
 
-    public init(measures: [RollupMeasure]) { self.measures = measures }
+    /// `expected`: about how many buckets the answer holds (room is made for them).
+    public init(measures: [RollupMeasure], expected: Int = 0) {
+        self.measures = measures
+        index.reserveCapacity(expected)
+        keys.reserveCapacity(expected)
+        entries.reserveCapacity(expected)
+    }
+
+    /// Buckets held.
+    public var count: Int { entries.count }
 
     /// Adds a shard's (or a partial's) part of a bucket.
     public mutating func add(_ key: RollupKey, count: Int64, parts: [RollupPart]) throws {
-        guard var e = entries[key] else {
-            entries[key] = Entry(count: count, parts: parts)
+        guard let at = index[key] else {
+            index[key] = entries.count
+            keys.append(key)
+            entries.append(Entry(count: count, parts: parts))
             return
         }
-        entries[key] = nil   // keep the entry's arrays uniquely referenced while combining
-        e.count += count
-        for i in e.parts.indices { try e.parts[i].combine(parts[i], kind: measures[i].kind) }
-        entries[key] = e
+        // In place: the entry's arrays stay uniquely referenced.
+        entries[at].count += count
+        for i in parts.indices { try entries[at].parts[i].combine(parts[i], kind: measures[i].kind) }
     }
 
     /// The buckets in order, ascending or descending.
     public func sorted(descending: Bool) -> [(key: RollupKey, value: Entry)] {
-        let rows = entries.sorted { RollupKey.ascending($0.key, $1.key) }
+        let order = entries.indices.sorted { RollupKey.ascending(keys[$0], keys[$1]) }
+        let rows = order.map { (key: keys[$0], value: entries[$0]) }
         return descending ? rows.reversed() : rows
     }
 }

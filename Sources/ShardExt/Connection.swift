@@ -92,7 +92,29 @@ final class Connection {
     }
 
     /// The rollups connected on this connection, by name (main database only).
-    var rollups: [String: RollupTable] = [:]
+    var rollups: [String: RollupTable] = [:] {
+        didSet {
+            fed = [:]
+            lastFed = nil
+        }
+    }
+
+    /// Per collection name: the connected rollups over it that keep parts of its hot
+    /// shards in memory (RollupHotPartials.swift). Made again when a rollup connects
+    /// or goes; looked up at every insert.
+    private var fed: [String: [RollupTable]] = [:]
+    private var lastFed: (collection: String, tables: [RollupTable])?
+
+    func rollupsFed(by collection: String) -> [RollupTable] {
+        if let last = lastFed, last.collection == collection { return last.tables }
+        defer { lastFed = (collection, fed[collection] ?? []) }
+        if let tables = fed[collection] { return tables }
+        let lower = collection.lowercased()
+        let tables = rollups.values.filter { $0.scanPaths != nil && $0.options.source.lowercased() == lower }
+            .sorted { $0.name < $1.name }
+        fed[collection] = tables
+        return tables
+    }
 
     /// The rollup called `name`, connecting it if no statement has touched it yet.
     func rollup(_ name: String) throws -> RollupTable {
@@ -105,10 +127,15 @@ final class Connection {
 
     /// The rollups over collection `source` in the main database, connected.
     func rollups(over source: String) throws -> [RollupTable] {
-        let stmt = try db.prepare("""
+        // Asked at every upkeep step and merge: through the collection's statement
+        // cache when it is connected (the statement is not parsed again each time).
+        let sql = """
             SELECT name FROM main.sqlite_schema WHERE type = 'table'
               AND sql LIKE 'CREATE VIRTUAL TABLE%USING shards!_rollup%' ESCAPE '!' ORDER BY name
-            """)
+            """
+        let cache = collections[Self.key("main", source)]?.statements
+        let stmt = try cache?.checkout(sql) ?? db.prepare(sql)
+        defer { cache?.checkin(stmt) }
         var names: [String] = []
         while try stmt.step() { if let n = stmt.text(0) { names.append(n) } }
         return try names.map { try rollup($0) }.filter { $0.options.source.lowercased() == source.lowercased() }

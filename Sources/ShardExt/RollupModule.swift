@@ -16,6 +16,8 @@ private final class RollupCursor {
     let table: RollupTable
     var rows: [(key: RollupKey, value: RollupBuckets.Entry)] = []
     var position = 0
+    /// The last `bucket` text made: rows of one bucket come together.
+    var bucketText: (ms: Int64, text: String) = (.min, "")
     init(_ table: RollupTable) { self.table = table }
 }
 
@@ -66,6 +68,17 @@ private enum RollupOp: String {
         case SQLITE_INDEX_CONSTRAINT_LT: self = .lt
         case SQLITE_INDEX_CONSTRAINT_LE: self = .le
         default: return nil
+        }
+    }
+
+    var test: RollupTable.Query.Test.Op {
+        switch self {
+        case .eq: .eq
+        case .gt: .gt
+        case .ge: .ge
+        case .lt: .lt
+        case .le: .le
+        case .in: .in
         }
     }
 
@@ -143,6 +156,7 @@ private func filter(_ cursor: RollupCursor, _ idxStr: String, _ argc: Int32, _ a
         if op == .in {
             let list = try ValueCopy.inList(v, db: table.db).filter { valueType($0.handle) != SQLITE_NULL }
             if list.isEmpty { query.empty = true; continue }
+            query.tests.append(.init(group: group, op: .in, values: list.map { rollupValue($0.handle) }))
             var marks: [String] = []
             for item in list {
                 query.parameters.append(item)
@@ -152,6 +166,7 @@ private func filter(_ cursor: RollupCursor, _ idxStr: String, _ argc: Int32, _ a
         } else {
             if valueType(v) == SQLITE_NULL { query.empty = true; continue }
             query.parameters.append(ValueCopy(v))
+            query.tests.append(.init(group: group, op: op.test, values: [rollupValue(v)]))
             query.conditions.append((group, "\(op.sql) ?\(query.parameters.count + 2)"))
         }
     }
@@ -199,7 +214,9 @@ private func column(_ cursor: RollupCursor, _ ctx: OpaquePointer?, _ i: Int) thr
     let row = cursor.rows[cursor.position]
     let groups = options.groups.count, measures = options.measures.count
     switch i {
-    case 0: resultText(ctx, RollupBucket.text(row.key.bucket))
+    case 0:
+        if cursor.bucketText.ms != row.key.bucket { cursor.bucketText = (row.key.bucket, RollupBucket.text(row.key.bucket)) }
+        resultText(ctx, cursor.bucketText.text)
     case 1: resultInt64(ctx, row.key.bucket)
     case 2..<(2 + groups): result(ctx, row.key.groups[i - 2])
     case (2 + groups)..<(2 + groups + measures):

@@ -12,12 +12,27 @@ final class RollupTable {
     let db: Database
     let name: String
     let options: RollupOptions
+    /// The paths an inserted document is read at for `hotShards`: the groups', then
+    /// the measures' (RollupHotPartials.swift); nil when the measures cannot be kept so.
+    let scanPaths: [JSONPath]?
+    /// Parts of the shards this connection is filling, by shard number.
+    var hotShards: [Int64: HotPartials] = [:]
+    /// Buckets of the last answer: room for as many is made for the next.
+    private var lastAnswer = 0
+    /// See `statement(_:)`.
+    private var prepared: [String: Statement] = [:]
+    /// The measures' values of the row `inserted` reads (kept to spare an allocation a row).
+    var scratch: [RollupValue] = []
+    /// A whole shard's `RollupSelect` (no condition).
+    lazy var wholeShard = RollupSelect(options: options, conditions: [])
 
     init(connection: Connection, db: Database, name: String, options: RollupOptions) {
         self.connection = connection
         self.db = db
         self.name = name
         self.options = options
+        scanPaths = RollupAccumulator.supports(options.measures)
+            ? options.groups.map(\.path) + options.measures.compactMap(\.path) : nil
     }
 
     /// The source collection, opened on this connection; an error naming it when it
@@ -36,6 +51,8 @@ final class RollupTable {
         var starts: (lo: Int64, hi: Int64) = (.min, .max)
         var conditions: [(group: Int, test: String)] = []
         var parameters: [ValueCopy] = []
+        /// The same conditions, for parts taken from memory.
+        var tests: [Test] = []
         var empty = false
     }
 
@@ -52,8 +69,29 @@ final class RollupTable {
     var builtTable: String { "main." + SQLText.identifier(name + "_built") }
     static let shadowSuffixes = ["partials", "built"]
 
+    /// Whether the shadow tables exist (the first refresh or upkeep step makes them).
+    /// Read at every query and upkeep step, so from sqlite_schema by a statement kept
+    /// prepared (not the table-valued pragma).
     private func hasPartials() throws -> Bool {
-        try db.tableExists(name + "_built")
+        let stmt = try statement("SELECT 1 FROM main.sqlite_schema WHERE type = 'table' AND name = ?1 COLLATE NOCASE")
+        defer { stmt.reset() }
+        stmt.bind(1, name + "_built")
+        return try stmt.step()
+    }
+
+    /// The rollup's statement of `sql` text, prepared once and reset for this use (as
+    /// fts5 keeps its azStmt[]): upkeep steps and merges run the same few statements
+    /// hundreds of times in a load, and preparing them was a fifth of a rollup's cost
+    /// to ingest. Each use leaves it reset or run to its end, so no statement of a
+    /// rollup stays active (a DROP TABLE of the connection would then fail).
+    func statement(_ sql: String) throws -> Statement {
+        if let stmt = prepared[sql] {
+            stmt.reset()
+            return stmt
+        }
+        let stmt = try db.prepare(sql, persistent: true)
+        prepared[sql] = stmt
+        return stmt
     }
 
     /// Builds the partials of every finished shard not built at its current stamp
@@ -120,27 +158,40 @@ final class RollupTable {
     }
 
     /// A shard's rows just merged into `target` (which was at `targetStamp`, or empty):
-    /// when the partials of both held, the source's become the target's, built at its
-    /// new stamp, so the merged table is not aggregated again. A target then has several
-    /// partial rows of a bucket; answers add them up. Else upkeep builds it anew.
+    /// when the source's partials held (built at its stamp, or its parts in memory,
+    /// RollupHotPartials.swift) and the target's did, the source's become the target's,
+    /// built at its new stamp, so the merged table is not aggregated again. A target then
+    /// has several partial rows of a bucket; answers add them up. Else upkeep builds it anew.
     func carry(_ source: ShardInfo, into target: ShardInfo, targetStamp: Int64, targetWasEmpty: Bool) throws {
-        guard try hasPartials() else { return }
-        let stamp = try db.prepare("SELECT stamp, kept FROM \(builtTable) WHERE shard = ?1")
+        let sourceHot = hotParts(of: source)
+        hotShards[source.number] = nil
+        hotShards[target.number] = nil
+        guard try hasPartials() || sourceHot != nil else { return }
+        try makeTables()
+        let stamp = try statement("SELECT stamp, kept FROM \(builtTable) WHERE shard = ?1")
+        defer { stamp.reset() }
         stamp.bind(1, source.number)
-        guard try stamp.step(), stamp.int64(0) == source.changes, stamp.int64(1) == 0 else { return }
+        let sourceBuilt = try stamp.step() && stamp.int64(0) == source.changes && stamp.int64(1) == 0
+        guard sourceBuilt || sourceHot != nil else { return }
         stamp.reset()
         stamp.bind(1, target.number)
         let targetBuilt = try stamp.step() && stamp.int64(0) == targetStamp && stamp.int64(1) == 0
+        stamp.reset()
         guard targetBuilt || targetWasEmpty else { return }
         if !targetBuilt { try forget(shard: target.number) }
-        let move = try db.prepare("UPDATE \(partialsTable) SET shard = ?2 WHERE shard = ?1")
-        move.bind(1, source.number)
-        move.bind(2, target.number)
-        try move.run()
-        let unmark = try db.prepare("DELETE FROM \(builtTable) WHERE shard = ?1")
+        if sourceBuilt {
+            let move = try statement("UPDATE \(partialsTable) SET shard = ?2 WHERE shard = ?1")
+            move.bind(1, source.number)
+            move.bind(2, target.number)
+            try move.run()
+        } else if let sourceHot {
+            try forget(shard: source.number)
+            try writeParts(sourceHot, shard: target.number)
+        }
+        let unmark = try statement("DELETE FROM \(builtTable) WHERE shard = ?1")
         unmark.bind(1, source.number)
         try unmark.run()
-        let mark = try db.prepare("INSERT OR REPLACE INTO \(builtTable)(shard, stamp) VALUES (?1, ?2)")
+        let mark = try statement("INSERT OR REPLACE INTO \(builtTable)(shard, stamp) VALUES (?1, ?2)")
         mark.bind(1, target.number)
         mark.bind(2, target.changes)
         try mark.run()
@@ -153,7 +204,7 @@ final class RollupTable {
         let built = try builtStamps()
         for s in shards {
             if built[s.number]?.stamp != s.changes { try build(s, of: collection) }
-            let stmt = try db.prepare("UPDATE \(builtTable) SET kept = 1 WHERE shard = ?1")
+            let stmt = try statement("UPDATE \(builtTable) SET kept = 1 WHERE shard = ?1")
             stmt.bind(1, s.number)
             try stmt.run()
         }
@@ -161,8 +212,12 @@ final class RollupTable {
 
     /// The partials of one shard, replacing any it had.
     private func build(_ s: ShardInfo, of collection: ShardedCollection) throws {
-        let select = RollupSelect(options: options, conditions: [])
         try forget(shard: s.number)
+        if try buildFromHotParts(s) {
+            try markBuilt(s)
+            return
+        }
+        let select = wholeShard
         if s.file != nil {
             // An archived shard is read on its archive's connection, its rows copied here.
             let (archiveDb, cache, sql) = try statementSource(s, of: collection, select)
@@ -171,7 +226,7 @@ final class RollupTable {
             read.bind(1, Time.minimum)
             read.bind(2, Time.maximum)
             let width = Int32(3 + options.groups.count + RollupSelect.width(options))
-            let insert = try db.prepare("INSERT INTO \(partialsTable) VALUES (" + (1...width).map { "?\($0)" }.joined(separator: ", ") + ")")
+            let insert = try statement("INSERT INTO \(partialsTable) VALUES (" + (1...width).map { "?\($0)" }.joined(separator: ", ") + ")")
             while try read.step() {
                 insert.bind(1, s.number)
                 for i in 1..<width { insert.bind(i + 1, read.value(i - 1)) }
@@ -185,8 +240,21 @@ final class RollupTable {
             insert.bind(1, Time.minimum)
             insert.bind(2, Time.maximum)
             try insert.run()
+            if s.isLive && scanPaths != nil {
+                // Kept in memory too: late documents then add to them, and upkeep writes
+                // them again without reading the shard.
+                let read = try statement("SELECT b, " + options.groups.indices.map { "g\($0), " }.joined()
+                    + "n" + (0..<RollupSelect.width(options)).map { ", c\($0)" }.joined()
+                    + " FROM \(partialsTable) WHERE shard = ?1")
+                read.bind(1, s.number)
+                _ = try keepHotParts(s, rows: read, offset: 0)
+            }
         }
-        let mark = try db.prepare("INSERT INTO \(builtTable)(shard, stamp) VALUES (?1, ?2)")
+        try markBuilt(s)
+    }
+
+    private func markBuilt(_ s: ShardInfo) throws {
+        let mark = try statement("INSERT INTO \(builtTable)(shard, stamp) VALUES (?1, ?2)")
         mark.bind(1, s.number)
         mark.bind(2, s.changes)
         try mark.run()
@@ -210,7 +278,7 @@ final class RollupTable {
     private func forget(shard: Int64) throws -> Int64 {
         var rows: Int64 = 0
         for table in [partialsTable, builtTable] {
-            let stmt = try db.prepare("DELETE FROM \(table) WHERE shard = ?1")
+            let stmt = try statement("DELETE FROM \(table) WHERE shard = ?1")
             stmt.bind(1, shard)
             try stmt.run()
             if table == partialsTable { rows = db.changes }
@@ -247,7 +315,7 @@ final class RollupTable {
         guard let first else { return 0 }
         // b is the bucket's start, or a day of a month bucket: before a bucket start
         // exactly when its bucket starts before it.
-        let stmt = try db.prepare("DELETE FROM \(partialsTable) WHERE rowid IN "
+        let stmt = try statement("DELETE FROM \(partialsTable) WHERE rowid IN "
             + "(SELECT rowid FROM \(partialsTable) WHERE b < ?1 "
             + "AND shard IN (SELECT shard FROM \(builtTable) WHERE kept = 1) LIMIT ?2)")
         stmt.bind(1, first)
@@ -261,7 +329,7 @@ final class RollupTable {
     }
 
     private func builtStamps() throws -> [Int64: (stamp: Int64, kept: Bool)] {
-        let stmt = try db.prepare("SELECT shard, stamp, kept FROM \(builtTable)")
+        let stmt = try statement("SELECT shard, stamp, kept FROM \(builtTable)")
         var out: [Int64: (stamp: Int64, kept: Bool)] = [:]
         while try stmt.step() { out[stmt.int64(0)] = (stmt.int64(1), stmt.int64(2) != 0) }
         return out
@@ -269,6 +337,7 @@ final class RollupTable {
 
     /// xDestroy: the shadow tables go with the rollup.
     func dropShadowTables() throws {
+        prepared = [:]
         try db.exec("DROP TABLE IF EXISTS \(partialsTable); DROP TABLE IF EXISTS \(builtTable)")
     }
 
@@ -276,7 +345,8 @@ final class RollupTable {
 
     /// The buckets of the documents the query selects.
     func aggregate(_ query: Query) throws -> RollupBuckets {
-        var buckets = RollupBuckets(measures: options.measures)
+        var buckets = RollupBuckets(measures: options.measures, expected: lastAnswer)
+        defer { lastAnswer = buckets.count }
         guard !query.empty else { return buckets }
         let collection = try source()
         let pin = try collection.readyToScan()
@@ -297,6 +367,8 @@ final class RollupTable {
             guard hi >= tsLo, lo <= tsHi else { continue }
             if built[shard.number]?.stamp == shard.changes {
                 fromPartials.insert(shard.number)
+            } else if let sums = try hotParts(of: shard) ?? seedHotParts(shard, of: collection) {
+                try addHotParts(sums, tsLo, tsHi, query, into: &buckets)
             } else {
                 try aggregate(shard, of: collection, select, tsLo, tsHi, query.parameters, into: &buckets)
             }
@@ -308,6 +380,7 @@ final class RollupTable {
             sql += "n" + (0..<RollupSelect.width(options)).map { ", c\($0)" }.joined()
             sql += " FROM \(partialsTable) WHERE b >= ?1 AND b <= ?2"
             for c in query.conditions { sql += " AND g\(c.group) \(c.test)" }
+            sql += " ORDER BY b"   // by the index on b: the answer's sort then has little to do
             let stmt = try collection.statements.checkout(sql)
             defer { collection.statements.checkin(stmt) }
             stmt.bind(1, tsLo)

@@ -27,6 +27,7 @@ extension ShardedCollection {
         shard.noteInsert(id: id, ts: p.ts)
         if shard.summary != nil { try widenSummary(shard, doc: doc) }
         if upkeep.pending { try upkeepAfterWrite() }
+        feedRollups(shard, ts: p.ts, doc: doc)
         return id
     }
 

@@ -44,12 +44,33 @@ final class RollupTests: XCTestCase {
         }
     }
 
+    /// A rollup without sketches, whose parts of the shards this connection fills are
+    /// kept in memory as rows come (RollupHotPartials.swift): sums over `$.u` (always
+    /// an integer, so they stay in memory), min and max over `$.dur` (numbers, text,
+    /// NULL and missing), against the plain table's GROUP BY.
+    static let hotMeasures = "measure = 'n: count', measure = 'us: sum($.u)', measure = 'a: avg($.u)', "
+        + "measure = 'lo: min($.dur)', measure = 'hi: max($.dur)'"
+
+    func compareHot(_ db: TestDatabase, rollup: String, bucketSQL: String, where rollupWhere: String = "",
+                    plainWhere: String = "", _ args: [Value] = [], context: String) throws {
+        let got = try db.query("SELECT bucket_ms, type, n, us, a, lo, hi FROM \(rollup) "
+            + (rollupWhere.isEmpty ? "" : "WHERE \(rollupWhere) ") + "ORDER BY bucket_ms, type", args)
+        let want = try db.query("""
+            SELECT \(bucketSQL) AS b, json_extract(doc, '$.type') AS type, count(*), sum(json_extract(doc, '$.u')),
+                   avg(json_extract(doc, '$.u')), min(json_extract(doc, '$.dur')), max(json_extract(doc, '$.dur'))
+              FROM plain \(plainWhere.isEmpty ? "" : "WHERE \(plainWhere)")
+             GROUP BY 1, 2 ORDER BY 1, 2
+            """, args)
+        XCTAssertEqual(got, want, "hot parts, \(context)")
+    }
+
     func runSequence(seed: UInt64, options: String, steps: Int = 30) throws {
         let db = try TestDatabase()
         var m = try MirroredWrites(db: db, seed: seed, collectionOptions: options)
         try db.exec("CREATE VIRTUAL TABLE daily USING shards_rollup(source = e, bucket = '1 day', group = '$.type', \(Self.measures))")
         try db.exec("CREATE VIRTUAL TABLE hours6 USING shards_rollup(source = e, bucket = '6 hours', group = '$.type', \(Self.measures))")
         try db.exec("CREATE VIRTUAL TABLE weekly USING shards_rollup(source = e, bucket = 'week', group = '$.type', \(Self.measures))")
+        try db.exec("CREATE VIRTUAL TABLE hot USING shards_rollup(source = e, bucket = '1 day', group = '$.type', \(Self.hotMeasures))")
         let day = "t - t % 86400000", six = "t - t % 21600000"
         // Weeks from Monday: 1970-01-05 was one.
         let week = "t - (t - 345600000) % 604800000"
@@ -62,7 +83,9 @@ final class RollupTests: XCTestCase {
             for rollup in ["daily", "hours6", "weekly"] where Int.random(in: 0..<3, using: &rng) == 0 {
                 refreshed += try db.int("SELECT shard_rollup_refresh(?)", [.text(rollup)])
             }
+            if Int.random(in: 0..<4, using: &rng) == 0 { refreshed += try db.int("SELECT shard_rollup_refresh('hot')") }
             try self.compare(db, rollup: "daily", bucketSQL: day, context: context)
+            try self.compareHot(db, rollup: "hot", bucketSQL: day, context: context)
             try self.compare(db, rollup: "hours6", bucketSQL: six, context: context)
             try self.compare(db, rollup: "weekly", bucketSQL: week, context: context)
             // Bounds on bucket and group values.
@@ -75,6 +98,11 @@ final class RollupTests: XCTestCase {
             try self.compare(db, rollup: "hours6", bucketSQL: six, where: "bucket_ms BETWEEN ?1 AND ?2 AND type = ?3",
                              plainWhere: "t >= ?1 AND t < ?2 + 21600000 AND (t - t % 21600000) >= ?1 AND json_extract(doc, '$.type') = ?3",
                              [.int(d1 + 3_600_000), .int(d2), .text("view")], context: context + ", bucket_ms and type")
+            try self.compareHot(db, rollup: "hot", bucketSQL: day, where: "bucket >= ?1 AND type > ?2",
+                                plainWhere: "t >= ?3 AND json_extract(doc, '$.type') > ?2", [.text(iso(d1)), .text("buy"), .int(d1)],
+                                context: context + ", hot, bucket and type >")
+            try self.compareHot(db, rollup: "hot", bucketSQL: day, where: "type IN ('buy', 'err', 7)",
+                                plainWhere: "json_extract(doc, '$.type') IN ('buy', 'err', 7)", context: context + ", hot, IN")
             try self.compare(db, rollup: "daily", bucketSQL: day, where: "type IN ('buy', 'err', 7) AND bucket = ?1",
                              plainWhere: "json_extract(doc, '$.type') IN ('buy', 'err', 7) AND t >= ?2 AND t < ?2 + 86400000",
                              [.text(iso(d1)), .int(d1)], context: context + ", IN and bucket =")
@@ -111,6 +139,41 @@ final class RollupTests: XCTestCase {
 
     func testRollupsAnswerLikeGroupByAfterEveryWritePath() throws {
         for seed in UInt64(101)...102 { try runSequence(seed: seed, options: "") }
+    }
+
+    /// Parts kept in memory by one connection never answer for rows another connection
+    /// wrote (or rolled back) since: its catalog reloads, and they are let go.
+    func testPartsInMemoryFollowOtherConnections() throws {
+        let a = try TestDatabase()
+        let b = try TestDatabase(path: a.path)
+        try a.exec("CREATE VIRTUAL TABLE e USING shards(time = '$.t', partition = 'day')")
+        try a.exec("CREATE VIRTUAL TABLE hot USING shards_rollup(source = e, bucket = '1 day', group = '$.type', \(Self.hotMeasures))")
+        try a.exec("CREATE TABLE plain(doc TEXT)")
+        let t0 = MirroredWrites.t0
+        func insert(_ db: TestDatabase, _ u: Int, _ type: String, day: Int64 = 0) throws {
+            let doc = "{\"t\":\(t0 + day * 86_400_000 + Int64(u) * 1000),\"u\":\(u),\"type\":\"\(type)\",\"dur\":\(u % 7)}"
+            try db.exec("INSERT INTO e(doc) VALUES (?1); INSERT INTO plain VALUES (?1)", [.text(doc)])
+        }
+        func check(_ db: TestDatabase, _ what: String) throws {
+            try compareHot(db, rollup: "hot", bucketSQL: "json_extract(doc, '$.t') - json_extract(doc, '$.t') % 86400000",
+                           context: what)
+        }
+        for u in 1...20 { try insert(a, u, u % 3 == 0 ? "buy" : "view") }
+        try check(a, "a's own rows, from memory")
+        for u in 21...25 { try insert(b, u, "buy") }
+        try check(a, "b wrote into a's hot shard")
+        for u in 26...30 { try insert(a, u, "err") }
+        try check(a, "a writes again after b")
+        try b.exec("BEGIN")
+        for u in 31...33 { try insert(b, u, "view") }
+        try b.exec("ROLLBACK")
+        try check(a, "b rolled back")
+        try b.exec("UPDATE e SET doc = json_set(doc, '$.type', 'buy') WHERE json_extract(doc, '$.u') = 2")
+        try b.exec("UPDATE plain SET doc = json_set(doc, '$.type', 'buy') WHERE json_extract(doc, '$.u') = 2")
+        try check(a, "b updated a row of a's hot shard")
+        try insert(a, 34, "view", day: 1)
+        try check(a, "a new day")
+        try check(b, "b reads at query time")
     }
 
     func testRollupsWithBufferedWrites() throws {
