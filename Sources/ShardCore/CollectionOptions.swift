@@ -1,11 +1,14 @@
 /// The options of a collection, from the module arguments of its CREATE VIRTUAL TABLE.
 public struct CollectionOptions: Equatable, Sendable {
     public var partition: Partition = .month
-    public var timePath: JSONPath? = nil
+    public var timePath: JSONPath? = nil { didSet { placementPaths = Self.placementPaths(timePath, categoryPath) } }
     public var timeUnit: TimeUnit = .ms
     /// `time_unit` was given: numbers below 10^11 are taken as they are (see `NumericTimes`).
     public var timeUnitGiven = false
-    public var categoryPath: JSONPath? = nil
+    public var categoryPath: JSONPath? = nil { didSet { placementPaths = Self.placementPaths(timePath, categoryPath) } }
+    /// What a document's placement is read from, in this order: the time path, then the
+    /// category path (`DocumentScanner` reads them at every insert, so they are kept).
+    public private(set) var placementPaths: [JSONPath] = []
     public var maxRows: Int64 = 100_000
     public var indexes: [IndexSpec] = []
     /// Inserted documents a connection may hold in memory before writing them (0: none).
@@ -29,6 +32,10 @@ public struct CollectionOptions: Equatable, Sendable {
 
     /// How numbers are read as times.
     public var numericTimes: NumericTimes { NumericTimes(unit: timeUnit, unitGiven: timeUnitGiven) }
+
+    private static func placementPaths(_ time: JSONPath?, _ category: JSONPath?) -> [JSONPath] {
+        [time, category].compactMap { $0 }
+    }
 
     private enum Key: String, CaseIterable {
         case partition, time

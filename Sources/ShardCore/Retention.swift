@@ -1,26 +1,14 @@
 /// `retain = '<n> <unit>'`: how much data a collection keeps, measured back from the
 /// start of its newest period (the data's own clock, so replays and replicas agree).
-public struct Retention: Equatable, Sendable {
-    public enum Unit: String, CaseIterable, Sendable { case hours, days, months, years }
+public typealias Retention = UnitCount<RetentionUnit>
+public enum RetentionUnit: String, CaseIterable, Sendable { case hours, days, months, years }
 
-    public let count: Int64
-    public let unit: Unit
-
-    public init(count: Int64, unit: Unit) {
-        self.count = count
-        self.unit = unit
-    }
-
+extension Retention {
     /// Parses "90 days", "36 hours", "1 month", "2 years" (singular or plural).
     public init(parsing text: String) throws {
-        let parts = text.split(separator: " ", omittingEmptySubsequences: true)
-        let units = Unit.allCases.map(\.rawValue).joined(separator: ", ")
-        guard parts.count == 2, let n = Int64(parts[0]), n >= 1, n <= 100_000,
-              let unit = Unit(rawValue: ASCII.lowercased(String(parts[1])))
-                ?? Unit(rawValue: ASCII.lowercased(String(parts[1])) + "s") else {
-            throw ShardError("bad retain \(Message.quote(text)); valid: '<n> <unit>' with n from 1 to 100000 and unit one of \(units), e.g. '90 days'")
+        try self.init(parsing: text, unitNamed: { Unit(rawValue: $0) ?? Unit(rawValue: $0 + "s") }) { units in
+            ShardError("bad retain \(Message.quote(text)); valid: '<n> <unit>' with n from 1 to 100000 and unit one of \(units), e.g. '90 days'")
         }
-        self.init(count: n, unit: unit)
     }
 
     /// Whether a period starting at `start` may count as the newest one, the one

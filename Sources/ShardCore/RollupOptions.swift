@@ -70,35 +70,18 @@ public struct RollupOptions: Equatable, Sendable {
 /// `bucket = 'N unit'`: buckets of N minutes, hours, days, weeks (starting Monday) or
 /// months, in UTC. Buckets of minutes, hours and days are counted from 1970-01-01,
 /// of weeks from Monday 1969-12-29, of months from January 1970.
-public struct RollupBucket: Equatable, Sendable {
-    public enum Unit: String, CaseIterable, Sendable { case minute, hour, day, week, month }
+public typealias RollupBucket = UnitCount<RollupBucketUnit>
+public enum RollupBucketUnit: String, CaseIterable, Sendable { case minute, hour, day, week, month }
 
-    public let count: Int64
-    public let unit: Unit
-
-    public init(count: Int64, unit: Unit) {
-        self.count = count
-        self.unit = unit
-    }
-
+extension RollupBucket {
     /// "1 day", "15 minutes", "day" (one), singular or plural.
     public init(parsing text: String) throws {
-        let parts = text.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
-        let units = Unit.allCases.map(\.rawValue).joined(separator: ", ")
-        func bad() -> ShardError {
+        try self.init(parsing: text, countOptional: true, digitsOnly: true, unitNamed: { word in
+            Unit(rawValue: word.hasSuffix("s") ? String(word.dropLast()) : word)
+        }) { units in
             ShardError("bad bucket \(Message.quote(text)); valid: '<n> <unit>' with n a whole number from 1 to 100000 "
                 + "and unit one of \(units) (UTC), e.g. '1 day' or '15 minutes'")
         }
-        guard (1...2).contains(parts.count) else { throw bad() }
-        var word = ASCII.lowercased(parts.last!)
-        if word.hasSuffix("s") { word.removeLast() }
-        guard let unit = Unit(rawValue: word) else { throw bad() }
-        var n: Int64 = 1
-        if parts.count == 2 {
-            guard parts[0].utf8.allSatisfy(ASCII.isDigit), let v = Int64(parts[0]), (1...100_000).contains(v) else { throw bad() }
-            n = v
-        }
-        self.init(count: n, unit: unit)
     }
 
     /// For buckets of a fixed length: that length and a bucket start, in ms.

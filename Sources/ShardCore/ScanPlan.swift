@@ -142,6 +142,14 @@ public struct IntBounds: Equatable, Sendable {
         !isEmpty && lo <= self.hi && hi >= self.lo
     }
 
+    /// The ends of the bounds that every value of lo...hi lies inside.
+    public func covered(_ range: (lo: Int64, hi: Int64)) -> TimeBound {
+        var ends: TimeBound = []
+        if range.lo >= lo { ends.insert(.lower) }
+        if range.hi <= hi { ends.insert(.upper) }
+        return ends
+    }
+
     private mutating func raiseLo(_ v: Int64, plusOne: Bool = false) {
         var v = v
         if plusOne {

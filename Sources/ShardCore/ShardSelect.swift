@@ -5,20 +5,18 @@
 /// merges shards on it, then every other column the query uses; `columnMap` gives
 /// each collection column's statement column, -1 when not selected.
 ///
-/// The conditions' parameters come first, in term order (a long IN list is one, see
-/// `InListJSON`). After them come the scan's id and ts bounds (four), for the
-/// block ranges of a compressed shard, and the block an ordered scan reads alone (one),
-/// then LIMIT + OFFSET when the scan has a LIMIT.
+/// Its parameters are numbered as `ScanNumbering` says (`ScanRequest` binds them).
 public struct ShardSelect: Equatable, Sendable {
-    /// One term of the WHERE clause, and whether it is a numeric ts range (implied
-    /// for shards whose rows all lie inside it).
+    /// One term of the WHERE clause, and which end of the scan's ts range it bounds
+    /// (a numeric ts comparison): implied in a shard whose whole span lies inside that
+    /// end, and left out of that shard's SQL.
     public struct Condition: Equatable, Sendable {
         public let sql: String
-        public let timeRange: Bool
+        public let timeBound: TimeBound
 
-        public init(_ sql: String, timeRange: Bool = false) {
+        public init(_ sql: String, timeBound: TimeBound = []) {
             self.sql = sql
-            self.timeRange = timeRange
+            self.timeBound = timeBound
         }
     }
 
@@ -37,10 +35,11 @@ public struct ShardSelect: Equatable, Sendable {
     public private(set) var columnMap: [Int32] = []
     /// `SELECT <columns> FROM `.
     public private(set) var head = ""
-    /// WHERE, ORDER BY and LIMIT of a shard's own table.
-    public private(set) var tail = ""
-    /// `tail` without the ts range terms, for shards whose every row is inside them.
-    public private(set) var tailInsideTime = ""
+    /// WHERE, ORDER BY and LIMIT of a shard's own table, by the ends of the ts range
+    /// the shard's span lies inside (`TimeBound.rawValue`): without the terms of those ends.
+    private var tails: [String] = ["", "", "", ""]
+    public var tail: String { tails[0] }
+    public func tail(covering covered: TimeBound) -> String { tails[covered.rawValue] }
     /// For a compressed shard's block table: its blocks, joined with their rows,
     /// skipping blocks outside the id and ts bounds.
     public private(set) var compressedTail = ""
@@ -57,11 +56,8 @@ public struct ShardSelect: Equatable, Sendable {
 
     public init() {}
 
-    /// `parameterCount` counts the parameters up to the five bounds (the last of them);
-    /// `cap` is LIMIT + OFFSET (`.max` without a LIMIT), bound as parameter
-    /// `parameterCount + 1`.
-    public init(plan: ScanPlan, columns: ColumnLayout, conditions: [Condition], parameterCount n: Int,
-                cap: Int64, blockProbe: BlockProbe?) {
+    public init(plan: ScanPlan, columns: ColumnLayout, conditions: [Condition], numbering: ScanNumbering,
+                blockProbe: BlockProbe?) {
         columnMap = Self.columnMap(plan: plan, columns: columns)
         var cols = ["id"]
         for c in 1..<columnMap.count where columnMap[c] >= 0 {
@@ -83,15 +79,19 @@ public struct ShardSelect: Equatable, Sendable {
         // index in that order, or a compressed one) keeps only the first ones. The
         // limit is bound, not written into the SQL: one statement per shard serves
         // every LIMIT, instead of one more in the statement cache per value.
-        let orderAndLimit = order + (cap == .max ? "" : " LIMIT " + SQLText.parameter(n + 1))
-        tail = whereClause(conditions.map(\.sql)) + orderAndLimit
-        tailInsideTime = whereClause(conditions.filter { !$0.timeRange }.map(\.sql)) + orderAndLimit
+        let orderAndLimit = order + (numbering.cap.map { " LIMIT " + SQLText.parameter($0) } ?? "")
+        for covered in 0..<tails.count {
+            let implied = TimeBound(rawValue: covered)
+            let kept = conditions.filter { $0.timeBound.isEmpty || !implied.isSuperset(of: $0.timeBound) }
+            tails[covered] = whereClause(kept.map(\.sql)) + orderAndLimit
+        }
         let p = SQLText.parameter
-        let blocks = "z.last_id >= \(p(n - 4)) AND z.first_id <= \(p(n - 3)) AND z.max_ts >= \(p(n - 2)) AND z.min_ts <= \(p(n - 1))"
+        let n = numbering
+        let blocks = "z.last_id >= \(p(n.lowestId)) AND z.first_id <= \(p(n.highestId)) AND z.max_ts >= \(p(n.lowestTs)) AND z.min_ts <= \(p(n.highestTs))"
         let rows = blockProbe.map { "shards_block(z.data, z.keys, \(Int64(bitPattern: $0.pathHash)), \(p($0.parameter)))" }
             ?? "shards_block(z.data)"
         compressedTail = " AS z, \(rows)" + whereClause([blocks] + conditions.map(\.sql)) + orderAndLimit
-        blockTail = " AS z, \(rows)" + whereClause(["z.block = \(p(n))"] + conditions.map(\.sql)) + orderAndLimit
+        blockTail = " AS z, \(rows)" + whereClause(["z.block = \(p(n.block))"] + conditions.map(\.sql)) + orderAndLimit
         // Without a probe, the index on (min_ts, max_ts, first_id, last_id), when the
         // table has it, covers this.
         blockRangesHead = "SELECT " + (plan.order.byTime ? "min_ts, max_ts" : "first_id, last_id") + ", block"
@@ -115,4 +115,15 @@ public struct ShardSelect: Equatable, Sendable {
         }
         return map
     }
+}
+
+/// The ends of a scan's ts range: those a condition bounds, or those a shard's span
+/// lies inside.
+public struct TimeBound: OptionSet, Hashable, Sendable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+    /// `ts > ?`, `ts >= ?` (and `ts = ?`).
+    public static let lower = TimeBound(rawValue: 1)
+    /// `ts < ?`, `ts <= ?` (and `ts = ?`).
+    public static let upper = TimeBound(rawValue: 2)
 }

@@ -60,14 +60,14 @@ extension ShardedCollection {
     /// A random id, kept in the collection's config, that its archives record.
     func ensureOwnerId() throws -> String {
         if let id = try recordedOwnerId() { return id }
-        ownerId = try store.ownerId(create: true)
-        guard let id = ownerId else { throw ShardError("cannot record the owner of '\(name)'") }
+        archives.ownerId = try store.ownerId(create: true)
+        guard let id = archives.ownerId else { throw ShardError("cannot record the owner of '\(name)'") }
         return id
     }
 
     func recordedOwnerId() throws -> String? {
-        if ownerId == nil { ownerId = try store.ownerId(create: false) }
-        return ownerId
+        if archives.ownerId == nil { archives.ownerId = try store.ownerId(create: false) }
+        return archives.ownerId
     }
 
     /// Refuses a target that is one of this connection's own database files (the

@@ -22,6 +22,9 @@ final class Archives {
         deinit { statements.removeAll() }
     }
 
+    /// The random id the collection's archive files record as their owner (config
+    /// `owner_id`); forgotten at a rollback, which may have undone its recording.
+    var ownerId: String?
     private var open: [String: Handle] = [:]
     private var clock = 0
     let limit: Int

@@ -12,37 +12,22 @@ import ShardCore
     cursorObject(cur, as: ScanCursor.self)
 }
 
-/// xCreate / xConnect: parse the options, create or open the collection, declare its columns.
-private func connect(
-    _ rawDb: OpaquePointer?, _ aux: UnsafeMutableRawPointer?, _ argc: Int32,
-    _ argv: UnsafePointer<UnsafePointer<CChar>?>?, _ out: UnsafeMutablePointer<UnsafeMutablePointer<sqlite3_vtab>?>?,
-    _ errOut: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, create: Bool
-) -> Int32 {
-    let connection = object(aux, as: Connection.self)
-    let db = Database(handle: rawDb!)
-    do {
-        let schema = String(cString: argv![1]!)
-        let name = String(cString: argv![2]!)
-        let arguments = (3..<Int(argc)).map { String(cString: argv![$0]!) }
-        let options = try CollectionOptions.parse(arguments: arguments)
-        try CollectionName.validate(name)
-        if create && options.buffer > 0 {
-            try Replication.requireLocalFiles(db, schema: schema, for: "buffer = \(options.buffer)", because: Replication.bufferedRows)
-        }
-        let collection = try connection.attach(schema: schema, name: name, create: create) {
-            create
-                ? try ShardedCollection.create(db: db, schema: schema, name: name, options: options)
-                : try ShardedCollection.connect(db: db, schema: schema, name: name, options: options, connection: connection)
-        }
-        if !create { try collection.declareColumns(connection: connection) }
-        let rc = api.pointee.declare_vtab(rawDb, collection.columns.declaration)
-        if rc != SQLITE_OK { throw db.error(rc) }
-        out!.pointee = makeVtab(collection)
-        collection.connection = connection
-        return SQLITE_OK
-    } catch {
-        return failConnect(errOut, error)
+/// xCreate / xConnect (through `connectVtab`): parse the options, create or open the
+/// collection; its columns are declared.
+private func openCollection(_ a: VtabArguments, create: Bool) throws -> (object: ShardedCollection, declaration: String) {
+    let (connection, db, schema, name) = (a.connection, a.db, a.schema, a.name)
+    let options = try CollectionOptions.parse(arguments: a.arguments)
+    try CollectionName.validate(name)
+    if create && options.buffer > 0 {
+        try Replication.requireLocalFiles(db, schema: schema, for: "buffer = \(options.buffer)", because: Replication.bufferedRows)
     }
+    let collection = try connection.attach(schema: schema, name: name, create: create) {
+        create
+            ? try ShardedCollection.create(db: db, schema: schema, name: name, options: options)
+            : try ShardedCollection.connect(db: db, schema: schema, name: name, options: options, connection: connection)
+    }
+    if !create { try collection.declareColumns(connection: connection) }
+    return (collection, collection.columns.declaration)
 }
 
 private func disconnect(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?, destroy: Bool) -> Int32 {
@@ -56,134 +41,62 @@ private func disconnect(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?, destroy: Bo
 }
 
 /// xBestIndex: which constraints the shards can answer, and the plan for xFilter
-/// (encoded in idxStr as `ScanPlan` describes).
-///
-/// - `id`, `ts` and indexed columns: =, <, <=, >, >=, IS NULL and IN (handed over
-///   whole) run inside each shard with the same comparison rules, so SQLite does not
-///   test them again. Indexed columns need the BINARY collation for that.
-/// - `shard`: =, IN, LIKE and GLOB prune shards in memory; SQLite still tests them,
-///   so LIMIT and OFFSET are not pushed down with them.
-/// - `filter`: a query document (`=` only), compiled to SQL for each shard.
-/// - ORDER BY id or ts (then id), either direction, is consumed; LIMIT and OFFSET
-///   then cap the rows read.
+/// (encoded in idxStr as `ScanPlan` describes). `ScanPlanner` decides (what the
+/// shards answer is written there); this hands it SQLite's offer and writes its answer back.
 private func bestIndex(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?, _ info: UnsafeMutablePointer<sqlite3_index_info>?) -> Int32 {
     let collection = collectionOf(vtab)
     let info = info!
-    let columns = collection.columns
-    var plan = ScanPlan(columnsUsed: info.pointee.colUsed)
-    var argv: Int32 = 0
-    var estimate = ScanEstimate(totalRows: collection.catalog.totalRows)
-    var limitTerms: [(Int, ScanPlan.Op)] = []
-    var allUsed = true
-
-    func use(_ i: Int, _ column: Int, _ op: ScanPlan.Op, omit: Bool) {
-        plan.terms.append(ScanPlan.Term(column: column, op: op))
-        if op.takesArgument {
-            argv += 1
-            info.pointee.aConstraintUsage[i].argvIndex = argv
-        }
-        if omit { info.pointee.aConstraintUsage[i].omit = 1 }
-    }
-
-    for i in 0..<Int(info.pointee.nConstraint) {
-        let c = info.pointee.aConstraint[i]
-        // `filter != D` and `filter IS [NOT] D` mean a test of D, which only `=` hands
-        // over; read as NULL they would silently match nothing.
-        if c.iColumn >= 0 && columns.column(Int(c.iColumn)) == .filter
-            && [SQLITE_INDEX_CONSTRAINT_NE, SQLITE_INDEX_CONSTRAINT_IS, SQLITE_INDEX_CONSTRAINT_ISNOT].contains(Int32(c.op)) {
-            return failVtab(vtab, ShardError("filter takes a query document with '=': WHERE filter = '{...}'; "
-                + "for a negation put $ne or $nin inside the document"))
-        }
-        let column = c.iColumn < 0 ? 0 : Int(c.iColumn)
-        // (An instance declared before a rolled-back ensure_json_index may name a
-        // column the collection no longer has; SQLite tests that constraint itself.)
-        guard columns.has(column) else { allUsed = false; continue }
-        let kind = columns.column(column)
-        let rawOp = Int32(c.op)
-        guard c.usable != 0 else {
-            if rawOp != SQLITE_INDEX_CONSTRAINT_LIMIT && rawOp != SQLITE_INDEX_CONSTRAINT_OFFSET { allUsed = false }
-            continue
-        }
-        if rawOp == SQLITE_INDEX_CONSTRAINT_LIMIT || rawOp == SQLITE_INDEX_CONSTRAINT_OFFSET {
-            limitTerms.append((i, rawOp == SQLITE_INDEX_CONSTRAINT_LIMIT ? .limit : .offset))
-            continue
-        }
-        if kind == .filter {
-            guard rawOp == SQLITE_INDEX_CONSTRAINT_EQ else { allUsed = false; continue }
-            use(i, column, .match, omit: true)
-            estimate.applyFilter()
-            continue
-        }
+    let constraints = (0..<Int32(info.pointee.nConstraint)).map { i in
+        let c = info.pointee.aConstraint[Int(i)]
+        let op = plannerOp(Int32(c.op))
+        // (Only a comparison has a collation.)
         var binary = true
-        if let coll = api.pointee.vtab_collation(info, Int32(i)) {
+        if c.usable != 0 && op != .limit && op != .offset, let coll = api.pointee.vtab_collation(info, i) {
             binary = String(cString: coll).uppercased() == "BINARY"
         }
-        guard kind != .doc, binary || kind == .id || kind == .ts, var op = scanOp(rawOp, shard: kind == .shard) else {
-            allUsed = false
-            continue
-        }
-        if op == .eq && api.pointee.vtab_in(info, Int32(i), -1) != 0 {
-            _ = api.pointee.vtab_in(info, Int32(i), 1)
-            op = .in
-        }
-        // `shard` terms only prune (a LIKE or GLOB pattern by its prefix): SQLite tests
-        // them again, so the scan's rows are not the query's rows and LIMIT stays up.
-        use(i, column, op, omit: kind != .shard)
-        if kind == .shard { allUsed = false }
-        estimate.apply(kind, op)
+        return ScanPlanner.Constraint(column: Int(c.iColumn), op: op, usable: c.usable != 0, binary: binary,
+                                      wholeIn: op == .eq && api.pointee.vtab_in(info, i, -1) != 0)
     }
-
-    var orderConsumed = info.pointee.nOrderBy == 0
-    if info.pointee.nOrderBy > 0 {
-        let o = info.pointee.aOrderBy!
-        let n = Int(info.pointee.nOrderBy)
-        let first = columns.column(o[0].iColumn < 0 ? 0 : Int(o[0].iColumn))
-        let desc = o[0].desc != 0
-        let thenId = n == 1 || (n == 2 && o[1].iColumn <= 0 && (o[1].desc != 0) == desc)
-        if first == .id && n == 1 {
-            plan.order = desc ? .idDescending : .idAscending
-        } else if first == .ts && thenId {
-            plan.order = desc ? .tsDescending : .tsAscending
-        }
-        if plan.order != .none {
-            info.pointee.orderByConsumed = 1
-            orderConsumed = true
-        }
+    let orderBy = (0..<Int(info.pointee.nOrderBy)).map {
+        ScanPlanner.OrderTerm(column: Int(info.pointee.aOrderBy[$0].iColumn), descending: info.pointee.aOrderBy[$0].desc != 0)
     }
-    // LIMIT/OFFSET count rows only when every term is handled by the shards (none is
-    // left for SQLite to test) and the rows come out in the order the query asks for.
-    if allUsed && orderConsumed {
-        for (i, op) in limitTerms { use(i, -1, op, omit: false) }
+    let planner: ScanPlanner
+    do {
+        planner = try ScanPlanner(columns: collection.columns, columnsUsed: info.pointee.colUsed,
+                                  totalRows: collection.catalog.totalRows, constraints: constraints, orderBy: orderBy)
+    } catch {
+        return failVtab(vtab, error)
     }
-
-    info.pointee.idxStr = shard_strdup(plan.encoded)
+    for (i, use) in planner.usage.enumerated() {
+        info.pointee.aConstraintUsage[i].argvIndex = use.argvIndex
+        if use.omit { info.pointee.aConstraintUsage[i].omit = 1 }
+        if use.wholeIn { _ = api.pointee.vtab_in(info, Int32(i), 1) }
+    }
+    if planner.orderConsumed { info.pointee.orderByConsumed = 1 }
+    info.pointee.idxStr = shard_strdup(planner.plan.encoded)
     info.pointee.needToFreeIdxStr = 1
-    if plan.uses(column: columns.number(.filter)) && !plan.terms.contains(where: { $0.op == .match }) {
-        estimate.readFilterWithoutDocument()
-    }
-    info.pointee.estimatedRows = estimate.estimatedRows
-    info.pointee.estimatedCost = estimate.cost
-    if estimate.unique { info.pointee.idxFlags |= Int32(SQLITE_INDEX_SCAN_UNIQUE) }
+    info.pointee.estimatedRows = planner.estimate.estimatedRows
+    info.pointee.estimatedCost = planner.estimate.cost
+    if planner.estimate.unique { info.pointee.idxFlags |= Int32(SQLITE_INDEX_SCAN_UNIQUE) }
     return SQLITE_OK
 }
 
-private func scanOp(_ op: Int32, shard: Bool) -> ScanPlan.Op? {
-    if shard {
-        switch op {
-        case SQLITE_INDEX_CONSTRAINT_EQ: return .eq
-        case SQLITE_INDEX_CONSTRAINT_LIKE: return .like
-        case SQLITE_INDEX_CONSTRAINT_GLOB: return .glob
-        default: return nil
-        }
-    }
+private func plannerOp(_ op: Int32) -> ScanPlanner.Op {
     switch op {
-    case SQLITE_INDEX_CONSTRAINT_EQ: return .eq
-    case SQLITE_INDEX_CONSTRAINT_GT: return .gt
-    case SQLITE_INDEX_CONSTRAINT_GE: return .ge
-    case SQLITE_INDEX_CONSTRAINT_LT: return .lt
-    case SQLITE_INDEX_CONSTRAINT_LE: return .le
-    case SQLITE_INDEX_CONSTRAINT_ISNULL: return .isnull
-    default: return nil
+    case SQLITE_INDEX_CONSTRAINT_EQ: .eq
+    case SQLITE_INDEX_CONSTRAINT_GT: .gt
+    case SQLITE_INDEX_CONSTRAINT_GE: .ge
+    case SQLITE_INDEX_CONSTRAINT_LT: .lt
+    case SQLITE_INDEX_CONSTRAINT_LE: .le
+    case SQLITE_INDEX_CONSTRAINT_ISNULL: .isnull
+    case SQLITE_INDEX_CONSTRAINT_LIKE: .like
+    case SQLITE_INDEX_CONSTRAINT_GLOB: .glob
+    case SQLITE_INDEX_CONSTRAINT_NE: .ne
+    case SQLITE_INDEX_CONSTRAINT_IS: .is
+    case SQLITE_INDEX_CONSTRAINT_ISNOT: .isnot
+    case SQLITE_INDEX_CONSTRAINT_LIMIT: .limit
+    case SQLITE_INDEX_CONSTRAINT_OFFSET: .offset
+    default: .other
     }
 }
 
@@ -248,8 +161,10 @@ let collectionModule: UnsafeMutablePointer<sqlite3_module> = {
     m.initialize(to: sqlite3_module())
     // Version 3 for xShadowName (SQLite 3.26+).
     m.pointee.iVersion = 3
-    m.pointee.xCreate = { connect($0, $1, $2, $3, $4, $5, create: true) }
-    m.pointee.xConnect = { connect($0, $1, $2, $3, $4, $5, create: false) }
+    m.pointee.xCreate = { connectVtab($0, $1, $2, $3, $4, $5, open: { try openCollection($0, create: true) },
+                                      connected: { c, a in c.connection = a.connection }) }
+    m.pointee.xConnect = { connectVtab($0, $1, $2, $3, $4, $5, open: { try openCollection($0, create: false) },
+                                       connected: { c, a in c.connection = a.connection }) }
     m.pointee.xBestIndex = { bestIndex($0, $1) }
     m.pointee.xDisconnect = { disconnect($0, destroy: false) }
     m.pointee.xDestroy = { disconnect($0, destroy: true) }

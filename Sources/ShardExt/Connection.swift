@@ -6,8 +6,12 @@ import ShardCore
 final class Connection {
     let db: Database
     private var collections: [String: ShardedCollection] = [:]
-    /// A shards_explain is running on this connection (they do not nest).
-    var explaining = false
+    /// Virtual-table instances sharing each collection: the last to go closes it.
+    private var instances: [ObjectIdentifier: Int] = [:]
+    /// The collection a running shards_explain traces (they do not nest), and the
+    /// lines its scans recorded so far.
+    weak var explaining: ShardedCollection?
+    var trace: [String] = []
     /// Compressed blocks shards_block has decompressed on this connection: shards_explain
     /// reports how many a query needed.
     var blocksDecompressed = 0
@@ -70,25 +74,26 @@ final class Connection {
     func attach(schema: String, name: String, create: Bool, _ make: () throws -> ShardedCollection) throws -> ShardedCollection {
         let k = Self.key(schema, name)
         if !create, let c = collections[k] {
-            c.instances += 1
+            instances[ObjectIdentifier(c), default: 0] += 1
             return c
         }
         if create { forgetConnectReads(schema: schema, name: name) }
         let c = try make()
-        c.instances = 1
+        instances[ObjectIdentifier(c)] = 1
         collections[k] = c
         return c
     }
 
     /// One instance let go; the last one closes the collection.
     func detach(_ c: ShardedCollection, dropped: Bool) {
-        c.instances -= 1
+        let left = instances[ObjectIdentifier(c), default: 0] - 1
+        instances[ObjectIdentifier(c)] = left > 0 ? left : nil
         let k = Self.key(c.schema, c.name)
-        if dropped || c.instances <= 0 {
+        if dropped || left <= 0 {
             if collections[k] === c { collections[k] = nil }
         }
         if dropped { forgetConnectReads(schema: c.schema, name: c.name) }
-        if c.instances <= 0 { c.close() }
+        if left <= 0 { c.close() }
     }
 
     /// The rollups connected on this connection, by name (main database only).

@@ -97,7 +97,7 @@ private func shardStorage(_ ctx: OpaquePointer?, _ argc: Int32, _ argv: ValueArr
 /// shard_flush(collection) -> rows written from this connection's write buffer
 private func shardFlush(_ ctx: OpaquePointer?, _ argc: Int32, _ argv: ValueArray) throws {
     let collection = try connectionOf(ctx).collection(try textArgument(argv[0], "the collection name"))
-    api.pointee.result_int64(ctx, Int64(try collection.flush()))
+    api.pointee.result_int64(ctx, Int64(try collection.writer.flush()))
 }
 
 /// shard_drop(collection, before) -> rows dropped with the shards whose period ended by `before`
@@ -155,7 +155,7 @@ private func shardRollupRefresh(_ ctx: OpaquePointer?, _ argc: Int32, _ argv: Va
 private func shardsExplain(_ ctx: OpaquePointer?, _ argc: Int32, _ argv: ValueArray) throws {
     let conn = connectionOf(ctx)
     let collection = try conn.collection(try textArgument(argv[0], "the collection name"))
-    guard !conn.explaining else {
+    guard conn.explaining == nil else {
         throw ShardError("shards_explain cannot run inside another shards_explain")
     }
     let (stmt, hasMore) = try conn.db.prepareFirst(try textArgument(argv[1], "the query"))
@@ -163,18 +163,18 @@ private func shardsExplain(_ ctx: OpaquePointer?, _ argc: Int32, _ argv: ValueAr
     guard api.pointee.stmt_readonly(stmt.handle) != 0, api.pointee.column_count(stmt.handle) > 0 else {
         throw ShardError("shards_explain runs read-only queries only (SELECT, WITH ... SELECT, VALUES)")
     }
-    conn.explaining = true
-    collection.trace = []
+    conn.explaining = collection
+    conn.trace = []
     defer {
-        collection.trace = nil
-        conn.explaining = false
+        conn.explaining = nil
+        conn.trace = []
     }
     var rows = 0
     let blocksBefore = conn.blocksDecompressed
     while try stmt.step() { rows += 1 }
     let blocks = conn.blocksDecompressed - blocksBefore
     let counts = (blocks > 0 ? ["blocks decompressed: \(blocks)"] : []) + ["rows: \(rows)"]
-    resultText(ctx, ((collection.trace ?? []) + counts).joined(separator: "\n"))
+    resultText(ctx, (conn.trace + counts).joined(separator: "\n"))
 }
 
 private func debugText() -> String {

@@ -45,32 +45,16 @@ private final class RollupCursor {
     cursorObject(cur, as: RollupCursor.self)
 }
 
-/// xCreate / xConnect: parse the options, check the source at CREATE, declare the columns.
+/// xCreate / xConnect (through `connectVtab`): parse the options, check the source at
+/// CREATE; the columns are declared.
 /// A rollup whose source was dropped still connects (so it can be dropped); its
 /// queries say the source is gone.
-private func connect(
-    _ rawDb: OpaquePointer?, _ aux: UnsafeMutableRawPointer?, _ argc: Int32,
-    _ argv: UnsafePointer<UnsafePointer<CChar>?>?, _ out: UnsafeMutablePointer<UnsafeMutablePointer<sqlite3_vtab>?>?,
-    _ errOut: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, create: Bool
-) -> Int32 {
-    let connection = object(aux, as: Connection.self)
-    let db = Database(handle: rawDb!)
-    do {
-        let schema = String(cString: argv![1]!)
-        let name = String(cString: argv![2]!)
-        let arguments = (3..<Int(argc)).map { String(cString: argv![$0]!) }
-        let options = try RollupOptions.parse(arguments: arguments)
-        guard schema == "main" else { throw ShardError("a rollup lives in the main database, beside its source collection") }
-        let table = RollupTable(connection: connection, db: db, name: name, options: options)
-        if create { _ = try table.source() }
-        let rc = api.pointee.declare_vtab(rawDb, options.declaration)
-        if rc != SQLITE_OK { throw db.error(rc) }
-        out!.pointee = makeVtab(table)
-        connection.rollups[name] = table
-        return SQLITE_OK
-    } catch {
-        return failConnect(errOut, error)
-    }
+private func openRollup(_ a: VtabArguments, create: Bool) throws -> (object: RollupTable, declaration: String) {
+    let options = try RollupOptions.parse(arguments: a.arguments)
+    guard a.schema == "main" else { throw ShardError("a rollup lives in the main database, beside its source collection") }
+    let table = RollupTable(connection: a.connection, db: a.db, name: a.name, options: options)
+    if create { _ = try table.source() }
+    return (table, options.declaration)
 }
 
 private enum RollupOp: String {
@@ -290,8 +274,10 @@ let rollupModule: UnsafeMutablePointer<sqlite3_module> = {
     let m = UnsafeMutablePointer<sqlite3_module>.allocate(capacity: 1)
     m.initialize(to: sqlite3_module())
     m.pointee.iVersion = 3
-    m.pointee.xCreate = { connect($0, $1, $2, $3, $4, $5, create: true) }
-    m.pointee.xConnect = { connect($0, $1, $2, $3, $4, $5, create: false) }
+    m.pointee.xCreate = { connectVtab($0, $1, $2, $3, $4, $5, open: { try openRollup($0, create: true) },
+                                      connected: { t, a in a.connection.rollups[a.name] = t }) }
+    m.pointee.xConnect = { connectVtab($0, $1, $2, $3, $4, $5, open: { try openRollup($0, create: false) },
+                                       connected: { t, a in a.connection.rollups[a.name] = t }) }
     m.pointee.xBestIndex = { bestIndex($0, $1) }
     m.pointee.xDisconnect = { vtab in
         let table = rollupOf(vtab)

@@ -12,12 +12,10 @@ final class ScanCursor {
     let collection: ShardedCollection
     private var plan = ScanPlan()
 
-    /// What every shard statement binds, as ?1, ?2, ...
-    private enum Parameter {
-        case value(ValueCopy)        // a copy of an xFilter argument
-        case query(SQLParameter)     // from a compiled query document
-    }
-    private var parameters: [Parameter] = []
+    /// What every shard statement binds, as ?1, ?2, ... (`ScanRequest.parameters`).
+    private var parameters: [ScanRequest.Parameter] = []
+    /// Copies of the values xFilter was given, an IN list's items each, in order.
+    private var copies: [ValueCopy] = []
     /// The query document this scan applied (a copy), the value of its `filter` column.
     private var appliedDocument: ValueCopy?
 
@@ -26,10 +24,10 @@ final class ScanCursor {
     private var shape: ScanShape?
     /// The statement column of each collection column (the shape's select's).
     private var columnMap: [Int32] = []
+    /// The scan's ts bounds: a shard whose span lies inside an end of them is read
+    /// without that end's terms.
     private var timeBounds = IntBounds()
-    /// The first of the five block bounds of `ShardSelect` (lowest id, highest id,
-    /// lowest ts, highest ts, the one block to read), as an index into `parameters`.
-    private var boundsParameter = 0
+    private var numbering = ScanNumbering(conditionCount: 0, limited: false)
     /// The path hash of the scan's block probe (`ShardSelect.BlockProbe`), if any.
     private var probePath: UInt64?
 
@@ -86,7 +84,7 @@ final class ScanCursor {
     private var readPin: Statement?
     /// Indices into `streams`, a binary heap on (ts, id), or id alone, in the scan's
     /// direction: the streams that hold a statement.
-    private var heap: [Int] = []
+    private var heap = MergeHeap<Int>()
 
     /// Rows returned and the most that can be wanted (LIMIT + OFFSET).
     private var returned: Int64 = 0
@@ -124,125 +122,21 @@ final class ScanCursor {
             return
         }
         writesAtStart = collection.shardWrites
-        let columns = collection.columns
-        var pruning = ShardFilter()
-        var conditions: [ShardSelect.Condition] = []
-        var blockProbe: ShardSelect.BlockProbe?
-        /// What summaries can judge: the conditions on indexed paths every row must meet.
-        var summaryConditions: [SummaryCondition] = []
-        var limit: Int64 = -1, offset: Int64 = 0
-        var argi = 0
-        for term in plan.terms {
-            // A plan of an instance declared before a rolled-back ensure_json_index may
-            // name a column the collection no longer has; SQLite prepares it again.
-            guard columns.has(term.column) else {
-                throw SQLiteError(code: SQLITE_SCHEMA, reason: "the columns of '\(collection.name)' changed; prepare the statement again")
-            }
-            // (LIMIT and OFFSET terms carry no column.)
-            let column = columns.column(term.column)
-            guard term.op.takesArgument else {
-                pruning.add(column, op: .isnull, value: .other)
-                if let path = indexedPath(column) { summaryConditions.append(SummaryCondition(path: path, op: .isNull, values: [])) }
-                conditions.append(.init("\(columns.expression(column)) IS NULL"))
-                continue
-            }
-            let v = argv![argi]
-            argi += 1
-            switch term.op {
-            case .limit:
-                limit = valueInt64(v)
-            case .offset:
-                offset = max(valueInt64(v), 0)
-            case .like, .glob:
-                pruning.add(column, op: term.op, value: pruneValue(v))
-            case .in:
-                let list = try ValueCopy.inList(v, db: collection.db)
-                pruning.add(column, inList: list.map { pruneValue($0.handle) })
-                if column == .shard || list.isEmpty {
-                    if column != .shard { conditions.append(.init("0")) }
-                    continue
-                }
-                let items = list.map { converted($0, column: column) }
-                if let path = indexedPath(column) {
-                    let values = items.compactMap(summaryValue)
-                    if values.count == items.count { summaryConditions.append(SummaryCondition(path: path, op: .eq, values: values)) }
-                }
-                // A long list is one JSON value (`InListJSON`): one parameter per value
-                // would stop at SQLite's variable limit.
-                if items.count > InListJSON.threshold(variableLimit: Int(collection.db.limit(SQLITE_LIMIT_VARIABLE_NUMBER))),
-                   let json = inListJSON(items) {
-                    parameters.append(.query(.text(json)))
-                    conditions.append(.init("\(columns.expression(column)) IN (SELECT value FROM json_each(\(SQLText.parameter(parameters.count))))"))
-                    continue
-                }
-                var marks: [String] = []
-                for item in items {
-                    parameters.append(item)
-                    marks.append(SQLText.parameter(parameters.count))
-                }
-                conditions.append(.init("\(columns.expression(column)) IN (\(marks.joined(separator: ", ")))"))
-            case .match:
-                if appliedDocument == nil { appliedDocument = ValueCopy(v) }
-                guard valueType(v) != SQLITE_NULL else { continue }
-                let text = valueText(v) ?? ""
-                let compiled = try QueryDocument.compile(text, firstParameter: parameters.count + 1)
-                parameters += compiled.parameters.map { .query($0) }
-                summaryConditions += compiled.conditions
-                conditions.append(.init(compiled.sql))
-            default:
-                let value = pruneValue(v)
-                pruning.add(column, op: term.op, value: value)
-                // `shard` terms are settled by pruning; SQLite checks them again.
-                guard column != .shard else { continue }
-                let parameter = converted(ValueCopy(v), column: column)
-                if let path = indexedPath(column), let op = summaryOp(term.op), let sv = summaryValue(parameter) {
-                    summaryConditions.append(SummaryCondition(path: path, op: op, values: [sv]))
-                }
-                parameters.append(parameter)
-                if term.op == .eq, case .index(let n) = column, blockProbe == nil {
-                    blockProbe = .init(pathHash: BlockFilter.pathHash(columns.indexes[n].path.text), parameter: parameters.count)
-                }
-                var numeric = false
-                if case .integer = value { numeric = true } else if case .real = value { numeric = true }
-                conditions.append(.init("\(columns.expression(column)) \(term.op.sql) \(SQLText.parameter(parameters.count))",
-                                        timeRange: column == .ts && numeric))
-            }
-        }
-        // Ids name their shards by number; shards merged since hold them in another table.
-        if let numbers = pruning.numbers {
-            pruning.numbers = Set(try numbers.compactMap { try collection.holder(ofShard: $0)?.number })
-        }
-        timeBounds = pruning.times
-        cap = limit < 0 ? .max : limit.addingReportingOverflow(offset).overflow ? .max : limit + offset
-        // The last five parameters: the id and ts bounds, for a compressed shard's
-        // blocks, and the block a stream reads alone (bound per stream).
-        boundsParameter = parameters.count
-        for bound in [pruning.ids.lo, pruning.ids.hi, pruning.times.lo, pruning.times.hi, 0] {
-            parameters.append(.query(.integer(bound)))
-        }
-
-        // Every shard is asked: constants, not captured variables (a closure over a
-        // `var` struct copies it, and retains its arrays, at each shard).
-        var skipped = 0
-        var shards: [ShardInfo] = []
-        let filter = pruning, judged = summaryConditions
-        for s in collection.catalog.shards where !s.isRetired && filter.mayContain(s) {
-            if !judged.isEmpty, let summary = s.summary, !summary.mayMatch(judged) {
-                skipped += 1
-            } else {
-                shards.append(s)
-            }
-        }
+        let request = try makeRequest(plan: plan, argv: argv)
+        parameters = request.parameters
+        appliedDocument = request.documentArgument.map { copies[$0] }
+        timeBounds = request.pruning.times
+        cap = request.cap
+        numbering = request.numbering
+        let (shards, skipped) = request.visits(collection.catalog.shards)
         groups = makeGroups(shards)
         for shard in shards where shard.isLive { lastIds[shard.number] = shard.maxId ?? shard.ids.lowerBound - 1 }
-        shape = collection.statements.shapes.shape(key: Self.shapeKey(encoded, conditions, parameters.count, cap, blockProbe)) {
-            ShardSelect(plan: plan, columns: columns, conditions: conditions, parameterCount: parameters.count,
-                        cap: cap, blockProbe: blockProbe)
+        shape = collection.statements.shapes.shape(key: request.shapeKey(plan: encoded)) {
+            ShardSelect(plan: plan, columns: collection.columns, conditions: request.conditions,
+                        numbering: request.numbering, blockProbe: request.blockProbe)
         }
         columnMap = shape!.select.columnMap
-        // Then LIMIT + OFFSET, when there is one: bound, so every LIMIT shares one statement.
-        if cap != .max { parameters.append(.query(.integer(cap))) }
-        probePath = blockProbe?.pathHash
+        probePath = request.blockProbe?.pathHash
         collection.traceScan(visiting: shards.count, skippedBySummary: skipped)
 
         returned = 0
@@ -250,114 +144,47 @@ final class ScanCursor {
         if try cap == 0 || !openNextGroup() { finish() }
     }
 
-    /// Everything the shard SELECT is built from, as one text: scans with equal keys
-    /// share their shape.
-    private static func shapeKey(_ plan: String, _ conditions: [ShardSelect.Condition], _ parameterCount: Int,
-                                 _ cap: Int64, _ probe: ShardSelect.BlockProbe?) -> String {
-        var key = plan
-        for c in conditions {
-            key += c.timeRange ? "\u{1}t" : "\u{1}f"
-            key += c.sql
+    /// The scan request of xFilter's arguments, copied (`copies`) for the statements
+    /// to bind (an IN list's items as they come: SQLite reuses one value object).
+    private func makeRequest(plan: ScanPlan, argv: ValueArray?) throws -> ScanRequest {
+        let columns = collection.columns
+        var arguments: [ScanRequest.Argument] = []
+        for term in plan.terms where term.op.takesArgument || !columns.has(term.column) {
+            // A plan of an instance declared before a rolled-back ensure_json_index may
+            // name a column the collection no longer has; SQLite prepares it again.
+            guard columns.has(term.column) else {
+                throw SQLiteError(code: SQLITE_SCHEMA, reason: "the columns of '\(collection.name)' changed; prepare the statement again")
+            }
+            let v = argv![arguments.count]
+            switch term.op {
+            case .in:
+                let list = try ValueCopy.inList(v, db: collection.db)
+                copies += list
+                arguments.append(.list(list.map { Self.requestValue($0.handle) }))
+                continue
+            // LIMIT and OFFSET as SQLite reads an integer; a query document as text.
+            case .limit, .offset: arguments.append(.value(.integer(valueInt64(v))))
+            case .match: arguments.append(.value(valueType(v) == SQLITE_NULL ? .null : .text(Array(valueTextBytes(v) ?? .init(start: nil, count: 0)))))
+            default: arguments.append(.value(Self.requestValue(v)))
+            }
+            copies.append(ValueCopy(v))
         }
-        key += "\u{2}\(parameterCount) \(cap == .max ? 0 : 1)"
-        if let probe { key += " \(probe.pathHash) \(probe.parameter)" }
-        return key
-    }
-
-    /// The path of an indexed column, the key of its summaries; nil for other columns.
-    private func indexedPath(_ column: Column) -> String? {
-        if case .index(let n) = column { return collection.columns.indexes[n].path.text }
-        return nil
-    }
-
-    private func summaryOp(_ op: ScanPlan.Op) -> SummaryCondition.Op? {
-        switch op {
-        case .eq: .eq
-        case .gt: .gt
-        case .ge: .ge
-        case .lt: .lt
-        case .le: .le
-        default: nil
+        var request = try ScanRequest(plan: plan, columns: columns, arguments: arguments,
+                                      variableLimit: Int(collection.db.limit(SQLITE_LIMIT_VARIABLE_NUMBER))) {
+            valueText(copies[$0].handle) ?? ""   // SQLite's own spelling of the number
         }
+        // Ids name their shards by number; shards merged since hold them in another table.
+        try request.mapShardNumbers { try collection.holder(ofShard: $0)?.number }
+        return request
     }
 
-    /// A value as summaries compare it; nil for NULL and blobs (no skipping on them).
-    private func summaryValue(_ v: OpaquePointer?) -> SummaryValue? {
+    private static func requestValue(_ v: OpaquePointer?) -> ScanRequest.Value {
         switch valueType(v) {
         case SQLITE_INTEGER: return .integer(valueInt64(v))
         case SQLITE_FLOAT: return .real(valueDouble(v))
         case SQLITE_TEXT: return .text(Array(valueTextBytes(v) ?? UnsafeRawBufferPointer(start: nil, count: 0)))
-        default: return nil
-        }
-    }
-
-    /// The value a shard compares with, as summaries compare it: after the conversion
-    /// of a typed column (`converted`), so a summary judges what the shard's SQL tests.
-    private func summaryValue(_ p: Parameter) -> SummaryValue? {
-        switch p {
-        case .value(let v): return summaryValue(v.handle)
-        case .query(.integer(let i)): return .integer(i)
-        case .query(.real(let d)): return .real(d)
-        case .query(.text(let t)): return SummaryValue(t)
-        case .query(.null): return nil
-        }
-    }
-
-    /// A copy of an xFilter argument compared with `column`, converted as SQLite
-    /// converts a value compared with a column of the column's declared type (its
-    /// affinity), so the shard's `json_extract(...) op ?` matches what SQLite would.
-    private func converted(_ copy: ValueCopy, column: Column) -> Parameter {
-        guard case .index(let n) = column, let type = collection.columns.indexes[n].type else { return .value(copy) }
-        switch type {
-        case .integer, .real:
-            // Text that reads as a number becomes that number. Not by
-            // sqlite3_value_numeric_type: on a copy, which belongs to no connection,
-            // SQLite 3.53 dereferences its missing connection.
-            guard valueType(copy.handle) == SQLITE_TEXT, let number = NumericAffinity.convert(valueText(copy.handle) ?? "") else {
-                return .value(copy)
-            }
-            switch number {
-            case .integer(let n): return .query(.integer(n))
-            case .real(let d): return .query(.real(d))
-            default: return .query(.null)   // convert returns numbers only
-            }
-        case .text:
-            let t = valueType(copy.handle)
-            guard t == SQLITE_INTEGER || t == SQLITE_FLOAT else { return .value(copy) }
-            let text = valueText(copy.handle) ?? ""   // SQLite's own spelling of the number
-            return .query(.text(text))
-        }
-    }
-
-    /// The values of a long IN list as one JSON array; nil when one cannot go as JSON.
-    private func inListJSON(_ items: [Parameter]) -> String? {
-        var list = InListJSON()
-        for item in items {
-            let ok: Bool
-            switch item {
-            case .value(let v):
-                switch valueType(v.handle) {
-                case SQLITE_INTEGER: ok = list.add(.integer(valueInt64(v.handle)))
-                case SQLITE_FLOAT: ok = list.add(.real(valueDouble(v.handle)))
-                case SQLITE_TEXT: ok = list.add(.text(valueTextBytes(v.handle) ?? UnsafeRawBufferPointer(start: nil, count: 0)))
-                default: ok = list.add(.never)
-                }
-            case .query(.integer(let i)): ok = list.add(.integer(i))
-            case .query(.real(let d)): ok = list.add(.real(d))
-            case .query(.text(var t)): ok = t.withUTF8 { list.add(.text(UnsafeRawBufferPointer($0))) }
-            case .query(.null): ok = list.add(.never)
-            }
-            guard ok else { return nil }
-        }
-        return list.text
-    }
-
-    private func pruneValue(_ v: OpaquePointer?) -> PruneValue {
-        switch valueType(v) {
-        case SQLITE_INTEGER: return .integer(valueInt64(v))
-        case SQLITE_FLOAT: return .real(valueDouble(v))
-        case SQLITE_TEXT: return .text(valueText(v) ?? "")
-        default: return .other
+        case SQLITE_NULL: return .null
+        default: return .blob
         }
     }
 
@@ -406,12 +233,6 @@ final class ScanCursor {
         }
     }
 
-    /// Whether every row of the shard is inside the scan's ts range.
-    private func insideTimeRange(_ s: ShardInfo) -> Bool {
-        let (lo, hi) = s.timeBounds
-        return lo >= timeBounds.lo && hi <= timeBounds.hi
-    }
-
     // MARK: - moving
 
     /// Opens the next group that has a row; false when none is left.
@@ -451,7 +272,7 @@ final class ScanCursor {
     private func openPending() throws {
         while nextPending < pending.count {
             let source = pending[nextPending]
-            if let top = heap.first {
+            if let top = heap.top {
                 let key = streams[top].stmt.int64(plan.order.byTime ? 1 : 0)
                 // Ties on ts are ordered by id: a source starting at the current ts opens.
                 guard plan.order.isDescending ? source.hi >= key : source.lo <= key else { return }
@@ -465,7 +286,7 @@ final class ScanCursor {
     private func open(_ source: Source) throws {
         let shard = source.shard
         let tail: ScanShape.Tail = source.block != nil ? .block
-            : shard.isCompressed ? .compressed : insideTimeRange(shard) ? .insideTime : .plain
+            : shard.isCompressed ? .compressed : .rows(inside: timeBounds.covered(shard.timeBounds))
         // An archived shard is read on its archive file's own connection.
         let (db, cache, sql): (Database, StatementCache, String)
         if shard.file != nil {
@@ -481,7 +302,7 @@ final class ScanCursor {
         // five bounds of compressed blocks.
         for i in 0..<min(parameters.count, stmt.parameterCount) { bind(stmt, Int32(i + 1), parameters[i]) }
         if let block = source.block {
-            stmt.bind(Int32(boundsParameter + 5), block)
+            stmt.bind(Int32(numbering.block), block)
             collection.traceShard(shard, sql: sql, block: block)
         } else {
             collection.traceShard(shard, sql: sql)
@@ -508,17 +329,16 @@ final class ScanCursor {
             streams.append(stream)
             slot = streams.count - 1
         }
-        heap.append(slot)
-        siftUp(heap.count - 1)
+        heap.push(slot) { before($0, $1) }
     }
 
-    private func bind(_ stmt: Statement, _ i: Int32, _ p: Parameter) {
+    private func bind(_ stmt: Statement, _ i: Int32, _ p: ScanRequest.Parameter) {
         switch p {
-        case .value(let v): stmt.bind(i, v)
-        case .query(.null): stmt.bindNull(i)
-        case .query(.integer(let x)): stmt.bind(i, x)
-        case .query(.real(let x)): stmt.bind(i, x)
-        case .query(.text(let s)): stmt.bind(i, s)
+        case .argument(let n): stmt.bind(i, copies[n])
+        case .value(.null): stmt.bindNull(i)
+        case .value(.integer(let x)): stmt.bind(i, x)
+        case .value(.real(let x)): stmt.bind(i, x)
+        case .value(.text(let s)): stmt.bind(i, s)
         }
     }
 
@@ -548,7 +368,7 @@ final class ScanCursor {
             eof = true
             return
         }
-        let top = heap[0]
+        let top = heap.top!
         // Ids are read and compared only when the collection was written meanwhile.
         let checkIds = collection.shardWrites != writesAtStart
         let stepped: Bool
@@ -560,14 +380,12 @@ final class ScanCursor {
             stepped = try streams[top].step(checkIds: checkIds)
         }
         if stepped {
-            siftDown(0)
+            heap.topMoved { before($0, $1) }
         } else {
             // Only the streams in the heap hold statements.
             streams[top].cache.checkin(streams[top].stmt)
             freeSlots.append(top)
-            heap[0] = heap[heap.count - 1]
-            heap.removeLast()
-            siftDown(0)
+            heap.popTop { before($0, $1) }
         }
         if nextPending < pending.count { try openPending() }
         if !heap.isEmpty { return }
@@ -596,33 +414,9 @@ final class ScanCursor {
         return ta < tb || (ta == tb && ia < ib)
     }
 
-    private func siftUp(_ start: Int) {
-        var i = start
-        while i > 0 {
-            let parent = (i - 1) / 2
-            guard before(heap[i], heap[parent]) else { return }
-            heap.swapAt(i, parent)
-            i = parent
-        }
-    }
-
-    private func siftDown(_ start: Int) {
-        guard heap.count > 1 else { return }
-        var i = start
-        while true {
-            let l = 2 * i + 1, r = l + 1
-            var best = i
-            if l < heap.count && before(heap[l], heap[best]) { best = l }
-            if r < heap.count && before(heap[r], heap[best]) { best = r }
-            if best == i { return }
-            heap.swapAt(i, best)
-            i = best
-        }
-    }
-
     // MARK: - reading
 
-    private var current: Stream? { heap.isEmpty ? nil : streams[heap[0]] }
+    private var current: Stream? { heap.top.map { streams[$0] } }
 
     var rowid: Int64 { current?.stmt.int64(0) ?? 0 }
 
@@ -650,7 +444,7 @@ final class ScanCursor {
     }
 
     private func release() {
-        for i in heap { streams[i].cache.checkin(streams[i].stmt) }
+        for i in heap.all { streams[i].cache.checkin(streams[i].stmt) }
         if let pin = readPin { collection.statements.checkin(pin) }
         readPin = nil
         streams.removeAll()
@@ -660,6 +454,7 @@ final class ScanCursor {
         nextPending = 0
         appliedDocument = nil
         parameters.removeAll()
+        copies.removeAll()
         groups.removeAll()
         lastIds.removeAll(keepingCapacity: true)
         nextGroup = 0

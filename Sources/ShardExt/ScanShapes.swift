@@ -8,12 +8,18 @@ import ShardCore
 final class ScanShape {
     let select: ShardSelect
     /// The statement text for each stored table, one map per tail kind.
-    private var sqlOf: [[String: String]] = [[:], [:], [:], [:], [:]]
+    private var sqlOf: [[String: String]] = Array(repeating: [:], count: 7)
 
     init(select: ShardSelect) { self.select = select }
 
-    /// `blockRanges` is the query of a compressed shard's block ranges, not a SELECT of rows.
-    enum Tail: Int { case plain = 0, insideTime, compressed, block, blockRanges }
+    /// The first four: a shard's own table, by the ends of the scan's ts range its span
+    /// lies inside (`TimeBound`). `blockRanges` is the query of a compressed shard's
+    /// block ranges, not a SELECT of rows.
+    enum Tail: Int {
+        case plain = 0, insideLowerTime, insideUpperTime, insideTime, compressed, block, blockRanges
+
+        static func rows(inside covered: TimeBound) -> Tail { Tail(rawValue: covered.rawValue)! }
+    }
 
     /// The statement for one of the collection's own tables.
     func sql(table: String, tail: Tail, in collection: ShardedCollection) -> String {
@@ -37,8 +43,7 @@ final class ScanShape {
 
     private func text(of tail: Tail) -> String {
         switch tail {
-        case .plain: select.tail
-        case .insideTime: select.tailInsideTime
+        case .plain, .insideLowerTime, .insideUpperTime, .insideTime: select.tail(covering: TimeBound(rawValue: tail.rawValue))
         case .compressed: select.compressedTail
         case .block: select.blockTail
         case .blockRanges: select.blockRangesTail

@@ -1,78 +1,52 @@
 import CShardShim
 import ShardCore
 
-/// One collection on one connection: its options, its catalog in memory, and the
-/// statements it keeps prepared. The virtual table, the cursor and the SQL
-/// functions all work through it.
+/// One collection on one connection, and the coordinator of its state: what it is
+/// (name, options, columns), where it stands in the transaction, and the owners of
+/// the rest: the catalog in memory (`CollectionCatalog`), the writes into shard
+/// tables and the write buffer (`ShardWriter`), upkeep (`Upkeep`), the statements
+/// (`CollectionStatements`, `CatalogStore`) and the archives (`Archives`). The
+/// virtual table, the cursor and the SQL functions all work through it; the
+/// `ShardedCollection*.swift` extensions hold the SQL of its writes, placement,
+/// lifecycle calls, storage and columns.
 final class ShardedCollection {
     let db: Database
     let schema: String
     let name: String
+    /// The options of its CREATE, with the `time_unit` recorded then (see `connect`).
     let options: CollectionOptions
-    /// Documents are stored as JSONB (SQLite 3.45+ at creation, or shard_storage) or as
-    /// text; recorded in the config, read again when another connection changed it.
-    var jsonb: Bool
-    /// How numeric times are read (the `time_unit` option, as recorded at CREATE).
-    let numericTimes: NumericTimes
 
-    var catalog = Catalog()
-    var nextNumber: Int64 = 1
-    /// Paths indexed on every shard: the declared ones, then those added by ensure_json_index.
-    var indexedPaths: [JSONPath]
-
-    /// Picks each document's shard; remembers the last one while `catalogGeneration` holds.
-    var router: Router
-    /// Moves whenever the catalog in memory changes.
-    var catalogGeneration = 0
+    /// The catalog in memory, its generation, next number and indexed paths; every
+    /// change of a shard's state goes through it (`CollectionCatalog.change`).
+    let catalog: CollectionCatalog
     /// The virtual table's columns: declared, then added by ensure_json_index (as
-    /// the config listed them at the last xConnect; see `declareColumns`).
-    var columns: ColumnLayout
+    /// the config listed them at the last xConnect; see `declareColumns`), and the storage.
+    private(set) var columns: ColumnLayout
 
     /// Where the collection stands in SQLite's transaction (see NOTES ON TRANSACTIONS there).
     var transaction = TransactionState()
-    var lastDataVersion: Int64 = -1
     weak var connection: Connection?
-    /// Virtual-table instances sharing this collection (see Connection.attach).
-    var instances = 0
-    /// Read-only connections to archive files.
+    /// Read-only connections to archive files, and the owner id they record.
     let archives = Archives()
-    /// Lines of shards_explain while it runs a query; nil otherwise.
-    var trace: [String]?
 
-    /// Documents inserted but not written yet (`buffer = N`).
-    let buffer = WriteBuffer()
-    /// Merges and summaries due (see ShardedCollectionUpkeep).
-    var upkeep = UpkeepPacer()
-    /// The catalog's state when merge planning last found nothing to merge; planning
-    /// looks at every shard, and a step that only builds a summary need not plan again
-    /// while this holds (see upkeepStep).
-    var nothingToMergeAt: MergeState?
-    struct MergeState: Equatable {
-        let generation: Int, shards: Int, deletes: Int, now: Int64
-    }
-    /// Deletes so far: a shard that shrank may become worth merging.
-    var deletes = 0
-    /// Merged shards' tables may still be in the schema.
-    var mergedTablesLeft = true
-    /// Those tables (emptied by their merge), when known; see takeSpareTable.
-    var spares: [String]?
-    /// Shards whose counters this transaction changed and that left memory (purged):
-    /// if a ROLLBACK TO brings them back, they are counted again like dirty ones.
-    var recountAfterRollback = Set<Int64>()
-    /// A statement writing a shard table is running (see writingShard).
-    var shardWriteRunning = false
-    /// Writes to shard tables so far (inserts, updates, deletes, merges' moves): a
-    /// scan checks its rows' ids against where it started only once this moved.
-    var shardWrites = 0
-    /// The random id this collection's archive files record as their owner (config `owner_id`).
-    var ownerId: String?
-
-    /// Every statement on the catalog tables.
-    let store: CatalogStore
+    /// Every write into shard tables (counted, never re-entered), and the buffered ones.
+    let writer = ShardWriter()
+    /// Merges, summaries and rollup partials of shards that stopped receiving rows.
+    let upkeep = Upkeep()
     /// Every other statement the collection keeps, and the texts its scans reuse.
     let statements: CollectionStatements
-    /// The reused row of the summary probe (see widenSummary).
-    var summaryValues: [BlockFilter.Value?] = []
+
+    /// Writes to shard tables so far (`ShardWriter.writes`): a scan checks its rows'
+    /// ids against where it started only once this moved.
+    var shardWrites: Int { writer.writes }
+    /// Every statement on the catalog tables (`catalog`'s).
+    var store: CatalogStore { catalog.store }
+    /// Paths indexed on every shard: the declared ones, then those added by ensure_json_index.
+    var indexedPaths: [JSONPath] { catalog.indexedPaths }
+
+    /// Documents are stored as JSONB (SQLite 3.45+ at creation, or shard_storage) or as
+    /// text; recorded in the config, read again when another connection changed it.
+    var jsonb: Bool { columns.jsonb }
 
     static let jsonbVersion = Storage.jsonbVersionNumber
 
@@ -86,27 +60,25 @@ final class ShardedCollection {
         SQLText.identifier(schema) + "." + SQLText.identifier(table)
     }
 
-    private init(db: Database, schema: String, name: String, options: CollectionOptions, jsonb: Bool,
-                 numericTimes: NumericTimes) {
+    private init(db: Database, schema: String, name: String, options: CollectionOptions, jsonb: Bool) {
         self.db = db
         self.schema = schema
         self.name = name
         self.options = options
-        self.jsonb = jsonb
-        self.numericTimes = numericTimes
-        self.indexedPaths = options.indexes.map(\.path)
-        self.store = CatalogStore(db: db, schema: schema, name: name)
+        self.catalog = CollectionCatalog(store: CatalogStore(db: db, schema: schema, name: name), name: name,
+                                         options: options)
         self.statements = CollectionStatements(db: db)
-        self.router = Router(collection: name, options: options)
         self.columns = ColumnLayout(indexes: options.indexes, jsonb: jsonb)
+        // `let`s, not lazy: the scan reads `writer.writes` at every row.
+        writer.serve(self)
+        upkeep.serve(self)
     }
 
     /// xCreate: a new collection with its shadow tables, in the caller's transaction.
     static func create(db: Database, schema: String, name: String, options: CollectionOptions) throws -> ShardedCollection {
         try CollectionName.validate(name)
         let jsonb = try options.storage.storesJSONB(versionNumber: sqliteVersionNumber, version: sqliteVersion)
-        let c = ShardedCollection(db: db, schema: schema, name: name, options: options, jsonb: jsonb,
-                                  numericTimes: options.numericTimes)
+        let c = ShardedCollection(db: db, schema: schema, name: name, options: options, jsonb: jsonb)
         try c.store.createTables(storage: jsonb ? "jsonb" : "text", createdWith: sqliteVersion, version: shardsVersion,
                                  timeUnit: options.timeUnitGiven ? options.timeUnit.rawValue : nil)
         c.transaction.reloaded()
@@ -129,16 +101,16 @@ final class ShardedCollection {
         }
         // The unit recorded at CREATE; a collection made before it was recorded has
         // its CREATE's options alone.
-        var times = options.numericTimes
+        var options = options
         if let recorded = config["time_unit"] {
             guard let unit = TimeUnit(rawValue: recorded) else {
                 throw ShardError("catalog of '\(name)' holds a bad time_unit '\(recorded)'")
             }
-            times = NumericTimes(unit: unit, unitGiven: true)
+            options.timeUnit = unit
+            options.timeUnitGiven = true
         }
-        let c = ShardedCollection(db: db, schema: schema, name: name, options: options, jsonb: storage == "jsonb",
-                                  numericTimes: times)
-        c.ownerId = config["owner_id"]
+        let c = ShardedCollection(db: db, schema: schema, name: name, options: options, jsonb: storage == "jsonb")
+        c.archives.ownerId = config["owner_id"]
         return c
     }
 
@@ -164,8 +136,6 @@ final class ShardedCollection {
         statements.layoutChanged()
     }
 
-    /// The paths the scanner reads: the time, then the category.
-    lazy var scanPaths: [JSONPath] = [options.timePath, options.categoryPath].compactMap { $0 }
     /// How ?3 (the document) is stored: JSONB, or text even when handed a BLOB of JSON text.
     var storedDocument: String { jsonb ? "jsonb(?3)" : "CAST(?3 AS TEXT)" }
 
@@ -175,7 +145,7 @@ final class ShardedCollection {
     /// function): this connection's buffered documents are written, so it reads its
     /// own writes, and memory catches up with the database.
     func readyToRead() throws {
-        if !buffer.isEmpty { try flush() }
+        if !writer.buffer.isEmpty { try writer.flush() }
         try catchUp()
     }
 
@@ -186,7 +156,7 @@ final class ShardedCollection {
     /// and ending its own (two file locks apiece, a fifth of a lookup's time), and the
     /// scan reads the catalog and the shards as of one moment.
     func readyToScan() throws -> Statement {
-        if !buffer.isEmpty { try flush() }
+        if !writer.buffer.isEmpty { try writer.flush() }
         let pin = try statements.checkout(dataVersionSQL)
         do {
             try catchUp(to: pin.step() ? pin.int64(0) : 0)
@@ -200,11 +170,7 @@ final class ShardedCollection {
     /// The shard whose table holds the ids of shard number `n`: itself, or the table it
     /// was merged into. Shards merged before this connection read the catalog are not
     /// in memory (see `CatalogStore.shards`): the catalog table says where they went.
-    func holder(ofShard n: Int64) throws -> ShardInfo? {
-        if let s = catalog.shard(number: n) { return s }
-        guard let into = try store.mergedInto(n) else { return nil }
-        return catalog.shard(number: into)
-    }
+    func holder(ofShard n: Int64) throws -> ShardInfo? { try catalog.holder(ofShard: n) }
 
     /// Before a write: the first write of a transaction (or the first after a partial
     /// rollback) catches up with the database; later writes of it trust memory.
@@ -230,76 +196,39 @@ final class ShardedCollection {
 
     /// The same, with the database's `data_version` already read.
     private func catchUp(to dv: Int64) throws {
-        if dv != lastDataVersion || transaction.catalogStale {
+        if dv != catalog.dataVersion || transaction.catalogStale {
             try reload()
-            lastDataVersion = dv
+            catalog.dataVersion = dv
         }
     }
 
     private var dataVersionSQL: String { "PRAGMA \(SQLText.identifier(schema)).data_version" }
 
     private func reload() throws {
-        let dirty = Set(catalog.dirtyShards.map(\.number)).union(recountAfterRollback)
-        var shards: [ShardInfo] = []
-        let rows: [CatalogStore.ShardRow]
+        let dirty: [ShardInfo]
         do {
-            rows = try store.shards()
+            dirty = try catalog.reload(declared: options.indexes.map(\.path))
         } catch let e as SQLiteError {
             // The table dropped by hand is said so; any other failure is SQLite's.
             guard try !db.tableExists(name + "_shards", schema: schema) else { throw e }
             throw ShardError("collection '\(name)' has lost its catalog table \(name)_shards")
         }
-        for row in rows {
-            // Merged tables carry coarser periods than the partition's.
-            guard let period = Partition.level(ofLabel: row.period).period(label: row.period) else {
-                throw ShardError("catalog of '\(name)' holds a bad period '\(row.period)'")
-            }
-            guard let state = row.state else {
-                throw ShardError("catalog of '\(name)' holds a bad state for shard \(row.number)")
-            }
-            let key = ShardKey(collection: name, category: row.category, period: row.period, seq: row.seq, part: row.part)
-            let shard = ShardInfo(
-                key: key, number: row.number, period: period, rows: row.rows, lastLocal: row.lastLocal,
-                minId: row.minId, maxId: row.maxId, minTs: row.minTs, maxTs: row.maxTs, state: state, file: row.file,
-                mergedInto: row.mergedInto, tableName: row.table)
-            shard.summary = row.summary.flatMap { ShardSummary(encoded: $0, shard: row.number) }
-            shard.changes = row.changes
-            try CatalogCheck.check(collection: name, shard)
-            shards.append(shard)
-        }
-        let next = try store.nextNumber()
-        try CatalogCheck.check(collection: name, nextNumber: next, highest: try store.highestNumber())
-        let loaded = Catalog(shards)
-        try CatalogCheck.check(collection: name, mergeTargets: try store.mergeTargets(), in: loaded)
-        catalog = loaded
         statements.fit(shards: catalog.shards.count)
         // Another connection may have left merges or summaries to do.
-        upkeep.due()
-        mergedTablesLeft = true
-        spares = nil
-        catalogGeneration += 1
-        nextNumber = next
-        var paths = options.indexes.map(\.path)
-        for text in try store.indexedPaths() {
-            if let p = try? JSONPath(parsing: text), !paths.contains(p) { paths.append(p) }
-        }
-        indexedPaths = paths
+        upkeep.reloaded()
         // shard_storage on another connection rewrote every document.
         let stored = try store.storage() == "jsonb"
         if stored != jsonb {
             if stored && sqliteVersionNumber < ShardedCollection.jsonbVersion {
                 throw ShardError("collection '\(name)' stores JSONB documents now (shard_storage); this SQLite is \(sqliteVersion), and JSONB needs 3.45.0 or newer")
             }
-            jsonb = stored
             setLayout(ColumnLayout(indexes: options.indexes, added: Array(columns.indexes[columns.declaredCount...]),
                                    jsonb: stored))
         }
         // Counters of our own unsynced writes survive a partial rollback only as
         // far as the rows do: count them again from the shard itself.
-        for s in catalog.shards where dirty.contains(s.number) {
-            try recount(s)
-        }
-        recountAfterRollback.removeAll()
+        for s in dirty { try recount(s) }
+        catalog.recounted()
         statements.forgetInserts()
         transaction.reloaded()
     }
@@ -321,6 +250,13 @@ final class ShardedCollection {
         s.noteRecounted()
     }
 
+    /// The rollups over this collection (main database only), which merges, upkeep and
+    /// retirement keep up to date.
+    func rollups() throws -> [RollupTable] {
+        guard schema == "main", let connection else { return [] }
+        return try connection.rollups(over: name)
+    }
+
     /// xBegin: the first write of a transaction checks for other writers once.
     func began() {
         transaction.began(autocommit: db.isAutocommit)
@@ -330,7 +266,7 @@ final class ShardedCollection {
     /// in-memory counters of changed shards, all inside the transaction. (An
     /// autocommit statement's commit leaves the buffer alone: that is its point.)
     func sync() throws {
-        if transaction.isExplicit { try flush() }
+        if transaction.isExplicit { try writer.flush() }
         // After a partial rollback, count again before writing counters back.
         if transaction.catalogStale { try catchUp() }
         let dirty = catalog.dirtyShards
@@ -340,28 +276,26 @@ final class ShardedCollection {
 
     /// xCommit: memory and database agree again.
     func committed() {
-        for s in catalog.dirtyShards { s.dirty = false }
-        recountAfterRollback.removeAll()
-        buffer.committed()
+        catalog.settled()
+        writer.buffer.committed()
         transaction.committed()
     }
 
     /// xRollback: everything of this transaction is gone, including new shards.
     func rolledBack() {
-        for s in catalog.dirtyShards { s.dirty = false }
-        recountAfterRollback.removeAll()
-        buffer.rolledBack()
+        catalog.settled()
+        writer.buffer.rolledBack()
         transaction.rolledBack()
-        ownerId = nil
+        archives.ownerId = nil
     }
 
     /// xSavepoint / xRollbackTo.
-    func savepoint(_ n: Int32) { buffer.savepoint(n) }
+    func savepoint(_ n: Int32) { writer.buffer.savepoint(n) }
 
     func rolledBack(toSavepoint n: Int32) {
-        buffer.rolledBack(toSavepoint: n)
+        writer.buffer.rolledBack(toSavepoint: n)
         transaction.rolledBackToSavepoint()
-        ownerId = nil
+        archives.ownerId = nil
     }
 
     // MARK: - teardown
@@ -371,7 +305,7 @@ final class ShardedCollection {
     /// whose `tbl` disagrees is skipped); a catalog that is missing or fails its
     /// checks still lets the collection be dropped.
     func dropAll() throws {
-        buffer.discardAll()
+        writer.buffer.discardAll()
         statements.finalizeAll()
         var sql = ""
         // Archive files are left as they are: they are the user's files.
@@ -389,7 +323,7 @@ final class ShardedCollection {
     /// Writes what is buffered, then finalizes every statement before the connection
     /// lets go of the table.
     func close() {
-        flushOnClose()
+        writer.flushOnClose()
         archives.closeAll()
         store.finalizeAll()
         statements.finalizeAll()
@@ -402,15 +336,15 @@ extension ShardedCollection {
     /// While a trace is on, each scan records how many shards it visits and the SQL
     /// it runs in each.
     func traceScan(visiting count: Int, skippedBySummary skipped: Int) {
-        guard trace != nil else { return }
-        trace!.append("scan: \(count) of \(catalog.shards.count) shards"
+        guard let connection, connection.explaining === self else { return }
+        connection.trace.append("scan: \(count) of \(catalog.shards.count) shards"
             + (skipped > 0 ? ", \(skipped) skipped by summary" : ""))
     }
 
     /// `block`: for one block of a compressed shard, its rowid.
     func traceShard(_ shard: ShardInfo, sql: String, block: Int64? = nil) {
-        guard trace != nil else { return }
+        guard let connection, connection.explaining === self else { return }
         let source = shard.file.map { " (archive \($0))" } ?? block.map { " (block \($0))" } ?? ""
-        trace!.append("  \(shard.keyText)\(source): \(sql)")
+        connection.trace.append("  \(shard.keyText)\(source): \(sql)")
     }
 }

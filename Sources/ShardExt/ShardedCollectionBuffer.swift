@@ -1,8 +1,47 @@
 import CShardShim
 import ShardCore
 
-// Buffered writes (`buffer = N`): ids reserved now, rows written at a flush.
-extension ShardedCollection {
+/// Every write of rows into the collection's shard tables passes `writing`: it is
+/// counted (a scan checks its rows' ids against where it started only once the count
+/// moved) and never re-entered (a trigger on a shard table that writes to the
+/// collection). With `buffer = N` it also holds the buffered writes: ids reserved
+/// now, rows written at a flush (in the caller's transaction, or at disconnect).
+final class ShardWriter {
+    /// The collection it writes for (which owns it), set once by `serve`.
+    private unowned var collection: ShardedCollection!
+    /// Documents inserted but not written yet (`buffer = N`).
+    let buffer = WriteBuffer()
+    /// A statement writing a shard table is running (see `writing`).
+    private var running = false
+    /// Writes to shard tables so far (inserts, updates, deletes, merges' moves).
+    private(set) var writes = 0
+
+    func serve(_ collection: ShardedCollection) { self.collection = collection }
+
+    private var db: Database { collection.db }
+    private var schema: String { collection.schema }
+    private var name: String { collection.name }
+    private var options: CollectionOptions { collection.options }
+    private func qualified(_ table: String) -> String { collection.qualified(table) }
+
+    /// Runs a statement that writes a shard table. A trigger on that table which
+    /// writes to the collection would come back here while the statement still runs
+    /// (and step it again): that is refused, with an error instead of a recursion.
+    @inline(__always) func writing(_ body: () throws -> Void) throws {
+        guard !running else {
+            throw ShardError("a write to '\(name)' re-entered the collection (a trigger on one of its shard tables writes to it?); shard tables cannot have triggers that write to their collection")
+        }
+        running = true
+        defer { running = false }
+        writes &+= 1
+        try body()
+    }
+
+    /// Rows moved by a merge (not a statement the collection's triggers could see).
+    func noteMove() { writes &+= 1 }
+
+    // MARK: - buffered writes
+
     /// Keeps the document in memory with an id reserved for it; writes the buffer
     /// when it is full or its oldest document has waited flush_ms.
     func bufferInsert(doc: OpaquePointer?, _ p: Placement) throws -> Int64 {
@@ -14,30 +53,30 @@ extension ShardedCollection {
             // The flush pays for upkeep as the rows it writes would have one by one, in
             // this write statement's transaction (merges would never run otherwise).
             let rows = try flush()
-            if upkeep.pending && rows > 0 { try upkeepAfterWrite(rows: rows) }
+            if collection.upkeep.pending && rows > 0 { try collection.upkeep.afterWrite(rows: rows) }
         }
         return id
     }
 
     /// An id in the shard the placement routes to, from this connection's reservation;
     /// a new block of up to `buffer` ids is reserved in the catalog when it runs out.
-    func reservedId(_ p: Placement) throws -> Int64 {
-        var (key, found) = route(p)
+    private func reservedId(_ p: Placement) throws -> Int64 {
+        var (key, found) = collection.catalog.route(p)
         // Ids reserved earlier stay this connection's, whatever others did since, while
         // their shard takes rows (a compressed or archived one never does again).
-        if let holder = found ?? catalog.newest(line: key.lineKey), holder.state == .hot,
+        if let holder = found ?? collection.catalog.newest(line: key.lineKey), holder.state == .hot,
            let id = buffer.takeReservedId(shard: holder.number) {
             return id
         }
         // A new block: the catalog must be current (another writer may have moved on).
-        try readyToWrite()
-        (key, found) = route(p)
-        let shard = try found ?? createShard(key, containing: p.ts)
+        try collection.readyToWrite()
+        (key, found) = collection.catalog.route(p)
+        let shard = try found ?? collection.createShard(key, containing: p.ts)
         let first = shard.lastLocal + 1
         let last = min(shard.lastLocal + options.buffer, options.maxRows, DocumentId.maxLocal)
         shard.lastLocal = last
         shard.dirty = true
-        try store.reserveIds(shard: shard.number, through: last)
+        try collection.catalog.store.reserveIds(shard: shard.number, through: last)
         buffer.reserve(shard: shard.number, first: first + 1, last: last)
         return DocumentId.make(shard: shard.number, local: first)
     }
@@ -49,13 +88,13 @@ extension ShardedCollection {
     /// documents go back to the buffer).
     @discardableResult
     func flush() throws -> Int {
-        guard !buffer.isEmpty, !transaction.flushing else { return 0 }
-        transaction.flushing = true
-        defer { transaction.flushing = false }
+        guard !buffer.isEmpty, !collection.transaction.flushing else { return 0 }
+        collection.transaction.flushing = true
+        defer { collection.transaction.flushing = false }
         // Counters are written back whole at xSync: they must start from what other
         // writers committed, so the catalog is brought up to date first.
-        if transaction.isEnlisted {
-            try readyToWrite()
+        if collection.transaction.isEnlisted {
+            try collection.readyToWrite()
             return try buffer.drain(writeBuffered)
         }
         do {
@@ -65,13 +104,13 @@ extension ShardedCollection {
             // SQLite opens no savepoint then. The flush joins that statement's transaction
             // instead; entries written before an error stay written with it, and its
             // commit or rollback reaches the buffer like any other.
-            try enlist()
-            try readyToWrite()
+            try collection.enlist()
+            try collection.readyToWrite()
             return try buffer.drain(writeBuffered)
         }
         do {
-            try enlist()
-            try readyToWrite()
+            try collection.enlist()
+            try collection.readyToWrite()
             let n = try buffer.drain(writeBuffered)
             try db.exec("RELEASE shards_flush")
             return n
@@ -81,25 +120,18 @@ extension ShardedCollection {
         }
     }
 
-    func writeBuffered(_ e: WriteBuffer.Entry) throws {
-        guard let shard = try holder(ofShard: e.shard) else {
+    private func writeBuffered(_ e: WriteBuffer.Entry) throws {
+        guard let shard = try collection.catalog.holder(ofShard: e.shard) else {
             throw ShardError("buffered document \(e.id) has lost its shard (dropped by another connection?)")
         }
-        let stmt = try insertStatement(for: shard)
+        let stmt = try collection.insertStatement(for: shard)
         stmt.bind(1, e.id)
         stmt.bind(2, e.ts)
         stmt.bind(3, e.doc)
         defer { stmt.reset() }
-        try writingShard { _ = try stmt.step() }
+        try writing { _ = try stmt.step() }
         shard.noteInsert(id: e.id, ts: e.ts)
-        if shard.summary != nil { try widenSummary(shard, doc: e.doc) }
-    }
-
-    /// Joins the current transaction as a writer (xBegin ... xCommit/xRollback) with a
-    /// write statement on the collection that touches no row (id 0 is never used).
-    func enlist() throws {
-        let stmt = try db.prepare("DELETE FROM \(qualified(name)) WHERE id = 0")
-        try stmt.run()
+        if shard.summary != nil { try collection.upkeep.widenSummary(shard, doc: e.doc) }
     }
 
     /// At disconnect: the last chance to write the buffer. SQLite is tearing the
@@ -121,7 +153,7 @@ extension ShardedCollection {
         let entries = buffer.acknowledged
         let path = db.filename(schema)
         guard !entries.isEmpty, !path.isEmpty else { return }
-        if db.holdsWriteLock(schema), let connection {
+        if db.holdsWriteLock(schema), let connection = collection.connection {
             // The connection's own open transaction holds the lock, and SQLite rolls it
             // back only after this: the documents are written once the handle is gone
             // (SQLite lets go of the extension's Connection last), on copies of their own.
@@ -129,9 +161,12 @@ extension ShardedCollection {
                 WriteBuffer.Entry(shard: e.shard, id: e.id, ts: e.ts, doc: ValueCopy.duplicate(e.doc),
                                   acknowledged: true, seq: e.seq)
             }
+            let owner = collection   // kept until then: the writer holds it unowned
             connection.afterClose.append { [self] in
-                writeAtClose(kept, to: path)
-                for e in kept { ValueCopy.release(e.doc) }
+                withExtendedLifetime(owner) {
+                    writeAtClose(kept, to: path)
+                    for e in kept { ValueCopy.release(e.doc) }
+                }
             }
             return
         }
@@ -181,7 +216,7 @@ extension ShardedCollection {
                 }
                 // On its own connection, the collection's file is "main".
                 let stmt = try inserts[e.shard] ?? other.prepare(
-                    "INSERT INTO \"main\".\(SQLText.identifier(holder.table))(id, ts, doc) VALUES (?1, ?2, \(storedDocument))")
+                    "INSERT INTO \"main\".\(SQLText.identifier(holder.table))(id, ts, doc) VALUES (?1, ?2, \(collection.storedDocument))")
                 inserts[e.shard] = stmt
                 stmt.bind(1, e.id)
                 stmt.bind(2, e.ts)

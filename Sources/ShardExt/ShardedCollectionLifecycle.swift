@@ -27,6 +27,13 @@ extension ShardedCollection {
         }
     }
 
+    /// Joins the current transaction as a writer (xBegin ... xCommit/xRollback) with a
+    /// write statement on the collection that touches no row (id 0 is never used).
+    func enlist() throws {
+        let stmt = try db.prepare("DELETE FROM \(qualified(name)) WHERE id = 0")
+        try stmt.run()
+    }
+
     /// shard_drop: drops every shard whose whole period ends at or before `before`
     /// (ms), in one transaction; returns the rows dropped. Partition none never ends.
     func dropShards(endingBy before: Int64) throws -> Int64 {
@@ -42,7 +49,7 @@ extension ShardedCollection {
     /// that ended more than `retain` before its start go.
     func applyRetention(newPeriod: Period) throws {
         let now = options.partition.period(containing: Clock.nowMilliseconds()).start ?? .max
-        guard let victims = options.retain?.victims(in: catalog, newPeriod: newPeriod, wallClockPeriodStart: now) else { return }
+        guard let victims = options.retain?.victims(in: catalog.memory, newPeriod: newPeriod, wallClockPeriodStart: now) else { return }
         if !victims.isEmpty { _ = try retire(victims) }
     }
 
@@ -50,13 +57,8 @@ extension ShardedCollection {
     /// rows say `retired`, so no reader sees them from here on. Returns their rows.
     func retire(_ victims: [ShardInfo]) throws -> Int64 {
         // Rollups keep the buckets of documents leaving the collection.
-        if schema == "main", let connection {
-            for rollup in try connection.rollups(over: name) { try rollup.keep(victims, of: self) }
-        }
-        for s in victims { try store.setState(s.isCompressed ? .retiredCompressed : .retired, shard: s.number) }
-        // (Dirty counters stay dirty: a ROLLBACK TO that brings the shards back counts them again.)
-        for s in victims { s.state = s.isCompressed ? .retiredCompressed : .retired }
-        catalogGeneration += 1
+        for rollup in try rollups() { try rollup.keep(victims, of: self) }
+        try catalog.change(victims, to: .retired)
         return victims.reduce(0) { $0 + $1.rows }
     }
 
@@ -64,7 +66,7 @@ extension ShardedCollection {
     /// running on the connection); otherwise they wait for the next chance.
     func purgeRetired() {
         dropArchivedTablesInMain()
-        dropMergedTables()
+        upkeep.dropMergedTables()
         let retired = catalog.shards.filter(\.isRetired)
         guard !retired.isEmpty, !transaction.flushing else { return }
         // Cached statements may name the tables; they are prepared again on use.
@@ -73,15 +75,9 @@ extension ShardedCollection {
         for s in retired {
             sql += dropTablesSQL(s)
         }
-        let purged: Void? = try? inSavepoint("shards_purge") {
+        _ = try? inSavepoint("shards_purge") {
             try db.exec(sql)
-            for s in retired { try store.deleteShard(s.number) }
-        }
-        if purged != nil {
-            // A ROLLBACK TO may bring them back, with counters this transaction changed.
-            recountAfterRollback.formUnion(retired.filter(\.dirty).map(\.number))
-            catalog.remove(numbers: Set(retired.map(\.number)))
-            catalogGeneration += 1
+            try catalog.change(retired, to: .purged)
         }
     }
 
@@ -127,13 +123,8 @@ extension ShardedCollection {
                 try? archive.exec("ROLLBACK")
                 throw error
             }
-            for s in victims { try store.setArchived(shard: s.number, file: file) }
+            try catalog.change(victims, to: .archived(file: file))
             let rows = victims.reduce(0) { $0 + $1.rows }
-            for s in victims {
-                s.state = .archived
-                s.file = file
-            }
-            catalogGeneration += 1
             purgeRetired()
             return rows
         }
@@ -154,6 +145,12 @@ extension ShardedCollection {
         guard !sql.isEmpty else { return }
         statements.forget(shards: archived.map(\.number))
         _ = try? inSavepoint("shards_purge") { try db.exec(sql) }
+    }
+
+    /// shard_merge: merges everything finished before `before` now, in one transaction;
+    /// returns the rows moved.
+    func mergeShards(before: Int64) throws -> Int64 {
+        try lifecycle("shards_merge") { try upkeep.mergeAll(before: before) }
     }
 
     /// Runs `body` in a savepoint: all of it or, on error, none of it.
@@ -198,12 +195,11 @@ extension ShardedCollection {
                 }
             }
             if !indexedPaths.contains(path) {
-                try store.recordIndexedPath(path.text)
-                indexedPaths.append(path)
+                try catalog.recordIndexedPath(path)
                 // Summaries cover the new path from now on.
-                try rebuildSummaries()
+                try upkeep.rebuildSummaries()
             }
-            try summarizeSealed()
+            try upkeep.summarizeSealed()
             return gained
         }
     }

@@ -66,8 +66,8 @@ extension ShardedCollection {
         guard let bytes = valueTextBytes(doc) else { return nil }
         guard DocumentScanner.startsWithObject(bytes) else { return nil }
         var values: [ScannedValue] = []
-        if !scanPaths.isEmpty {
-            guard let v = DocumentScanner.scan(bytes, paths: scanPaths) else { return nil }
+        if !options.placementPaths.isEmpty {
+            guard let v = DocumentScanner.scan(bytes, paths: options.placementPaths) else { return nil }
             values = v
         }
         var unanswered = false
@@ -75,8 +75,8 @@ extension ShardedCollection {
         // further on, and that is said first.
         guard let ts = try? time(explicitTs: explicitTs, isUpdate: false, read: { path in
             switch values[0] {
-            case .integer(let i): return try numericTimes.document(i, at: path)
-            case .real(let d): return try numericTimes.document(d, at: path)
+            case .integer(let i): return try options.numericTimes.document(i, at: path)
+            case .real(let d): return try options.numericTimes.document(d, at: path)
             case .text(let t): return try parseTime(t, path: path)
             default:
                 unanswered = true   // SQLite words the error
@@ -127,9 +127,9 @@ extension ShardedCollection {
         case nil:
             throw ShardError("document has no time at \(path.text)")
         case "integer":
-            return try numericTimes.document(stmt.int64(column), at: path)
+            return try options.numericTimes.document(stmt.int64(column), at: path)
         case "real":
-            return try numericTimes.document(stmt.double(column), at: path)
+            return try options.numericTimes.document(stmt.double(column), at: path)
         case "text":
             return try parseTime(stmt.text(column) ?? "", path: path)
         default:
@@ -142,8 +142,8 @@ extension ShardedCollection {
     /// refused (see `NumericTimes`), or a time string.
     func millisecondsArgument(_ v: OpaquePointer?, what: String) throws -> Int64 {
         switch valueType(v) {
-        case SQLITE_INTEGER: return try numericTimes.milliseconds(valueInt64(v), what: what)
-        case SQLITE_FLOAT: return try numericTimes.milliseconds(valueDouble(v), what: what)
+        case SQLITE_INTEGER: return try options.numericTimes.milliseconds(valueInt64(v), what: what)
+        case SQLITE_FLOAT: return try options.numericTimes.milliseconds(valueDouble(v), what: what)
         default: return try timeArgument(v, what: what)
         }
     }
@@ -175,6 +175,6 @@ extension ShardedCollection {
 
     /// The key a placement routes to now, and the shard if it exists and has room.
     @inline(__always) func route(_ p: Placement) -> (key: ShardKey, shard: ShardInfo?) {
-        router.route(p, in: catalog, generation: catalogGeneration)
+        catalog.route(p)
     }
 }

@@ -50,7 +50,6 @@ extension ShardedCollection {
                 try store.setStorage(toJSONB ? "jsonb" : "text")
                 return total
             }
-            jsonb = toJSONB
             setLayout(ColumnLayout(indexes: options.indexes, added: Array(columns.indexes[columns.declaredCount...]),
                                    jsonb: toJSONB))
             return rows

@@ -1,30 +1,80 @@
 import CShardShim
 import ShardCore
 
-// Shards that stopped receiving rows: merged into fewer tables (README, "Merging finished shards"),
-// summarized for reads to skip them (README, "Reads and routing": summaries), and rolled up into the
-// partials of rollups over the collection (docs/rollups.md). MergePlan decides; this carries it out,
-// in the caller's transaction.
-extension ShardedCollection {
+/// The upkeep of shards that stopped receiving rows, and its own state: they are
+/// merged into fewer tables (docs/collections.md, "Merging finished shards"),
+/// summarized for reads to skip them (`ShardSummary`), and rolled up into the partials
+/// of rollups over the collection (docs/rollups.md). MergePlan decides; this carries
+/// it out, in the caller's transaction, paced by `UpkeepPacer`.
+final class Upkeep {
+    /// The collection it keeps up (which owns it), set once by `serve`.
+    private unowned var collection: ShardedCollection!
+    /// Merges and summaries due.
+    private var pacer = UpkeepPacer()
+    /// The catalog's state when merge planning last found nothing to merge; planning
+    /// looks at every shard, and a step that only builds a summary need not plan again
+    /// while this holds (see `step`).
+    private var nothingToMergeAt: MergeState?
+    private struct MergeState: Equatable {
+        let generation: Int, shards: Int, deletes: Int, now: Int64
+    }
+    /// Deletes so far: a shard that shrank may become worth merging.
+    private var deletes = 0
+    /// Merged shards' tables may still be in the schema.
+    private var mergedTablesLeft = true
+    /// Those tables (emptied by their merge), when known; see takeSpareTable.
+    private var spares: [String]?
+    /// The reused row of the summary probe (see widenSummary).
+    private var summaryValues: [BlockFilter.Value?] = []
+
+    func serve(_ collection: ShardedCollection) { self.collection = collection }
+
+    private var db: Database { collection.db }
+    private var schema: String { collection.schema }
+    private var name: String { collection.name }
+    private var options: CollectionOptions { collection.options }
+    private var catalog: CollectionCatalog { collection.catalog }
+    private var store: CatalogStore { collection.catalog.store }
+    private var statements: CollectionStatements { collection.statements }
+    private var indexedPaths: [JSONPath] { collection.catalog.indexedPaths }
+    private func qualified(_ table: String) -> String { collection.qualified(table) }
+
     // MARK: - pacing
+
+    /// Some upkeep may be left: the next write pays for a step.
+    @inline(__always) var pending: Bool { pacer.pending }
+
+    /// A new period or a split (older shards may have stopped receiving rows), or a
+    /// catalog read again (another connection may have left merges or summaries to do).
+    func due() { pacer.due() }
+
+    /// The catalog was read again: merged tables may be left, and the spares read again.
+    func reloaded() {
+        pacer.due()
+        mergedTablesLeft = true
+        spares = nil
+    }
+
+    /// A row was deleted.
+    func noteDelete() { deletes += 1 }
 
     /// After a write while upkeep is due: a step when the writes have paid for one.
     /// An error fails the write, and SQLite undoes the statement with what the step did.
     /// `rows`: the rows the statement wrote (a flush of the write buffer writes many).
-    func upkeepAfterWrite(rows: Int = 1) throws {
-        upkeep.wrote(rows: rows)
-        guard upkeep.mayStep else { return }
+    func afterWrite(rows: Int = 1) throws {
+        pacer.wrote(rows: rows)
+        guard pacer.mayStep else { return }
         do {
             let cut = dataCut()
-            while upkeep.mayStep {
-                if let rows = try upkeepStep(cut: cut, merging: options.autoMerge) {
-                    upkeep.spent(rows: rows)
+            while pacer.mayStep {
+                if let rows = try step(cut: cut, merging: options.autoMerge) {
+                    pacer.spent(rows: rows)
                 } else {
-                    upkeep.done()
+                    pacer.done()
                 }
             }
         } catch {
-            transaction.markStale()
+            collection.transaction.markStale()
             throw error
         }
     }
@@ -38,15 +88,15 @@ extension ShardedCollection {
 
     /// One unit of upkeep: one table merged, else one summary built. Returns the rows
     /// it worked on; nil when nothing is left.
-    func upkeepStep(cut: (String?) -> Int64?, merging: Bool) throws -> Int64? {
+    private func step(cut: (String?) -> Int64?, merging: Bool) throws -> Int64? {
         // What planning reads changes only with these: shards made, merged, dropped or
         // reloaded (their count, the generation), rows deleted, the wall clock's period
         // (the cut's guard). Rows inserted only make a shard less worth merging.
-        let state = MergeState(generation: catalogGeneration, shards: catalog.shards.count, deletes: deletes,
+        let state = MergeState(generation: catalog.generation, shards: catalog.shards.count, deletes: deletes,
                                now: options.partition.period(containing: Clock.nowMilliseconds()).start ?? .max)
         if merging, nothingToMergeAt != state,
            let group = MergePlan.plan(shards: catalog.shards, collection: name, mergeRows: options.mergeRows,
-                                      isOpen: { self.catalog.isNewestOfLine($0) && self.router.hasRoom($0) },
+                                      isOpen: { self.catalog.isNewestOfLine($0) && self.catalog.hasRoom($0) },
                                       cut: cut).first {
             // One plan serves its group: its sources go in turn (planning looks at every
             // shard) while the step stays within its rows; the first goes whole.
@@ -66,37 +116,33 @@ extension ShardedCollection {
             return s.rows
         }
         // Then the partials of rollups over the collection (RollupTable).
-        if schema == "main", let connection {
-            for rollup in try connection.rollups(over: name) {
-                if let rows = try rollup.upkeepStep(self, cut: cut) { return rows }
-            }
+        for rollup in try collection.rollups() {
+            if let rows = try rollup.upkeepStep(collection, cut: cut) { return rows }
         }
         return nil
     }
 
     // MARK: - merging
 
-    /// shard_merge: merges everything finished before `before` now, in one transaction;
+    /// shard_merge (in its transaction): merges everything finished before `before`;
     /// returns the rows moved.
-    func mergeShards(before: Int64) throws -> Int64 {
+    func mergeAll(before: Int64) throws -> Int64 {
         let cut: (String?) -> Int64? = { _ in before }
-        return try lifecycle("shards_merge") { () -> Int64 in
-            var moved: Int64 = 0
-            while let group = MergePlan.plan(shards: catalog.shards, collection: name,
-                                             mergeRows: options.mergeRows, cut: cut).first {
-                // Emptied tables are dropped at the end, so new merged tables get their own.
-                var target = group.target
-                for source in group.sources {
-                    let (rows, holder) = try move(source, into: target, reuse: false)
-                    moved += rows
-                    target = .existing(holder)
-                }
+        var moved: Int64 = 0
+        while let group = MergePlan.plan(shards: catalog.shards, collection: name,
+                                         mergeRows: options.mergeRows, cut: cut).first {
+            // Emptied tables are dropped at the end, so new merged tables get their own.
+            var target = group.target
+            for source in group.sources {
+                let (rows, holder) = try move(source, into: target, reuse: false)
+                moved += rows
+                target = .existing(holder)
             }
-            // Then what the merges left unsummarized.
-            while let s = unsummarized(cut: cut) { try buildSummary(s) }
-            dropMergedTables()
-            return moved
         }
+        // Then what the merges left unsummarized.
+        while let s = unsummarized(cut: cut) { try buildSummary(s) }
+        dropMergedTables()
+        return moved
     }
 
     /// Moves a shard's rows into a merged table (made first when new), keeping their
@@ -107,15 +153,14 @@ extension ShardedCollection {
         let t: ShardInfo
         switch target {
         case .existing(let existing): t = existing
-        case .new(let key, let period): t = try makeShard(key, period: period, reuse: reuse)
+        case .new(let key, let period): t = try collection.makeShard(key, period: period, reuse: reuse)
         }
-        shardWrites &+= 1
+        collection.writer.noteMove()
         let targetStamp = t.changes, targetWasEmpty = t.rows == 0
         try db.exec("INSERT INTO \(qualified(t.tableName))(id, ts, doc) SELECT id, ts, doc FROM \(qualified(source.tableName))")
         let moved = Int64(db.changes)
         // Emptied, the table waits to be dropped or to serve as a new shard's (spareTable).
         try db.exec("DELETE FROM \(qualified(source.tableName))")
-        try store.markMerged(shard: source.number, into: t.number)
         if t.summary != nil { try store.setSummary(shard: t.number, nil) }
         // Memory follows once the database has it all.
         t.rows += moved
@@ -126,19 +171,12 @@ extension ShardedCollection {
         for ts in [source.minTs, source.maxTs].compactMap({ $0 }) { t.noteTime(ts) }
         try store.writeCounters(t)
         t.summary = nil
-        // A statement that fails after this merge undoes it: the shard is live again, and
-        // its counters must then be counted again (see reload).
-        if source.dirty { recountAfterRollback.insert(source.number) }
-        source.dirty = false
-        catalog.merge([source], into: t)
+        try catalog.change([source], to: .merged(into: t))
         // Rollups' partials of both follow the rows (RollupTable.carry): nothing is aggregated again.
-        if schema == "main", let connection {
-            for rollup in try connection.rollups(over: name) {
-                try rollup.carry(source, into: t, targetStamp: targetStamp, targetWasEmpty: targetWasEmpty)
-            }
+        for rollup in try collection.rollups() {
+            try rollup.carry(source, into: t, targetStamp: targetStamp, targetWasEmpty: targetWasEmpty)
         }
         statements.forgetInsert(shard: source.number)
-        catalogGeneration += 1
         mergedTablesLeft = true
         spares?.append(source.tableName)
         return (moved, t)
@@ -163,8 +201,8 @@ extension ShardedCollection {
     /// over is off the list by then. Read in one transaction and dropped in another, a
     /// name could belong to a hot shard by the time of the drop.
     func dropMergedTables() {
-        guard mergedTablesLeft, !transaction.flushing else { return }
-        _ = try? inSavepoint("shards_purge") {
+        guard mergedTablesLeft, !collection.transaction.flushing else { return }
+        _ = try? collection.inSavepoint("shards_purge") {
             // Only tables named as the collection's shard tables: never another table.
             let names = try store.mergedTablesLeft().filter { ShardTableName.isShardTable($0, collection: name) }
             spares = names

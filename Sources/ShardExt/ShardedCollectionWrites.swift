@@ -10,7 +10,7 @@ extension ShardedCollection {
         let buffered = options.buffer > 0
         if !buffered || transaction.catalogStale { try readyToWrite() }
         let p = try place(doc: doc, explicitTs: explicitTs, checkedByInsert: !buffered)
-        if buffered { return try bufferInsert(doc: doc, p) }
+        if buffered { return try writer.bufferInsert(doc: doc, p) }
         let (key, found) = route(p)
         let shard = try found ?? createShard(key, containing: p.ts)
         let id = DocumentId.make(shard: shard.number, local: shard.lastLocal + 1)
@@ -20,13 +20,13 @@ extension ShardedCollection {
         stmt.bind(3, doc)
         defer { stmt.reset() }
         do {
-            try writingShard { _ = try stmt.step() }
+            try writer.writing { _ = try stmt.step() }
         } catch let e as SQLiteError {
             throw insertFailure(e, doc: doc)
         }
         shard.noteInsert(id: id, ts: p.ts)
-        if shard.summary != nil { try widenSummary(shard, doc: doc) }
-        if upkeep.pending { try upkeepAfterWrite() }
+        if shard.summary != nil { try upkeep.widenSummary(shard, doc: doc) }
+        if upkeep.pending { try upkeep.afterWrite() }
         feedRollups(shard, ts: p.ts, doc: doc)
         return id
     }
@@ -41,19 +41,6 @@ extension ShardedCollection {
         check.bind(1, doc)
         guard (try? check.step()) == true, check.int64(0) == 0 else { return e }
         return malformedDocument(doc)
-    }
-
-    /// Runs a statement that writes a shard table. A trigger on that table which
-    /// writes to the collection would come back here while the statement still runs
-    /// (and step it again): that is refused, with an error instead of a recursion.
-    @inline(__always) func writingShard(_ body: () throws -> Void) throws {
-        guard !shardWriteRunning else {
-            throw ShardError("a write to '\(name)' re-entered the collection (a trigger on one of its shard tables writes to it?); shard tables cannot have triggers that write to their collection")
-        }
-        shardWriteRunning = true
-        defer { shardWriteRunning = false }
-        shardWrites &+= 1
-        try body()
     }
 
     @inline(__always) func insertStatement(for shard: ShardInfo) throws -> Statement {
@@ -91,7 +78,6 @@ extension ShardedCollection {
         }
         let period = options.partition.period(containing: ts)
         let shard = try makeShard(key, period: period)
-        catalog.add(shard)
         if key.seq == 1 { try applyRetention(newPeriod: period) }
         // A new period or a split: older shards may have stopped receiving rows.
         upkeep.due()
@@ -99,14 +85,10 @@ extension ShardedCollection {
     }
 
     /// A new shard's table, with every index, and its catalog row (the table of a merged
-    /// shard taken over when one waits and `reuse` allows, see takeSpareTable); not in
-    /// memory yet.
+    /// shard taken over when one waits and `reuse` allows, see takeSpareTable), in memory.
     func makeShard(_ key: ShardKey, period: Period, reuse: Bool = true) throws -> ShardInfo {
-        let number = nextNumber
-        guard number <= DocumentId.maxShardNumber else {
-            throw ShardError("collection '\(name)' has used all \(DocumentId.maxShardNumber) shard numbers")
-        }
-        let spare = reuse ? try takeSpareTable() : nil
+        let number = try catalog.numberForNewShard()
+        let spare = reuse ? try upkeep.takeSpareTable() : nil
         let shard = ShardInfo(key: key, number: number, period: period, tableName: spare)
         do {
             if let spare {
@@ -122,9 +104,7 @@ extension ShardedCollection {
         } catch let e as SQLiteError {
             throw e.within("cannot create shard \(key.text) as table \(shard.tableName)")
         }
-        try store.insertShard(shard)
-        try store.setNextNumber(number + 1)
-        nextNumber = number + 1
+        try catalog.record(shard)
         return shard
     }
 
@@ -162,10 +142,10 @@ extension ShardedCollection {
         let stmt = try statements.checkout("DELETE FROM \(qualified(shard.tableName)) WHERE id = ?1")
         defer { statements.checkin(stmt) }
         stmt.bind(1, id)
-        try writingShard { try stmt.run() }
+        try writer.writing { try stmt.run() }
         if db.changes > 0 {
             shard.noteDelete()
-            deletes += 1
+            upkeep.noteDelete()
         }
     }
 
@@ -194,10 +174,10 @@ extension ShardedCollection {
         stmt.bind(1, id)
         stmt.bind(2, ts)
         stmt.bind(3, newDoc)
-        try writingShard { try stmt.run() }
+        try writer.writing { try stmt.run() }
         if db.changes > 0 {
             shard.noteTime(ts)
-            if shard.summary != nil { try widenSummary(shard, doc: newDoc) }
+            if shard.summary != nil { try upkeep.widenSummary(shard, doc: newDoc) }
         }
         withExtendedLifetime(stored) {}   // newDoc may point into its row until here
     }

@@ -65,3 +65,38 @@ func freeCursor(_ cur: UnsafeMutablePointer<sqlite3_vtab_cursor>?) -> Int32 {
 @inline(__always) func guarded(_ ctx: OpaquePointer?, _ body: () throws -> Void) {
     do { try body() } catch { resultError(ctx, error) }
 }
+
+/// What xCreate and xConnect hand every module: its connection (the module's client
+/// data), the database, and the table's schema, name and module arguments.
+struct VtabArguments {
+    let connection: Connection
+    let db: Database
+    let schema: String
+    let name: String
+    let arguments: [String]
+}
+
+/// xCreate / xConnect of every module: `open` makes the table's object and says its
+/// columns (`CREATE TABLE x(...)`); the columns are declared, the object goes into the
+/// vtab SQLite keeps, then `connected` runs. A thrown error is `*errOut` and its code.
+func connectVtab<T: AnyObject>(
+    _ rawDb: OpaquePointer?, _ aux: UnsafeMutableRawPointer?, _ argc: Int32,
+    _ argv: UnsafePointer<UnsafePointer<CChar>?>?, _ out: UnsafeMutablePointer<UnsafeMutablePointer<sqlite3_vtab>?>?,
+    _ errOut: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
+    open: (VtabArguments) throws -> (object: T, declaration: String), connected: (T, VtabArguments) -> Void
+) -> Int32 {
+    let db = Database(handle: rawDb!)
+    do {
+        let args = VtabArguments(connection: object(aux, as: Connection.self), db: db,
+                                 schema: String(cString: argv![1]!), name: String(cString: argv![2]!),
+                                 arguments: (3..<Int(argc)).map { String(cString: argv![$0]!) })
+        let (table, declaration) = try open(args)
+        let rc = api.pointee.declare_vtab(rawDb, declaration)
+        if rc != SQLITE_OK { throw db.error(rc) }
+        out!.pointee = makeVtab(table)
+        connected(table, args)
+        return SQLITE_OK
+    } catch {
+        return failConnect(errOut, error)
+    }
+}

@@ -30,6 +30,16 @@ final class CollectionOptionsTests: XCTestCase {
                                          IndexSpec(name: "user", path: path("$.user.id"))])
     }
 
+    /// What the scanner reads at every insert: the time path, then the category path.
+    func testPlacementPaths() throws {
+        XCTAssertEqual(try parse().placementPaths, [])
+        XCTAssertEqual(try parse("category = '$.app'").placementPaths, [path("$.app")])
+        XCTAssertEqual(try parse("category = '$.app'", "time = '$.ts'").placementPaths, [path("$.ts"), path("$.app")])
+        var options = try parse("time = '$.ts'")
+        options.timePath = nil
+        XCTAssertEqual(options.placementPaths, [])
+    }
+
     func testSpellings() throws {
         let options = try parse("  PARTITION\t=\n DAY ", "Time=\"$.t\"", "time_unit = s", "max_rows=1",
                                 "category = '$.\"it''s\"'", "index = \"n: $.\"\"a b\"\"\"")

@@ -17,12 +17,8 @@ extension ShardedCollection {
             guard !victims.isEmpty else { return 0 }
             statements.forget(shards: victims.map(\.number))
             var total: Int64 = 0
-            for s in victims {
-                total += try compress(s)
-                try store.setState(.compressed, shard: s.number)
-            }
-            for s in victims { s.state = .compressed }
-            catalogGeneration += 1
+            for s in victims { total += try compress(s) }
+            try catalog.change(victims, to: .compressed)
             return total
         }
     }
