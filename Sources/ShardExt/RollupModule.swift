@@ -6,7 +6,8 @@ import ShardCore
 // (`RollupTable`, "partials"), written by `shard_rollup_refresh` only.
 //
 // idxStr, from xBestIndex to xFilter: `<order>|<term>,<term>...` where order is `n`
-// (none), `a` or `d` (by bucket, ascending or descending), and each term is
+// (none asked: ascending all the same), `a` or `d` (by bucket, then group values,
+// ascending or descending; ORDER BY a prefix of those), and each term is
 // `<column>:<op>` with op one of eq gt ge lt le in, in argv order. Terms on `bucket`
 // and `bucket_ms` bound the buckets read (and prune shards by time); terms on group
 // columns become SQL on the group values inside each shard. SQLite tests every term
