@@ -62,6 +62,15 @@ final class RollupTests: XCTestCase {
              GROUP BY 1, 2 ORDER BY 1, 2
             """, args)
         XCTAssertEqual(got, want, "hot parts, \(context)")
+        // ORDER BY the bucket then the group, both descending, comes from the answer's
+        // own order (xBestIndex consumes it); in mixed directions SQLite sorts.
+        for (order, plainOrder) in [("bucket_ms DESC, type DESC", "1 DESC, 2 DESC"), ("bucket DESC, type", "1 DESC, 2")] {
+            let got = try db.query("SELECT bucket_ms, type, n FROM \(rollup) "
+                + (rollupWhere.isEmpty ? "" : "WHERE \(rollupWhere) ") + "ORDER BY \(order)", args)
+            let want = try db.query("SELECT \(bucketSQL), json_extract(doc, '$.type'), count(*) FROM plain "
+                + (plainWhere.isEmpty ? "" : "WHERE \(plainWhere) ") + "GROUP BY 1, 2 ORDER BY \(plainOrder)", args)
+            XCTAssertEqual(got, want, "ORDER BY \(order), \(context)")
+        }
     }
 
     func runSequence(seed: UInt64, options: String, steps: Int = 30) throws {
