@@ -1,9 +1,12 @@
 """What the process-level tests share: the built library, a connection with it
 loaded, children that run the same script, and the tally of checks."""
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import time
+import threading
 
 import apsw
 
@@ -77,3 +80,34 @@ class Tally:
     def info(self, text):
         print(f"      {text}")
         sys.stdout.flush()
+
+
+def copy_base(base, folder):
+    """A fresh copy of the folder that holds the database `base` (with its archive
+    files) in `folder`; returns the copy's path of the database."""
+    os.makedirs(folder)
+    for f in os.listdir(os.path.dirname(base)):
+        shutil.copy(os.path.join(os.path.dirname(base), f), folder)
+    return os.path.join(folder, os.path.basename(base))
+
+
+def run_killed(script, args, delay=None, done_within=120, exit_within=60):
+    """Runs `script args` as a child with stdin open and SIGKILLs it: `delay` seconds
+    after it started, or (delay None) once it printed `D ` (its work done; the
+    connection stays open, like a crash after it), exited on its own, or ran
+    `done_within` seconds. Returns (output lines, returncode)."""
+    p = spawn(script, args, stdin=True)
+    lines, started = [], threading.Event()
+    reader = threading.Thread(target=read_lines, args=(p.stdout, lines, started))
+    reader.start()
+    started.wait(60)
+    if delay is not None:
+        time.sleep(delay)
+    else:
+        deadline = time.time() + done_within
+        while not any(l.startswith("D ") for l in lines) and time.time() < deadline and p.poll() is None:
+            time.sleep(0.01)
+    p.send_signal(signal.SIGKILL)
+    p.wait(exit_within)
+    reader.join()
+    return lines, p.returncode

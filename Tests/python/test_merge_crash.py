@@ -41,10 +41,9 @@ import shutil
 import signal
 import sys
 import tempfile
-import threading
 import time
 
-from harness import Tally, connect, kill_at_progress, read_lines, spawn
+from harness import Tally, connect, copy_base, kill_at_progress, run_killed
 
 SELF = os.path.abspath(__file__)
 DAY = 86_400_000
@@ -114,33 +113,9 @@ def build_base(folder):
     return path
 
 
-def copy_base(base, folder):
-    os.makedirs(folder)
-    for f in os.listdir(os.path.dirname(base)):
-        shutil.copy(os.path.join(os.path.dirname(base), f), folder)
-    return os.path.join(folder, "m.db")
-
-
 def run_child(db, op, steps_every=0, kill_at=0, delay=None):
     """Returns (output lines, returncode)."""
-    p = spawn(SELF, [db, op, steps_every, kill_at], stdin=True)
-    lines, started = [], threading.Event()
-    reader = threading.Thread(target=read_lines, args=(p.stdout, lines, started))
-    reader.start()
-    started.wait(60)
-    if delay is not None:
-        time.sleep(delay)
-        p.send_signal(signal.SIGKILL)
-    else:
-        # Uninterrupted, or a progress kill the work ended before: wait for D (or the
-        # child's own kill), then kill (the connection stays open, like a crash after it).
-        deadline = time.time() + 300
-        while not any(l.startswith("D ") for l in lines) and time.time() < deadline and p.poll() is None:
-            time.sleep(0.01)
-        p.send_signal(signal.SIGKILL)
-    p.wait(120)
-    reader.join()
-    return lines, p.returncode
+    return run_killed(SELF, [db, op, steps_every, kill_at], delay, done_within=300, exit_within=120)
 
 
 def state(db, name):
