@@ -55,7 +55,10 @@ public final class ShardInfo {
     /// insert, an update, a delete, rows merged in), is written back with the
     /// counters, and jumps past every value used since the last commit when a partial
     /// rollback makes the shard count again. A rollup's partial aggregate of the shard
-    /// holds while the stamp it was built at is the shard's.
+    /// holds while the stamp it was built at is the shard's. It moves one step per row
+    /// inserted, updated or deleted, so `changes - rows` of a shard that takes no merged
+    /// rows stays the same exactly while only inserts come (a rollup's prefix of a hot
+    /// shard holds while it does, ShardExt/RollupPrefix.swift).
     public var changes: Int64 = 0
 
     public init(key: ShardKey, number: Int64, period: Period, rows: Int64 = 0, lastLocal: Int64 = 0,

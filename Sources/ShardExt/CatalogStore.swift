@@ -116,7 +116,7 @@ final class CatalogStore {
             WHERE s.num = ?1 AND h.merged_into IS NULL AND h.state = '\(ShardState.hot.rawValue)'
             """
         case .addRows: """
-            UPDATE \(shardsTable) SET rows = rows + ?2, changes = changes + 1,
+            UPDATE \(shardsTable) SET rows = rows + ?2, changes = changes + ?2,
               min_id = min(coalesce(min_id, ?3), ?3), max_id = max(coalesce(max_id, ?4), ?4),
               min_ts = min(coalesce(min_ts, ?5), ?5), max_ts = max(coalesce(max_ts, ?6), ?6)
             WHERE num = ?1
@@ -437,7 +437,9 @@ final class CatalogStore {
 
     func deleteShard(_ number: Int64) throws { try run(.deleteShard, [.int(number)]) }
 
-    /// Adds rows written behind the collection's back (the close-time flush) to a shard's counters.
+    /// Adds rows written behind the collection's back (the close-time flush) to a shard's
+    /// counters. Its stamp moves one step per row, as inserts move it: a rollup's prefix
+    /// (RollupPrefix.swift) tells inserts from other changes by the stamp and rows moving together.
     func addRows(shard number: Int64, count: Int64, ids: ClosedRange<Int64>, times: ClosedRange<Int64>) throws {
         try run(.addRows, [.int(number), .int(count), .int(ids.lowerBound), .int(ids.upperBound),
                            .int(times.lowerBound), .int(times.upperBound)])

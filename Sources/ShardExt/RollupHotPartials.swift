@@ -18,6 +18,8 @@ final class HotPartials {
     let shard: ShardInfo
     var stamp: Int64
     var sums: RollupAccumulator
+    /// Rows these parts held when they were last written as the shard's prefix (RollupPrefix.swift).
+    var persistedRows: Int64 = 0
 
     init(shard: ShardInfo, stamp: Int64, measures: [RollupMeasure]) {
         self.shard = shard

@@ -17,6 +17,8 @@ final class RollupTable {
     let scanPaths: [JSONPath]?
     /// Parts of the shards this connection is filling, by shard number.
     var hotShards: [Int64: HotPartials] = [:]
+    /// The shards whose parts were made from their prefix once (RollupPrefix.swift).
+    var resumed: [Int64: ObjectIdentifier] = [:]
     /// Buckets of the last answer: room for as many is made for the next.
     private var lastAnswer = 0
     /// See `statement(_:)`.
@@ -71,7 +73,7 @@ final class RollupTable {
 
     var partialsTable: String { "main." + SQLText.identifier(name + "_partials") }
     var builtTable: String { "main." + SQLText.identifier(name + "_built") }
-    static let shadowSuffixes = ["partials", "built"]
+    static let shadowSuffixes = ["partials", "built", "prefix"]
 
     /// Whether the shadow tables exist (the first refresh or upkeep step makes them).
     /// Read at every query and upkeep step, so from sqlite_schema by a statement kept
@@ -195,6 +197,8 @@ final class RollupTable {
         let unmark = try statement("DELETE FROM \(builtTable) WHERE shard = ?1")
         unmark.bind(1, source.number)
         try unmark.run()
+        try forgetPrefix(shard: source.number)
+        try forgetPrefix(shard: target.number)
         let mark = try statement("INSERT OR REPLACE INTO \(builtTable)(shard, stamp) VALUES (?1, ?2)")
         mark.bind(1, target.number)
         mark.bind(2, target.changes)
@@ -211,6 +215,7 @@ final class RollupTable {
             let stmt = try statement("UPDATE \(builtTable) SET kept = 1 WHERE shard = ?1")
             stmt.bind(1, s.number)
             try stmt.run()
+            try forgetPrefix(shard: s.number)
         }
     }
 
@@ -219,6 +224,7 @@ final class RollupTable {
         try forget(shard: s.number)
         if try buildFromHotParts(s) {
             try markBuilt(s)
+            try notePrefix(of: s)
             return
         }
         let select = wholeShard
@@ -255,6 +261,7 @@ final class RollupTable {
             }
         }
         try markBuilt(s)
+        try notePrefix(of: s)
     }
 
     private func markBuilt(_ s: ShardInfo) throws {
@@ -264,7 +271,7 @@ final class RollupTable {
         try mark.run()
     }
 
-    private func makeTables() throws {
+    func makeTables() throws {
         if try !hasPartials() {
             var columns = ["shard INTEGER NOT NULL", "b INTEGER NOT NULL"]
             columns += options.groups.indices.map { "g\($0)" }
@@ -277,9 +284,10 @@ final class RollupTable {
         }
     }
 
-    /// Deletes a shard's partials; returns the partial rows deleted.
+    /// Deletes a shard's partials (and its prefix, RollupPrefix.swift); returns the
+    /// partial rows deleted.
     @discardableResult
-    private func forget(shard: Int64) throws -> Int64 {
+    func forget(shard: Int64) throws -> Int64 {
         var rows: Int64 = 0
         for table in [partialsTable, builtTable] {
             let stmt = try statement("DELETE FROM \(table) WHERE shard = ?1")
@@ -287,6 +295,7 @@ final class RollupTable {
             try stmt.run()
             if table == partialsTable { rows = db.changes }
         }
+        try forgetPrefix(shard: shard)
         return rows
     }
 
@@ -342,7 +351,7 @@ final class RollupTable {
     /// xDestroy: the shadow tables go with the rollup.
     func dropShadowTables() throws {
         prepared = [:]
-        try db.exec("DROP TABLE IF EXISTS \(partialsTable); DROP TABLE IF EXISTS \(builtTable)")
+        try db.exec("DROP TABLE IF EXISTS \(partialsTable); DROP TABLE IF EXISTS \(builtTable); DROP TABLE IF EXISTS \(prefixTable)")
     }
 
     // MARK: - answering
@@ -371,7 +380,12 @@ final class RollupTable {
             guard hi >= tsLo, lo <= tsHi else { continue }
             if built[shard.number]?.stamp == shard.changes {
                 fromPartials.insert(shard.number)
-            } else if let sums = try hotParts(of: shard) ?? seedHotParts(shard, of: collection) {
+            } else if let sums = try hotParts(of: shard) {
+                try addHotParts(sums, tsLo, tsHi, query, into: &buckets)
+            } else if try addAfterPrefix(shard, built: built[shard.number], of: collection, conditions: conditions,
+                                         parameters: query.parameters, tsLo, tsHi, into: &buckets) {
+                fromPartials.insert(shard.number)   // its prefix's rows
+            } else if let sums = try seedHotParts(shard, of: collection) {
                 try addHotParts(sums, tsLo, tsHi, query, into: &buckets)
             } else {
                 try aggregate(shard, of: collection, select, tsLo, tsHi, query.parameters, into: &buckets)
@@ -444,7 +458,7 @@ final class RollupTable {
     /// Adds one row laid out as `RollupSelect`'s, from column `offset` on: to the entry
     /// of its bucket and group values, found by comparing them in place; values are
     /// made only for a new entry.
-    private func addRow(_ stmt: Statement, offset: Int32, into buckets: inout RollupBuckets) throws {
+    func addRow(_ stmt: Statement, offset: Int32, into buckets: inout RollupBuckets) throws {
         let groups = buckets.width
         var start = stmt.int64(offset)
         if !fixedWidth { start = options.bucket.start(of: start) }

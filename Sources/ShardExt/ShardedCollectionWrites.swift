@@ -27,7 +27,10 @@ extension ShardedCollection {
         shard.noteInsert(id: id, ts: p.ts)
         if shard.summary != nil { try upkeep.widenSummary(shard, doc: doc) }
         if upkeep.pending { try upkeep.afterWrite() }
+        // A new shard's rollups keep its parts from its first row (RollupPrefix.swift).
+        if shard.rows == 1 { try connectRollups() }
         feedRollups(shard, ts: p.ts, doc: doc)
+        if shard.changes & (RollupTable.prefixEvery - 1) == 0 { try persistRollupPrefixes(shard) }
         return id
     }
 
