@@ -29,6 +29,11 @@ What it does:
    rollup and of the collection (a, b) must be identical (the run stops otherwise).
 2. (a) again after 50,000 more rows in the last day, which are not built (that
    shard is aggregated at query time); the partials' bytes against the collection's.
+   Then (a) on a connection of its own (a dashboard) while the first keeps writing
+   into the last day: before each query the writer commits 100 more rows, so the
+   dashboard's catalog is stale at every query and it reads the hot shard's prefix
+   (docs/rollups.md) and the rows after it; against the same query on the writer's
+   connection and `GROUP BY` over the plain table of the same rows.
 3. count(*) of the whole collection against a plain table of the same rows
    (id INTEGER PRIMARY KEY, ts, doc; an index on ts), and against SQLite's own
    generate_series virtual table stepping as many rows (when the host has it): the
@@ -218,6 +223,49 @@ def timed(run, reps):
     return statistics.median(samples)
 
 
+def dashboard(folder, writer, rollup_sql, reps, last_day):
+    """(a) on a connection of its own while `writer` keeps writing into the last day:
+    medians over rounds of (100 rows committed by the writer, then one query), so that
+    every query finds the hot shard changed by another connection since its last."""
+    dash = connect(os.path.join(folder, "coll.db"))
+    plain_sql = ("SELECT strftime('%Y-%m-%d 00:00:00', ts / 1000, 'unixepoch'), json_extract(doc, '$.type') AS t, "
+                 "count(*), sum(json_extract(doc, '$.dur')) FROM plain GROUP BY 1, 2 ORDER BY 1, 2")
+    next_i = [50_000]
+
+    def write(n=100):
+        with writer:
+            for i in range(next_i[0], next_i[0] + n):
+                e = (last_day + (i % 50_000) * 1700 + 1, TYPES[i % 10][0], i % USERS, 2.5, "web", "US", "/y")
+                writer.execute("INSERT INTO events(doc) VALUES (?)", (doc(e),))
+                writer.execute("INSERT INTO plain(ts, doc) VALUES (?, ?)", (e[0], doc(e)))
+            next_i[0] += n
+
+    def norm(rows):
+        return [tuple(round(v, 6) if isinstance(v, float) else v for v in x) for x in rows]
+    write()
+    if norm(dash.execute(rollup_sql).fetchall()) != norm(writer.execute(plain_sql).fetchall()):
+        sys.exit("(a) on a dashboard's connection: the rollup and the plain table disagree")
+    samples = {"dashboard": [], "writer": []}
+    for _ in range(max(reps, 3) * 7):
+        for who, c in (("dashboard", dash), ("writer", writer)):
+            write()
+            t0 = time.perf_counter()
+            c.execute(rollup_sql).fetchall()
+            samples[who].append(time.perf_counter() - t0)
+    if norm(dash.execute(rollup_sql).fetchall()) != norm(writer.execute(plain_sql).fetchall()):
+        sys.exit("(a) on a dashboard's connection: the rollup and the plain table disagree")
+    t_plain = timed(lambda: writer.execute(plain_sql).fetchall(), max(1, reps // 2))
+    # What each query paid before the prefix: the last day's shard aggregated whole.
+    tbl = dash.execute("SELECT tbl FROM shard_list('events') ORDER BY period_start DESC, shard DESC LIMIT 1").fetchall()[0][0]
+    whole_sql = (f'SELECT ts - ts % 86400000, json_extract(doc, \'$.type\'), count(*), sum(json_extract(doc, \'$.dur\')) '
+                 f'FROM "{tbl}" GROUP BY 1, 2')
+    t_whole = timed(lambda: dash.execute(whole_sql).fetchall(), reps)
+    day_rows = writer.execute("SELECT count(*) FROM plain WHERE ts >= ?", (last_day,)).fetchall()[0][0]
+    dash.close()
+    return {"dashboard": statistics.median(samples["dashboard"]), "writer": statistics.median(samples["writer"]),
+            "plain": t_plain, "rows": day_rows, "whole": t_whole}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=3_000_000)
@@ -309,6 +357,8 @@ def main():
         partial_bytes = coll_bytes = None
     conn.execute("DELETE FROM plain WHERE ts >= ?", (last_day,))
     conn.execute("INSERT INTO plain(ts, doc) SELECT ts, doc FROM events WHERE ts >= ?", (last_day,))
+    log("timing (a) on a dashboard's connection beside a writer")
+    dash = dashboard(folder, conn, rollup_sql, args.reps, last_day)
     t_count = timed(lambda: conn.execute("SELECT count(*) FROM events").fetchall(), args.reps)
     t_plain = timed(lambda: conn.execute("SELECT count(*) FROM plain").fetchall(), args.reps)
     n_rows = conn.execute("SELECT count(*) FROM events").fetchall()[0][0]
@@ -336,6 +386,11 @@ def main():
         print(f"\n`count(*)` of {n_rows:,} rows: collection {f(t_count)}, plain table {f(t_plain)} "
               f"({t_count / t_plain:.1f}x)" + (f"; SQLite's own `generate_series` virtual table, as many rows: {f(t_series)} "
               f"(the collection {t_count / t_series:.2f}x it)" if t_series else "") + ".")
+        print(f"\n(a) on a dashboard's own connection while another writes into the last day (100 rows committed "
+              f"before each query; the last day holds {dash['rows']:,} rows): {f(dash['dashboard'])}, on the writer's "
+              f"connection {f(dash['writer'])}, `GROUP BY` over the plain table of the same rows {f(dash['plain'])} "
+              f"({dash['plain'] / dash['dashboard']:.0f}x the dashboard). Without the prefix, each such query aggregated the "
+              f"last day's shard whole: {f(dash['whole'])} for that statement alone.")
         print(f"\nIngest of {min(args.ingest, args.events):,} rows in one `INSERT ... SELECT` (CPU, medians of {args.reps}): "
               f"collection {f(ing['collection'])}, with a daily rollup of five measures {f(ing['with rollup'])} "
               f"({ing['with rollup'] / ing['collection']:.2f}x), plain table with an index on ts {f(ing['plain'])} "
@@ -343,6 +398,8 @@ def main():
     else:
         for name, n, tr, tc, td in rows:
             print(f"{name:45} {n:6} rollup {f(tr):>10}  collection {f(tc):>10}  duckdb {f(td) if td else '-':>10}")
+        print(f"(a) dashboard beside a writer {f(dash['dashboard'])}, writer {f(dash['writer'])}, "
+              f"plain GROUP BY {f(dash['plain'])}, the last day whole {f(dash['whole'])} (last day {dash['rows']:,} rows)")
         print(f"count(*): collection {f(t_count)}, plain {f(t_plain)} ({t_count / t_plain:.1f}x), "
               f"generate_series {f(t_series) if t_series else '-'}")
         print(f"ingest: collection {f(ing['collection'])}, with rollup {f(ing['with rollup'])} "

@@ -11,6 +11,11 @@ A base WAL database holds `ev USING shards(partition = day, time = '$.ts')` with
 
     r USING shards_rollup(source = ev, bucket = '1 day', group = '$.k',
                           measure = 'n: count', measure = 's: sum($.v)', measure = 'u: distinct($.u)')
+    h USING shards_rollup(source = ev, bucket = '1 day', group = '$.k',
+                          measure = 'n: count', measure = 's: sum($.v)')
+
+(h has no sketch, so the writer keeps its parts of the hot shard in memory and writes
+them as the shard's prefix about every 1,024 rows: docs/rollups.md).
 
 Operations, each in a child process (this file, `--child`) that SIGKILLs itself
 from an SQLite progress handler after a random number of VM steps:
@@ -18,9 +23,13 @@ from an SQLite progress handler after a random number of VM steps:
     refresh: SELECT shard_rollup_refresh('r')
     writes:  days 21 to 25 inserted 300 rows a transaction (upkeep builds partials
              as it goes), printing `T n` after each commit.
+    hot:     2,400 rows into day 21 alone, 300 a transaction (prefixes of the hot
+             shard are written in them), printing `T n` after each commit.
 
-After each kill the parent reopens and checks: integrity_check is ok; the rollup
-equals GROUP BY over the collection (n, s; u exact below 256 distinct values);
+After each kill the parent reopens and checks: integrity_check is ok; each rollup
+equals GROUP BY over the collection (n, s; u exact below 256 distinct values), on a
+connection that never wrote (which reads h's prefix of the hot shard) and, for h,
+after 1,100 more rows into the hot shard (a new prefix, resumed from the old one);
 then shard_rollup_refresh runs to the end and the answer is still equal.
 
 Prints one line per check and a final `N passed, M failed`; exits 1 on failure.
@@ -44,6 +53,7 @@ GROUP_BY = """SELECT ts - ts % 86400000, json_extract(doc, '$.k'), count(*), sum
                      count(DISTINCT json_extract(doc, '$.u'))
                 FROM ev GROUP BY 1, 2 ORDER BY 1, 2"""
 ROLLUP = "SELECT bucket_ms, k, n, s, u FROM r ORDER BY bucket_ms, k"
+HOT = "SELECT bucket_ms, k, n, s FROM h ORDER BY bucket_ms, k"
 
 
 def docs(day_from, day_to):
@@ -55,12 +65,21 @@ def docs(day_from, day_to):
     return out
 
 
+def hot_docs(first, last):
+    """Rows first..last-1 of day 21, all in one shard."""
+    rng = random.Random(first)
+    return [{"ts": T0 + 20 * DAY + i * 30_000, "k": f"k{i % 5}", "v": rng.randint(0, 99), "u": rng.randint(0, 60)}
+            for i in range(first, last)]
+
+
 def build_base(path):
     conn = connect(path)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("CREATE VIRTUAL TABLE ev USING shards(partition = day, time = '$.ts')")
     conn.execute("CREATE VIRTUAL TABLE r USING shards_rollup(source = ev, bucket = '1 day', group = '$.k', "
                  "measure = 'n: count', measure = 's: sum($.v)', measure = 'u: distinct($.u)')")
+    conn.execute("CREATE VIRTUAL TABLE h USING shards_rollup(source = ev, bucket = '1 day', group = '$.k', "
+                 "measure = 'n: count', measure = 's: sum($.v)')")
     with conn:
         conn.execute("SELECT count(shard_insert('ev', value)) FROM json_each(?)", (json.dumps(docs(0, 20)),))
     conn.close()
@@ -73,7 +92,7 @@ def child(path, op, kill_at):
     if op == "refresh":
         conn.execute("SELECT shard_rollup_refresh('r')").fetchall()
     else:
-        rows = docs(20, 25)
+        rows = docs(20, 25) if op == "writes" else hot_docs(0, 2400)
         for n, i in enumerate(range(0, len(rows), 300)):
             with conn:
                 for d in rows[i:i + 300]:
@@ -87,8 +106,23 @@ def check(t, path, label):
     t.check(f"{label}: integrity", conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)])
     want = conn.execute(GROUP_BY).fetchall()
     t.check(f"{label}: rollup equals GROUP BY", conn.execute(ROLLUP).fetchall() == want)
+    hot_want = [row[:4] for row in want]
+    t.check(f"{label}: h equals GROUP BY", conn.execute(HOT).fetchall() == hot_want)
+    prefixes = conn.execute("SELECT count(*) FROM sqlite_schema WHERE name = 'h_prefix'").fetchall()[0][0]
+    if prefixes:
+        t.info(f"{label}: h's prefixes {conn.execute('SELECT shard, rows FROM h_prefix').fetchall()}")
+    # More rows into the hot shard: the writer resumes from the prefix and writes the next.
+    writer = connect(path)
+    with writer:
+        for d in hot_docs(2400, 3500):
+            writer.execute("INSERT INTO ev(doc) VALUES (?)", (json.dumps(d),))
+    want = conn.execute(GROUP_BY).fetchall()
+    t.check(f"{label}: h equals GROUP BY after more rows", conn.execute(HOT).fetchall() == [row[:4] for row in want])
+    t.check(f"{label}: the writer's too", writer.execute(HOT).fetchall() == [row[:4] for row in want])
+    writer.close()
     conn.execute("SELECT shard_rollup_refresh('r')").fetchall()
     t.check(f"{label}: after a full refresh too", conn.execute(ROLLUP).fetchall() == want)
+    t.check(f"{label}: h after a full refresh too", conn.execute(HOT).fetchall() == [row[:4] for row in want])
     built = conn.execute("SELECT count(*) FROM r_built").fetchall()[0][0] if conn.execute(
         "SELECT count(*) FROM sqlite_schema WHERE name = 'r_built'").fetchall()[0][0] else 0
     conn.close()
@@ -111,13 +145,13 @@ def main():
     with tempfile.TemporaryDirectory() as folder:
         base = os.path.join(folder, "base.db")
         build_base(base)
-        for op in ("refresh", "writes"):
+        for op in ("refresh", "writes", "hot"):
             for round_ in range(2 if args.quick else 5):
                 path = os.path.join(folder, f"{op}-{round_}.db")
                 for suffix in ("", "-wal"):
                     if os.path.exists(base + suffix):
                         shutil.copy(base + suffix, path + suffix)
-                kill_at = rng.randint(1, 110 if op == "refresh" else 1150)
+                kill_at = rng.randint(1, {"refresh": 110, "writes": 1150, "hot": 1900}[op])
                 p = spawn(SELF, [path, op, kill_at])
                 out, err = p.communicate(timeout=600)
                 killed = p.returncode == -9

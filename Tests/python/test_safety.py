@@ -484,6 +484,62 @@ def e2_defensive_mode_guards_every_table_at_every_moment(E, folder):
     check(one(fresh, "SELECT count(*) FROM sqlite_schema WHERE name LIKE 'ev%'") == 0, "DROP TABLE under defensive mode")
 
 
+@case
+def e3_rollup_prefix_guarded_and_checked(E, folder):
+    """A rollup's prefix of the hot shard (docs/rollups.md): defensive mode refuses
+    every write to its shadow tables, and a prefix tampered with (defensive mode off)
+    gives the right answer or an error, never a wrong answer."""
+    path = os.path.join(folder, "db")
+    conn = E.open_(path)
+    conn.execute("CREATE VIRTUAL TABLE ev USING shards(time='$.ts', partition=day);"
+                 "CREATE VIRTUAL TABLE r USING shards_rollup(source=ev, group='$.type', measure='n: count', measure='v: sum($.v)')")
+    conn.execute("WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 1099) "
+                 "INSERT INTO ev(doc) SELECT json_object('ts', 1736121600000 + i * 1000, 'type', 't' || (i % 5), 'v', i) FROM n")
+    check(one(conn, "SELECT count(*) FROM r_prefix") == 1, "a prefix was written")
+    rollup = "SELECT bucket_ms, type, n, v FROM r ORDER BY 1, 2"
+    group_by = ("SELECT ts - ts % 86400000, json_extract(doc, '$.type'), count(*), sum(json_extract(doc, '$.v')) "
+                "FROM ev GROUP BY 1, 2 ORDER BY 1, 2")
+    reader = E.open_(path)
+    check(reader.execute(rollup) == conn.execute(group_by), "the reader's answer")
+    reader.close()
+    conn.close()
+    for i, tamper in enumerate(["UPDATE r_prefix SET bound = bound - 1", "UPDATE r_prefix SET bound = bound + 5",
+                                "UPDATE r_prefix SET bound = 'x'", "UPDATE r_prefix SET rows = rows + 1",
+                                "UPDATE r_prefix SET rows = 0", "UPDATE r_built SET stamp = stamp - 1",
+                                "UPDATE r_partials SET n = n + 1 WHERE rowid = 1", "DELETE FROM r_partials WHERE rowid = 1",
+                                "UPDATE r_prefix SET shard = shard + 1", "DELETE FROM r_built"]):
+        copy = os.path.join(folder, f"t{i}.db")
+        shutil.copy(path, copy)
+        c = E.open_(copy)
+        c.execute(tamper)
+        want = c.execute(group_by)
+        c.close()
+        other = E.open_(copy)
+        try:
+            got = other.execute(rollup)
+            check(got == want, f"{tamper}: a wrong answer {got[:3]}")
+        except SQLError:
+            pass   # an error is allowed
+        other.close()
+
+    fresh = E.open_(path)
+    fresh.defensive()
+    for t in ("r_prefix", "r_partials", "r_built"):
+        for sql in [f"DELETE FROM {t}", f"UPDATE {t} SET rowid = rowid", f"DROP TABLE {t}", f"INSERT INTO {t} DEFAULT VALUES"]:
+            try:
+                fresh.execute(sql)
+            except SQLError:
+                continue
+            raise Failure(f"defensive mode let through: {sql}")
+    check(fresh.execute(rollup) == fresh.execute(group_by), "answers under defensive mode")
+    fresh.execute("WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 1099) "
+                  "INSERT INTO ev(doc) SELECT json_object('ts', 1736122800000 + i * 1000, 'type', 'u', 'v', i) FROM n")
+    check(one(fresh, "SELECT rows FROM r_prefix") == 2048, "the prefix moved on under defensive mode")
+    check(fresh.execute(rollup) == fresh.execute(group_by), "answers after")
+    fresh.execute("DROP TABLE r")
+    check(one(fresh, "SELECT count(*) FROM sqlite_schema WHERE name LIKE 'r!_%' ESCAPE '!'") == 0, "DROP TABLE takes the prefix")
+
+
 # MARK: - unbounded
 
 @case
