@@ -380,7 +380,7 @@ final class RollupTable {
             guard hi >= tsLo, lo <= tsHi else { continue }
             if built[shard.number]?.stamp == shard.changes {
                 fromPartials.insert(shard.number)
-            } else if let sums = try hotParts(of: shard) {
+            } else if let sums = hotParts(of: shard) {
                 try addHotParts(sums, tsLo, tsHi, query, into: &buckets)
             } else if try addAfterPrefix(shard, built: built[shard.number], of: collection, conditions: conditions,
                                          parameters: query.parameters, tsLo, tsHi, into: &buckets) {
