@@ -42,6 +42,13 @@ final class RollupPrefixTests: XCTestCase {
             }
         }
 
+        /// Between `begin` and `end`: a number of documents in `n` inserted on `db`.
+        mutating func batch(_ db: TestDatabase, _ n: ClosedRange<Int>, begin: String = "BEGIN", end: String = "COMMIT") throws {
+            try db.exec(begin)
+            try insert(db, Int.random(in: n, using: &rng))
+            try db.exec(end)
+        }
+
         /// Some u of day `today`'s documents, or nil.
         mutating func someU(_ db: TestDatabase) throws -> Int64? {
             let lo = RollupPrefixTests.t0 + today * RollupPrefixTests.day
@@ -92,9 +99,7 @@ final class RollupPrefixTests: XCTestCase {
             switch Int.random(in: 0..<14, using: &m.rng) {
             case 0, 1:
                 what = "inserts in a transaction"
-                try w.exec("BEGIN")
-                try m.insert(w, Int.random(in: 1...1_200, using: &m.rng))
-                try w.exec("COMMIT")
+                try m.batch(w, 1...1_200)
             case 2:
                 what = "inserts one by one"
                 try m.insert(w, Int.random(in: 1...5, using: &m.rng))
@@ -118,21 +123,16 @@ final class RollupPrefixTests: XCTestCase {
                 m.nextU = u
             case 6:
                 what = "a savepoint rolled back"
-                try w.exec("BEGIN")
-                try m.insert(w, Int.random(in: 1...600, using: &m.rng))
+                try m.batch(w, 1...600, end: "")
                 let u = m.nextU
-                try w.exec("SAVEPOINT s")
-                try m.insert(w, Int.random(in: 900...1_300, using: &m.rng))
-                try w.exec("ROLLBACK TO s")
+                try m.batch(w, 900...1_300, begin: "SAVEPOINT s", end: "ROLLBACK TO s")
                 m.nextU = u
                 try m.insert(w, Int.random(in: 0...1_100, using: &m.rng))
                 try check(w, "inside the transaction after ROLLBACK TO, seed \(seed)")
                 try w.exec("RELEASE s; COMMIT")
             case 7:
                 what = "a savepoint released"
-                try w.exec("BEGIN; SAVEPOINT s")
-                try m.insert(w, Int.random(in: 900...1_300, using: &m.rng))
-                try w.exec("RELEASE s; COMMIT")
+                try m.batch(w, 900...1_300, begin: "BEGIN; SAVEPOINT s", end: "RELEASE s; COMMIT")
             case 8:
                 what = "the reader's own inserts"
                 try m.insert(r, Int.random(in: 1...30, using: &m.rng))
@@ -160,9 +160,7 @@ final class RollupPrefixTests: XCTestCase {
     func testTamperedPrefixIsNotUsed() throws {
         let (w, r) = try open()
         var m = Writes(rng: DifferentialTests.SplitMix64(state: 7))
-        try w.exec("BEGIN")
-        try m.insert(w, 1_100)
-        try w.exec("COMMIT")
+        try m.batch(w, 1_100...1_100)
         try m.insert(w, 10)
         XCTAssertEqual(try w.int("SELECT count(*) FROM hot_prefix"), 1)
         let shard = try w.int("SELECT shard FROM hot_prefix")
@@ -205,16 +203,12 @@ final class RollupPrefixTests: XCTestCase {
     func testRowsBelowTheBoundWrittenLaterAreCounted() throws {
         let (w, r) = try open()
         var m = Writes(rng: DifferentialTests.SplitMix64(state: 9))
-        try w.exec("BEGIN")
-        try m.insert(w, 1_100)
-        try w.exec("COMMIT")
+        try m.batch(w, 1_100...1_100)
         let firstBound = try w.int("SELECT bound FROM hot_prefix")
         // Ids reserved by another connection, as a buffered writer's block is (CatalogStore.reserveIds).
         let reserved = try r.int("SELECT last_local FROM e_shards") + 1
         try r.exec("UPDATE e_shards SET last_local = last_local + 10")
-        try w.exec("BEGIN")
-        try m.insert(w, 1_100)
-        try w.exec("COMMIT")
+        try m.batch(w, 1_100...1_100)
         try check(r, "before")
         let shard = try w.int("SELECT num FROM e_shards")
         XCTAssertGreaterThan(try w.int("SELECT bound FROM hot_prefix"), firstBound, "the writer resumed from the prefix")
