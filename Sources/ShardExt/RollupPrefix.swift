@@ -64,10 +64,7 @@ extension RollupTable {
         try makeTables()
         try forget(shard: s.number)
         try writeParts(sums, shard: s.number)
-        let mark = try statement("INSERT INTO \(builtTable)(shard, stamp) VALUES (?1, ?2)")
-        mark.bind(1, s.number)
-        mark.bind(2, s.changes)
-        try mark.run()
+        try markBuilt(s)
         try notePrefix(of: s)
     }
 

@@ -264,7 +264,7 @@ final class RollupTable {
         try notePrefix(of: s)
     }
 
-    private func markBuilt(_ s: ShardInfo) throws {
+    func markBuilt(_ s: ShardInfo) throws {
         let mark = try statement("INSERT INTO \(builtTable)(shard, stamp) VALUES (?1, ?2)")
         mark.bind(1, s.number)
         mark.bind(2, s.changes)

@@ -29,7 +29,10 @@ again by itself. A case opens a fresh database and drives one surface:
   rollups    shards_rollup with generated options (buckets, groups, measures,
              valid and broken), generated queries on it interleaved with writes,
              shard_rollup_refresh and lifecycle calls; a rollup's count must equal
-             the collection's count(*) while nothing was dropped
+             the collection's count(*) while nothing was dropped; now and then a
+             rollup without sketches and 1,100 rows into one day (the writer writes
+             the hot shard's prefix), then an update, a delete or a rollback, and a
+             second connection's counts per bucket and type must be GROUP BY's
   concurrent a writer, a dropper or merger and a reader, three processes at once on
              one WAL database for about two seconds (generated options, buffering,
              lifecycle call); no acknowledged row may be lost (but what a drop's
@@ -616,6 +619,8 @@ def case_rollups(ctx):
             v = r.choice([gen_scalar(r), "'2025-01-01'", "'2025'", "1735689600000", "NULL", "'click'"])
             rhs = f"({v}, {gen_scalar(r)})" if op == "IN" else f"{v} AND {gen_scalar(r)}" if op == "BETWEEN" else str(v)
             ctx.sql(c, f"SELECT * FROM r WHERE {col} {op} {rhs} ORDER BY {r.choice(['bucket', 'bucket_ms DESC', 'n', '1'])}")
+    if not dropped and r.random() < 0.25:
+        hot_prefix_round(ctx, c)
     # A generated rollup may have no count measure `n`, or a group column named n
     # (a path ending in .n): the documents are counted through the valid one only.
     if not dropped and options == valid:
@@ -624,6 +629,41 @@ def case_rollups(ctx):
         if total is not None and counted is not None and total[0][0] != counted[0][0]:
             ctx.problem(f"rollup counts {counted[0][0]} documents, the collection {total[0][0]}")
     ctx.sql(c, "DROP TABLE r")
+
+
+def hot_prefix_round(ctx, c):
+    """A rollup without sketches (the writer keeps the hot shard's parts and writes
+    them as its prefix about every 1,024 rows), 1,100 generated rows into one day,
+    then a change; another connection, which reads the prefix, must count what
+    GROUP BY counts, per bucket and type."""
+    r = ctx.r
+    if ctx.sql(c, "CREATE VIRTUAL TABLE h USING shards_rollup(source = ev, bucket = '1 day', group = '$.type', "
+                  "measure = 'n: count', measure = 's: sum($.n)', measure = 'lo: min($.n)')") is None:
+        return
+    day = 1736121600000 + r.randint(0, 3) * 86_400_000
+    docs = [json.dumps({"ts": day + i * 60_000 + r.randint(0, 59_999),
+                        "type": gen_value(r) if r.random() < 0.05 else r.choice(["click", "view", "buy"]),
+                        "n": gen_value(r) if r.random() < 0.05 else r.randint(-5, 500)}) for i in range(1_100)]
+    ctx.sql(c, "INSERT INTO ev(doc) SELECT value FROM json_each(?)", (json.dumps(docs),))
+    change = r.choice(["none", "update", "delete", "rollback", "more"])
+    if change == "update":
+        ctx.sql(c, "UPDATE ev SET doc = json_set(doc, '$.type', 'upd') WHERE id = (SELECT min(id) FROM ev WHERE ts >= ?)", (day,))
+    elif change == "delete":
+        ctx.sql(c, "DELETE FROM ev WHERE id = (SELECT min(id) FROM ev WHERE ts >= ?)", (day,))
+    elif change == "rollback":
+        ctx.sql(c, "BEGIN")
+        ctx.sql(c, "INSERT INTO ev(doc) SELECT value FROM json_each(?)", (json.dumps(docs),))
+        ctx.sql(c, "ROLLBACK")
+    elif change == "more":
+        ctx.sql(c, "INSERT INTO ev(doc) SELECT value FROM json_each(?)", (json.dumps(docs[:1_000]),))
+    reader = ctx.open("db")
+    got = ctx.sql(reader, "SELECT bucket_ms, type, n FROM h ORDER BY 1, 2")
+    want = ctx.sql(reader, "SELECT ts - ((ts % 86400000) + 86400000) % 86400000, json_extract(doc, '$.type'), count(*) FROM ev "
+                                "GROUP BY 1, 2 ORDER BY 1, 2")
+    if got is not None and want is not None and got != want:
+        ctx.problem(f"after 1,100 rows and {change}: the rollup's counts on another connection differ from GROUP BY "
+                    f"({len(got)} and {len(want)} rows, first {[x for x in got if x not in want][:2]} / {[x for x in want if x not in got][:2]})")
+    ctx.sql(c, "DROP TABLE h")
 
 
 # MARK: - concurrent lifecycle
