@@ -151,7 +151,7 @@ def main():
                 for suffix in ("", "-wal"):
                     if os.path.exists(base + suffix):
                         shutil.copy(base + suffix, path + suffix)
-                kill_at = rng.randint(1, {"refresh": 110, "writes": 1150, "hot": 1900}[op])
+                kill_at = rng.randint(1, {"refresh": 110, "writes": 1150, "hot": 1600}[op])
                 p = spawn(SELF, [path, op, kill_at])
                 out, err = p.communicate(timeout=600)
                 killed = p.returncode == -9
