@@ -196,8 +196,9 @@ struct BitWriter {
     }
 }
 
-/// Reads what BitWriter wrote, through a 64-bit buffer refilled a byte at a time;
-/// nil past the end.
+/// Reads what BitWriter wrote, through a 64-bit buffer refilled with all the whole
+/// bytes it has room for (one 8-byte load away from the end, a byte at a time near
+/// it); nil past the end. Bits above `held` are always zero.
 struct BitReader {
     private let buffer: UnsafeRawBufferPointer
     private var next = 0          // the next byte to load
@@ -207,6 +208,15 @@ struct BitReader {
     init(_ buffer: UnsafeRawBufferPointer) { self.buffer = buffer }
 
     @inline(__always) private mutating func refill() {
+        if held <= 56 && next + 8 <= buffer.count {
+            let room = (64 - held) >> 3       // whole bytes that fit: 1 to 8
+            let loaded = UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: next, as: UInt64.self))
+            let kept = room == 8 ? loaded : loaded & ((1 << (room << 3)) - 1)
+            word |= kept << held
+            held += room << 3
+            next += Int(room)
+            return
+        }
         while held <= 56 && next < buffer.count {
             word |= UInt64(buffer[next]) << held
             held += 8
@@ -248,6 +258,28 @@ struct BitReader {
     @inline(__always) mutating func rice(k: UInt64, limit: UInt64) -> UInt64? {
         guard let q = unary(limit: limit >> k), let low = bits(k) else { return nil }
         return q << k | low
+    }
+
+    /// `rice(k:limit:)` then `unary(limit:)`, the pair a sparse distinct entry is made
+    /// of: read from the loaded word in a few instructions when both lie whole in it
+    /// (nearly always), else by the two calls.
+    @inline(__always) mutating func riceThenUnary(k: UInt64, limit: UInt64, unaryLimit: UInt64) -> (UInt64, UInt64)? {
+        if held < 57 { refill() }
+        let q = UInt64((~word).trailingZeroBitCount)
+        let low = q + 1
+        if low + k < held {
+            let rest = word &>> (low + k)
+            let ones = UInt64((~rest).trailingZeroBitCount)
+            let used = low + k + ones + 1
+            if used <= held, q <= limit >> k, ones <= unaryLimit {
+                let value = q << k | (word &>> low) & ((1 << k) &- 1)
+                word = used == 64 ? 0 : word &>> used
+                held -= used
+                return (value, ones)
+            }
+        }
+        guard let value = rice(k: k, limit: limit), let ones = unary(limit: unaryLimit) else { return nil }
+        return (value, ones)
     }
 
     /// Whether only the zero bits that pad the last byte are left.

@@ -13,18 +13,23 @@ final class RollupTests: XCTestCase {
     /// Rows of the rollup and of the plain table's GROUP BY, for one filter.
     func compare(_ db: TestDatabase, rollup: String, bucketSQL: String, where rollupWhere: String = "",
                  plainWhere: String = "", _ args: [Value] = [], context: String) throws {
-        let got = try db.query("SELECT bucket_ms, type, n, dur, a, lo, hi, users, p50, bucket FROM \(rollup) "
+        let got = try db.query("SELECT bucket_ms, type, n, dur, a, lo, hi, users, p50, bucket, users_state, p50_state FROM \(rollup) "
             + (rollupWhere.isEmpty ? "" : "WHERE \(rollupWhere) ") + "ORDER BY bucket_ms, type", args)
         let x = "json_extract(doc, '$.dur')"
         let want = try db.query("""
             SELECT \(bucketSQL) AS b, json_extract(doc, '$.type') AS type, count(*), sum(\(x)), avg(\(x)), min(\(x)), max(\(x)),
-                   count(DISTINCT json_extract(doc, '$.user')), json_group_array(\(x)), strftime('%Y-%m-%d %H:%M:%S', (\(bucketSQL)) / 1000, 'unixepoch')
+                   count(DISTINCT json_extract(doc, '$.user')), json_group_array(\(x)), strftime('%Y-%m-%d %H:%M:%S', (\(bucketSQL)) / 1000, 'unixepoch'),
+                   shards_distinct_state(json_extract(doc, '$.user')), shards_quantile_state(\(x))
               FROM plain \(plainWhere.isEmpty ? "" : "WHERE \(plainWhere)")
              GROUP BY 1, 2 ORDER BY 1, 2
             """, args)
         XCTAssertEqual(got.count, want.count, "bucket count, \(context)")
         for (g, w) in zip(got, want) {
             XCTAssertEqual(Array(g[0...3]) + [g[5], g[6], g[7], g[9]], Array(w[0...3]) + [w[5], w[6], w[7], w[9]], context)
+            // A sketch's state depends only on the values it saw: the state a rollup hands
+            // out (one shard's as stored, or several merged) is that of the bucket's values.
+            XCTAssertEqual(g[10], w[10], "users_state, \(context)")
+            XCTAssertEqual(g[11], w[11], "p50_state, \(context)")
             switch (g[4], w[4]) {
             case (.real(let x), .real(let y)): XCTAssertEqual(x, y, accuracy: abs(y) * 1e-12, "avg, \(context)")
             default: XCTAssertEqual(g[4], w[4], "avg, \(context)")
