@@ -278,7 +278,7 @@ public struct DistinctSketch: Equatable, Sendable {
         let index = Int(truncatingIfNeeded: h >> UInt64(64 - precision))
         let rest = h << UInt64(precision)
         let rank = rest == 0 ? UInt8(64 - precision + 1) : UInt8(rest.leadingZeroBitCount + 1)
-        if rank > r[index] { r[index] = rank }
+        r[index] = max(r[index], rank)   // no branch: whether it rises is a coin toss
     }
 
     /// The dense register a sparse entry sets: the same as `setRegister` of its hash.
@@ -290,7 +290,7 @@ public struct DistinctSketch: Equatable, Sendable {
         let rank = low != 0
             ? UInt8(low.leadingZeroBitCount - (32 - Int(extra)) + 1)
             : UInt8(extra + (e & 0x3F))
-        if rank > r[index] { r[index] = rank }
+        r[index] = max(r[index], rank)   // no branch: whether it rises is a coin toss
     }
 
     /// Linear counting over the sparse form's 2^25 registers, `n` of them set.
@@ -451,7 +451,7 @@ public struct DistinctSketch: Equatable, Sendable {
             guard let (gap, ones) = bits.riceThenUnary(k: k, limit: indexes, unaryLimit: maxRank - 1), i == 0 || gap > 0 else {
                 return false
             }
-            index += gap
+            index &+= gap   // both below 2^26: the check below is exact
             guard index < indexes else { return false }
             body(UInt32(truncatingIfNeeded: index << 6 | (ones + 1)))
         }
