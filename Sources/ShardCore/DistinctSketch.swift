@@ -493,7 +493,7 @@ public struct DistinctSketch: Equatable, Sendable {
         let head = magic.count + 1
         guard bytes.count == head + 1 + denseBytes + SketchCoding.checksumBytes,
               bytes[head] == Form.dense.rawValue else { return nil }
-        var r = try SketchCoding.Reader(bytes, magic: magic, version: version, name: name)
+        var r = try open(bytes)
         _ = r.byte()
         guard let body = r.bytes(denseBytes), r.atEnd, denseBodyIsValid(body) else {
             throw ShardError("not a \(name)")
@@ -524,7 +524,8 @@ public struct DistinctSketch: Equatable, Sendable {
     }
 
     /// Whether every packed register is a rank the dense form can hold (at most 50):
-    /// a byte of at most 63 reaches 128 plus 77 exactly when it is 51 or more.
+    /// 77 added to a byte of at most 63 sets its high bit exactly when the byte is 51
+    /// or more, and never carries into the next.
     private static func denseBodyIsValid(_ body: UnsafeRawBufferPointer) -> Bool {
         let over = (128 - UInt64(64 - precision + 2)) &* lowBits
         var seen: UInt64 = 0
