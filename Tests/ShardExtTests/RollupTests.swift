@@ -331,6 +331,30 @@ final class RollupTests: XCTestCase {
         }
     }
 
+    /// A sketch's state is read when its measure is asked for: a damaged one fails the
+    /// queries that read it (its measure, or its state merged), never misread; the other
+    /// measures of its bucket still answer.
+    func testADamagedStateFailsOnlyWhatReadsIt() throws {
+        let db = try TestDatabase()
+        try db.exec("CREATE VIRTUAL TABLE e USING shards(time = '$.t', partition = day)")
+        for i in 0..<600 {
+            try db.exec("INSERT INTO e(doc) VALUES (?)", [.text("{\"t\":\(1736121600000 + Int64(i % 3) * 86_400_000 + Int64(i)),\"u\":\(i),\"d\":\(i % 50)}")])
+        }
+        try db.exec("CREATE VIRTUAL TABLE r USING shards_rollup(source = e, bucket = 'day', measure = 'n: count', "
+            + "measure = 'users: distinct($.u)', measure = 'p: quantile($.d, 0.5)')")
+        XCTAssertGreaterThan(try db.int("SELECT shard_rollup_refresh('r')"), 0)
+        let before = try db.query("SELECT bucket, n, users, p FROM r")
+        XCTAssertEqual(try db.int("SELECT shards_distinct(users_state) FROM r"), 600)
+        // The first day's distinct state damaged: one byte changed, so its checksum fails.
+        try db.exec("UPDATE r_partials SET c0 = CAST(substr(c0, 1, 40) || CASE WHEN substr(c0, 41, 1) = x'00' THEN x'01' ELSE x'00' END "
+            + "|| substr(c0, 42) AS BLOB) WHERE b = 1736121600000")
+        XCTAssertEqual(try db.int("SELECT count(*) FROM r_partials WHERE b = 1736121600000 AND typeof(c0) = 'blob'"), 1)
+        XCTAssertEqual(try db.query("SELECT bucket, n, p FROM r"), before.map { [$0[0], $0[1], $0[3]] })
+        db.expectError("SELECT users FROM r", contains: "not a shards distinct state")
+        db.expectError("SELECT shards_distinct(users_state) FROM r", contains: "not a shards distinct state")
+        XCTAssertEqual(try db.query("SELECT bucket, users FROM r WHERE bucket >= '2025-01-07'"), Array(before.dropFirst()).map { [$0[0], $0[2]] })
+    }
+
     func testDroppingTheSourceFirstNamesIt() throws {
         let db = try TestDatabase()
         try db.exec("CREATE VIRTUAL TABLE e USING shards(time = '$.t')")
