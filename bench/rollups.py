@@ -36,6 +36,7 @@ What it does:
 4. (first, before the rest) Ingest: the first --ingest events (200,000) inserted in
    one INSERT ... SELECT into a collection, into one with a daily rollup of five
    measures (count, sum, min, max, avg), and into a plain table; CPU time, medians.
+   `--only-ingest` runs this alone (the same rows: the first of --events events).
 
 The machine is shared and noisy: the ratios of one run are the result.
 """
@@ -67,15 +68,16 @@ def ms(y, m, d=1):
     return calendar.timegm((y, m, d, 0, 0, 0)) * 1000
 
 
-def generate(n, seed):
-    """Events over YEAR in time order, with a little jitter (late ones)."""
+def generate(n, seed, first=None):
+    """Events over YEAR in time order, with a little jitter (late ones); only the
+    `first` of them when given (the same ones)."""
     rng = random.Random(seed)
     names = [t for t, _ in TYPES]
     weights = [w for _, w in TYPES]
     start, end = ms(YEAR, 1), ms(YEAR + 1, 1)
     step = (end - start) / n
     out = []
-    for i in range(n):
+    for i in range(n if first is None else min(first, n)):
         ts = int(start + i * step + rng.random() * step)
         if rng.random() < 0.01:
             ts = max(start, ts - rng.randint(0, 3 * DAY))
@@ -218,6 +220,19 @@ def timed(run, reps):
     return statistics.median(samples)
 
 
+def ingest_line(ing, rows, reps, markdown):
+    """The ingest comparison's result, a sentence (markdown) or a line."""
+    def f(s):
+        return f"{s * 1000:.2f} ms" if s < 10 else f"{s:.1f} s"
+    if not markdown:
+        return (f"ingest: collection {f(ing['collection'])}, with rollup {f(ing['with rollup'])} "
+                f"({ing['with rollup'] / ing['collection']:.2f}x), plain {f(ing['plain'])}")
+    return (f"Ingest of {rows:,} rows in one `INSERT ... SELECT` (CPU, medians of {reps}): "
+            f"collection {f(ing['collection'])}, with a daily rollup of five measures {f(ing['with rollup'])} "
+            f"({ing['with rollup'] / ing['collection']:.2f}x), plain table with an index on ts {f(ing['plain'])} "
+            f"(collection {ing['collection'] / ing['plain']:.2f}x, with the rollup {ing['with rollup'] / ing['plain']:.2f}x).")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=3_000_000)
@@ -225,14 +240,18 @@ def main():
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--folder", default=None, help="working folder (default: a temporary one)")
     ap.add_argument("--ingest", type=int, default=200_000, help="rows of the ingest comparison")
+    ap.add_argument("--only-ingest", action="store_true", help="run only the ingest comparison (4.)")
     ap.add_argument("--markdown", action="store_true")
     args = ap.parse_args()
     folder = args.folder or tempfile.mkdtemp(prefix="bench-rollups-")
     log = (lambda *a: print(*a, file=sys.stderr)) if args.markdown else print
     log(f"generating {args.events:,} events")
-    events = generate(args.events, args.seed)
+    events = generate(args.events, args.seed, args.ingest if args.only_ingest else None)
     log(f"ingest: {min(args.ingest, len(events)):,} rows, with and without a rollup")
     ing = ingest(folder, events[:args.ingest], args.reps)
+    if args.only_ingest:
+        print(ingest_line(ing, min(args.ingest, args.events), args.reps, args.markdown))
+        return
     log("loading the collection")
     conn, load_s, built, refresh_s = load(folder, events)
     log(f"  {load_s:.1f} s, partials of {built} shards in {refresh_s:.1f} s; loading DuckDB")
@@ -336,17 +355,13 @@ def main():
         print(f"\n`count(*)` of {n_rows:,} rows: collection {f(t_count)}, plain table {f(t_plain)} "
               f"({t_count / t_plain:.1f}x)" + (f"; SQLite's own `generate_series` virtual table, as many rows: {f(t_series)} "
               f"(the collection {t_count / t_series:.2f}x it)" if t_series else "") + ".")
-        print(f"\nIngest of {min(args.ingest, args.events):,} rows in one `INSERT ... SELECT` (CPU, medians of {args.reps}): "
-              f"collection {f(ing['collection'])}, with a daily rollup of five measures {f(ing['with rollup'])} "
-              f"({ing['with rollup'] / ing['collection']:.2f}x), plain table with an index on ts {f(ing['plain'])} "
-              f"(collection {ing['collection'] / ing['plain']:.2f}x, with the rollup {ing['with rollup'] / ing['plain']:.2f}x).")
+        print("\n" + ingest_line(ing, min(args.ingest, args.events), args.reps, True))
     else:
         for name, n, tr, tc, td in rows:
             print(f"{name:45} {n:6} rollup {f(tr):>10}  collection {f(tc):>10}  duckdb {f(td) if td else '-':>10}")
         print(f"count(*): collection {f(t_count)}, plain {f(t_plain)} ({t_count / t_plain:.1f}x), "
               f"generate_series {f(t_series) if t_series else '-'}")
-        print(f"ingest: collection {f(ing['collection'])}, with rollup {f(ing['with rollup'])} "
-              f"({ing['with rollup'] / ing['collection']:.2f}x), plain {f(ing['plain'])}")
+        print(ingest_line(ing, min(args.ingest, args.events), args.reps, False))
 
 
 if __name__ == "__main__":
