@@ -21,8 +21,12 @@ final class RollupTable {
     private var lastAnswer = 0
     /// See `statement(_:)`.
     private var prepared: [String: Statement] = [:]
-    /// The measures' values of the row `inserted` reads (kept to spare an allocation a row).
-    var scratch: [RollupValue] = []
+    /// `scanPaths`, each distinct path once, for a row the insert's pass did not read.
+    lazy var ownReads: DocumentReads? = scanPaths.map { paths in
+        var reads = DocumentReads(first: [])
+        reads.add(paths)
+        return reads
+    }
     /// The measures' kinds, read at every row of an answer.
     private lazy var kinds = options.measures.map(\.kind)
     /// Whether a bucket is a fixed width of ms (else the partials' b is a day, folded into months).
