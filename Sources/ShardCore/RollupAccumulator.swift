@@ -67,9 +67,29 @@ public struct RollupAccumulator {
         /// Adds a value read from a document; false for text, an object or an array
         /// (SQLite reads text as a number by its own rules), or when the sum cannot be kept.
         mutating func add(read v: ScannedValue) -> Bool {
-            if case .text = v { return false }
-            guard let value = RollupValue(read: v) else { return false }
-            return add(value, count: 1)
+            switch v {
+            case .missing, .null: return true
+            case .integer(let x): guard add(integer: x) else { return false }
+            case .real(let x): guard add(real: x) else { return false }
+            case .bool(let b): guard add(integer: b ? 1 : 0) else { return false }
+            case .text, .complex: return false
+            }
+            count += 1
+            return true
+        }
+
+        /// min or max of the values taken, a value read from a document; false for an
+        /// object or an array.
+        mutating func take(read v: ScannedValue, min: Bool) -> Bool {
+            switch (v, extreme) {
+            case (.missing, _), (.null, _): return true
+            case (.real(let x), .real(let e)): if min ? x < e : e < x { extreme = .real(x) }
+            case (.integer(let x), .integer(let e)): if min ? x < e : e < x { extreme = .integer(x) }
+            default:
+                guard let value = RollupValue(read: v) else { return false }
+                take(value, min: min)
+            }
+            return true
         }
 
         /// min or max of the values taken, in SQLite's order (NULL is none).
@@ -149,10 +169,13 @@ public struct RollupAccumulator {
         let groups = positions.count &- valued
         var i = last
         if i < 0 || keys[i].bucket != bucket || !same(i, values, positions, groups) {
-            for g in 0..<groups { if case .complex = values[positions[g]] { return false } }
-            let hash = RollupBuckets.hash(bucket: bucket) { h in
-                for g in 0..<groups { RollupValue.hash(read: values[positions[g]], into: &h) }
+            var h = Hasher()
+            h.combine(bucket)
+            for g in 0..<groups {
+                if case .complex = values[positions[g]] { return false }
+                RollupValue.hash(read: values[positions[g]], into: &h)
             }
+            let hash = h.finalize()
             if let found = find(hash, { keys[$0].bucket == bucket && same($0, values, positions, groups) }) {
                 i = found
             } else {
@@ -168,12 +191,8 @@ public struct RollupAccumulator {
             switch kinds[m] {
             case .count: continue
             case .sum, .avg: guard sums[base &+ m].add(read: values[positions[groups &+ slots[m]]]) else { return false }
-            case .min:
-                guard let v = RollupValue(read: values[positions[groups &+ slots[m]]]) else { return false }
-                sums[base &+ m].take(v, min: true)
-            case .max:
-                guard let v = RollupValue(read: values[positions[groups &+ slots[m]]]) else { return false }
-                sums[base &+ m].take(v, min: false)
+            case .min: guard sums[base &+ m].take(read: values[positions[groups &+ slots[m]]], min: true) else { return false }
+            case .max: guard sums[base &+ m].take(read: values[positions[groups &+ slots[m]]], min: false) else { return false }
             case .distinct, .quantile: return false
             }
         }
@@ -312,9 +331,9 @@ extension RollupValue {
     /// Whether this value equals (as GROUP BY compares) the one made of `v`, without
     /// making it.
     func equals(read v: ScannedValue) -> Bool {
-        if case .text(let t) = v {
+        if case .text(var t) = v {
             guard case .text(let mine) = self, mine.count == t.utf8.count else { return false }
-            return mine.elementsEqual(t.utf8)
+            return t.withUTF8 { read in mine.withUnsafeBufferPointer { read.elementsEqual($0) } }
         }
         guard let value = RollupValue(read: v) else { return false }
         return self == value

@@ -67,7 +67,7 @@ final class ShardedCollection {
         self.schema = schema
         self.name = name
         self.options = options
-        insertScan = InsertScan(placement: options.placementPaths)
+        insertScan = InsertScan(placement: options.placementPaths, schema: schema)
         self.catalog = CollectionCatalog(store: CatalogStore(db: db, schema: schema, name: name), name: name,
                                          options: options)
         self.statements = CollectionStatements(db: db)
