@@ -108,6 +108,11 @@ public struct RollupAccumulator {
     /// The entries (a bucket and its group values), in the order first added: their
     /// keys, hashes, row counts and parts (measure m of entry i at i * measures + m).
     private var keys: [RollupKey] = []
+    /// The entries' buckets and group values again, flat (entry i's group g at
+    /// i * width + g), compared at every row.
+    private var buckets: [Int64] = []
+    private var groupValues: [RollupValue] = []
+    private var width = 0
     private var hashes: [Int] = []
     private var counts: [Int64] = []
     private var sums: [Part] = []
@@ -168,7 +173,7 @@ public struct RollupAccumulator {
     public mutating func add(bucket: Int64, read values: [ScannedValue], at positions: [Int]) -> Bool {
         let groups = positions.count &- valued
         var i = last
-        if i < 0 || keys[i].bucket != bucket || !same(i, values, positions, groups) {
+        if i < 0 || buckets[i] != bucket || !same(i, values, positions, groups) {
             var h = Hasher()
             h.combine(bucket)
             for g in 0..<groups {
@@ -176,7 +181,7 @@ public struct RollupAccumulator {
                 RollupValue.hash(read: values[positions[g]], into: &h)
             }
             let hash = h.finalize()
-            if let found = find(hash, { keys[$0].bucket == bucket && same($0, values, positions, groups) }) {
+            if let found = find(hash, { buckets[$0] == bucket && same($0, values, positions, groups) }) {
                 i = found
             } else {
                 i = append(RollupKey(bucket: bucket, groups: (0..<groups).map { RollupValue(read: values[positions[$0]])! }),
@@ -201,7 +206,8 @@ public struct RollupAccumulator {
 
     /// Whether entry i's group values are those read (as GROUP BY compares them).
     @inline(__always) private func same(_ i: Int, _ values: [ScannedValue], _ positions: [Int], _ groups: Int) -> Bool {
-        for g in 0..<groups where !keys[i].groups[g].equals(read: values[positions[g]]) { return false }
+        let first = i &* width
+        for g in 0..<groups where !groupValues[first &+ g].equals(read: values[positions[g]]) { return false }
         return true
     }
 
@@ -259,7 +265,10 @@ public struct RollupAccumulator {
             for e in 0..<i { place(e, hashes[e]) }
         }
         place(i, hash)
+        if i == 0 { width = key.groups.count }
         keys.append(key)
+        buckets.append(key.bucket)
+        groupValues.append(contentsOf: key.groups)
         hashes.append(hash)
         counts.append(0)
         sums.append(contentsOf: repeatElement(Part(), count: kinds.count))
@@ -333,7 +342,12 @@ extension RollupValue {
     func equals(read v: ScannedValue) -> Bool {
         if case .text(var t) = v {
             guard case .text(let mine) = self, mine.count == t.utf8.count else { return false }
-            return t.withUTF8 { read in mine.withUnsafeBufferPointer { read.elementsEqual($0) } }
+            return t.withUTF8 { read in
+                mine.withUnsafeBufferPointer { mine in
+                    for j in 0..<read.count where read[j] != mine[j] { return false }
+                    return true
+                }
+            }
         }
         guard let value = RollupValue(read: v) else { return false }
         return self == value

@@ -18,10 +18,10 @@ final class InsertScan {
     }
 
     /// A rollup fed by the insert, and where its paths' values are in a pass's.
-    /// (Unowned: the connection holds the rollup, and drops it only by a change of its
-    /// rollups, which makes the list again before it is used.)
+    /// Unowned, and unchecked: the connection holds every rollup it lists until its
+    /// rollups change, and a feed is used only while they have not (`feeds(_:)`).
     struct Feed {
-        unowned let rollup: RollupTable
+        unowned(unsafe) let rollup: RollupTable
         let positions: [Int]
     }
 

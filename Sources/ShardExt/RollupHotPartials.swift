@@ -61,10 +61,14 @@ extension RollupTable {
     /// they hold up to the row before, or new ones from the shard's first row; nil when
     /// none can be kept.
     private func hotParts(taking shard: ShardInfo) -> HotPartials? {
+        if let h = lastHot, h.shard === shard, h.stamp == shard.changes &- 1 { return h }
         guard scanPaths != nil else { return nil }
         let n = shard.number
         if let h = hotShards[n] {
-            if h.shard === shard && h.stamp == shard.changes &- 1 { return h }
+            if h.shard === shard && h.stamp == shard.changes &- 1 {
+                lastHot = h
+                return h
+            }
             hotShards[n] = nil
         }
         // Only from the shard's first row: then they cover all of it.
@@ -72,6 +76,7 @@ extension RollupTable {
         if hotShards.count >= Self.hotShardsKept, let any = hotShards.keys.min() { hotShards[any] = nil }
         let h = HotPartials(shard: shard, stamp: shard.changes &- 1, measures: options.measures)
         hotShards[n] = h
+        lastHot = h
         return h
     }
 

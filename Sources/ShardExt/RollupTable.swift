@@ -16,7 +16,10 @@ final class RollupTable {
     /// the measures' (RollupHotPartials.swift); nil when the measures cannot be kept so.
     let scanPaths: [JSONPath]?
     /// Parts of the shards this connection is filling, by shard number.
-    var hotShards: [Int64: HotPartials] = [:]
+    var hotShards: [Int64: HotPartials] = [:] { didSet { lastHot = nil } }
+    /// The parts the last insert extended, one of `hotShards` (any change of them
+    /// forgets it): the next insert, mostly into the same shard, finds them here.
+    var lastHot: HotPartials?
     /// Buckets of the last answer: room for as many is made for the next.
     private var lastAnswer = 0
     /// See `statement(_:)`.
