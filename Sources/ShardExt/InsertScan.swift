@@ -18,8 +18,9 @@ final class InsertScan {
     }
 
     /// A rollup fed by the insert, and where its paths' values are in a pass's.
-    /// Unowned, and unchecked: the connection holds every rollup it lists until its
-    /// rollups change, and a feed is used only while they have not (`feeds(_:)`).
+    /// Unowned, and unchecked: the connection holds every rollup it lists (and the
+    /// rollup its connection) until xDisconnect takes it out of `rollups`, which moves
+    /// `rollupsChanges`; a feed is used only while that has not moved (`feeds(_:)`).
     struct Feed {
         unowned(unsafe) let rollup: RollupTable
         let positions: [Int]
