@@ -3,8 +3,7 @@
 import os
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
-# SHARDS_LIB points a benchmark at another build (a before/after in one sitting).
-LIB = os.environ.get("SHARDS_LIB") or os.path.join(ROOT, ".build", "release", "libShardExt")
+LIB = os.path.join(ROOT, ".build", "release", "libShardExt")
 
 YEAR = 2024
 

@@ -39,6 +39,15 @@ What it does:
    `--only-ingest` runs this alone (the same rows: the first of --events events).
 
 The machine is shared and noisy: the ratios of one run are the result.
+
+To iterate on one query, or to compare two builds on the same files:
+
+    .venv-rollups/bin/python bench/rollups.py --events 300000 --folder /tmp/b --reuse --only c,d
+    .venv-rollups/bin/python bench/rollups.py ... --lib /other/checkout/.build/release/libShardExt
+
+`--only` times only the queries named by their letters (and skips 2 to 4, which
+write to the collection); `--reuse` opens the coll.db and duck.db that an earlier run
+made in --folder from the same --events and --seed (it makes them when there are none).
 """
 import argparse
 import calendar
@@ -62,6 +71,7 @@ APPS = ["web", "ios", "android", "api"]
 COUNTRIES = ["US", "DE", "FR", "GB", "JP", "BR", "IN", "CA", "NL", "SE"]
 USERS = 100_000
 DAY = 86_400_000
+lib = LIB   # --lib
 
 
 def ms(y, m, d=1):
@@ -97,7 +107,7 @@ def doc(e):
 def connect(path):
     conn = apsw.Connection(path)
     conn.enable_load_extension(True)
-    conn.load_extension(LIB)
+    conn.load_extension(lib)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA cache_size = -262144")
@@ -222,8 +232,7 @@ def timed(run, reps):
 
 def ingest_line(ing, rows, reps, markdown):
     """The ingest comparison's result, a sentence (markdown) or a line."""
-    def f(s):
-        return f"{s * 1000:.2f} ms" if s < 10 else f"{s:.1f} s"
+    f = fmt
     if not markdown:
         return (f"ingest: collection {f(ing['collection'])}, with rollup {f(ing['with rollup'])} "
                 f"({ing['with rollup'] / ing['collection']:.2f}x), plain {f(ing['plain'])}")
@@ -242,21 +251,52 @@ def main():
     ap.add_argument("--ingest", type=int, default=200_000, help="rows of the ingest comparison")
     ap.add_argument("--only-ingest", action="store_true", help="run only the ingest comparison (4.)")
     ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--only", default=None, help="letters of the queries to time, e.g. c,d (skips 2 to 4)")
+    ap.add_argument("--reuse", action="store_true", help="open the databases an earlier run made in --folder")
+    ap.add_argument("--lib", default=LIB, help="the extension to load (default: this checkout's release build)")
     args = ap.parse_args()
+    global lib
+    lib = args.lib
+    if args.reuse and not args.folder:
+        sys.exit("--reuse needs --folder")
     folder = args.folder or tempfile.mkdtemp(prefix="bench-rollups-")
+    os.makedirs(folder, exist_ok=True)
     log = (lambda *a: print(*a, file=sys.stderr)) if args.markdown else print
-    log(f"generating {args.events:,} events")
-    events = generate(args.events, args.seed, args.ingest if args.only_ingest else None)
-    log(f"ingest: {min(args.ingest, len(events)):,} rows, with and without a rollup")
-    ing = ingest(folder, events[:args.ingest], args.reps)
     if args.only_ingest:
-        print(ingest_line(ing, min(args.ingest, args.events), args.reps, args.markdown))
+        log(f"generating the first {args.ingest:,} of {args.events:,} events")
+        events = generate(args.events, args.seed, args.ingest)
+        ing = ingest(folder, events, args.reps)
+        print(ingest_line(ing, len(events), args.reps, args.markdown))
         return
-    log("loading the collection")
-    conn, load_s, built, refresh_s = load(folder, events)
-    log(f"  {load_s:.1f} s, partials of {built} shards in {refresh_s:.1f} s; loading DuckDB")
-    duck = load_duckdb(folder, events)
-    del events
+    # Written once both databases are loaded, removed before anything writes to them.
+    marker, made_by = os.path.join(folder, "loaded.txt"), f"{args.events} {args.seed}\n"
+    reused = args.reuse and os.path.exists(marker) and open(marker).read() == made_by
+    ing = None
+    if reused:
+        log(f"reusing the databases of {args.events:,} events in {folder}")
+        import duckdb
+        conn, load_s, built, refresh_s = connect(os.path.join(folder, "coll.db")), 0.0, 0, 0.0
+        duck = duckdb.connect(os.path.join(folder, "duck.db"))
+    else:
+        if os.path.exists(marker):
+            os.remove(marker)
+        for name in ("coll.db", "coll.db-wal", "coll.db-shm"):
+            if os.path.exists(os.path.join(folder, name)):
+                os.remove(os.path.join(folder, name))
+        log(f"generating {args.events:,} events")
+        events = generate(args.events, args.seed)
+        if not args.only:
+            log(f"ingest: {min(args.ingest, len(events)):,} rows, with and without a rollup")
+            ing = ingest(folder, events[:args.ingest], args.reps)
+        log("loading the collection")
+        conn, load_s, built, refresh_s = load(folder, events)
+        log(f"  {load_s:.1f} s, partials of {built} shards in {refresh_s:.1f} s; loading DuckDB")
+        duck = load_duckdb(folder, events)
+        del events
+        with open(marker, "w") as f:
+            f.write(made_by)
+    if ing is None and not args.only:
+        sys.exit("the full run measures ingest: run it without --reuse, or time queries with --only")
 
     week, week_end = ms(YEAR, 6, 3), ms(YEAR, 6, 10)
     month, month_end = ms(YEAR, 3), ms(YEAR, 4)
@@ -291,6 +331,9 @@ def main():
          f"SELECT date_trunc('day', ts), quantile_cont(dur, 0.95) FROM ev WHERE ts >= make_timestamp({month * 1000}) "
          f"AND ts < make_timestamp({month_end * 1000}) GROUP BY 1 ORDER BY 1", False),
     ]
+    if args.only:
+        letters = {f"({x.strip()})" for x in args.only.split(",")}
+        queries = [q for q in queries if q[0].split()[0] in letters]
     rows = []
     for name, rollup_sql, coll_sql, duck_sql, exact in queries:
         r = conn.execute(rollup_sql).fetchall()
@@ -304,6 +347,9 @@ def main():
         tc = timed(lambda: conn.execute(coll_sql).fetchall(), max(1, args.reps // 2))
         td = timed(lambda: duck.execute(duck_sql).fetchall(), args.reps)
         rows.append((name, len(r), tr, tc, td))
+    if args.only:
+        return report_queries(rows, args)
+    os.remove(marker)   # what follows writes to the collection
     # (a) again while the last day holds 50,000 more rows, not built: that shard is
     # aggregated at query time.
     last_day = ms(YEAR, 12, 31)
@@ -338,17 +384,12 @@ def main():
         t_series = None
     assert n_rows == conn.execute("SELECT count(*) FROM plain").fetchall()[0][0]
 
-    def f(s):
-        return f"{s * 1000:.2f} ms" if s < 10 else f"{s:.1f} s"
+    f = fmt
     if args.markdown:
         print(f"{args.events:,} events over {YEAR}, `partition = day`; medians of {args.reps} rounds; load {load_s:.0f} s; "
               f"`shard_rollup_refresh` of the three rollups: {built} shards in {refresh_s:.1f} s.\n")
-        print("| query | rows | rollup | GROUP BY through the collection | DuckDB | collection ÷ rollup | DuckDB ÷ rollup |")
-        print("|---|---:|---:|---:|---:|---:|---:|")
-        for name, n, tr, tc, td in rows:
-            dd = f(td) if td else "–"
-            ratio = f"{td / tr:.2f}x" if td else "–"
-            print(f"| {name} | {n} | {f(tr)} | {f(tc)} | {dd} | {tc / tr:.1f}x | {ratio} |")
+    report_queries(rows, args)
+    if args.markdown:
         if partial_bytes:
             print(f"\nPartials of the three rollups: {partial_bytes / 1e6:.1f} MB, "
                   f"{100 * partial_bytes / coll_bytes:.2f}% of the collection's {coll_bytes / 1e6:.0f} MB.")
@@ -357,12 +398,27 @@ def main():
               f"(the collection {t_count / t_series:.2f}x it)" if t_series else "") + ".")
         print("\n" + ingest_line(ing, min(args.ingest, args.events), args.reps, True))
     else:
-        for name, n, tr, tc, td in rows:
-            print(f"{name:45} {n:6} rollup {f(tr):>10}  collection {f(tc):>10}  duckdb {f(td) if td else '-':>10}")
         print(f"count(*): collection {f(t_count)}, plain {f(t_plain)} ({t_count / t_plain:.1f}x), "
               f"generate_series {f(t_series) if t_series else '-'}")
         print(ingest_line(ing, min(args.ingest, args.events), args.reps, False))
 
+
+def fmt(s):
+    return f"{s * 1000:.2f} ms" if s < 10 else f"{s:.1f} s"
+
+
+def report_queries(rows, args):
+    """The timed queries: a markdown table, or a line each."""
+    if args.markdown:
+        print("| query | rows | rollup | GROUP BY through the collection | DuckDB | collection ÷ rollup | DuckDB ÷ rollup |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        for name, n, tr, tc, td in rows:
+            dd = fmt(td) if td else "–"
+            ratio = f"{td / tr:.2f}x" if td else "–"
+            print(f"| {name} | {n} | {fmt(tr)} | {fmt(tc)} | {dd} | {tc / tr:.1f}x | {ratio} |")
+    else:
+        for name, n, tr, tc, td in rows:
+            print(f"{name:45} {n:6} rollup {fmt(tr):>10}  collection {fmt(tc):>10}  duckdb {fmt(td) if td else '-':>10}")
 
 if __name__ == "__main__":
     main()

@@ -97,6 +97,11 @@ public enum RollupPart: Equatable, Sendable {
     /// distinct and quantile: the part's sketch (from its serialized state).
     case distinct(DistinctSketch)
     case quantile(QuantileSketch)
+    /// distinct and quantile as a shard's row gave it: the state's bytes, read only
+    /// when the part is combined with another or answered, and handed out unchanged
+    /// as the `<measure>_state` column (a month of daily states goes to
+    /// `shards_distinct` as stored, which checks and merges each once).
+    case stored([UInt8])
 
     /// Adds another part of the same measure.
     public mutating func combine(_ other: RollupPart, kind: RollupMeasure.Kind) throws {
@@ -116,6 +121,10 @@ public enum RollupPart: Equatable, Sendable {
             self = .null
             a.merge(b)
             self = .quantile(a)
+        case (.stored, _), (_, .stored):
+            var read = try self.read(kind: kind)
+            try read.combine(try other.read(kind: kind), kind: kind)
+            self = read
         default:
             throw ShardError("internal error: rollup parts of different kinds")
         }
@@ -134,6 +143,16 @@ public enum RollupPart: Equatable, Sendable {
         }
     }
 
+    /// A stored state as the sketch of its measure; any other part as it is.
+    func read(kind: RollupMeasure.Kind) throws -> RollupPart {
+        guard case .stored(let bytes) = self else { return self }
+        switch kind {
+        case .distinct: return .distinct(try bytes.withUnsafeBytes { try DistinctSketch(serialized: $0) })
+        case .quantile: return .quantile(try bytes.withUnsafeBytes { try QuantileSketch(serialized: $0) })
+        default: throw ShardError("internal error: a stored state for a measure without one")
+        }
+    }
+
     /// Stands in while a sketch is merged in place (no copy of its storage).
     static let null = RollupPart.extreme(.null)
 
@@ -149,6 +168,10 @@ public enum RollupPart: Equatable, Sendable {
         case .quantile(let q):
             guard case .quantile(let at) = kind, let v = try q.quantile(at) else { return .null }
             return .real(v)
+        case .stored(let bytes):
+            // A distinct state's estimate is read without making its sketch.
+            if kind == .distinct { return .integer(try bytes.withUnsafeBytes { try DistinctSketch.estimate(serialized: $0) }) }
+            return try read(kind: kind).result(kind: kind)
         }
     }
 
@@ -157,6 +180,7 @@ public enum RollupPart: Equatable, Sendable {
         switch self {
         case .distinct(let d): d.serialized()
         case .quantile(let q): q.serialized()
+        case .stored(let bytes): bytes
         default: nil
         }
     }

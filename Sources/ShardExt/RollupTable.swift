@@ -473,32 +473,27 @@ final class RollupTable {
         if i >= 0 {
             buckets.add(i, count: count)
             for m in kinds.indices {
-                try buckets.combine(i, m, try part(kinds[m], stmt, col))
+                try buckets.combine(i, m, part(kinds[m], stmt, col))
                 col += Int32(RollupSelect.width(kinds[m]))
             }
             return
         }
-        // A part that cannot be read fails the whole answer: no half-made entry is left.
         buckets.append(hash: hash, bucket: start, count: count)
         for g in 0..<groups { buckets.append(group: rollupValue(stmt.value(offset + Int32(1 + g)))) }
         for m in kinds.indices {
-            buckets.append(part: try part(kinds[m], stmt, col))
+            buckets.append(part: part(kinds[m], stmt, col))
             col += Int32(RollupSelect.width(kinds[m]))
         }
     }
 
-    /// A measure's part from the statement's columns from `col` on.
-    @inline(__always) private func part(_ kind: RollupMeasure.Kind, _ stmt: Statement, _ col: Int32) throws -> RollupPart {
+    /// A measure's part from the statement's columns from `col` on (a sketch's state
+    /// as stored: it is read when combined or answered).
+    @inline(__always) private func part(_ kind: RollupMeasure.Kind, _ stmt: Statement, _ col: Int32) -> RollupPart {
         switch kind {
         case .count: return .sum(count: 0, total: .null)
         case .sum, .avg: return .sum(count: stmt.int64(col), total: rollupValue(stmt.value(col + 1)))
         case .min, .max: return .extreme(rollupValue(stmt.value(col)))
-        case .distinct:
-            let bytes = stmt.blob(col) ?? []
-            return .distinct(try bytes.withUnsafeBytes { try DistinctSketch(serialized: $0) })
-        case .quantile:
-            let bytes = stmt.blob(col) ?? []
-            return .quantile(try bytes.withUnsafeBytes { try QuantileSketch(serialized: $0) })
+        case .distinct, .quantile: return .stored(stmt.blob(col) ?? [])
         }
     }
 }
