@@ -16,15 +16,22 @@ final class RollupTable {
     /// the measures' (RollupHotPartials.swift); nil when the measures cannot be kept so.
     let scanPaths: [JSONPath]?
     /// Parts of the shards this connection is filling, by shard number.
-    var hotShards: [Int64: HotPartials] = [:]
+    var hotShards: [Int64: HotPartials] = [:] { didSet { lastHot = nil } }
+    /// The parts the last insert extended, one of `hotShards` (any change of them
+    /// forgets it): the next insert, mostly into the same shard, finds them here.
+    var lastHot: HotPartials?
     /// The shards whose parts were made from their prefix once (RollupPrefix.swift).
     var resumed: [Int64: ObjectIdentifier] = [:]
     /// Buckets of the last answer: room for as many is made for the next.
     private var lastAnswer = 0
     /// See `statement(_:)`.
     private var prepared: [String: Statement] = [:]
-    /// The measures' values of the row `inserted` reads (kept to spare an allocation a row).
-    var scratch: [RollupValue] = []
+    /// `scanPaths`, each distinct path once, for a row the insert's pass did not read.
+    lazy var ownReads: DocumentReads? = scanPaths.map { paths in
+        var reads = DocumentReads(first: [])
+        reads.add(paths)
+        return reads
+    }
     /// The measures' kinds, read at every row of an answer.
     private lazy var kinds = options.measures.map(\.kind)
     /// Whether a bucket is a fixed width of ms (else the partials' b is a day, folded into months).

@@ -9,7 +9,7 @@ extension ShardedCollection {
         // the catalog is looked at only when a new block of ids is reserved.
         let buffered = options.buffer > 0
         if !buffered || transaction.catalogStale { try readyToWrite() }
-        let p = try place(doc: doc, explicitTs: explicitTs, checkedByInsert: !buffered)
+        let (p, read) = try placeReading(doc: doc, explicitTs: explicitTs, checkedByInsert: !buffered)
         if buffered { return try writer.bufferInsert(doc: doc, p) }
         let (key, found) = route(p)
         let shard = try found ?? createShard(key, containing: p.ts)
@@ -28,8 +28,11 @@ extension ShardedCollection {
         if shard.summary != nil { try upkeep.widenSummary(shard, doc: doc) }
         if upkeep.pending { try upkeep.afterWrite() }
         // A new shard's rollups keep its parts from its first row (RollupPrefix.swift).
+        // Connecting one moves `Connection.rollupsChanges`: this row's pass was made
+        // without it, so `feedRollups` has each rollup read the document itself, and the
+        // next insert's pass reads for every rollup connected now (`InsertScan`).
         if shard.rows == 1 { try connectRollups() }
-        feedRollups(shard, ts: p.ts, doc: doc)
+        feedRollups(shard, ts: p.ts, doc: doc, read: read)
         if shard.changes & (RollupTable.prefixEvery - 1) == 0 { try persistRollupPrefixes(shard) }
         return id
     }
