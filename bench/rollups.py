@@ -38,7 +38,21 @@ What it does:
    measures (count, sum, min, max, avg), and into a plain table; CPU time, medians.
 
 The machine is shared and noisy: the ratios of one run are the result.
+
+For iterating on the rollup's answer path (and comparing two builds on one file):
+
+    .venv/bin/python bench/rollups.py --events 300000 --folder /tmp/br --reuse --rollup-only
+    .venv/bin/python bench/rollups.py --events 300000 --folder /tmp/br --reuse --rollup-only \
+        --lib ../base/.build/release/libShardExt
+
+--folder keeps coll.db there; --reuse opens the coll.db an earlier run left in that
+folder for the same --events and --seed (recorded in bench.json) instead of generating
+and loading again (the 50,000 rows of step 2, and the count(*) step, then run in a
+transaction rolled back, so the file stays as loaded). --rollup-only times the rollup
+side of each query only (no DuckDB, no ingest; each exact answer is still checked
+against the collection's GROUP BY once). --lib loads another build of the extension.
 """
+import json
 import argparse
 import calendar
 import csv
@@ -92,19 +106,22 @@ def doc(e):
             f'"country":"{country}","url":"{url}","session":"s{user * 7919 % 1000003:x}","v":1}}')
 
 
-def connect(path):
+def connect(path, lib=LIB):
     conn = apsw.Connection(path)
     conn.enable_load_extension(True)
-    conn.load_extension(LIB)
+    conn.load_extension(lib)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA cache_size = -262144")
     return conn
 
 
-def load(folder, events):
+def load(folder, events, lib=LIB):
     path = os.path.join(folder, "coll.db")
-    conn = connect(path)
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(path + suffix):
+            os.remove(path + suffix)
+    conn = connect(path, lib)
     conn.execute("CREATE VIRTUAL TABLE events USING shards(time = '$.ts', partition = day)")
     conn.execute("CREATE VIRTUAL TABLE by_day_type USING shards_rollup(source = events, bucket = '1 day', "
                  "group = '$.type', measure = 'n: count', measure = 'dur: sum($.dur)')")
@@ -203,6 +220,15 @@ def load_duckdb(folder, events):
     return db
 
 
+class NoTransaction:
+    """`with` that does nothing (the caller holds the transaction)."""
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
 def timed(run, reps):
     """Median seconds of run(), each sample repeated until it lasts ~20 ms."""
     samples = []
@@ -226,17 +252,49 @@ def main():
     ap.add_argument("--folder", default=None, help="working folder (default: a temporary one)")
     ap.add_argument("--ingest", type=int, default=200_000, help="rows of the ingest comparison")
     ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--reuse", action="store_true",
+                    help="open the coll.db of an earlier run in --folder (same --events and --seed) instead of loading")
+    ap.add_argument("--rollup-only", action="store_true",
+                    help="time the rollup side of each query only (no DuckDB, no ingest)")
+    ap.add_argument("--lib", default=LIB, help="the extension to load (default: this checkout's release build)")
     args = ap.parse_args()
+    if args.reuse and not args.folder:
+        sys.exit("--reuse needs --folder")
     folder = args.folder or tempfile.mkdtemp(prefix="bench-rollups-")
+    os.makedirs(folder, exist_ok=True)
     log = (lambda *a: print(*a, file=sys.stderr)) if args.markdown else print
-    log(f"generating {args.events:,} events")
-    events = generate(args.events, args.seed)
-    log(f"ingest: {min(args.ingest, len(events)):,} rows, with and without a rollup")
-    ing = ingest(folder, events[:args.ingest], args.reps)
-    log("loading the collection")
-    conn, load_s, built, refresh_s = load(folder, events)
-    log(f"  {load_s:.1f} s, partials of {built} shards in {refresh_s:.1f} s; loading DuckDB")
-    duck = load_duckdb(folder, events)
+    meta_path = os.path.join(folder, "bench.json")
+    meta = {"events": args.events, "seed": args.seed}
+    saved = None
+    if args.reuse and os.path.exists(meta_path) and os.path.exists(os.path.join(folder, "coll.db")):
+        with open(meta_path) as f:
+            saved = json.load(f)
+        if {k: saved.get(k) for k in meta} != meta:
+            saved = None
+    need_events = saved is None or not args.rollup_only
+    events = None
+    if need_events:
+        log(f"generating {args.events:,} events")
+        events = generate(args.events, args.seed)
+    ing = None
+    if not args.rollup_only:
+        log(f"ingest: {min(args.ingest, len(events)):,} rows, with and without a rollup")
+        ing = ingest(folder, events[:args.ingest], args.reps)
+    if saved is None:
+        log("loading the collection")
+        conn, load_s, built, refresh_s = load(folder, events, args.lib)
+        saved = dict(meta, load_s=load_s, built=built, refresh_s=refresh_s)
+        with open(meta_path, "w") as f:
+            json.dump(saved, f)
+        log(f"  {load_s:.1f} s, partials of {built} shards in {refresh_s:.1f} s")
+    else:
+        log(f"reusing {os.path.join(folder, 'coll.db')}")
+        conn = connect(os.path.join(folder, "coll.db"), args.lib)
+        load_s, built, refresh_s = saved["load_s"], saved["built"], saved["refresh_s"]
+    duck = None
+    if not args.rollup_only:
+        log("loading DuckDB")
+        duck = load_duckdb(folder, events)
     del events
 
     week, week_end = ms(YEAR, 6, 3), ms(YEAR, 6, 10)
@@ -282,13 +340,20 @@ def main():
             sys.exit(f"{name}: the rollup and the collection disagree ({len(r)} and {len(c)} rows)")
         log(f"timing {name}")
         tr = timed(lambda: conn.execute(rollup_sql).fetchall(), args.reps)
+        if args.rollup_only:
+            rows.append((name, len(r), tr, None, None))
+            continue
         tc = timed(lambda: conn.execute(coll_sql).fetchall(), max(1, args.reps // 2))
         td = timed(lambda: duck.execute(duck_sql).fetchall(), args.reps)
         rows.append((name, len(r), tr, tc, td))
     # (a) again while the last day holds 50,000 more rows, not built: that shard is
-    # aggregated at query time.
+    # aggregated at query time. A kept file (--folder) is left as loaded: the rows,
+    # and the plain table's copy of them below, go in a transaction rolled back at the end.
     last_day = ms(YEAR, 12, 31)
-    with conn:
+    keep_file = args.folder is not None
+    if keep_file:
+        conn.execute("BEGIN")
+    with (NoTransaction() if keep_file else conn):
         for i in range(50_000):
             conn.execute("INSERT INTO events(doc) VALUES (?)",
                          (doc((last_day + i * 1700, TYPES[i % 10][0], i % USERS, 1.5, "web", "US", "/x")),))
@@ -299,8 +364,14 @@ def main():
         sys.exit("(a) with 50k unbuilt rows: the rollup and the collection disagree")
     log("timing (a) with 50k unbuilt rows")
     tr = timed(lambda: conn.execute(rollup_sql).fetchall(), args.reps)
-    tc = timed(lambda: conn.execute(coll_sql).fetchall(), max(1, args.reps // 2))
+    tc = None if args.rollup_only else timed(lambda: conn.execute(coll_sql).fetchall(), max(1, args.reps // 2))
     rows.append(("(a) again, 50,000 rows of the last day not built", len(r), tr, tc, None))
+    if args.rollup_only:
+        if keep_file:
+            conn.execute("ROLLBACK")
+        for name, n, tr, _, _ in rows:
+            print(f"| {name} | {n} | {tr * 1000:.2f} ms |" if args.markdown else f"{name:50} {n:6} rollup {tr * 1000:8.2f} ms")
+        return
     try:
         partial_bytes = conn.execute("SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'by!_%!_partials%' ESCAPE '!' "
                                      "OR name LIKE 'by!_%!_built' ESCAPE '!'").fetchall()[0][0]
@@ -318,6 +389,8 @@ def main():
     except apsw.Error:
         t_series = None
     assert n_rows == conn.execute("SELECT count(*) FROM plain").fetchall()[0][0]
+    if keep_file:
+        conn.execute("ROLLBACK")
 
     def f(s):
         return f"{s * 1000:.2f} ms" if s < 10 else f"{s:.1f} s"
