@@ -96,9 +96,23 @@ public enum RollupPart: Equatable, Sendable {
     /// distinct and quantile: the part's sketch (from its serialized state).
     case distinct(DistinctSketch)
     case quantile(QuantileSketch)
+    /// distinct and quantile: the serialized state as read, parsed only when it is
+    /// combined with another or its estimate is asked: a bucket of one partial row
+    /// hands its state out as it came (no parse, no serialization).
+    case state([UInt8])
+
+    /// The sketch of a `.state` part (others as they are).
+    public func parsed(kind: RollupMeasure.Kind) throws -> RollupPart {
+        guard case .state(let bytes) = self else { return self }
+        return try bytes.withUnsafeBytes { b in
+            kind == .distinct ? .distinct(try DistinctSketch(serialized: b)) : .quantile(try QuantileSketch(serialized: b))
+        }
+    }
 
     /// Adds another part of the same measure.
     public mutating func combine(_ other: RollupPart, kind: RollupMeasure.Kind) throws {
+        if case .state = self { self = try parsed(kind: kind) }
+        if case .state = other { return try combine(other.parsed(kind: kind), kind: kind) }
         switch (self, other) {
         case (.sum(let c1, let t1), .sum(let c2, let t2)):
             self = .sum(count: c1 + c2, total: try Self.add(t1, t2))
@@ -140,6 +154,7 @@ public enum RollupPart: Equatable, Sendable {
     /// min or max, the distinct estimate, the quantile (NULL over no number).
     public func result(kind: RollupMeasure.Kind) throws -> RollupValue {
         switch self {
+        case .state: return try parsed(kind: kind).result(kind: kind)
         case .sum(let count, let total):
             if kind == .avg { return count == 0 ? .null : .real(total.asDouble / Double(count)) }
             return count == 0 ? .null : total
@@ -156,6 +171,7 @@ public enum RollupPart: Equatable, Sendable {
         switch self {
         case .distinct(let d): d.serialized()
         case .quantile(let q): q.serialized()
+        case .state(let bytes): bytes
         default: nil
         }
     }

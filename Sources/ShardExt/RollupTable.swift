@@ -526,12 +526,10 @@ final class RollupTable {
         case .count: return .sum(count: 0, total: .null)
         case .sum, .avg: return .sum(count: stmt.int64(col), total: rollupValue(stmt.value(col + 1)))
         case .min, .max: return .extreme(rollupValue(stmt.value(col)))
-        case .distinct:
-            let bytes = stmt.blob(col) ?? []
-            return .distinct(try bytes.withUnsafeBytes { try DistinctSketch(serialized: $0) })
-        case .quantile:
-            let bytes = stmt.blob(col) ?? []
-            return .quantile(try bytes.withUnsafeBytes { try QuantileSketch(serialized: $0) })
+        case .distinct, .quantile:
+            // Parsed when needed (RollupPart.state); a missing state now, as the empty sketch.
+            guard let bytes = stmt.blob(col), !bytes.isEmpty else { return try RollupPart.state([]).parsed(kind: kind) }
+            return .state(bytes)
         }
     }
 }

@@ -44,6 +44,30 @@ final class RollupTests: XCTestCase {
         }
     }
 
+    /// The hidden state columns (handed out as read from a partial when a bucket has
+    /// one, parsed and merged when it has several): each bucket's states merged alone
+    /// answer what its estimate columns answer, asked with or without them, in either
+    /// order; merged across buckets they answer what one state of the plain table's
+    /// values does (a distinct state depends only on the values it has seen).
+    func compareStates(_ db: TestDatabase, rollup: String, context: String) throws {
+        let estimates = try db.query("SELECT bucket_ms, type, users, p50 FROM \(rollup) ORDER BY bucket_ms, type")
+        let merged = "shards_distinct(users_state), shards_quantile(p50_state, 0.5)"
+        XCTAssertEqual(try db.query("SELECT bucket_ms, type, \(merged) FROM \(rollup) GROUP BY 1, 2 ORDER BY 1, 2"),
+                       estimates, "states alone, \(context)")
+        // Each row's states, in the answer's own order reversed (ORDER BY consumed).
+        var each: [[Value]] = []
+        for r in try db.query("SELECT bucket_ms, type, users_state, p50_state FROM \(rollup) ORDER BY bucket_ms DESC, type DESC") {
+            each.append(Array(r[0...1]) + (try db.query("SELECT shards_distinct(?1), shards_quantile(?2, 0.5)", [r[2], r[3]]))[0])
+        }
+        XCTAssertEqual(each, estimates.reversed(), "each row's states, descending, \(context)")
+        let got = try db.query("SELECT type, shards_distinct(users_state) FROM \(rollup) GROUP BY 1 ORDER BY 1")
+        let want = try db.query("""
+            SELECT type, shards_distinct(s) FROM (SELECT json_extract(doc, '$.type') AS type,
+                   shards_distinct_state(json_extract(doc, '$.user')) AS s FROM plain GROUP BY 1) GROUP BY 1 ORDER BY 1
+            """)
+        XCTAssertEqual(got, want, "states merged per type, \(context)")
+    }
+
     /// A rollup without sketches, whose parts of the shards this connection fills are
     /// kept in memory as rows come (RollupHotPartials.swift): sums over `$.u` (always
     /// an integer, so they stay in memory), min and max over `$.dur` (numbers, text,
@@ -97,6 +121,8 @@ final class RollupTests: XCTestCase {
             try self.compareHot(db, rollup: "hot", bucketSQL: day, context: context)
             try self.compare(db, rollup: "hours6", bucketSQL: six, context: context)
             try self.compare(db, rollup: "weekly", bucketSQL: week, context: context)
+            try self.compareStates(db, rollup: "daily", context: context)
+            try self.compareStates(db, rollup: "weekly", context: context)
             // Bounds on bucket and group values.
             let d1 = MirroredWrites.t0 + Int64.random(in: 0..<12, using: &rng) * MirroredWrites.day
             let d2 = d1 + Int64.random(in: 0..<5, using: &rng) * MirroredWrites.day
