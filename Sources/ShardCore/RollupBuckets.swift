@@ -9,12 +9,12 @@
 /// Two ids per value: its own (`values[id]`, exactly the value first seen, which an
 /// entry answers with) and its class, the id of the first value equal to it as GROUP BY
 /// sees values (`RollupValue`'s equality: 1 and 1.0 are one group). Entries match on
-/// classes. Callers find a statement's value by its `exactHash` and an equality test,
-/// without copying it (`valueID`), and make a value only when it is new.
+/// classes. Callers find a statement's value from its type and number or bytes, without
+/// copying it (`valueID`): a value is made only when it is new to the answer.
 ///
-/// Both tables are open-addressed (linear probing) over hashes: values by `exactHash`
-/// (SipHash, seeded per process, for text and blobs: group values are data), entries by
-/// a seeded mix of the bucket and the class ids.
+/// Both tables are open-addressed (linear probing) over hashes seeded per process (group
+/// values come from documents): values by their type and bytes, entries by their
+/// bucket and class ids.
 public struct RollupBuckets {
     public let measures: [RollupMeasure]
     private let kinds: [RollupMeasure.Kind]
@@ -43,6 +43,8 @@ public struct RollupBuckets {
     public private(set) var counts: [Int64] = []
     public private(set) var parts: [RollupPart] = []
     private var entrySlots = Slots()
+    /// `Slots.seed`, read once (not at every hash).
+    private let seed = Slots.seed
 
     /// `expected`: about how many buckets the answer holds (room is made for them).
     public init(measures: [RollupMeasure], groups width: Int, expected: Int = 0) {
@@ -85,9 +87,9 @@ public struct RollupBuckets {
     private mutating func id(_ tag: Tag, _ number: Int64, _ b: UnsafeRawBufferPointer?) -> Int32 {
         let hash: Int
         if let b {
-            hash = Slots.hash(tag: tag.rawValue, bytes: b)
+            hash = Int(bitPattern: UInt(SketchCoding.hash(b, seed: seed ^ (UInt64(tag.rawValue) << 56))))
         } else {
-            hash = Int(bitPattern: UInt(Slots.mix(UInt64(bitPattern: number) ^ Slots.seed ^ UInt64(tag.rawValue))))
+            hash = Int(bitPattern: UInt(Slots.mix(UInt64(bitPattern: number) ^ seed ^ UInt64(tag.rawValue))))
         }
         let found = bytes.withUnsafeBufferPointer { all in
             valueSlots.find(hash) { id in
@@ -182,7 +184,7 @@ public struct RollupBuckets {
     }
 
     @inline(__always) private func entryHash(_ bucket: Int64, _ group: UnsafeBufferPointer<Int32>) -> Int {
-        var h = Slots.mix(UInt64(bitPattern: bucket) ^ Slots.seed)
+        var h = Slots.mix(UInt64(bitPattern: bucket) ^ seed)
         for id in group { h = Slots.mix(h ^ UInt64(UInt32(bitPattern: classOf[Int(id)]))) }
         return Int(bitPattern: UInt(h))
     }
@@ -200,45 +202,33 @@ public struct RollupBuckets {
     // MARK: - order
 
     /// The entries in order, ascending or descending (by bucket, then group values in
-    /// SQLite's order), as indices. The partials come by bucket, so most answers need
-    /// only each bucket's few entries put in order by their groups' ranks.
+    /// SQLite's order), as indices. The partials come by bucket, each bucket's groups in
+    /// order, so most answers are in order as added: that is checked first, in one pass.
     public func order(descending: Bool) -> [Int32] {
         var order = (0..<Int32(count)).map { $0 }
         let rank = ranks()
         let width = width
-        let before: (Int32, Int32) -> Bool = { a, b in
-            let a = Int(a), b = Int(b)
-            if buckets[a] != buckets[b] { return buckets[a] < buckets[b] }
-            var x = a &* width, y = b &* width
-            for _ in 0..<width {
-                let rx = rank[Int(classes[x])], ry = rank[Int(classes[y])]
-                if rx != ry { return rx < ry }
-                x &+= 1
-                y &+= 1
-            }
-            return false
-        }
-        if (1..<max(count, 1)).allSatisfy({ buckets[$0 - 1] <= buckets[$0] }) {
-            // Each run of one bucket, by insertion (a run holds the bucket's groups).
-            var start = 0
-            while start < count {
-                var end = start + 1
-                while end < count && buckets[end] == buckets[start] { end += 1 }
-                if end - start > 1 && width > 0 {
-                    for i in (start + 1)..<end {
-                        let x = order[i]
-                        var j = i
-                        while j > start && before(x, order[j - 1]) {
-                            order[j] = order[j - 1]
-                            j -= 1
+        buckets.withUnsafeBufferPointer { buckets in
+            classes.withUnsafeBufferPointer { classes in
+                rank.withUnsafeBufferPointer { rank in
+                    let before = { (a: Int32, b: Int32) -> Bool in
+                        let a = Int(a), b = Int(b)
+                        if buckets[a] != buckets[b] { return buckets[a] < buckets[b] }
+                        var x = a &* width, y = b &* width
+                        for _ in 0..<width {
+                            let rx = rank[Int(classes[x])], ry = rank[Int(classes[y])]
+                            if rx != ry { return rx < ry }
+                            x &+= 1
+                            y &+= 1
                         }
-                        order[j] = x
+                        return false
                     }
+                    var e: Int32 = 1
+                    while e < Int32(count) && before(e &- 1, e) { e &+= 1 }
+                    // Else a sort that takes the runs already in order as they are.
+                    if e < Int32(count) { order.sort(by: before) }
                 }
-                start = end
             }
-        } else {
-            order.sort(by: before)
         }
         return descending ? order.reversed() : order
     }
@@ -304,11 +294,6 @@ struct Slots {
         h.combine(0x5EED)
         return UInt64(bitPattern: Int64(h.finalize()))
     }()
-
-    /// A hash of `bytes` and a tag, seeded per process.
-    @inline(__always) static func hash(tag: UInt8, bytes: UnsafeRawBufferPointer) -> Int {
-        Int(bitPattern: UInt(SketchCoding.hash(bytes, seed: seed ^ (UInt64(tag) << 56))))
-    }
 
     /// Whether two buffers of one length hold the same bytes (8 at a time).
     @inline(__always) static func same(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {

@@ -30,7 +30,7 @@ final class RollupTable {
     /// The group value ids of the row `addRow` reads (one per group).
     private let groupIDs: UnsafeMutablePointer<Int32>
     /// Whether a bucket is a fixed width of ms (else the partials' b is a day, folded into months).
-    private lazy var fixedWidth = options.bucket.fixedWidth != nil
+    private let fixedWidth: Bool
     /// A whole shard's `RollupSelect` (no condition).
     lazy var wholeShard = RollupSelect(options: options, conditions: [])
 
@@ -40,6 +40,7 @@ final class RollupTable {
         self.name = name
         self.options = options
         kinds = options.measures.map(\.kind)
+        fixedWidth = options.bucket.fixedWidth != nil
         hasSketches = kinds.contains { $0.isSketch }
         groupIDs = .allocate(capacity: max(options.groups.count, 1))
         scanPaths = RollupAccumulator.supports(options.measures)
