@@ -237,6 +237,7 @@ public struct RollupBuckets {
     private func ranks() -> [Int32] {
         var rank = [Int32](repeating: 0, count: values.count)
         guard width > 0 else { return rank }
+        let values = values, classOf = classOf   // the closures take these, not a copy of self
         let heads = values.indices.filter { classOf[$0] == Int32($0) }.sorted { values[$0] < values[$1] }
         for (r, id) in heads.enumerated() { rank[id] = Int32(r) }
         return rank
