@@ -103,14 +103,14 @@ private func shardFlush(_ ctx: OpaquePointer?, _ argc: Int32, _ argv: ValueArray
 /// shard_drop(collection, before) -> rows dropped with the shards whose period ended by `before`
 private func shardDrop(_ ctx: OpaquePointer?, _ argc: Int32, _ argv: ValueArray) throws {
     let collection = try connectionOf(ctx).collection(try textArgument(argv[0], "the collection name"))
-    let before = try collection.timeArgument(argv[1], what: "before")
+    let before = try collection.cutoffArgument(argv[1])
     api.pointee.result_int64(ctx, try collection.dropShards(endingBy: before))
 }
 
 /// shard_archive(collection, before, file) -> rows moved into the archive file
 private func shardArchive(_ ctx: OpaquePointer?, _ argc: Int32, _ argv: ValueArray) throws {
     let collection = try connectionOf(ctx).collection(try textArgument(argv[0], "the collection name"))
-    let before = try collection.timeArgument(argv[1], what: "before")
+    let before = try collection.cutoffArgument(argv[1])
     let file = try textArgument(argv[2], "the archive file name")
     api.pointee.result_int64(ctx, try collection.archiveShards(endingBy: before, file: file))
 }
@@ -118,14 +118,14 @@ private func shardArchive(_ ctx: OpaquePointer?, _ argc: Int32, _ argv: ValueArr
 /// shard_compress(collection, before) -> rows compressed
 private func shardCompress(_ ctx: OpaquePointer?, _ argc: Int32, _ argv: ValueArray) throws {
     let collection = try connectionOf(ctx).collection(try textArgument(argv[0], "the collection name"))
-    let before = try collection.timeArgument(argv[1], what: "before")
+    let before = try collection.cutoffArgument(argv[1])
     api.pointee.result_int64(ctx, try collection.compressShards(endingBy: before))
 }
 
 /// shard_merge(collection, before) -> rows moved by merging the shards finished before `before`
 private func shardMerge(_ ctx: OpaquePointer?, _ argc: Int32, _ argv: ValueArray) throws {
     let collection = try connectionOf(ctx).collection(try textArgument(argv[0], "the collection name"))
-    let before = try collection.timeArgument(argv[1], what: "before")
+    let before = try collection.cutoffArgument(argv[1])
     api.pointee.result_int64(ctx, try collection.mergeShards(before: before))
 }
 

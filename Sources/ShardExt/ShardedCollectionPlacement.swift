@@ -148,6 +148,18 @@ extension ShardedCollection {
         }
     }
 
+    /// The `before` of shard_drop, shard_archive, shard_compress and shard_merge: epoch
+    /// ms or a time string. A number that reads as Unix seconds is refused as an
+    /// INSERT's `ts` is: taken as ms it would cut at 1970 and silently match nothing.
+    /// 0 is the same instant in either unit, so it stays (the usual "nothing yet").
+    func cutoffArgument(_ v: OpaquePointer?) throws -> Int64 {
+        switch valueType(v) {
+        case SQLITE_INTEGER where valueInt64(v) != 0, SQLITE_FLOAT where valueDouble(v) != 0:
+            return try millisecondsArgument(v, what: "before")
+        default: return try timeArgument(v, what: "before")
+        }
+    }
+
     /// A time given as an SQL value: epoch ms (integer or real) or a time string.
     func timeArgument(_ v: OpaquePointer?, what: String) throws -> Int64 {
         switch valueType(v) {

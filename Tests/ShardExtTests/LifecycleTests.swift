@@ -52,6 +52,28 @@ final class LifecycleTests: XCTestCase {
         XCTAssertEqual(try db.int("SELECT shard_drop('n', 9999999999999)"), 0, "partition none never ends")
     }
 
+    /// A cutoff in seconds would cut at 1970 and match nothing: it is refused, both
+    /// readings shown, and nothing changes; 0 (the same instant either way) stays.
+    func testCutoffsThatReadAsSecondsAreRefused() throws {
+        try db.exec("CREATE VIRTUAL TABLE e USING shards(time = '$.t', max_rows = 10, merge = none)")
+        try load("e", days: 60)
+        let shards = try db.query("SELECT * FROM shard_list('e')")
+        for call in ["shard_drop('e', 1740787200)", "shard_compress('e', 1740787200)",
+                     "shard_merge('e', 1740787200.5)", "shard_archive('e', 1740787200, 'cold.db')"] {
+            db.expectError("SELECT \(call)", contains: "before 17407872")
+            db.expectError("SELECT \(call)", contains: "reads as Unix seconds: as milliseconds it is 1970-01-21")
+            db.expectError("SELECT \(call)", contains: "as seconds 2025-03-01T00:00:00")
+        }
+        db.expectError("SELECT shard_drop('e', 1740787200)", contains: "give 1740787200000 or a time string")
+        XCTAssertEqual(try db.query("SELECT * FROM shard_list('e')"), shards)
+        XCTAssertEqual(try db.int("SELECT shard_drop('e', 0)"), 0)
+        XCTAssertEqual(try db.int("SELECT shard_drop('e', 1740787200000)"), 59)
+        // time_unit = ms says small numbers are milliseconds: a cutoff near 1970 is taken.
+        try db.exec("CREATE VIRTUAL TABLE m USING shards(time = '$.t', time_unit = ms)")
+        try db.exec("INSERT INTO m(doc) VALUES ('{\"t\": 5000}')")
+        XCTAssertEqual(try db.int("SELECT shard_drop('m', 2678400000)"), 1)   // January 1970 ends
+    }
+
     func testRetainDropsOldPeriodsWhenANewOneBegins() throws {
         try db.exec("CREATE VIRTUAL TABLE r USING shards(time = '$.t', partition = month, retain = '2 months')")
         try load("r", days: 90)   // Jan..Mar: nothing is two months older than March's start

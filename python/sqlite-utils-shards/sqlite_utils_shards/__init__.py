@@ -1,7 +1,8 @@
 """sqlite-utils plugin for shards collections.
 
-- Loads the extension into every connection sqlite-utils opens (once, if the
-  sqlite-shards package's own plugin loaded it already).
+- The extension itself is loaded into every connection sqlite-utils opens by the
+  sqlite-utils hook of sqlite-shards, the package this one depends on (one hook, one
+  load).
 - `shards-create`: a collection from options (`--time`, `--index`, ...).
 - `shards-insert`: NDJSON, a JSON array or CSV/TSV into a collection, each record one
   document, in one transaction, with a progress bar. A missing collection is an
@@ -28,7 +29,6 @@ import sqlite3
 import sys
 import time
 import urllib.parse
-import warnings
 from dataclasses import dataclass
 
 import click
@@ -53,20 +53,6 @@ where t.schema = 'main' and t.type = 'shadow'
               where m.type = 'table' and m.sql like 'create virtual table%using shards%'
                 and t.name like replace(replace(m.name, '\', '\\'), '_', '\_') || '\_%' escape '\')
 """
-
-
-@hookimpl
-def prepare_connection(conn):
-    # A Python whose sqlite3 cannot load extensions keeps a working sqlite-utils for
-    # every other database: warn instead of failing each one it opens.
-    if not hasattr(conn, "enable_load_extension"):
-        warnings.warn("sqlite-utils-shards: this Python's sqlite3 cannot load extensions, so sqlite-utils "
-                      "runs without shards (use a Python whose sqlite3 allows them)", stacklevel=2)
-        return
-    try:
-        conn.execute("select shards_version()").fetchall()
-    except sqlite3.OperationalError:
-        sqlite_shards.load(conn)
 
 
 def table_kind(conn, name):
