@@ -378,10 +378,11 @@ final class RollupTable {
         let built: [Int64: (stamp: Int64, kept: Bool)] = try hasPartials() ? try builtStamps() : [:]
         // Kept partials of shards gone from the collection answer for good.
         var fromPartials = Set(built.filter { $0.value.kept }.keys)
+        // Built shards whose partials hold: the kept ones, and those built at their stamp.
         var current = fromPartials.count
         for shard in collection.catalog.shards where !shard.isRetired {
             let isBuilt = built[shard.number]?.stamp == shard.changes
-            if isBuilt { current += 1 }
+            if isBuilt && built[shard.number]?.kept == false { current += 1 }
             let (lo, hi) = shard.timeBounds
             guard hi >= tsLo, lo <= tsHi else { continue }
             if isBuilt {
