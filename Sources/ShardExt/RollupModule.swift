@@ -12,6 +12,9 @@ import ShardCore
 // and `bucket_ms` bound the buckets read (and prune shards by time); terms on group
 // columns become SQL on the group values inside each shard. SQLite tests every term
 // again on the rows (none is omitted): they only narrow what is read.
+// Then `|<measures>`: a character per measure, `1` when the query reads it (its column
+// or its state's, by colUsed), `0` when not: a partial's part of a measure not read is
+// neither read nor combined (its entry holds an empty part SQLite never asks for).
 
 private final class RollupCursor {
     let table: RollupTable
@@ -212,7 +215,7 @@ private func bestIndex(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?, _ info: Unsa
         order = o[0].desc != 0 ? "d" : "a"
         info.pointee.orderByConsumed = 1
     }
-    info.pointee.idxStr = shard_strdup(order + "|" + terms.joined(separator: ","))
+    info.pointee.idxStr = shard_strdup(order + "|" + terms.joined(separator: ",") + "|" + measuresRead(table, info))
     info.pointee.needToFreeIdxStr = 1
     // Fewer shards to read with bounds: prefer them.
     info.pointee.estimatedCost = (bucketBounded ? 1_000 : 100_000) / Double(1 + terms.count)
@@ -220,12 +223,32 @@ private func bestIndex(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?, _ info: Unsa
     return SQLITE_OK
 }
 
+/// Which measures the query reads (idxStr's last part): a measure's column, or its
+/// state's for a sketch, in colUsed (whose last bit stands for every column from 63 on).
+private func measuresRead(_ table: RollupTable, _ info: UnsafeMutablePointer<sqlite3_index_info>) -> String {
+    let used = info.pointee.colUsed
+    let first = 2 + table.options.groups.count, measures = table.options.measures
+    func uses(_ column: Int) -> Bool { used & (1 << UInt64(min(column, 63))) != 0 }
+    var sketch = 0
+    return String(measures.indices.map { m in
+        var read = uses(first + m)
+        if measures[m].kind.isSketch {
+            read = read || uses(first + measures.count + sketch)
+            sketch += 1
+        }
+        return read ? "1" : "0"
+    })
+}
+
 /// xFilter: the query's bounds and conditions from idxStr and argv, then every bucket.
 private func filter(_ cursor: RollupCursor, _ idxStr: String, _ argc: Int32, _ argv: ValueArray?) throws {
     let table = cursor.table
     let parts = idxStr.split(separator: "|", omittingEmptySubsequences: false)
-    guard parts.count == 2 else { throw ShardError("internal error: bad rollup plan") }
+    guard parts.count == 3, parts[2].count == table.options.measures.count else {
+        throw ShardError("internal error: bad rollup plan")
+    }
     var query = RollupTable.Query()
+    query.reads = parts[2].map { $0 == "1" }
     var argi = 0
     for term in parts[1].split(separator: ",") {
         let cv = term.split(separator: ":")

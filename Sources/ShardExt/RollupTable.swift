@@ -25,7 +25,9 @@ final class RollupTable {
     var scratch: [RollupValue] = []
     /// The measures' kinds, read at every row of an answer.
     private let kinds: [RollupMeasure.Kind]
-    /// Whether a measure is a sketch (its part is read from a state, which can fail).
+    /// Every measure read (a query that does not say).
+    private lazy var allRead = [Bool](repeating: true, count: options.measures.count)
+        /// Whether a measure is a sketch (its part is read from a state, which can fail).
     private let hasSketches: Bool
     /// The group value ids of the row `addRow` reads (one per group).
     private let groupIDs: UnsafeMutablePointer<Int32>
@@ -68,6 +70,8 @@ final class RollupTable {
         /// The same conditions, for parts taken from memory.
         var tests: [Test] = []
         var empty = false
+        /// Per measure, whether the query reads it (else a partial's part of it is skipped).
+        var reads: [Bool] = []
     }
 
     // MARK: - partials
@@ -421,8 +425,9 @@ final class RollupTable {
         stmt.bind(1, tsLo)
         stmt.bind(2, tsHi)
         for (i, p) in query.parameters.enumerated() { stmt.bind(Int32(i + 3), p) }
+        let reads = query.reads.isEmpty ? allRead : query.reads
         guard let shards else {
-            while try stmt.step() { try addRow(stmt, offset: 0, into: &buckets) }
+            while try stmt.step() { try addRow(stmt, offset: 0, reads: reads, into: &buckets) }
             return
         }
         // Rows of shards changed since are skipped. Rows of one shard mostly come
@@ -433,7 +438,7 @@ final class RollupTable {
             let shard = stmt.int64(0)
             if shard != last.shard { last = (shard, binarySearch(sorted, shard)) }
             guard last.read else { continue }
-            try addRow(stmt, offset: 1, into: &buckets)
+            try addRow(stmt, offset: 1, reads: reads, into: &buckets)
         }
     }
 
@@ -460,7 +465,7 @@ final class RollupTable {
         stmt.bind(1, tsLo)
         stmt.bind(2, tsHi)
         for (i, p) in parameters.enumerated() { stmt.bind(Int32(i + 3), p) }
-        while try stmt.step() { try addRow(stmt, offset: 0, into: &buckets) }
+        while try stmt.step() { try addRow(stmt, offset: 0, reads: allRead, into: &buckets) }
     }
 
     /// Where a shard's `RollupSelect` runs: its connection (the archive's for an archived
@@ -482,8 +487,9 @@ final class RollupTable {
 
     /// Adds one row laid out as `RollupSelect`'s, from column `offset` on: to the entry
     /// of its bucket and group values, found by their ids in the answer (each value
-    /// hashed and compared in place, made only when new to the answer).
-    private func addRow(_ stmt: Statement, offset: Int32, into buckets: inout RollupBuckets) throws {
+    /// hashed and compared in place, made only when new to the answer). A measure not
+    /// in `reads` is neither read nor combined: its part stays empty.
+    private func addRow(_ stmt: Statement, offset: Int32, reads: [Bool], into buckets: inout RollupBuckets) throws {
         let groups = buckets.width
         var start = stmt.int64(offset)
         if !fixedWidth { start = options.bucket.start(of: start) }
@@ -497,7 +503,7 @@ final class RollupTable {
         if i >= 0 {
             buckets.add(i, count: count)
             for m in kinds.indices {
-                try buckets.combine(i, m, try part(kinds[m], stmt, col))
+                if reads[m] { try buckets.combine(i, m, try part(kinds[m], stmt, col)) }
                 col += Int32(RollupSelect.width(kinds[m]))
             }
             return
@@ -506,7 +512,7 @@ final class RollupTable {
             // No part read here can fail: made in place.
             buckets.append(bucket: start, group: group, count: count)
             for m in kinds.indices {
-                buckets.append(part: try part(kinds[m], stmt, col))
+                buckets.append(part: reads[m] ? try part(kinds[m], stmt, col) : Self.empty(kinds[m]))
                 col += Int32(RollupSelect.width(kinds[m]))
             }
             return
@@ -515,14 +521,24 @@ final class RollupTable {
         var made: [RollupPart] = []
         made.reserveCapacity(kinds.count)
         for m in kinds.indices {
-            made.append(try part(kinds[m], stmt, col))
+            made.append(reads[m] ? try part(kinds[m], stmt, col) : Self.empty(kinds[m]))
             col += Int32(RollupSelect.width(kinds[m]))
         }
         buckets.append(bucket: start, group: group, count: count)
         for p in made { buckets.append(part: p) }
     }
 
-    /// A measure's part from the statement's columns from `col` on.
+    /// The part of a measure not read: one that others of its kind combine with.
+    private static func empty(_ kind: RollupMeasure.Kind) -> RollupPart {
+        switch kind {
+        case .min, .max: .extreme(.null)
+        case .distinct: .distinct(DistinctSketch())
+        case .quantile: .quantile(QuantileSketch())
+        default: .sum(count: 0, total: .null)
+        }
+    }
+
+        /// A measure's part from the statement's columns from `col` on.
     @inline(__always) private func part(_ kind: RollupMeasure.Kind, _ stmt: Statement, _ col: Int32) throws -> RollupPart {
         switch kind {
         case .count: return .sum(count: 0, total: .null)

@@ -68,6 +68,23 @@ final class RollupTests: XCTestCase {
         XCTAssertEqual(got, want, "states merged per type, \(context)")
     }
 
+    /// A query reads only the measures it selects (xBestIndex's colUsed): every subset of
+    /// the measure and state columns answers what the whole row does, in the answer's own
+    /// order and in one SQLite sorts.
+    func compareSubsets(_ db: TestDatabase, rollup: String, context: String) throws {
+        let columns = ["n", "dur", "a", "lo", "hi", "users", "p50", "users_state", "p50_state"]
+        let whole = try db.query("SELECT bucket_ms, type, \(columns.joined(separator: ", ")) FROM \(rollup) ORDER BY bucket_ms, type")
+        for mask in 1..<(1 << columns.count) {
+            let chosen = columns.indices.filter { mask & (1 << $0) != 0 }
+            let list = chosen.map { columns[$0] }.joined(separator: ", ")
+            // Ordered by one more column, SQLite sorts (bucket and type are unique: same order).
+            let order = mask % 2 == 0 ? "bucket_ms, type" : "bucket_ms, type, \(columns[chosen[0]])"
+            let got = try db.query("SELECT bucket_ms, type, \(list) FROM \(rollup) ORDER BY \(order)")
+            XCTAssertEqual(got, whole.map { row in [row[0], row[1]] + chosen.map { row[2 + $0] } },
+                           "columns \(list), ORDER BY \(order), \(context)")
+        }
+    }
+
     /// A rollup without sketches, whose parts of the shards this connection fills are
     /// kept in memory as rows come (RollupHotPartials.swift): sums over `$.u` (always
     /// an integer, so they stay in memory), min and max over `$.dur` (numbers, text,
@@ -156,10 +173,12 @@ final class RollupTests: XCTestCase {
             try m.check(done.last!)
         }
         XCTAssertGreaterThan(refreshed, 0, "partials were built")
+        try compareSubsets(db, rollup: "daily", context: "seed \(seed), before a full refresh")
         // Built partials answer alone, then with every shard changed since.
         for rollup in ["daily", "hours6", "weekly"] { _ = try db.int("SELECT shard_rollup_refresh(?)", [.text(rollup)]) }
         XCTAssertEqual(try db.int("SELECT shard_rollup_refresh('daily')"), 0)
         try m.check("a full refresh")
+        try compareSubsets(db, rollup: "daily", context: "seed \(seed), after a full refresh")
         try db.exec("DROP TABLE daily")
         XCTAssertEqual(try db.int("SELECT count(*) FROM sqlite_schema WHERE name LIKE 'daily%'"), 0, "DROP TABLE takes the partials")
     }
