@@ -39,20 +39,15 @@ What it does:
 
 The machine is shared and noisy: the ratios of one run are the result.
 
-For iterating on the rollup's answer path (and comparing two builds on one file):
+To iterate on one query, or to compare two builds on the same files:
 
-    .venv/bin/python bench/rollups.py --events 300000 --folder /tmp/br --reuse --rollup-only
-    .venv/bin/python bench/rollups.py --events 300000 --folder /tmp/br --reuse --rollup-only \
-        --lib ../base/.build/release/libShardExt
+    .venv-rollups/bin/python bench/rollups.py --events 300000 --folder /tmp/b --reuse --only c,d
+    .venv-rollups/bin/python bench/rollups.py ... --lib /other/checkout/.build/release/libShardExt
 
---folder keeps coll.db there; --reuse opens the coll.db an earlier run left in that
-folder for the same --events and --seed (recorded in bench.json) instead of generating
-and loading again (the 50,000 rows of step 2, and the count(*) step, then run in a
-transaction rolled back, so the file stays as loaded). --rollup-only times the rollup
-side of each query only (no DuckDB, no ingest; each exact answer is still checked
-against the collection's GROUP BY once). --lib loads another build of the extension.
+`--only` times only the queries named by their letters (and skips 2 to 4, which
+write to the collection); `--reuse` opens the coll.db and duck.db that an earlier run
+made in --folder from the same --events and --seed (it makes them when there are none).
 """
-import json
 import argparse
 import calendar
 import csv
@@ -75,6 +70,7 @@ APPS = ["web", "ios", "android", "api"]
 COUNTRIES = ["US", "DE", "FR", "GB", "JP", "BR", "IN", "CA", "NL", "SE"]
 USERS = 100_000
 DAY = 86_400_000
+lib = LIB   # --lib
 
 
 def ms(y, m, d=1):
@@ -106,7 +102,7 @@ def doc(e):
             f'"country":"{country}","url":"{url}","session":"s{user * 7919 % 1000003:x}","v":1}}')
 
 
-def connect(path, lib=LIB):
+def connect(path):
     conn = apsw.Connection(path)
     conn.enable_load_extension(True)
     conn.load_extension(lib)
@@ -116,12 +112,9 @@ def connect(path, lib=LIB):
     return conn
 
 
-def load(folder, events, lib=LIB):
+def load(folder, events):
     path = os.path.join(folder, "coll.db")
-    for suffix in ("", "-wal", "-shm"):
-        if os.path.exists(path + suffix):
-            os.remove(path + suffix)
-    conn = connect(path, lib)
+    conn = connect(path)
     conn.execute("CREATE VIRTUAL TABLE events USING shards(time = '$.ts', partition = day)")
     conn.execute("CREATE VIRTUAL TABLE by_day_type USING shards_rollup(source = events, bucket = '1 day', "
                  "group = '$.type', measure = 'n: count', measure = 'dur: sum($.dur)')")
@@ -220,15 +213,6 @@ def load_duckdb(folder, events):
     return db
 
 
-class NoTransaction:
-    """`with` that does nothing (the caller holds the transaction)."""
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
 def timed(run, reps):
     """Median seconds of run(), each sample repeated until it lasts ~20 ms."""
     samples = []
@@ -252,50 +236,46 @@ def main():
     ap.add_argument("--folder", default=None, help="working folder (default: a temporary one)")
     ap.add_argument("--ingest", type=int, default=200_000, help="rows of the ingest comparison")
     ap.add_argument("--markdown", action="store_true")
-    ap.add_argument("--reuse", action="store_true",
-                    help="open the coll.db of an earlier run in --folder (same --events and --seed) instead of loading")
-    ap.add_argument("--rollup-only", action="store_true",
-                    help="time the rollup side of each query only (no DuckDB, no ingest)")
+    ap.add_argument("--only", default=None, help="letters of the queries to time, e.g. c,d (skips 2 to 4)")
+    ap.add_argument("--reuse", action="store_true", help="open the databases an earlier run made in --folder")
     ap.add_argument("--lib", default=LIB, help="the extension to load (default: this checkout's release build)")
     args = ap.parse_args()
+    global lib
+    lib = args.lib
     if args.reuse and not args.folder:
         sys.exit("--reuse needs --folder")
     folder = args.folder or tempfile.mkdtemp(prefix="bench-rollups-")
     os.makedirs(folder, exist_ok=True)
     log = (lambda *a: print(*a, file=sys.stderr)) if args.markdown else print
-    meta_path = os.path.join(folder, "bench.json")
-    meta = {"events": args.events, "seed": args.seed}
-    saved = None
-    if args.reuse and os.path.exists(meta_path) and os.path.exists(os.path.join(folder, "coll.db")):
-        with open(meta_path) as f:
-            saved = json.load(f)
-        if {k: saved.get(k) for k in meta} != meta:
-            saved = None
-    need_events = saved is None or not args.rollup_only
-    events = None
-    if need_events:
+    # Written once both databases are loaded, removed before anything writes to them.
+    marker, made_by = os.path.join(folder, "loaded.txt"), f"{args.events} {args.seed}\n"
+    reused = args.reuse and os.path.exists(marker) and open(marker).read() == made_by
+    ing = None
+    if reused:
+        log(f"reusing the databases of {args.events:,} events in {folder}")
+        import duckdb
+        conn, load_s, built, refresh_s = connect(os.path.join(folder, "coll.db")), 0.0, 0, 0.0
+        duck = duckdb.connect(os.path.join(folder, "duck.db"))
+    else:
+        if os.path.exists(marker):
+            os.remove(marker)
+        for name in ("coll.db", "coll.db-wal", "coll.db-shm"):
+            if os.path.exists(os.path.join(folder, name)):
+                os.remove(os.path.join(folder, name))
         log(f"generating {args.events:,} events")
         events = generate(args.events, args.seed)
-    ing = None
-    if not args.rollup_only:
-        log(f"ingest: {min(args.ingest, len(events)):,} rows, with and without a rollup")
-        ing = ingest(folder, events[:args.ingest], args.reps)
-    if saved is None:
+        if not args.only:
+            log(f"ingest: {min(args.ingest, len(events)):,} rows, with and without a rollup")
+            ing = ingest(folder, events[:args.ingest], args.reps)
         log("loading the collection")
-        conn, load_s, built, refresh_s = load(folder, events, args.lib)
-        saved = dict(meta, load_s=load_s, built=built, refresh_s=refresh_s)
-        with open(meta_path, "w") as f:
-            json.dump(saved, f)
-        log(f"  {load_s:.1f} s, partials of {built} shards in {refresh_s:.1f} s")
-    else:
-        log(f"reusing {os.path.join(folder, 'coll.db')}")
-        conn = connect(os.path.join(folder, "coll.db"), args.lib)
-        load_s, built, refresh_s = saved["load_s"], saved["built"], saved["refresh_s"]
-    duck = None
-    if not args.rollup_only:
-        log("loading DuckDB")
+        conn, load_s, built, refresh_s = load(folder, events)
+        log(f"  {load_s:.1f} s, partials of {built} shards in {refresh_s:.1f} s; loading DuckDB")
         duck = load_duckdb(folder, events)
-    del events
+        del events
+        with open(marker, "w") as f:
+            f.write(made_by)
+    if ing is None and not args.only:
+        sys.exit("the full run measures ingest: run it without --reuse, or time queries with --only")
 
     week, week_end = ms(YEAR, 6, 3), ms(YEAR, 6, 10)
     month, month_end = ms(YEAR, 3), ms(YEAR, 4)
@@ -330,6 +310,9 @@ def main():
          f"SELECT date_trunc('day', ts), quantile_cont(dur, 0.95) FROM ev WHERE ts >= make_timestamp({month * 1000}) "
          f"AND ts < make_timestamp({month_end * 1000}) GROUP BY 1 ORDER BY 1", False),
     ]
+    if args.only:
+        letters = {f"({x.strip()})" for x in args.only.split(",")}
+        queries = [q for q in queries if q[0].split()[0] in letters]
     rows = []
     for name, rollup_sql, coll_sql, duck_sql, exact in queries:
         r = conn.execute(rollup_sql).fetchall()
@@ -340,20 +323,16 @@ def main():
             sys.exit(f"{name}: the rollup and the collection disagree ({len(r)} and {len(c)} rows)")
         log(f"timing {name}")
         tr = timed(lambda: conn.execute(rollup_sql).fetchall(), args.reps)
-        if args.rollup_only:
-            rows.append((name, len(r), tr, None, None))
-            continue
         tc = timed(lambda: conn.execute(coll_sql).fetchall(), max(1, args.reps // 2))
         td = timed(lambda: duck.execute(duck_sql).fetchall(), args.reps)
         rows.append((name, len(r), tr, tc, td))
+    if args.only:
+        return report_queries(rows, args)
+    os.remove(marker)   # what follows writes to the collection
     # (a) again while the last day holds 50,000 more rows, not built: that shard is
-    # aggregated at query time. A kept file (--folder) is left as loaded: the rows,
-    # and the plain table's copy of them below, go in a transaction rolled back at the end.
+    # aggregated at query time.
     last_day = ms(YEAR, 12, 31)
-    keep_file = args.folder is not None
-    if keep_file:
-        conn.execute("BEGIN")
-    with (NoTransaction() if keep_file else conn):
+    with conn:
         for i in range(50_000):
             conn.execute("INSERT INTO events(doc) VALUES (?)",
                          (doc((last_day + i * 1700, TYPES[i % 10][0], i % USERS, 1.5, "web", "US", "/x")),))
@@ -364,14 +343,8 @@ def main():
         sys.exit("(a) with 50k unbuilt rows: the rollup and the collection disagree")
     log("timing (a) with 50k unbuilt rows")
     tr = timed(lambda: conn.execute(rollup_sql).fetchall(), args.reps)
-    tc = None if args.rollup_only else timed(lambda: conn.execute(coll_sql).fetchall(), max(1, args.reps // 2))
+    tc = timed(lambda: conn.execute(coll_sql).fetchall(), max(1, args.reps // 2))
     rows.append(("(a) again, 50,000 rows of the last day not built", len(r), tr, tc, None))
-    if args.rollup_only:
-        if keep_file:
-            conn.execute("ROLLBACK")
-        for name, n, tr, _, _ in rows:
-            print(f"| {name} | {n} | {tr * 1000:.2f} ms |" if args.markdown else f"{name:50} {n:6} rollup {tr * 1000:8.2f} ms")
-        return
     try:
         partial_bytes = conn.execute("SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'by!_%!_partials%' ESCAPE '!' "
                                      "OR name LIKE 'by!_%!_built' ESCAPE '!'").fetchall()[0][0]
@@ -389,20 +362,13 @@ def main():
     except apsw.Error:
         t_series = None
     assert n_rows == conn.execute("SELECT count(*) FROM plain").fetchall()[0][0]
-    if keep_file:
-        conn.execute("ROLLBACK")
 
-    def f(s):
-        return f"{s * 1000:.2f} ms" if s < 10 else f"{s:.1f} s"
+    f = fmt
     if args.markdown:
         print(f"{args.events:,} events over {YEAR}, `partition = day`; medians of {args.reps} rounds; load {load_s:.0f} s; "
               f"`shard_rollup_refresh` of the three rollups: {built} shards in {refresh_s:.1f} s.\n")
-        print("| query | rows | rollup | GROUP BY through the collection | DuckDB | collection ÷ rollup | DuckDB ÷ rollup |")
-        print("|---|---:|---:|---:|---:|---:|---:|")
-        for name, n, tr, tc, td in rows:
-            dd = f(td) if td else "–"
-            ratio = f"{td / tr:.2f}x" if td else "–"
-            print(f"| {name} | {n} | {f(tr)} | {f(tc)} | {dd} | {tc / tr:.1f}x | {ratio} |")
+    report_queries(rows, args)
+    if args.markdown:
         if partial_bytes:
             print(f"\nPartials of the three rollups: {partial_bytes / 1e6:.1f} MB, "
                   f"{100 * partial_bytes / coll_bytes:.2f}% of the collection's {coll_bytes / 1e6:.0f} MB.")
@@ -414,13 +380,28 @@ def main():
               f"({ing['with rollup'] / ing['collection']:.2f}x), plain table with an index on ts {f(ing['plain'])} "
               f"(collection {ing['collection'] / ing['plain']:.2f}x, with the rollup {ing['with rollup'] / ing['plain']:.2f}x).")
     else:
-        for name, n, tr, tc, td in rows:
-            print(f"{name:45} {n:6} rollup {f(tr):>10}  collection {f(tc):>10}  duckdb {f(td) if td else '-':>10}")
         print(f"count(*): collection {f(t_count)}, plain {f(t_plain)} ({t_count / t_plain:.1f}x), "
               f"generate_series {f(t_series) if t_series else '-'}")
         print(f"ingest: collection {f(ing['collection'])}, with rollup {f(ing['with rollup'])} "
               f"({ing['with rollup'] / ing['collection']:.2f}x), plain {f(ing['plain'])}")
 
+
+def fmt(s):
+    return f"{s * 1000:.2f} ms" if s < 10 else f"{s:.1f} s"
+
+
+def report_queries(rows, args):
+    """The timed queries: a markdown table, or a line each."""
+    if args.markdown:
+        print("| query | rows | rollup | GROUP BY through the collection | DuckDB | collection ÷ rollup | DuckDB ÷ rollup |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        for name, n, tr, tc, td in rows:
+            dd = fmt(td) if td else "–"
+            ratio = f"{td / tr:.2f}x" if td else "–"
+            print(f"| {name} | {n} | {fmt(tr)} | {fmt(tc)} | {dd} | {tc / tr:.1f}x | {ratio} |")
+    else:
+        for name, n, tr, tc, td in rows:
+            print(f"{name:45} {n:6} rollup {fmt(tr):>10}  collection {fmt(tc):>10}  duckdb {fmt(td) if td else '-':>10}")
 
 if __name__ == "__main__":
     main()

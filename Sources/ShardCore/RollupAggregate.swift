@@ -96,23 +96,14 @@ public enum RollupPart: Equatable, Sendable {
     /// distinct and quantile: the part's sketch (from its serialized state).
     case distinct(DistinctSketch)
     case quantile(QuantileSketch)
-    /// distinct and quantile: the serialized state as read, parsed only when it is
-    /// combined with another or its estimate is asked: a bucket of one partial row
-    /// hands its state out as it came (no parse, no serialization).
-    case state([UInt8])
-
-    /// The sketch of a `.state` part (others as they are).
-    public func parsed(kind: RollupMeasure.Kind) throws -> RollupPart {
-        guard case .state(let bytes) = self else { return self }
-        return try bytes.withUnsafeBytes { b in
-            kind == .distinct ? .distinct(try DistinctSketch(serialized: b)) : .quantile(try QuantileSketch(serialized: b))
-        }
-    }
+    /// distinct and quantile as a shard's row gave it: the state's bytes, read only
+    /// when the part is combined with another or answered, and handed out unchanged
+    /// as the `<measure>_state` column (a month of daily states goes to
+    /// `shards_distinct` as stored, which checks and merges each once).
+    case stored([UInt8])
 
     /// Adds another part of the same measure.
     public mutating func combine(_ other: RollupPart, kind: RollupMeasure.Kind) throws {
-        if case .state = self { self = try parsed(kind: kind) }
-        if case .state = other { return try combine(other.parsed(kind: kind), kind: kind) }
         switch (self, other) {
         case (.sum(let c1, let t1), .sum(let c2, let t2)):
             self = .sum(count: c1 + c2, total: try Self.add(t1, t2))
@@ -129,6 +120,10 @@ public enum RollupPart: Equatable, Sendable {
             self = .null
             a.merge(b)
             self = .quantile(a)
+        case (.stored, _), (_, .stored):
+            var read = try self.read(kind: kind)
+            try read.combine(try other.read(kind: kind), kind: kind)
+            self = read
         default:
             throw ShardError("internal error: rollup parts of different kinds")
         }
@@ -147,6 +142,16 @@ public enum RollupPart: Equatable, Sendable {
         }
     }
 
+    /// A stored state as the sketch of its measure; any other part as it is.
+    func read(kind: RollupMeasure.Kind) throws -> RollupPart {
+        guard case .stored(let bytes) = self else { return self }
+        switch kind {
+        case .distinct: return .distinct(try bytes.withUnsafeBytes { try DistinctSketch(serialized: $0) })
+        case .quantile: return .quantile(try bytes.withUnsafeBytes { try QuantileSketch(serialized: $0) })
+        default: throw ShardError("internal error: a stored state for a measure without one")
+        }
+    }
+
     /// Stands in while a sketch is merged in place (no copy of its storage).
     static let null = RollupPart.extreme(.null)
 
@@ -154,7 +159,6 @@ public enum RollupPart: Equatable, Sendable {
     /// min or max, the distinct estimate, the quantile (NULL over no number).
     public func result(kind: RollupMeasure.Kind) throws -> RollupValue {
         switch self {
-        case .state: return try parsed(kind: kind).result(kind: kind)
         case .sum(let count, let total):
             if kind == .avg { return count == 0 ? .null : .real(total.asDouble / Double(count)) }
             return count == 0 ? .null : total
@@ -163,6 +167,10 @@ public enum RollupPart: Equatable, Sendable {
         case .quantile(let q):
             guard case .quantile(let at) = kind, let v = try q.quantile(at) else { return .null }
             return .real(v)
+        case .stored(let bytes):
+            // A distinct state's estimate is read without making its sketch.
+            if kind == .distinct { return .integer(try bytes.withUnsafeBytes { try DistinctSketch.estimate(serialized: $0) }) }
+            return try read(kind: kind).result(kind: kind)
         }
     }
 
@@ -171,7 +179,7 @@ public enum RollupPart: Equatable, Sendable {
         switch self {
         case .distinct(let d): d.serialized()
         case .quantile(let q): q.serialized()
-        case .state(let bytes): bytes
+        case .stored(let bytes): bytes
         default: nil
         }
     }

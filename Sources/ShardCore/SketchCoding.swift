@@ -196,8 +196,11 @@ struct BitWriter {
     }
 }
 
-/// Reads what BitWriter wrote, through a 64-bit buffer refilled a byte at a time;
-/// nil past the end.
+/// Reads what BitWriter wrote, through a 64-bit buffer; nil past the end. Away from
+/// the end the buffer is refilled by one 8-byte load (Giesen's "lookahead" refill:
+/// it takes the whole bytes that fit, and the bits above `held` are then the next
+/// byte's own, which the next load puts back in place); in the last 8 bytes, a byte
+/// at a time, and the bits above `held` are zero.
 struct BitReader {
     private let buffer: UnsafeRawBufferPointer
     private var next = 0          // the next byte to load
@@ -206,7 +209,14 @@ struct BitReader {
 
     init(_ buffer: UnsafeRawBufferPointer) { self.buffer = buffer }
 
+    /// At least 57 bits held, or every bit left. Only with held < 64.
     @inline(__always) private mutating func refill() {
+        if next &+ 8 <= buffer.count {
+            word |= UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: next, as: UInt64.self)) &<< held
+            next &+= Int(truncatingIfNeeded: (63 &- held) &>> 3)
+            held |= 56
+            return
+        }
         while held <= 56 && next < buffer.count {
             word |= UInt64(buffer[next]) << held
             held += 8
@@ -248,6 +258,29 @@ struct BitReader {
     @inline(__always) mutating func rice(k: UInt64, limit: UInt64) -> UInt64? {
         guard let q = unary(limit: limit >> k), let low = bits(k) else { return nil }
         return q << k | low
+    }
+
+    /// `rice(k:limit:)` then `unary(limit:)`, the pair a sparse distinct entry is made
+    /// of: read from the loaded word in a few instructions when both lie whole in it
+    /// (nearly always), else by the two calls.
+    @inline(__always) mutating func riceThenUnary(k: UInt64, limit: UInt64, unaryLimit: UInt64) -> (UInt64, UInt64)? {
+        if held < 57 || next &+ 8 <= buffer.count { refill() }
+        // Counts and shifts below stay under 64 + 64 + 26: wrapping arithmetic is exact.
+        let q = UInt64((~word).trailingZeroBitCount)
+        let low = q &+ 1
+        if low &+ k < held {
+            let rest = word &>> (low &+ k)
+            let ones = UInt64((~rest).trailingZeroBitCount)
+            let used = low &+ k &+ ones &+ 1
+            if used <= held, q <= limit &>> k, ones <= unaryLimit {
+                let value = q &<< k | (word &>> low) & ((1 &<< k) &- 1)
+                word = used == 64 ? 0 : word &>> used
+                held &-= used
+                return (value, ones)
+            }
+        }
+        guard let value = rice(k: k, limit: limit), let ones = unary(limit: unaryLimit) else { return nil }
+        return (value, ones)
     }
 
     /// Whether only the zero bits that pad the last byte are left.

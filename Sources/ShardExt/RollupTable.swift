@@ -27,9 +27,7 @@ final class RollupTable {
     private let kinds: [RollupMeasure.Kind]
     /// Every measure read (a query that does not say).
     private lazy var allRead = [Bool](repeating: true, count: options.measures.count)
-        /// Whether a measure is a sketch (its part is read from a state, which can fail).
-    private let hasSketches: Bool
-    /// The group value ids of the row `addRow` reads (one per group).
+        /// The group value ids of the row `addRow` reads (one per group).
     private let groupIDs: UnsafeMutablePointer<Int32>
     /// Whether a bucket is a fixed width of ms (else the partials' b is a day, folded into months).
     private let fixedWidth: Bool
@@ -43,7 +41,6 @@ final class RollupTable {
         self.options = options
         kinds = options.measures.map(\.kind)
         fixedWidth = options.bucket.fixedWidth != nil
-        hasSketches = kinds.contains { $0.isSketch }
         groupIDs = .allocate(capacity: max(options.groups.count, 1))
         scanPaths = RollupAccumulator.supports(options.measures)
             ? options.groups.map(\.path) + options.measures.compactMap(\.path) : nil
@@ -503,29 +500,17 @@ final class RollupTable {
         if i >= 0 {
             buckets.add(i, count: count)
             for m in kinds.indices {
-                if reads[m] { try buckets.combine(i, m, try part(kinds[m], stmt, col)) }
+                if reads[m] { try buckets.combine(i, m, part(kinds[m], stmt, col)) }
                 col += Int32(RollupSelect.width(kinds[m]))
             }
             return
         }
-        if !hasSketches {
-            // No part read here can fail: made in place.
-            buckets.append(bucket: start, group: group, count: count)
-            for m in kinds.indices {
-                buckets.append(part: reads[m] ? try part(kinds[m], stmt, col) : Self.empty(kinds[m]))
-                col += Int32(RollupSelect.width(kinds[m]))
-            }
-            return
-        }
-        // A sketch that cannot be read fails the whole answer: no half-made entry is left.
-        var made: [RollupPart] = []
-        made.reserveCapacity(kinds.count)
+        // Nothing read here can fail (a sketch's state is read when combined or answered).
+        buckets.append(bucket: start, group: group, count: count)
         for m in kinds.indices {
-            made.append(reads[m] ? try part(kinds[m], stmt, col) : Self.empty(kinds[m]))
+            buckets.append(part: reads[m] ? part(kinds[m], stmt, col) : Self.empty(kinds[m]))
             col += Int32(RollupSelect.width(kinds[m]))
         }
-        buckets.append(bucket: start, group: group, count: count)
-        for p in made { buckets.append(part: p) }
     }
 
     /// The part of a measure not read: one that others of its kind combine with.
@@ -538,16 +523,14 @@ final class RollupTable {
         }
     }
 
-        /// A measure's part from the statement's columns from `col` on.
-    @inline(__always) private func part(_ kind: RollupMeasure.Kind, _ stmt: Statement, _ col: Int32) throws -> RollupPart {
+    /// A measure's part from the statement's columns from `col` on (a sketch's state
+    /// as stored: it is read when combined or answered).
+    @inline(__always) private func part(_ kind: RollupMeasure.Kind, _ stmt: Statement, _ col: Int32) -> RollupPart {
         switch kind {
         case .count: return .sum(count: 0, total: .null)
         case .sum, .avg: return .sum(count: stmt.int64(col), total: rollupValue(stmt.value(col + 1)))
         case .min, .max: return .extreme(rollupValue(stmt.value(col)))
-        case .distinct, .quantile:
-            // Parsed when needed (RollupPart.state); a missing state now, as the empty sketch.
-            guard let bytes = stmt.blob(col), !bytes.isEmpty else { return try RollupPart.state([]).parsed(kind: kind) }
-            return .state(bytes)
+        case .distinct, .quantile: return .stored(stmt.blob(col) ?? [])
         }
     }
 }

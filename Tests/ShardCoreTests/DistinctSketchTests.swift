@@ -112,6 +112,7 @@ final class DistinctSketchTests: XCTestCase {
             XCTAssertEqual(back, s, "n \(n)")
             XCTAssertEqual(back.serialized(), bytes)
             XCTAssertEqual(back.estimate, s.estimate)
+            XCTAssertEqual(try bytes.withUnsafeBytes { try DistinctSketch.estimate(serialized: $0) }, s.estimate, "n \(n)")
             // A read state goes on growing as the original does.
             var grown = back, original = s
             for v in ids(500, seed: 8) {
@@ -130,14 +131,13 @@ final class DistinctSketchTests: XCTestCase {
             for i in stride(from: 0, to: bytes.count, by: step) {
                 var bad = bytes
                 bad[i] ^= 0x40
-                if i == 2 {
-                    assertShardError(try bad.withUnsafeBytes { try DistinctSketch(serialized: $0) }, "shards distinct state version")
-                } else {
-                    assertShardError(try bad.withUnsafeBytes { try DistinctSketch(serialized: $0) }, "not a shards distinct state")
-                }
+                let expected = i == 2 ? "shards distinct state version" : "not a shards distinct state"
+                assertShardError(try bad.withUnsafeBytes { try DistinctSketch(serialized: $0) }, expected)
+                assertShardError(try bad.withUnsafeBytes { try DistinctSketch.estimate(serialized: $0) }, expected)
             }
             for cut in stride(from: 0, to: bytes.count, by: step) {
                 assertShardError(try Array(bytes[..<cut]).withUnsafeBytes { try DistinctSketch(serialized: $0) }, "not a shards distinct state")
+                assertShardError(try Array(bytes[..<cut]).withUnsafeBytes { try DistinctSketch.estimate(serialized: $0) }, "not a shards distinct state")
             }
             assertShardError(try (bytes + [0]).withUnsafeBytes { try DistinctSketch(serialized: $0) }, "not a shards distinct state")
         }
@@ -181,11 +181,126 @@ final class DistinctSketchTests: XCTestCase {
             if bad.count < 100 {
                 assertShardError(try bad.withUnsafeBytes { try DistinctSketch(serialized: $0) }, message: "shards: not a shards distinct state")
             }
+            XCTAssertThrowsError(try bad.withUnsafeBytes { try DistinctSketch.estimate(serialized: $0) })
             var s = before
             XCTAssertThrowsError(try bad.withUnsafeBytes { try s.merge(serialized: $0) })
             XCTAssertEqual(s, before)
         }
         XCTAssertNoThrow(try state { $0.byte(0); $0.varint(2); $0.word(4); $0.word(5) }.withUnsafeBytes { try DistinctSketch(serialized: $0) })
+    }
+
+    /// A dense state of these registers (each 0 to 63), packed as `serialized()` packs them.
+    private func denseState(_ registers: [UInt8]) -> [UInt8] {
+        var w = SketchCoding.Writer(magic: DistinctSketch.magic, version: DistinctSketch.version, capacity: DistinctSketch.denseBytes + 1)
+        w.byte(2)
+        for k in stride(from: 0, to: registers.count, by: 4) {
+            let packed = UInt32(registers[k]) | UInt32(registers[k + 1]) << 6 | UInt32(registers[k + 2]) << 12 | UInt32(registers[k + 3]) << 18
+            for i in 0..<3 { w.byte(UInt8(truncatingIfNeeded: packed >> (8 * UInt32(i)))) }
+        }
+        return w.finish()
+    }
+
+    private func randomRegisters(_ g: inout SplitMix, highest: UInt64 = 50) -> [UInt8] {
+        (0..<DistinctSketch.registerCount).map { _ in
+            // Mostly the low ranks real registers hold, some anywhere up to `highest`.
+            UInt8(g.next() % 4 == 0 ? g.next() % (highest + 1) : g.next() % min(6, highest + 1))
+        }
+    }
+
+    func testPackedRegistersEightAtATime() {
+        var g = SplitMix(seed: 21)
+        // Unpacking: eight 6-bit fields, a byte each.
+        for _ in 0..<2000 {
+            let fields = (0..<8).map { _ in UInt64(g.next() % 64) }
+            var packed = [UInt8](repeating: 0, count: 6)
+            for (j, f) in fields.enumerated() {
+                for b in 0..<6 where f >> UInt64(b) & 1 == 1 { packed[(6 * j + b) / 8] |= 1 << UInt8((6 * j + b) % 8) }
+            }
+            let eight = packed.withUnsafeBytes { DistinctSketch.unpack8($0, 0) }
+            for j in 0..<8 { XCTAssertEqual(eight >> (8 * UInt64(j)) & 0xFF, fields[j]) }
+        }
+        // The bytewise max, against the scalar one, on bytes below 128.
+        for _ in 0..<20_000 {
+            let a = g.next() & 0x7F7F_7F7F_7F7F_7F7F
+            let b = g.next() % 3 == 0 ? a ^ (g.next() & 0x0101_0101_0101_0101) : g.next() & 0x7F7F_7F7F_7F7F_7F7F
+            let m = DistinctSketch.byteMax(a, b)
+            for j in stride(from: UInt64(0), to: 64, by: 8) { XCTAssertEqual(m >> j & 0xFF, max(a >> j & 0xFF, b >> j & 0xFF)) }
+        }
+    }
+
+    func testDenseStatesMergeAndEstimateFromTheirBytes() throws {
+        var g = SplitMix(seed: 22)
+        for round in 0..<12 {
+            let mine = randomRegisters(&g), theirs = randomRegisters(&g)
+            let a = try denseState(mine).withUnsafeBytes { try DistinctSketch(serialized: $0) }
+            let bytes = denseState(theirs)
+            // Merged from the bytes (eight registers at a time) as from the sketch.
+            var fromBytes = a, fromSketch = a
+            try bytes.withUnsafeBytes { try fromBytes.merge(serialized: $0) }
+            fromSketch.merge(try bytes.withUnsafeBytes { try DistinctSketch(serialized: $0) })
+            XCTAssertEqual(fromBytes, fromSketch, "round \(round)")
+            XCTAssertEqual(fromBytes.serialized(), denseState(zip(mine, theirs).map { max($0, $1) }), "round \(round)")
+            // The estimate of the packed registers is that of the sketch read from them.
+            let sketch = try bytes.withUnsafeBytes { try DistinctSketch(serialized: $0) }
+            XCTAssertEqual(try bytes.withUnsafeBytes { try DistinctSketch.estimate(serialized: $0) }, sketch.estimate)
+        }
+        // Rank 50 is the highest a register holds; 51 anywhere is not a state.
+        var registers = randomRegisters(&g)
+        for i in [0, 1, 7, 8, 4095, DistinctSketch.registerCount - 1] {
+            var top = registers
+            top[i] = 50
+            XCTAssertNoThrow(try denseState(top).withUnsafeBytes { try DistinctSketch(serialized: $0) })
+            top[i] = 51
+            let bad = denseState(top)
+            var s = DistinctSketch()
+            s.add(hash: 1)
+            let before = s
+            assertShardError(try bad.withUnsafeBytes { try DistinctSketch(serialized: $0) }, "not a shards distinct state")
+            assertShardError(try bad.withUnsafeBytes { try DistinctSketch.estimate(serialized: $0) }, "not a shards distinct state")
+            XCTAssertThrowsError(try bad.withUnsafeBytes { try s.merge(serialized: $0) })
+            XCTAssertEqual(s, before, "a bad state changes nothing")
+        }
+        registers = registers.map { min($0, 50) }
+        XCTAssertNoThrow(try denseState(registers).withUnsafeBytes { try DistinctSketch(serialized: $0) })
+    }
+
+    func testRiceThenUnaryReadsWhatRiceAndUnaryRead() {
+        var g = SplitMix(seed: 5)
+        for k in [0, 1, 7, 12, 25] as [UInt64] {
+            for count in [0, 1, 2, 3, 10, 3000] {
+                // Mostly short codes; now and then a quotient or a run of ones longer than a word.
+                let values = (0..<count).map { _ in
+                    g.next() % 50 == 0 ? g.next() % (UInt64(1) << (k + 7)) : g.next() % (UInt64(1) << (k + 2))
+                }
+                let runs = (0..<count).map { _ in g.next() % 8 == 0 ? 39 : g.next() % 4 }
+                var w = BitWriter()
+                for (v, r) in zip(values, runs) { w.rice(v, k: k); w.unary(r) }
+                let bytes = w.finish()
+                bytes.withUnsafeBytes { buffer in
+                    var slow = BitReader(buffer), fast = BitReader(buffer)
+                    for (v, r) in zip(values, runs) {
+                        XCTAssertEqual(slow.rice(k: k, limit: 1 << 40), v)
+                        XCTAssertEqual(slow.unary(limit: 39), r)
+                        let pair = fast.riceThenUnary(k: k, limit: 1 << 40, unaryLimit: 39)
+                        XCTAssertEqual(pair?.0, v, "k \(k) count \(count)")
+                        XCTAssertEqual(pair?.1, r, "k \(k) count \(count)")
+                    }
+                    XCTAssertTrue(fast.atPaddedEnd)
+                }
+                // Limits hold on the fast path as on the slow one: a quotient past
+                // limit >> k, a run of ones past unaryLimit.
+                bytes.withUnsafeBytes { buffer in
+                    guard let v = values.first, let r = runs.first else { return }
+                    var a = BitReader(buffer), b = BitReader(buffer), c = BitReader(buffer), d = BitReader(buffer)
+                    if v >> k > 0 {
+                        XCTAssertNil(a.riceThenUnary(k: k, limit: (v >> k) << k - 1, unaryLimit: 39))
+                        XCTAssertNil(d.rice(k: k, limit: (v >> k) << k - 1))
+                    }
+                    if r > 0 { XCTAssertNil(b.riceThenUnary(k: k, limit: 1 << 40, unaryLimit: r - 1)) }
+                    XCTAssertNotNil(c.riceThenUnary(k: k, limit: (v >> k) << k, unaryLimit: r))
+                }
+            }
+        }
     }
 
     func testRiceBitsRoundTrip() {

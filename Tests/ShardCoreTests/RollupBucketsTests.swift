@@ -69,13 +69,13 @@ final class RollupBucketsTests: XCTestCase {
         var one = DistinctSketch(), two = DistinctSketch()
         one.add(hash: 1)
         two.add(hash: 2)
-        var part = RollupPart.state(one.serialized())
+        var part = RollupPart.stored(one.serialized())
         XCTAssertEqual(part.state, one.serialized(), "handed out as read")
         XCTAssertEqual(try part.result(kind: kinds[0].kind), .integer(1))
-        try part.combine(.state(two.serialized()), kind: kinds[0].kind)
+        try part.combine(.stored(two.serialized()), kind: kinds[0].kind)
         XCTAssertEqual(try part.result(kind: kinds[0].kind), .integer(2))
         one.merge(two)
         XCTAssertEqual(part.state, one.serialized())
-        XCTAssertThrowsError(try RollupPart.state([1, 2, 3]).result(kind: kinds[0].kind))
+        XCTAssertThrowsError(try RollupPart.stored([1, 2, 3]).result(kind: kinds[0].kind))
     }
 }

@@ -60,4 +60,41 @@ final class RollupOptionsTests: XCTestCase {
         XCTAssertEqual(RollupValue.integer(1), RollupValue.real(1.0))
         XCTAssertEqual(Set([RollupValue.integer(1), .real(1.0)]).count, 1)
     }
+
+    /// A sketch's state as a shard's row gives it is handed out unchanged, answers as
+    /// its sketch does, and combines with others into the sketch of all their values.
+    func testStoredStatesAnswerAndCombineAsTheirSketches() throws {
+        for (a, b) in [(0, 3), (100, 200), (300, 5000), (9000, 40_000), (20_000, 0)] {
+            var left = DistinctSketch(), right = DistinctSketch(), both = DistinctSketch()
+            var lq = QuantileSketch(), rq = QuantileSketch(), bq = QuantileSketch()
+            for i in 0..<a { left.add(hash: DistinctSketch.hash(int64: Int64(i))); lq.add(Double(i)) }
+            for i in 0..<b { right.add(hash: DistinctSketch.hash(int64: Int64(i * 3))); rq.add(Double(i) / 7) }
+            both.merge(left); both.merge(right)
+            bq.merge(lq); bq.merge(rq)
+            let p95 = RollupMeasure.Kind.quantile(0.95)
+
+            let stored = RollupPart.stored(left.serialized())
+            XCTAssertEqual(stored.state, left.serialized(), "handed out as stored")
+            XCTAssertEqual(try stored.result(kind: .distinct), .integer(left.estimate))
+            XCTAssertEqual(try RollupPart.stored(lq.serialized()).result(kind: p95), try RollupPart.quantile(lq).result(kind: p95))
+
+            // Stored with stored, stored with read, read with stored: the union's sketch.
+            for (x, y) in [(RollupPart.stored(left.serialized()), RollupPart.stored(right.serialized())),
+                           (.stored(left.serialized()), .distinct(right)), (.distinct(left), .stored(right.serialized()))] {
+                var part = x
+                try part.combine(y, kind: .distinct)
+                XCTAssertEqual(part, .distinct(both), "a \(a) b \(b)")
+                XCTAssertEqual(part.state, both.serialized())
+            }
+            var part = RollupPart.stored(lq.serialized())
+            try part.combine(.stored(rq.serialized()), kind: p95)
+            XCTAssertEqual(part, .quantile(bq))
+        }
+        // A stored state that is not one fails when it is answered or combined.
+        let bad = RollupPart.stored(Array("not a state".utf8))
+        assertShardError(try bad.result(kind: .distinct), "not a shards distinct state")
+        assertShardError(try bad.result(kind: .quantile(0.5)), "not a shards quantile state")
+        var part = RollupPart.distinct(DistinctSketch())
+        XCTAssertThrowsError(try part.combine(bad, kind: .distinct))
+    }
 }

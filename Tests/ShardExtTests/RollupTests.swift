@@ -13,18 +13,23 @@ final class RollupTests: XCTestCase {
     /// Rows of the rollup and of the plain table's GROUP BY, for one filter.
     func compare(_ db: TestDatabase, rollup: String, bucketSQL: String, where rollupWhere: String = "",
                  plainWhere: String = "", _ args: [Value] = [], context: String) throws {
-        let got = try db.query("SELECT bucket_ms, type, n, dur, a, lo, hi, users, p50, bucket FROM \(rollup) "
+        let got = try db.query("SELECT bucket_ms, type, n, dur, a, lo, hi, users, p50, bucket, users_state, p50_state FROM \(rollup) "
             + (rollupWhere.isEmpty ? "" : "WHERE \(rollupWhere) ") + "ORDER BY bucket_ms, type", args)
         let x = "json_extract(doc, '$.dur')"
         let want = try db.query("""
             SELECT \(bucketSQL) AS b, json_extract(doc, '$.type') AS type, count(*), sum(\(x)), avg(\(x)), min(\(x)), max(\(x)),
-                   count(DISTINCT json_extract(doc, '$.user')), json_group_array(\(x)), strftime('%Y-%m-%d %H:%M:%S', (\(bucketSQL)) / 1000, 'unixepoch')
+                   count(DISTINCT json_extract(doc, '$.user')), json_group_array(\(x)), strftime('%Y-%m-%d %H:%M:%S', (\(bucketSQL)) / 1000, 'unixepoch'),
+                   shards_distinct_state(json_extract(doc, '$.user')), shards_quantile_state(\(x))
               FROM plain \(plainWhere.isEmpty ? "" : "WHERE \(plainWhere)")
              GROUP BY 1, 2 ORDER BY 1, 2
             """, args)
         XCTAssertEqual(got.count, want.count, "bucket count, \(context)")
         for (g, w) in zip(got, want) {
             XCTAssertEqual(Array(g[0...3]) + [g[5], g[6], g[7], g[9]], Array(w[0...3]) + [w[5], w[6], w[7], w[9]], context)
+            // A sketch's state depends only on the values it saw: the state a rollup hands
+            // out (one shard's as stored, or several merged) is that of the bucket's values.
+            XCTAssertEqual(g[10], w[10], "users_state, \(context)")
+            XCTAssertEqual(g[11], w[11], "p50_state, \(context)")
             switch (g[4], w[4]) {
             case (.real(let x), .real(let y)): XCTAssertEqual(x, y, accuracy: abs(y) * 1e-12, "avg, \(context)")
             default: XCTAssertEqual(g[4], w[4], "avg, \(context)")
@@ -369,6 +374,30 @@ final class RollupTests: XCTestCase {
             XCTAssertEqual(try db.int("SELECT sum(n) FROM r"), 2, bucket)
             try db.exec("DROP TABLE r")
         }
+    }
+
+    /// A sketch's state is read when its measure is asked for: a damaged one fails the
+    /// queries that read it (its measure, or its state merged), never misread; the other
+    /// measures of its bucket still answer.
+    func testADamagedStateFailsOnlyWhatReadsIt() throws {
+        let db = try TestDatabase()
+        try db.exec("CREATE VIRTUAL TABLE e USING shards(time = '$.t', partition = day)")
+        for i in 0..<600 {
+            try db.exec("INSERT INTO e(doc) VALUES (?)", [.text("{\"t\":\(1736121600000 + Int64(i % 3) * 86_400_000 + Int64(i)),\"u\":\(i),\"d\":\(i % 50)}")])
+        }
+        try db.exec("CREATE VIRTUAL TABLE r USING shards_rollup(source = e, bucket = 'day', measure = 'n: count', "
+            + "measure = 'users: distinct($.u)', measure = 'p: quantile($.d, 0.5)')")
+        XCTAssertGreaterThan(try db.int("SELECT shard_rollup_refresh('r')"), 0)
+        let before = try db.query("SELECT bucket, n, users, p FROM r")
+        XCTAssertEqual(try db.int("SELECT shards_distinct(users_state) FROM r"), 600)
+        // The first day's distinct state damaged: one byte changed, so its checksum fails.
+        try db.exec("UPDATE r_partials SET c0 = CAST(substr(c0, 1, 40) || CASE WHEN substr(c0, 41, 1) = x'00' THEN x'01' ELSE x'00' END "
+            + "|| substr(c0, 42) AS BLOB) WHERE b = 1736121600000")
+        XCTAssertEqual(try db.int("SELECT count(*) FROM r_partials WHERE b = 1736121600000 AND typeof(c0) = 'blob'"), 1)
+        XCTAssertEqual(try db.query("SELECT bucket, n, p FROM r"), before.map { [$0[0], $0[1], $0[3]] })
+        db.expectError("SELECT users FROM r", contains: "not a shards distinct state")
+        db.expectError("SELECT shards_distinct(users_state) FROM r", contains: "not a shards distinct state")
+        XCTAssertEqual(try db.query("SELECT bucket, users FROM r WHERE bucket >= '2025-01-07'"), Array(before.dropFirst()).map { [$0[0], $0[2]] })
     }
 
     func testDroppingTheSourceFirstNamesIt() throws {
