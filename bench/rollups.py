@@ -36,6 +36,7 @@ What it does:
 4. (first, before the rest) Ingest: the first --ingest events (200,000) inserted in
    one INSERT ... SELECT into a collection, into one with a daily rollup of five
    measures (count, sum, min, max, avg), and into a plain table; CPU time, medians.
+   `--only-ingest` runs this alone (the same rows: the first of --events events).
 
 The machine is shared and noisy: the ratios of one run are the result.
 
@@ -77,15 +78,16 @@ def ms(y, m, d=1):
     return calendar.timegm((y, m, d, 0, 0, 0)) * 1000
 
 
-def generate(n, seed):
-    """Events over YEAR in time order, with a little jitter (late ones)."""
+def generate(n, seed, first=None):
+    """Events over YEAR in time order, with a little jitter (late ones); only the
+    `first` of them when given (the same ones)."""
     rng = random.Random(seed)
     names = [t for t, _ in TYPES]
     weights = [w for _, w in TYPES]
     start, end = ms(YEAR, 1), ms(YEAR + 1, 1)
     step = (end - start) / n
     out = []
-    for i in range(n):
+    for i in range(n if first is None else min(first, n)):
         ts = int(start + i * step + rng.random() * step)
         if rng.random() < 0.01:
             ts = max(start, ts - rng.randint(0, 3 * DAY))
@@ -228,6 +230,18 @@ def timed(run, reps):
     return statistics.median(samples)
 
 
+def ingest_line(ing, rows, reps, markdown):
+    """The ingest comparison's result, a sentence (markdown) or a line."""
+    f = fmt
+    if not markdown:
+        return (f"ingest: collection {f(ing['collection'])}, with rollup {f(ing['with rollup'])} "
+                f"({ing['with rollup'] / ing['collection']:.2f}x), plain {f(ing['plain'])}")
+    return (f"Ingest of {rows:,} rows in one `INSERT ... SELECT` (CPU, medians of {reps}): "
+            f"collection {f(ing['collection'])}, with a daily rollup of five measures {f(ing['with rollup'])} "
+            f"({ing['with rollup'] / ing['collection']:.2f}x), plain table with an index on ts {f(ing['plain'])} "
+            f"(collection {ing['collection'] / ing['plain']:.2f}x, with the rollup {ing['with rollup'] / ing['plain']:.2f}x).")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=3_000_000)
@@ -235,6 +249,7 @@ def main():
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--folder", default=None, help="working folder (default: a temporary one)")
     ap.add_argument("--ingest", type=int, default=200_000, help="rows of the ingest comparison")
+    ap.add_argument("--only-ingest", action="store_true", help="run only the ingest comparison (4.)")
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--only", default=None, help="letters of the queries to time, e.g. c,d (skips 2 to 4)")
     ap.add_argument("--reuse", action="store_true", help="open the databases an earlier run made in --folder")
@@ -247,6 +262,12 @@ def main():
     folder = args.folder or tempfile.mkdtemp(prefix="bench-rollups-")
     os.makedirs(folder, exist_ok=True)
     log = (lambda *a: print(*a, file=sys.stderr)) if args.markdown else print
+    if args.only_ingest:
+        log(f"generating the first {args.ingest:,} of {args.events:,} events")
+        events = generate(args.events, args.seed, args.ingest)
+        ing = ingest(folder, events, args.reps)
+        print(ingest_line(ing, len(events), args.reps, args.markdown))
+        return
     # Written once both databases are loaded, removed before anything writes to them.
     marker, made_by = os.path.join(folder, "loaded.txt"), f"{args.events} {args.seed}\n"
     reused = args.reuse and os.path.exists(marker) and open(marker).read() == made_by
@@ -375,15 +396,11 @@ def main():
         print(f"\n`count(*)` of {n_rows:,} rows: collection {f(t_count)}, plain table {f(t_plain)} "
               f"({t_count / t_plain:.1f}x)" + (f"; SQLite's own `generate_series` virtual table, as many rows: {f(t_series)} "
               f"(the collection {t_count / t_series:.2f}x it)" if t_series else "") + ".")
-        print(f"\nIngest of {min(args.ingest, args.events):,} rows in one `INSERT ... SELECT` (CPU, medians of {args.reps}): "
-              f"collection {f(ing['collection'])}, with a daily rollup of five measures {f(ing['with rollup'])} "
-              f"({ing['with rollup'] / ing['collection']:.2f}x), plain table with an index on ts {f(ing['plain'])} "
-              f"(collection {ing['collection'] / ing['plain']:.2f}x, with the rollup {ing['with rollup'] / ing['plain']:.2f}x).")
+        print("\n" + ingest_line(ing, min(args.ingest, args.events), args.reps, True))
     else:
         print(f"count(*): collection {f(t_count)}, plain {f(t_plain)} ({t_count / t_plain:.1f}x), "
               f"generate_series {f(t_series) if t_series else '-'}")
-        print(f"ingest: collection {f(ing['collection'])}, with rollup {f(ing['with rollup'])} "
-              f"({ing['with rollup'] / ing['collection']:.2f}x), plain {f(ing['plain'])}")
+        print(ingest_line(ing, min(args.ingest, args.events), args.reps, False))
 
 
 def fmt(s):

@@ -137,6 +137,15 @@ public struct RollupBuckets {
 
     // MARK: - entries
 
+    /// A key's hash as `RollupAccumulator` finds its entries: that of its bucket, then of
+    /// each group value as `RollupValue` hashes it (the caller's `groups` adds them).
+    @inline(__always) public static func hash(bucket: Int64, groups: (inout Hasher) -> Void) -> Int {
+        var h = Hasher()
+        h.combine(bucket)
+        groups(&h)
+        return h.finalize()
+    }
+
     /// The entry of `bucket` and the group values of ids `group` (`width` of them), or -1.
     @inline(__always)
     public func find(bucket: Int64, group: UnsafeBufferPointer<Int32>) -> Int {

@@ -101,8 +101,12 @@ final class Connection {
         didSet {
             fed = [:]
             lastFed = nil
+            rollupsChanges.value &+= 1
         }
     }
+    /// Moves at every change of `rollups`: what an insert's pass reads follows it
+    /// (`InsertScan`, which holds it to read it at each insert without this connection).
+    let rollupsChanges = ChangeCount()
 
     /// Per collection name: the connected rollups over it that keep parts of its hot
     /// shards in memory (RollupHotPartials.swift). Made again when a rollup connects

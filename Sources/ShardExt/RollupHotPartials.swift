@@ -26,73 +26,58 @@ final class HotPartials {
     }
 }
 
-extension ShardedCollection {
-    /// After an insert into `shard` (its stamp moved by it): every rollup over the
-    /// collection connected on this connection adds the row to its parts of the shard.
-    @inline(__always) func feedRollups(_ shard: ShardInfo, ts: Int64, doc: OpaquePointer?) {
-        guard schema == "main", let connection else { return }
-        for rollup in connection.rollupsFed(by: name) { rollup.inserted(shard, ts: ts, doc: doc) }
-    }
-}
-
 extension RollupTable {
     /// At most this many buckets and groups per shard, and shards at once, are kept.
     static let hotEntriesKept = 4_096
     static let hotShardsKept = 64
 
-    /// One inserted row of `shard`, whose stamp it moved by one.
-    func inserted(_ shard: ShardInfo, ts: Int64, doc: OpaquePointer?) {
-        guard let paths = scanPaths else { return }
-        let n = shard.number
-        var hot = hotShards[n]
-        if let h = hot, h.shard !== shard || h.stamp != shard.changes &- 1 {
-            hotShards[n] = nil
-            hot = nil
-        }
-        if hot == nil {
-            // Only from the shard's first row: then they cover all of it.
-            guard shard.rows == 1 else { return }
-            if hotShards.count >= Self.hotShardsKept, let any = hotShards.keys.min() { hotShards[any] = nil }
-            hot = HotPartials(shard: shard, stamp: shard.changes &- 1, measures: options.measures)
-            hotShards[n] = hot
-        }
-        guard let h = hot, valueType(doc) == SQLITE_TEXT, let bytes = valueTextBytes(doc),
-              let scanned = DocumentScanner.scan(bytes, paths: paths) else {
-            hotShards[n] = nil
-            return
-        }
-        var groups: [RollupValue] = []
-        groups.reserveCapacity(options.groups.count)
-        for g in options.groups.indices {
-            guard let v = Self.value(scanned[g]) else { hotShards[n] = nil; return }
-            groups.append(v)
-        }
-        scratch.removeAll(keepingCapacity: true)
-        var p = options.groups.count
-        for m in options.measures {
-            guard m.path != nil else { scratch.append(.null); continue }
-            guard let v = Self.value(scanned[p]) else { hotShards[n] = nil; return }
-            scratch.append(v)
-            p += 1
-        }
-        guard h.sums.add(RollupKey(bucket: options.bucket.start(of: ts), groups: groups), values: scratch),
+    /// One inserted row of `shard`, whose stamp it moved by one, as the insert's pass
+    /// read it: the values of `scanPaths` (the groups', then the measures') at
+    /// `positions` of `values`, each as json_extract gives it, or one the accumulator
+    /// refuses (an object, text in a sum).
+    func inserted(_ shard: ShardInfo, ts: Int64, read values: [ScannedValue], at positions: [Int]) {
+        guard let h = hotParts(taking: shard) else { return }
+        guard h.sums.add(bucket: options.bucket.start(of: ts), read: values, at: positions),
               h.sums.count <= Self.hotEntriesKept else {
-            hotShards[n] = nil
+            hotShards[shard.number] = nil
             return
         }
         h.stamp = shard.changes
     }
 
-    /// What json_extract returns for a scanned value; nil for an object or an array.
-    private static func value(_ v: ScannedValue) -> RollupValue? {
-        switch v {
-        case .missing, .null: .null
-        case .bool(let b): .integer(b ? 1 : 0)
-        case .integer(let i): .integer(i)
-        case .real(let d): .real(d)
-        case .text(let t): .text(Array(t.utf8))
-        case .complex: nil
+    /// One inserted row the insert's pass did not read for this rollup (it gave up on
+    /// a path): the rollup reads its own paths, or drops the shard's parts.
+    func inserted(_ shard: ShardInfo, ts: Int64, doc: OpaquePointer?) {
+        guard hotParts(taking: shard) != nil else { return }
+        guard let own = ownReads, valueType(doc) == SQLITE_TEXT, let bytes = valueTextBytes(doc),
+              let values = DocumentScanner.scan(bytes, paths: own.paths) else {
+            hotShards[shard.number] = nil
+            return
         }
+        inserted(shard, ts: ts, read: values, at: own.positions(of: 0))
+    }
+
+    /// The parts of `shard` that the row just inserted into it extends: those kept, when
+    /// they hold up to the row before, or new ones from the shard's first row; nil when
+    /// none can be kept.
+    private func hotParts(taking shard: ShardInfo) -> HotPartials? {
+        if let h = lastHot, h.shard === shard, h.stamp == shard.changes &- 1 { return h }
+        guard scanPaths != nil else { return nil }
+        let n = shard.number
+        if let h = hotShards[n] {
+            if h.shard === shard && h.stamp == shard.changes &- 1 {
+                lastHot = h
+                return h
+            }
+            hotShards[n] = nil
+        }
+        // Only from the shard's first row: then they cover all of it.
+        guard shard.rows == 1 else { return nil }
+        if hotShards.count >= Self.hotShardsKept, let any = hotShards.keys.min() { hotShards[any] = nil }
+        let h = HotPartials(shard: shard, stamp: shard.changes &- 1, measures: options.measures)
+        hotShards[n] = h
+        lastHot = h
+        return h
     }
 
     /// The parts of shard `s` kept in memory, when they cover exactly its rows now.

@@ -16,13 +16,20 @@ final class RollupTable {
     /// the measures' (RollupHotPartials.swift); nil when the measures cannot be kept so.
     let scanPaths: [JSONPath]?
     /// Parts of the shards this connection is filling, by shard number.
-    var hotShards: [Int64: HotPartials] = [:]
+    var hotShards: [Int64: HotPartials] = [:] { didSet { lastHot = nil } }
+    /// The parts the last insert extended, one of `hotShards` (any change of them
+    /// forgets it): the next insert, mostly into the same shard, finds them here.
+    var lastHot: HotPartials?
     /// Buckets of the last answer: room for as many is made for the next.
     private var lastAnswer = 0
     /// See `statement(_:)`.
     private var prepared: [String: Statement] = [:]
-    /// The measures' values of the row `inserted` reads (kept to spare an allocation a row).
-    var scratch: [RollupValue] = []
+    /// `scanPaths`, each distinct path once, for a row the insert's pass did not read.
+    lazy var ownReads: DocumentReads? = scanPaths.map { paths in
+        var reads = DocumentReads(first: [])
+        reads.add(paths)
+        return reads
+    }
     /// The measures' kinds, read at every row of an answer.
     private let kinds: [RollupMeasure.Kind]
     /// Every measure read (a query that does not say).

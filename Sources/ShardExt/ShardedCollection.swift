@@ -31,6 +31,8 @@ final class ShardedCollection {
 
     /// Every write into shard tables (counted, never re-entered), and the buffered ones.
     let writer = ShardWriter()
+    /// The one pass over an inserted document, for placement and the rollups it feeds.
+    let insertScan: InsertScan
     /// Merges, summaries and rollup partials of shards that stopped receiving rows.
     let upkeep = Upkeep()
     /// Every other statement the collection keeps, and the texts its scans reuse.
@@ -65,6 +67,7 @@ final class ShardedCollection {
         self.schema = schema
         self.name = name
         self.options = options
+        insertScan = InsertScan(placement: options.placementPaths, schema: schema)
         self.catalog = CollectionCatalog(store: CatalogStore(db: db, schema: schema, name: name), name: name,
                                          options: options)
         self.statements = CollectionStatements(db: db)

@@ -11,14 +11,21 @@ extension ShardedCollection {
     /// SQLite to parse it; whatever the scanner cannot answer exactly goes to SQLite.
     func place(doc: OpaquePointer?, explicitTs: OpaquePointer?, isUpdate: Bool = false,
                checkedByInsert: Bool = false) throws -> Placement {
+        try placeReading(doc: doc, explicitTs: explicitTs, isUpdate: isUpdate, checkedByInsert: checkedByInsert).placement
+    }
+
+    /// `place`, and the insert's pass over the document when the scanner made it (the
+    /// rollups fed by the insert take their values from it, `feedRollups`).
+    func placeReading(doc: OpaquePointer?, explicitTs: OpaquePointer?, isUpdate: Bool = false,
+                      checkedByInsert: Bool = false) throws -> (placement: Placement, read: InsertScan.Read?) {
         let docType = valueType(doc)
         guard docType == SQLITE_TEXT || docType == SQLITE_BLOB else {
             throw ShardError(docType == SQLITE_NULL
                 ? "doc is NULL; insert a JSON object"
                 : "doc must be a JSON object given as text, not a number")
         }
-        if checkedByInsert && docType == SQLITE_TEXT, let p = try scannedPlacement(doc, explicitTs: explicitTs) {
-            return p
+        if checkedByInsert && docType == SQLITE_TEXT, let (p, read) = try scannedPlacement(doc, explicitTs: explicitTs) {
+            return (p, read)
         }
         let stmt = try probeStatement()
         stmt.bind(1, doc)
@@ -43,7 +50,7 @@ extension ShardedCollection {
             let col: Int32 = options.timePath == nil ? 1 : 3
             category = CategoryName.encode(stmt.type(col) == SQLITE_NULL ? nil : stmt.text(col))
         }
-        return Placement(ts: ts, category: category)
+        return (Placement(ts: ts, category: category), nil)
     }
 
     /// The document's time: read from the time path, or the explicit `ts`, or now.
@@ -60,16 +67,14 @@ extension ShardedCollection {
     }
 
 
-    /// Placement from the scanner, or nil when SQLite must answer (not an object,
-    /// a value the scanner cannot render exactly as json_extract would).
-    func scannedPlacement(_ doc: OpaquePointer?, explicitTs: OpaquePointer?) throws -> Placement? {
+    /// Placement from the scanner (in the insert's one pass, `InsertScan`), or nil when
+    /// SQLite must answer (not an object, a value the scanner cannot render exactly as
+    /// json_extract would).
+    func scannedPlacement(_ doc: OpaquePointer?, explicitTs: OpaquePointer?) throws -> (Placement, InsertScan.Read)? {
         guard let bytes = valueTextBytes(doc) else { return nil }
         guard DocumentScanner.startsWithObject(bytes) else { return nil }
-        var values: [ScannedValue] = []
-        if !options.placementPaths.isEmpty {
-            guard let v = DocumentScanner.scan(bytes, paths: options.placementPaths) else { return nil }
-            values = v
-        }
+        guard let read = insertScan.scan(bytes, for: self) else { return nil }
+        let values = read.values
         var unanswered = false
         // A time the scanner refuses goes to SQLite too: the document may be malformed
         // further on, and that is said first.
@@ -86,7 +91,7 @@ extension ShardedCollection {
         if unanswered { return nil }
         var category: String? = nil
         if options.categoryPath != nil {
-            switch values[values.count - 1] {
+            switch values[options.placementPaths.count - 1] {
             case .missing, .null: category = CategoryName.encode(nil)
             case .text(let t): category = CategoryName.encode(t)
             case .integer(let i): category = CategoryName.encode(String(i))
@@ -94,7 +99,7 @@ extension ShardedCollection {
             default: return nil   // reals and containers: SQLite renders them
             }
         }
-        return Placement(ts: ts, category: category)
+        return (Placement(ts: ts, category: category), read)
     }
 
     /// The error for a document SQLite found malformed, saying where: by SQLite's

@@ -9,7 +9,7 @@ extension ShardedCollection {
         // the catalog is looked at only when a new block of ids is reserved.
         let buffered = options.buffer > 0
         if !buffered || transaction.catalogStale { try readyToWrite() }
-        let p = try place(doc: doc, explicitTs: explicitTs, checkedByInsert: !buffered)
+        let (p, read) = try placeReading(doc: doc, explicitTs: explicitTs, checkedByInsert: !buffered)
         if buffered { return try writer.bufferInsert(doc: doc, p) }
         let (key, found) = route(p)
         let shard = try found ?? createShard(key, containing: p.ts)
@@ -27,7 +27,7 @@ extension ShardedCollection {
         shard.noteInsert(id: id, ts: p.ts)
         if shard.summary != nil { try upkeep.widenSummary(shard, doc: doc) }
         if upkeep.pending { try upkeep.afterWrite() }
-        feedRollups(shard, ts: p.ts, doc: doc)
+        feedRollups(shard, ts: p.ts, doc: doc, read: read)
         return id
     }
 

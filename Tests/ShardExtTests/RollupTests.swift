@@ -235,6 +235,66 @@ final class RollupTests: XCTestCase {
         try check(b, "b reads at query time")
     }
 
+    /// Several rollups fed by one insert read their paths in placement's pass (shared
+    /// paths read once): each answers its own GROUP BY as rollups come and go, and for
+    /// documents that pass gives up on (then each reads its own) or that drop the parts.
+    func testRollupsShareTheInsertsPass() throws {
+        let db = try TestDatabase()
+        try db.exec("CREATE VIRTUAL TABLE e USING shards(time = '$.t', partition = 'day', category = '$.app')")
+        try db.exec("CREATE TABLE plain(doc TEXT)")
+        let rollups: [(name: String, spec: String, group: String, measures: [String])] = [
+            ("by_type", "group = '$.type', measure = 'n: count', measure = 's: sum($.u)', measure = 'hi: max($.dur)'",
+             "json_extract(doc, '$.type')", ["count(*)", "sum(json_extract(doc, '$.u'))", "max(json_extract(doc, '$.dur'))"]),
+            ("by_app", "group = '$.app', measure = 'n: count', measure = 'lo: min($.t)', measure = 'a: avg($.u)'",
+             "json_extract(doc, '$.app')", ["count(*)", "min(json_extract(doc, '$.t'))", "avg(json_extract(doc, '$.u'))"]),
+            ("flat", "measure = 'n: count', measure = 'd: sum($.dur)', measure = 'u: sum($.u)'",
+             "NULL", ["count(*)", "sum(json_extract(doc, '$.dur'))", "sum(json_extract(doc, '$.u'))"]),
+        ]
+        func create(_ r: (name: String, spec: String, group: String, measures: [String])) throws {
+            try db.exec("CREATE VIRTUAL TABLE \(r.name) USING shards_rollup(source = e, bucket = '1 day', \(r.spec))")
+        }
+        var live = [rollups[0], rollups[1]]
+        for r in live { try create(r) }
+        let t0 = MirroredWrites.t0
+        var rng = DifferentialTests.SplitMix64(state: 7)
+        func insert(_ count: Int, day: Int64) throws {
+            for _ in 0..<count {
+                let u = Int(rng.next() % 1000)
+                // (1 and true are one group; exact sums: reals of quarters.)
+                let type = ["\"view\"", "\"buy\"", "1", "2.5", "true", "null", "{\"x\":1}"][u % 7]
+                let dur = u % 11 == 0 ? "\"12\"" : u % 13 == 0 ? "2.5e2" : String(Double(u) / 4)
+                let key = u % 17 == 0 ? "t\\u0079pe" : "type"   // the shared pass gives up on this one
+                let doc = "{\"t\":\(t0 + day * 86_400_000 + Int64(u) * 1000),\"app\":\"\(["web", "ios"][u % 2])\","
+                    + "\"\(key)\":\(type),\"u\":\(u),\"dur\":\(dur)}"
+                try db.exec("INSERT INTO e(doc) VALUES (?1); INSERT INTO plain VALUES (?1)", [.text(doc)])
+            }
+        }
+        func check(_ what: String) throws {
+            for r in live {
+                let got = try db.query("SELECT * FROM (SELECT bucket_ms, "
+                    + (r.group == "NULL" ? "NULL" : r.name == "by_type" ? "type" : "app") + ", "
+                    + r.spec.split(separator: "'").enumerated().filter { $0.offset % 2 == 1 && $0.element.contains(":") }
+                        .map { String($0.element.split(separator: ":")[0]) }.joined(separator: ", ")
+                    + " FROM \(r.name)) ORDER BY 1, 2")
+                let want = try db.query("SELECT json_extract(doc, '$.t') - json_extract(doc, '$.t') % 86400000, \(r.group), "
+                    + r.measures.joined(separator: ", ") + " FROM plain GROUP BY 1, 2 ORDER BY 1, 2")
+                XCTAssertEqual(got, want, "\(r.name), \(what)")
+            }
+        }
+        try insert(200, day: 0)
+        try check("two rollups")
+        try create(rollups[2])
+        live.append(rollups[2])
+        try insert(100, day: 0)
+        try insert(100, day: 1)
+        try check("a third rollup created between inserts")
+        try db.exec("DROP TABLE by_app")
+        live.remove(at: 1)
+        try insert(150, day: 1)
+        try insert(50, day: 2)
+        try check("one dropped")
+    }
+
     func testRollupsWithBufferedWrites() throws {
         try runSequence(seed: 111, options: ", buffer = 5, flush_ms = 600000")
     }
