@@ -57,8 +57,7 @@ public enum RollupValue: Hashable, Comparable, Sendable {
         }
     }
 
-    // A value's hash from its parts, so a statement's value hashes as the RollupValue
-    // made of it without making it (RollupTable.addRow).
+    // A value's hash from its parts: integers and reals of equal value hash alike.
     @inline(__always) public static func hashNull(into h: inout Hasher) { h.combine(0) }
     @inline(__always) public static func hash(integer i: Int64, into h: inout Hasher) { h.combine(1); h.combine(i) }
     @inline(__always) public static func hash(real d: Double, into h: inout Hasher) {
@@ -194,129 +193,6 @@ extension RollupValue {
         case .real(let d): d
         default: 0
         }
-    }
-}
-
-/// Every bucket of one answer: parts added as shards are read, then put in order.
-/// Kept flat (an entry's group values and parts side by side in a few arrays, no
-/// array per entry) in the order first added: the partials come by bucket, so the
-/// order has little to do. An entry is found by the hash of its bucket and group
-/// values (`RollupBuckets.hash`), then along the chain of entries of that hash by
-/// comparing group values: callers hash and compare a statement's values in place
-/// (`first(of:)`, `next(after:)`, `group(_:_:)`) and make values only for a new entry.
-public struct RollupBuckets {
-    public let measures: [RollupMeasure]
-    private let kinds: [RollupMeasure.Kind]
-    /// Group values an entry has.
-    public let width: Int
-    /// Each hash's first entry; the next entry of the same hash, or -1.
-    private var heads: [Int: Int32] = [:]
-    private var next: [Int32] = []
-    public private(set) var buckets: [Int64] = []
-    public private(set) var groups: [RollupValue] = []
-    public private(set) var counts: [Int64] = []
-    public private(set) var parts: [RollupPart] = []
-
-    /// `expected`: about how many buckets the answer holds (room is made for them).
-    public init(measures: [RollupMeasure], groups width: Int, expected: Int = 0) {
-        self.measures = measures
-        kinds = measures.map(\.kind)
-        self.width = width
-        heads.reserveCapacity(expected)
-        next.reserveCapacity(expected)
-        buckets.reserveCapacity(expected)
-        groups.reserveCapacity(expected * width)
-        counts.reserveCapacity(expected)
-        parts.reserveCapacity(expected * measures.count)
-    }
-
-    /// Entries held.
-    public var count: Int { counts.count }
-
-    /// A key's hash: that of its bucket, then of each group value as `RollupValue`
-    /// hashes it (the caller's `groups` adds them).
-    @inline(__always) public static func hash(bucket: Int64, groups: (inout Hasher) -> Void) -> Int {
-        var h = Hasher()
-        h.combine(bucket)
-        groups(&h)
-        return h.finalize()
-    }
-
-    /// The first entry of hash `hash`, or -1.
-    @inline(__always) public func first(of hash: Int) -> Int { Int(heads[hash] ?? -1) }
-
-    /// The entry after `i` of its hash, or -1.
-    @inline(__always) public func next(after i: Int) -> Int { Int(next[i]) }
-
-    /// Entry `i`'s group value `g`.
-    @inline(__always) public func group(_ i: Int, _ g: Int) -> RollupValue { groups[i &* width &+ g] }
-
-    /// A new entry (not held yet) of `hash`, with its bucket, group values, count and
-    /// parts (`values` holds `width` values, `parts` one per measure).
-    public mutating func append(hash: Int, bucket: Int64, groups values: [RollupValue], count: Int64, parts p: [RollupPart]) {
-        append(hash: hash, bucket: bucket, count: count)
-        groups.append(contentsOf: values)
-        parts.append(contentsOf: p)
-    }
-
-    /// A new entry (not held yet) of `hash`, with its bucket and count: the caller then
-    /// appends its `width` group values (`append(group:)`), then a part per measure
-    /// (`append(part:)`), made in place.
-    public mutating func append(hash: Int, bucket: Int64, count: Int64) {
-        let i = Int32(counts.count)
-        var tail = first(of: hash)
-        if tail < 0 {
-            heads[hash] = i
-        } else {
-            while next[tail] >= 0 { tail = Int(next[tail]) }
-            next[tail] = i
-        }
-        next.append(-1)
-        buckets.append(bucket)
-        counts.append(count)
-    }
-
-    @inline(__always) public mutating func append(group v: RollupValue) { groups.append(v) }
-    @inline(__always) public mutating func append(part p: RollupPart) { parts.append(p) }
-
-    /// Adds to entry `i` a count of rows.
-    @inline(__always) public mutating func add(_ i: Int, count: Int64) { counts[i] += count }
-
-    /// Adds to entry `i` another part of measure `m`.
-    @inline(__always) public mutating func combine(_ i: Int, _ m: Int, _ part: RollupPart) throws {
-        try parts[i &* kinds.count &+ m].combine(part, kind: kinds[m])
-    }
-
-    /// Adds a shard's (or a partial's) part of a bucket.
-    public mutating func add(_ key: RollupKey, count: Int64, parts p: [RollupPart]) throws {
-        let hash = Self.hash(bucket: key.bucket) { h in key.groups.forEach { $0.hash(into: &h) } }
-        var i = first(of: hash)
-        while i >= 0 && !(key.bucket == buckets[i] && (0..<width).allSatisfy({ group(i, $0) == key.groups[$0] })) {
-            i = next(after: i)
-        }
-        guard i >= 0 else { return append(hash: hash, bucket: key.bucket, groups: key.groups, count: count, parts: p) }
-        add(i, count: count)
-        for m in p.indices { try combine(i, m, p[m]) }
-    }
-
-    /// Whether entry `a` comes before entry `b`: by bucket, then group values in
-    /// SQLite's order.
-    private func ascending(_ a: Int, _ b: Int) -> Bool {
-        if buckets[a] != buckets[b] { return buckets[a] < buckets[b] }
-        for g in 0..<width {
-            let x = group(a, g), y = group(b, g)
-            if x != y { return x < y }
-        }
-        return false
-    }
-
-    /// The entries in order, ascending or descending, as indices.
-    public func order(descending: Bool) -> [Int32] {
-        var order = (0..<Int32(count)).map { $0 }
-        if !(1..<max(count, 1)).allSatisfy({ !ascending($0, $0 - 1) }) {
-            order.sort { ascending(Int($0), Int($1)) }
-        }
-        return descending ? order.reversed() : order
     }
 }
 

@@ -127,6 +127,35 @@ extension RollupBucket {
         return String(decoding: t, as: UTF8.self)
     }
 
+    /// `text(ms)`'s bytes written at `out` (room for 32 is enough); returns how many.
+    /// Without making a string for years 0 to 9999.
+    public static func text(_ ms: Int64, into out: UnsafeMutablePointer<UInt8>) -> Int {
+        let days = Civil.floorDiv(ms, Civil.msPerDay)
+        let (year, month, day) = Civil.date(days: days)
+        guard year >= 0 && year <= 9999 else {
+            let t = Array(text(ms).utf8)
+            for (i, b) in t.enumerated() { out[i] = b }
+            return t.count
+        }
+        let second = (ms - days * Civil.msPerDay) / Civil.msPerSecond
+        var at = 0
+        func put(_ n: Int64, _ width: Int) {
+            var n = n
+            for i in stride(from: width - 1, through: 0, by: -1) {
+                out[at + i] = UInt8(ascii: "0") + UInt8(n % 10)
+                n /= 10
+            }
+            at += width
+        }
+        func put(_ c: Unicode.Scalar) {
+            out[at] = UInt8(ascii: c)
+            at += 1
+        }
+        put(year, 4); put("-"); put(month, 2); put("-"); put(day, 2); put(" ")
+        put(second / 3600, 2); put(":"); put(second / 60 % 60, 2); put(":"); put(second % 60, 2)
+        return at
+    }
+
     /// Inclusive bounds on the bucket starts whose `bucket` text can compare with
     /// `text` as `op` says (a superset: SQLite tests the constraint again), from the
     /// longest prefix of `text` that reads as a UTC time: `2025`, `2025-03`,

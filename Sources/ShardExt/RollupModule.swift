@@ -12,6 +12,9 @@ import ShardCore
 // and `bucket_ms` bound the buckets read (and prune shards by time); terms on group
 // columns become SQL on the group values inside each shard. SQLite tests every term
 // again on the rows (none is omitted): they only narrow what is read.
+// Then `|<measures>`: a character per measure, `1` when the query reads it (its column
+// or its state's, by colUsed), `0` when not: a partial's part of a measure not read is
+// neither read nor combined (its entry holds an empty part SQLite never asks for).
 
 private final class RollupCursor {
     let table: RollupTable
@@ -21,8 +24,12 @@ private final class RollupCursor {
     var position = 0
     /// The entry at `position`.
     var entry = 0
-    /// The last `bucket` text made: rows of one bucket come together.
-    var bucketText: (ms: Int64, text: String) = (.min, "")
+    /// The answer's group values as xColumn hands them out.
+    var values = RollupColumnValues()
+    /// The `bucket` text of `bucketMs` (rows of one bucket come together).
+    var bucketMs = Int64.min
+    var bucketLength = 0
+    let bucketText = UnsafeMutablePointer<UInt8>.allocate(capacity: 32)
     /// Of the table's options, read at every xColumn (not copied from them each time).
     let groups: Int
     let kinds: [RollupMeasure.Kind]
@@ -36,10 +43,86 @@ private final class RollupCursor {
         self.kinds = kinds
         sketches = kinds.indices.filter { kinds[$0].isSketch }
     }
+
+    deinit {
+        bucketText.deallocate()
+        values.free()
+    }
+}
+
+/// An answer's distinct group values laid out for xColumn: per value its type and
+/// number, or the place of its bytes, in memory the cursor owns (no Swift value is
+/// copied, retained or released to hand one out).
+private struct RollupColumnValues {
+    struct Item {
+        var type: Int32 = SQLITE_NULL
+        var length: Int32 = 0
+        /// An integer, a real's bits, or the offset of text or blob bytes.
+        var number: Int64 = 0
+    }
+    private var items = UnsafeMutableBufferPointer<Item>(start: nil, count: 0)
+    private var bytes = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+
+    /// Lays out `values` (replacing what was held).
+    mutating func set(_ values: [RollupValue]) {
+        free()
+        items = .allocate(capacity: values.count)
+        var size = 0
+        for v in values {
+            switch v {
+            case .text(let b), .blob(let b): size += b.count
+            default: break
+            }
+        }
+        bytes = .allocate(byteCount: max(size, 1), alignment: 1)
+        var at = 0
+        for (i, v) in values.enumerated() {
+            var item = Item()
+            switch v {
+            case .null: break
+            case .integer(let x): item.type = SQLITE_INTEGER; item.number = x
+            case .real(let d): item.type = SQLITE_FLOAT; item.number = Int64(bitPattern: d.bitPattern)
+            case .text(let b), .blob(let b):
+                if case .text = v { item.type = SQLITE_TEXT } else { item.type = SQLITE_BLOB }
+                item.number = Int64(at)
+                item.length = Int32(b.count)
+                b.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: bytes[at..<(at + b.count)]).copyMemory(from: $0) }
+                at += b.count
+            }
+            items.initializeElement(at: i, to: item)
+        }
+    }
+
+    /// Value `id` as the result of `ctx`.
+    @inline(__always) func result(_ ctx: OpaquePointer?, _ id: Int32) {
+        let item = items[Int(id)]
+        switch item.type {
+        case SQLITE_INTEGER: resultInt64(ctx, item.number)
+        case SQLITE_FLOAT: api.pointee.result_double(ctx, Double(bitPattern: UInt64(bitPattern: item.number)))
+        case SQLITE_TEXT:
+            api.pointee.result_text(ctx, (bytes.baseAddress! + Int(item.number)).assumingMemoryBound(to: CChar.self),
+                                    item.length, shard_transient())
+        case SQLITE_BLOB:
+            api.pointee.result_blob(ctx, bytes.baseAddress! + Int(item.number), item.length, shard_transient())
+        default: resultNull(ctx)
+        }
+    }
+
+    func free() {
+        items.deallocate()
+        bytes.deallocate()
+    }
 }
 
 @inline(__always) private func rollupOf(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?) -> RollupTable {
     vtabObject(vtab, as: RollupTable.self)
+}
+
+/// The cursor of `cur`, borrowed (not retained) for `body`: SQLite holds it through
+/// the call. xColumn, xNext and xEof run once a row or more.
+@inline(__always) private func borrowedCursor(_ cur: UnsafeMutablePointer<sqlite3_vtab_cursor>?,
+                                              _ body: (RollupCursor) -> Int32) -> Int32 {
+    Unmanaged<RollupCursor>.fromOpaque(cursorStruct(cur).pointee.object!)._withUnsafeGuaranteedRef(body)
 }
 
 @inline(__always) private func rollupCursorOf(_ cur: UnsafeMutablePointer<sqlite3_vtab_cursor>?) -> RollupCursor {
@@ -132,7 +215,7 @@ private func bestIndex(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?, _ info: Unsa
         order = o[0].desc != 0 ? "d" : "a"
         info.pointee.orderByConsumed = 1
     }
-    info.pointee.idxStr = shard_strdup(order + "|" + terms.joined(separator: ","))
+    info.pointee.idxStr = shard_strdup(order + "|" + terms.joined(separator: ",") + "|" + measuresRead(table, info))
     info.pointee.needToFreeIdxStr = 1
     // Fewer shards to read with bounds: prefer them.
     info.pointee.estimatedCost = (bucketBounded ? 1_000 : 100_000) / Double(1 + terms.count)
@@ -140,12 +223,32 @@ private func bestIndex(_ vtab: UnsafeMutablePointer<sqlite3_vtab>?, _ info: Unsa
     return SQLITE_OK
 }
 
+/// Which measures the query reads (idxStr's last part): a measure's column, or its
+/// state's for a sketch, in colUsed (whose last bit stands for every column from 63 on).
+private func measuresRead(_ table: RollupTable, _ info: UnsafeMutablePointer<sqlite3_index_info>) -> String {
+    let used = info.pointee.colUsed
+    let first = 2 + table.options.groups.count, measures = table.options.measures
+    func uses(_ column: Int) -> Bool { used & (1 << UInt64(min(column, 63))) != 0 }
+    var sketch = 0
+    return String(measures.indices.map { m in
+        var read = uses(first + m)
+        if measures[m].kind.isSketch {
+            read = read || uses(first + measures.count + sketch)
+            sketch += 1
+        }
+        return read ? "1" : "0"
+    })
+}
+
 /// xFilter: the query's bounds and conditions from idxStr and argv, then every bucket.
 private func filter(_ cursor: RollupCursor, _ idxStr: String, _ argc: Int32, _ argv: ValueArray?) throws {
     let table = cursor.table
     let parts = idxStr.split(separator: "|", omittingEmptySubsequences: false)
-    guard parts.count == 2 else { throw ShardError("internal error: bad rollup plan") }
+    guard parts.count == 3, parts[2].count == table.options.measures.count else {
+        throw ShardError("internal error: bad rollup plan")
+    }
     var query = RollupTable.Query()
+    query.reads = parts[2].map { $0 == "1" }
     var argi = 0
     for term in parts[1].split(separator: ",") {
         let cv = term.split(separator: ":")
@@ -179,6 +282,8 @@ private func filter(_ cursor: RollupCursor, _ idxStr: String, _ argc: Int32, _ a
         }
     }
     cursor.answer = try table.aggregate(query)
+    cursor.values.set(cursor.answer.values)
+    cursor.bucketMs = .min
     cursor.order = cursor.answer.order(descending: parts[0] == "d")
     cursor.position = 0
     cursor.entry = cursor.order.isEmpty ? 0 : Int(cursor.order[0])
@@ -218,42 +323,65 @@ private func bounds(_ column: BucketColumn, _ op: RollupOp, _ v: OpaquePointer?)
     }
 }
 
-/// xColumn: bucket, bucket_ms, the groups, the measures, the sketch states.
-private func column(_ cursor: RollupCursor, _ ctx: OpaquePointer?, _ i: Int) throws {
+/// xColumn: bucket, bucket_ms, the groups, the measures, the sketch states. Buckets,
+/// group values, counts and sums are handed out without a Swift value made or
+/// retained; other measures (whose result can fail: a quantile) go through `measure`.
+private func column(_ cursor: RollupCursor, _ ctx: OpaquePointer?, _ i: Int,
+                    _ vtab: UnsafeMutablePointer<sqlite3_vtab>?) -> Int32 {
     let e = cursor.entry
-    let groups = cursor.groups, measures = cursor.kinds.count
+    let groups = cursor.groups
     switch i {
     case 0:
         let bucket = cursor.answer.buckets[e]
-        if cursor.bucketText.ms != bucket { cursor.bucketText = (bucket, RollupBucket.text(bucket)) }
-        resultText(ctx, cursor.bucketText.text)
-    case 1: resultInt64(ctx, cursor.answer.buckets[e])
-    case 2..<(2 + groups): result(ctx, cursor.answer.group(e, i - 2))
-    case (2 + groups)..<(2 + groups + measures):
-        let m = i - 2 - groups
-        let kind = cursor.kinds[m]
-        let part = e * measures + m
-        if kind == .count {
-            resultInt64(ctx, cursor.answer.counts[e])
-        } else if case .sum(let count, let total) = cursor.answer.parts[part], kind == .sum {
-            // sum: NULL over no value (RollupPart.result), without building a value.
-            if count == 0 { return resultNull(ctx) }
-            switch total {
-            case .integer(let x): resultInt64(ctx, x)
-            case .real(let d): api.pointee.result_double(ctx, d)
-            default: result(ctx, total)
-            }
-        } else {
-            result(ctx, try cursor.answer.parts[part].result(kind: kind))
+        if cursor.bucketMs != bucket {
+            cursor.bucketMs = bucket
+            cursor.bucketLength = RollupBucket.text(bucket, into: cursor.bucketText)
         }
+        api.pointee.result_text(ctx, UnsafeRawPointer(cursor.bucketText).assumingMemoryBound(to: CChar.self),
+                                Int32(cursor.bucketLength), shard_transient())
+    case 1: resultInt64(ctx, cursor.answer.buckets[e])
+    case 2..<(2 + groups): cursor.values.result(ctx, cursor.answer.groupID(e, i - 2))
     default:
+        let m = i - 2 - groups
+        if m < cursor.kinds.count {
+            switch cursor.kinds[m] {
+            case .count:
+                resultInt64(ctx, cursor.answer.counts[e])
+                return SQLITE_OK
+            case .sum:
+                if case .sum(let count, let total) = cursor.answer.parts[e &* cursor.kinds.count &+ m] {
+                    // sum: NULL over no value (RollupPart.result), without building a value.
+                    if count == 0 {
+                        resultNull(ctx)
+                        return SQLITE_OK
+                    }
+                    switch total {
+                    case .integer(let x): resultInt64(ctx, x); return SQLITE_OK
+                    case .real(let d): api.pointee.result_double(ctx, d); return SQLITE_OK
+                    default: break
+                    }
+                }
+            default: break
+            }
+        }
+        return guarded(vtab) { try measure(cursor, ctx, e, m) }
+    }
+    return SQLITE_OK
+}
+
+/// A measure's column (`m` past the measures: the sketch states, in order).
+private func measure(_ cursor: RollupCursor, _ ctx: OpaquePointer?, _ e: Int, _ m: Int) throws {
+    let measures = cursor.kinds.count
+    guard m < measures else {
         // The n-th sketch measure's state.
-        let n = i - 2 - groups - measures
+        let n = m - measures
         guard n < cursor.sketches.count, let state = cursor.answer.parts[e * measures + cursor.sketches[n]].state else {
             return resultNull(ctx)
         }
         state.withUnsafeBytes { api.pointee.result_blob(ctx, $0.baseAddress, Int32($0.count), shard_transient()) }
+        return
     }
+    result(ctx, try cursor.answer.parts[e * measures + m].result(kind: cursor.kinds[m]))
 }
 
 private func result(_ ctx: OpaquePointer?, _ v: RollupValue) {
@@ -302,19 +430,14 @@ let rollupModule: UnsafeMutablePointer<sqlite3_module> = {
         }
     }
     m.pointee.xNext = { cur in
-        let c = rollupCursorOf(cur)
-        c.position += 1
-        if c.position < c.order.count { c.entry = Int(c.order[c.position]) }
-        return SQLITE_OK
+        borrowedCursor(cur) { c in
+            c.position += 1
+            if c.position < c.order.count { c.entry = Int(c.order[c.position]) }
+            return SQLITE_OK
+        }
     }
-    m.pointee.xEof = { cur in
-        let c = rollupCursorOf(cur)
-        return c.position >= c.order.count ? 1 : 0
-    }
-    m.pointee.xColumn = { cur, ctx, i in
-        let cursor = rollupCursorOf(cur)
-        return guarded(cur!.pointee.pVtab) { try column(cursor, ctx, Int(i)) }
-    }
+    m.pointee.xEof = { cur in borrowedCursor(cur) { $0.position >= $0.order.count ? 1 : 0 } }
+    m.pointee.xColumn = { cur, ctx, i in borrowedCursor(cur) { column($0, ctx, Int(i), cur!.pointee.pVtab) } }
     m.pointee.xRowid = { cur, out in
         out!.pointee = Int64(rollupCursorOf(cur).position)
         return SQLITE_OK

@@ -147,7 +147,7 @@ extension RollupTable {
         stmt.bind(1, tsLo)
         stmt.bind(2, tsHi)
         for (i, p) in parameters.enumerated() { stmt.bind(Int32(i + 3), p) }
-        while try stmt.step() { try addRow(stmt, offset: 0, into: &buckets) }
+        while try stmt.step() { try addRow(stmt, offset: 0, reads: allRead, into: &buckets) }
         return true
     }
 

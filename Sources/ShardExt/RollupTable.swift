@@ -33,9 +33,13 @@ final class RollupTable {
         return reads
     }
     /// The measures' kinds, read at every row of an answer.
-    private lazy var kinds = options.measures.map(\.kind)
+    private let kinds: [RollupMeasure.Kind]
+    /// Every measure read (a query that does not say).
+    lazy var allRead = [Bool](repeating: true, count: options.measures.count)
+        /// The group value ids of the row `addRow` reads (one per group).
+    private let groupIDs: UnsafeMutablePointer<Int32>
     /// Whether a bucket is a fixed width of ms (else the partials' b is a day, folded into months).
-    private lazy var fixedWidth = options.bucket.fixedWidth != nil
+    private let fixedWidth: Bool
     /// A whole shard's `RollupSelect` (no condition).
     lazy var wholeShard = RollupSelect(options: options, conditions: [])
 
@@ -44,9 +48,14 @@ final class RollupTable {
         self.db = db
         self.name = name
         self.options = options
+        kinds = options.measures.map(\.kind)
+        fixedWidth = options.bucket.fixedWidth != nil
+        groupIDs = .allocate(capacity: max(options.groups.count, 1))
         scanPaths = RollupAccumulator.supports(options.measures)
             ? options.groups.map(\.path) + options.measures.compactMap(\.path) : nil
     }
+
+    deinit { groupIDs.deallocate() }
 
     /// The source collection, opened on this connection; an error naming it when it
     /// is gone or is not a collection.
@@ -67,6 +76,8 @@ final class RollupTable {
         /// The same conditions, for parts taken from memory.
         var tests: [Test] = []
         var empty = false
+        /// Per measure, whether the query reads it (else a partial's part of it is skipped).
+        var reads: [Bool] = []
     }
 
     // MARK: - partials
@@ -378,14 +389,19 @@ final class RollupTable {
         }
         guard let (tsLo, tsHi) = timeRange(starts) else { return buckets }
         let conditions = query.conditions.map { RollupSelect.groupExpression(options, $0.group) + " " + $0.test }
-        let select = RollupSelect(options: options, conditions: conditions)
+        // Made only for a shard aggregated whole (most queries read partials, prefixes and parts in memory).
+        lazy var select = RollupSelect(options: options, conditions: conditions)
         let built: [Int64: (stamp: Int64, kept: Bool)] = try hasPartials() ? try builtStamps() : [:]
         // Kept partials of shards gone from the collection answer for good.
         var fromPartials = Set(built.filter { $0.value.kept }.keys)
+        // Built shards whose partials hold: the kept ones, and those built at their stamp.
+        var current = fromPartials.count
         for shard in collection.catalog.shards where !shard.isRetired {
+            let isBuilt = built[shard.number]?.stamp == shard.changes
+            if isBuilt && built[shard.number]?.kept == false { current += 1 }
             let (lo, hi) = shard.timeBounds
             guard hi >= tsLo, lo <= tsHi else { continue }
-            if built[shard.number]?.stamp == shard.changes {
+            if isBuilt {
                 fromPartials.insert(shard.number)
             } else if let sums = hotParts(of: shard) {
                 try addHotParts(sums, tsLo, tsHi, query, into: &buckets)
@@ -399,24 +415,48 @@ final class RollupTable {
             }
         }
         if !fromPartials.isEmpty {
-            // One statement over every partial in the range; rows of shards changed since are skipped.
-            var sql = "SELECT shard, b, " + options.groups.indices.map { "g\($0)" }.joined(separator: ", ")
-            if !options.groups.isEmpty { sql += ", " }
-            sql += "n" + (0..<RollupSelect.width(options)).map { ", c\($0)" }.joined()
-            sql += " FROM \(partialsTable) WHERE b >= ?1 AND b <= ?2"
-            for c in query.conditions { sql += " AND g\(c.group) \(c.test)" }
-            sql += " ORDER BY b"   // by the index on b: the answer's sort then has little to do
-            let stmt = try collection.statements.checkout(sql)
-            defer { collection.statements.checkin(stmt) }
-            stmt.bind(1, tsLo)
-            stmt.bind(2, tsHi)
-            for (i, p) in query.parameters.enumerated() { stmt.bind(Int32(i + 3), p) }
-            while try stmt.step() {
-                guard fromPartials.contains(stmt.int64(0)) else { continue }
-                try addRow(stmt, offset: 1, into: &buckets)
-            }
+            // Every partial row is current when every built shard is (or kept): none to skip.
+            try addPartials(of: current == built.count ? nil : fromPartials, tsLo, tsHi,
+                            whole: starts.lo <= Time.minimum && starts.hi >= Time.maximum, query, into: &buckets)
         }
         return buckets
+    }
+
+    /// Adds the partial rows in [tsLo, tsHi] that pass the query's conditions, of the
+    /// shards `shards` (nil: of every shard), by one statement over the partials. A
+    /// query without bounds on buckets reads the table in its order (the partials are
+    /// written shard by shard, each by bucket and group values: the answer's order then
+    /// has little to do), a bounded one through the index on b, in its order.
+    private func addPartials(of shards: Set<Int64>?, _ tsLo: Int64, _ tsHi: Int64, whole: Bool, _ query: Query,
+                             into buckets: inout RollupBuckets) throws {
+        var sql = "SELECT " + (shards == nil ? "" : "shard, ") + "b, "
+            + options.groups.indices.map { "g\($0), " }.joined()
+            + "n" + (0..<RollupSelect.width(options)).map { ", c\($0)" }.joined()
+        // A unary + keeps SQLite from using the index on b for the whole range.
+        sql += whole ? " FROM \(partialsTable) WHERE +b >= ?1 AND +b <= ?2" : " FROM \(partialsTable) WHERE b >= ?1 AND b <= ?2"
+        for c in query.conditions { sql += " AND g\(c.group) \(c.test)" }
+        if !whole { sql += " ORDER BY b" }
+        let collection = try source()
+        let stmt = try collection.statements.checkout(sql)
+        defer { collection.statements.checkin(stmt) }
+        stmt.bind(1, tsLo)
+        stmt.bind(2, tsHi)
+        for (i, p) in query.parameters.enumerated() { stmt.bind(Int32(i + 3), p) }
+        let reads = query.reads.isEmpty ? allRead : query.reads
+        guard let shards else {
+            while try stmt.step() { try addRow(stmt, offset: 0, reads: reads, into: &buckets) }
+            return
+        }
+        // Rows of shards changed since are skipped. Rows of one shard mostly come
+        // together: its last answer is kept.
+        let sorted = shards.sorted()
+        var last: (shard: Int64, read: Bool) = (.min, false)
+        while try stmt.step() {
+            let shard = stmt.int64(0)
+            if shard != last.shard { last = (shard, binarySearch(sorted, shard)) }
+            guard last.read else { continue }
+            try addRow(stmt, offset: 1, reads: reads, into: &buckets)
+        }
     }
 
     /// The ts range of the whole buckets whose starts lie in `starts`; nil when none does.
@@ -442,7 +482,7 @@ final class RollupTable {
         stmt.bind(1, tsLo)
         stmt.bind(2, tsHi)
         for (i, p) in parameters.enumerated() { stmt.bind(Int32(i + 3), p) }
-        while try stmt.step() { try addRow(stmt, offset: 0, into: &buckets) }
+        while try stmt.step() { try addRow(stmt, offset: 0, reads: allRead, into: &buckets) }
     }
 
     /// Where a shard's `RollupSelect` runs: its connection (the archive's for an archived
@@ -463,40 +503,43 @@ final class RollupTable {
     }
 
     /// Adds one row laid out as `RollupSelect`'s, from column `offset` on: to the entry
-    /// of its bucket and group values, found by comparing them in place; values are
-    /// made only for a new entry.
-    func addRow(_ stmt: Statement, offset: Int32, into buckets: inout RollupBuckets) throws {
+    /// of its bucket and group values, found by their ids in the answer (each value
+    /// hashed and compared in place, made only when new to the answer). A measure not
+    /// in `reads` is neither read nor combined: its part stays empty.
+    func addRow(_ stmt: Statement, offset: Int32, reads: [Bool], into buckets: inout RollupBuckets) throws {
         let groups = buckets.width
         var start = stmt.int64(offset)
         if !fixedWidth { start = options.bucket.start(of: start) }
-        let hash = RollupBuckets.hash(bucket: start) { h in
-            for g in 0..<groups { hashValue(stmt.value(offset + Int32(1 + g)), into: &h) }
-        }
-        var i = buckets.first(of: hash)
-        while i >= 0 {
-            var g = 0
-            if buckets.buckets[i] == start {
-                while g < groups && sameValue(buckets.group(i, g), stmt.value(offset + Int32(1 + g))) { g += 1 }
-                if g == groups { break }
-            }
-            i = buckets.next(after: i)
-        }
+        let ids = groupIDs
+        for g in 0..<groups { ids[g] = valueID(stmt.value(offset + Int32(1 + g)), in: &buckets) }
+        let group = UnsafeBufferPointer(start: ids, count: groups)
+        let i = buckets.find(bucket: start, group: group)
         let count = stmt.int64(offset + Int32(1 + groups))
         var col = offset + Int32(2 + groups)
         let kinds = self.kinds
         if i >= 0 {
             buckets.add(i, count: count)
             for m in kinds.indices {
-                try buckets.combine(i, m, part(kinds[m], stmt, col))
+                if reads[m] { try buckets.combine(i, m, part(kinds[m], stmt, col)) }
                 col += Int32(RollupSelect.width(kinds[m]))
             }
             return
         }
-        buckets.append(hash: hash, bucket: start, count: count)
-        for g in 0..<groups { buckets.append(group: rollupValue(stmt.value(offset + Int32(1 + g)))) }
+        // Nothing read here can fail (a sketch's state is read when combined or answered).
+        buckets.append(bucket: start, group: group, count: count)
         for m in kinds.indices {
-            buckets.append(part: part(kinds[m], stmt, col))
+            buckets.append(part: reads[m] ? part(kinds[m], stmt, col) : Self.empty(kinds[m]))
             col += Int32(RollupSelect.width(kinds[m]))
+        }
+    }
+
+    /// The part of a measure not read: one that others of its kind combine with.
+    private static func empty(_ kind: RollupMeasure.Kind) -> RollupPart {
+        switch kind {
+        case .min, .max: .extreme(.null)
+        case .distinct: .distinct(DistinctSketch())
+        case .quantile: .quantile(QuantileSketch())
+        default: .sum(count: 0, total: .null)
         }
     }
 
@@ -512,37 +555,26 @@ final class RollupTable {
     }
 }
 
-/// Whether a statement's value is `v` as GROUP BY sees it (RollupValue's equality),
-/// compared without copying it.
-@inline(__always) func sameValue(_ v: RollupValue, _ s: OpaquePointer?) -> Bool {
-    switch valueType(s) {
-    case SQLITE_INTEGER: return v == .integer(valueInt64(s))
-    case SQLITE_FLOAT: return v == .real(valueDouble(s))
-    case SQLITE_TEXT:
-        guard case .text(let t) = v else { return false }
-        return sameBytes(t, valueTextBytes(s))
-    case SQLITE_BLOB:
-        guard case .blob(let b) = v else { return false }
-        return sameBytes(b, valueBlobBytes(s))
-    default: return v == .null
-    }
-}
-
-/// Hashes a statement's value as the RollupValue made of it would hash.
-@inline(__always) func hashValue(_ s: OpaquePointer?, into h: inout Hasher) {
+/// The id in `buckets` of a statement's value, found without copying it.
+@inline(__always) private func valueID(_ s: OpaquePointer?, in buckets: inout RollupBuckets) -> Int32 {
     let empty = UnsafeRawBufferPointer(start: nil, count: 0)
     switch valueType(s) {
-    case SQLITE_INTEGER: RollupValue.hash(integer: valueInt64(s), into: &h)
-    case SQLITE_FLOAT: RollupValue.hash(real: valueDouble(s), into: &h)
-    case SQLITE_TEXT: RollupValue.hash(text: valueTextBytes(s) ?? empty, into: &h)
-    case SQLITE_BLOB: RollupValue.hash(blob: valueBlobBytes(s) ?? empty, into: &h)
-    default: RollupValue.hashNull(into: &h)
+    case SQLITE_INTEGER: return buckets.valueID(integer: valueInt64(s))
+    case SQLITE_FLOAT: return buckets.valueID(real: valueDouble(s))
+    case SQLITE_TEXT: return buckets.valueID(text: valueTextBytes(s) ?? empty)
+    case SQLITE_BLOB: return buckets.valueID(blob: valueBlobBytes(s) ?? empty)
+    default: return buckets.valueIDNull()
     }
 }
 
-@inline(__always) private func sameBytes(_ a: [UInt8], _ b: UnsafeRawBufferPointer?) -> Bool {
-    guard let b, b.count > 0 else { return a.isEmpty }
-    return a.count == b.count && a.withUnsafeBytes { $0.elementsEqual(b) }
+/// Whether sorted `list` holds `x`.
+private func binarySearch(_ list: [Int64], _ x: Int64) -> Bool {
+    var lo = 0, hi = list.count
+    while lo < hi {
+        let mid = (lo + hi) / 2
+        if list[mid] < x { lo = mid + 1 } else { hi = mid }
+    }
+    return lo < list.count && list[lo] == x
 }
 
 /// A value of a statement's row, copied.

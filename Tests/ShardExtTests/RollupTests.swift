@@ -49,6 +49,47 @@ final class RollupTests: XCTestCase {
         }
     }
 
+    /// The hidden state columns (handed out as read from a partial when a bucket has
+    /// one, parsed and merged when it has several): each bucket's states merged alone
+    /// answer what its estimate columns answer, asked with or without them, in either
+    /// order; merged across buckets they answer what one state of the plain table's
+    /// values does (a distinct state depends only on the values it has seen).
+    func compareStates(_ db: TestDatabase, rollup: String, context: String) throws {
+        let estimates = try db.query("SELECT bucket_ms, type, users, p50 FROM \(rollup) ORDER BY bucket_ms, type")
+        let merged = "shards_distinct(users_state), shards_quantile(p50_state, 0.5)"
+        XCTAssertEqual(try db.query("SELECT bucket_ms, type, \(merged) FROM \(rollup) GROUP BY 1, 2 ORDER BY 1, 2"),
+                       estimates, "states alone, \(context)")
+        // Each row's states, in the answer's own order reversed (ORDER BY consumed).
+        var each: [[Value]] = []
+        for r in try db.query("SELECT bucket_ms, type, users_state, p50_state FROM \(rollup) ORDER BY bucket_ms DESC, type DESC") {
+            each.append(Array(r[0...1]) + (try db.query("SELECT shards_distinct(?1), shards_quantile(?2, 0.5)", [r[2], r[3]]))[0])
+        }
+        XCTAssertEqual(each, estimates.reversed(), "each row's states, descending, \(context)")
+        let got = try db.query("SELECT type, shards_distinct(users_state) FROM \(rollup) GROUP BY 1 ORDER BY 1")
+        let want = try db.query("""
+            SELECT type, shards_distinct(s) FROM (SELECT json_extract(doc, '$.type') AS type,
+                   shards_distinct_state(json_extract(doc, '$.user')) AS s FROM plain GROUP BY 1) GROUP BY 1 ORDER BY 1
+            """)
+        XCTAssertEqual(got, want, "states merged per type, \(context)")
+    }
+
+    /// A query reads only the measures it selects (xBestIndex's colUsed): every subset of
+    /// the measure and state columns answers what the whole row does, in the answer's own
+    /// order and in one SQLite sorts.
+    func compareSubsets(_ db: TestDatabase, rollup: String, context: String) throws {
+        let columns = ["n", "dur", "a", "lo", "hi", "users", "p50", "users_state", "p50_state"]
+        let whole = try db.query("SELECT bucket_ms, type, \(columns.joined(separator: ", ")) FROM \(rollup) ORDER BY bucket_ms, type")
+        for mask in 1..<(1 << columns.count) {
+            let chosen = columns.indices.filter { mask & (1 << $0) != 0 }
+            let list = chosen.map { columns[$0] }.joined(separator: ", ")
+            // Ordered by one more column, SQLite sorts (bucket and type are unique: same order).
+            let order = mask % 2 == 0 ? "bucket_ms, type" : "bucket_ms, type, \(columns[chosen[0]])"
+            let got = try db.query("SELECT bucket_ms, type, \(list) FROM \(rollup) ORDER BY \(order)")
+            XCTAssertEqual(got, whole.map { row in [row[0], row[1]] + chosen.map { row[2 + $0] } },
+                           "columns \(list), ORDER BY \(order), \(context)")
+        }
+    }
+
     /// A rollup without sketches, whose parts of the shards this connection fills are
     /// kept in memory as rows come (RollupHotPartials.swift): sums over `$.u` (always
     /// an integer, so they stay in memory), min and max over `$.dur` (numbers, text,
@@ -102,6 +143,8 @@ final class RollupTests: XCTestCase {
             try self.compareHot(db, rollup: "hot", bucketSQL: day, context: context)
             try self.compare(db, rollup: "hours6", bucketSQL: six, context: context)
             try self.compare(db, rollup: "weekly", bucketSQL: week, context: context)
+            try self.compareStates(db, rollup: "daily", context: context)
+            try self.compareStates(db, rollup: "weekly", context: context)
             // Bounds on bucket and group values.
             let d1 = MirroredWrites.t0 + Int64.random(in: 0..<12, using: &rng) * MirroredWrites.day
             let d2 = d1 + Int64.random(in: 0..<5, using: &rng) * MirroredWrites.day
@@ -135,10 +178,12 @@ final class RollupTests: XCTestCase {
             try m.check(done.last!)
         }
         XCTAssertGreaterThan(refreshed, 0, "partials were built")
+        try compareSubsets(db, rollup: "daily", context: "seed \(seed), before a full refresh")
         // Built partials answer alone, then with every shard changed since.
         for rollup in ["daily", "hours6", "weekly"] { _ = try db.int("SELECT shard_rollup_refresh(?)", [.text(rollup)]) }
         XCTAssertEqual(try db.int("SELECT shard_rollup_refresh('daily')"), 0)
         try m.check("a full refresh")
+        try compareSubsets(db, rollup: "daily", context: "seed \(seed), after a full refresh")
         try db.exec("DROP TABLE daily")
         XCTAssertEqual(try db.int("SELECT count(*) FROM sqlite_schema WHERE name LIKE 'daily%'"), 0, "DROP TABLE takes the partials")
     }
