@@ -44,12 +44,7 @@ extension RollupTable {
     var prefixTable: String { "main." + SQLText.identifier(name + "_prefix") }
 
     /// Whether `<rollup>_prefix` exists (made by the first prefix written).
-    private func hasPrefixTable() throws -> Bool {
-        let stmt = try statement("SELECT 1 FROM main.sqlite_schema WHERE type = 'table' AND name = ?1 COLLATE NOCASE")
-        defer { stmt.reset() }
-        stmt.bind(1, name + "_prefix")
-        return try stmt.step()
-    }
+    private func hasPrefixTable() throws -> Bool { try hasShadowTable("prefix") }
 
     /// The writer's step (in its transaction, after an insert into `s`): writes the
     /// prefix of shard `s` from its parts in memory when they hold and have grown
@@ -168,9 +163,7 @@ extension RollupTable {
         guard let prefix = try holdingPrefix(s, built: built, of: collection),
               s.rows - prefix.rows <= Self.resumeRows else { return false }
         // The prefix's partial rows, then the rows after it, laid out alike.
-        let partials = "SELECT b, " + options.groups.indices.map { "g\($0), " }.joined()
-            + "n" + (0..<RollupSelect.width(options)).map { ", c\($0)" }.joined()
-            + " FROM \(partialsTable) WHERE shard = ?5"
+        let partials = "SELECT \(partialColumns) FROM \(partialsTable) WHERE shard = ?5"
         let stmt = try tailStatement(s, after: prefix, of: collection, conditions: [], k: 3) { partials + " UNION ALL " + $0 }
         defer { collection.statements.checkin(stmt) }
         stmt.bind(1, Time.minimum)

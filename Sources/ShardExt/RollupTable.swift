@@ -92,14 +92,20 @@ final class RollupTable {
     var partialsTable: String { "main." + SQLText.identifier(name + "_partials") }
     var builtTable: String { "main." + SQLText.identifier(name + "_built") }
     static let shadowSuffixes = ["partials", "built", "prefix"]
+    /// A partial row after its shard, laid out as `RollupSelect`'s: `b, g0.., n, c0..`.
+    lazy var partialColumns = "b, " + options.groups.indices.map { "g\($0), " }.joined()
+        + "n" + (0..<RollupSelect.width(options)).map { ", c\($0)" }.joined()
 
     /// Whether the shadow tables exist (the first refresh or upkeep step makes them).
     /// Read at every query and upkeep step, so from sqlite_schema by a statement kept
     /// prepared (not the table-valued pragma).
-    private func hasPartials() throws -> Bool {
+    private func hasPartials() throws -> Bool { try hasShadowTable("built") }
+
+    /// Whether shadow table `<rollup>_<suffix>` exists (`shadowSuffixes`).
+    func hasShadowTable(_ suffix: String) throws -> Bool {
         let stmt = try statement("SELECT 1 FROM main.sqlite_schema WHERE type = 'table' AND name = ?1 COLLATE NOCASE")
         defer { stmt.reset() }
-        stmt.bind(1, name + "_built")
+        stmt.bind(1, name + "_" + suffix)
         return try stmt.step()
     }
 
@@ -271,9 +277,7 @@ final class RollupTable {
             if s.isLive && scanPaths != nil {
                 // Kept in memory too: late documents then add to them, and upkeep writes
                 // them again without reading the shard.
-                let read = try statement("SELECT b, " + options.groups.indices.map { "g\($0), " }.joined()
-                    + "n" + (0..<RollupSelect.width(options)).map { ", c\($0)" }.joined()
-                    + " FROM \(partialsTable) WHERE shard = ?1")
+                let read = try statement("SELECT \(partialColumns) FROM \(partialsTable) WHERE shard = ?1")
                 read.bind(1, s.number)
                 _ = try keepHotParts(s, rows: read, offset: 0)
             }
@@ -429,9 +433,7 @@ final class RollupTable {
     /// has little to do), a bounded one through the index on b, in its order.
     private func addPartials(of shards: Set<Int64>?, _ tsLo: Int64, _ tsHi: Int64, whole: Bool, _ query: Query,
                              into buckets: inout RollupBuckets) throws {
-        var sql = "SELECT " + (shards == nil ? "" : "shard, ") + "b, "
-            + options.groups.indices.map { "g\($0), " }.joined()
-            + "n" + (0..<RollupSelect.width(options)).map { ", c\($0)" }.joined()
+        var sql = "SELECT " + (shards == nil ? "" : "shard, ") + partialColumns
         // A unary + keeps SQLite from using the index on b for the whole range.
         sql += whole ? " FROM \(partialsTable) WHERE +b >= ?1 AND +b <= ?2" : " FROM \(partialsTable) WHERE b >= ?1 AND b <= ?2"
         for c in query.conditions { sql += " AND g\(c.group) \(c.test)" }
