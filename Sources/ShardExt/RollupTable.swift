@@ -36,7 +36,7 @@ final class RollupTable {
     private let kinds: [RollupMeasure.Kind]
     /// Every measure read (a query that does not say).
     lazy var allRead = [Bool](repeating: true, count: options.measures.count)
-        /// The group value ids of the row `addRow` reads (one per group).
+    /// The group value ids of the row `addRow` reads (one per group).
     private let groupIDs: UnsafeMutablePointer<Int32>
     /// Whether a bucket is a fixed width of ms (else the partials' b is a day, folded into months).
     private let fixedWidth: Bool
@@ -401,15 +401,16 @@ final class RollupTable {
         // Built shards whose partials hold: the kept ones, and those built at their stamp.
         var current = fromPartials.count
         for shard in collection.catalog.shards where !shard.isRetired {
-            let isBuilt = built[shard.number]?.stamp == shard.changes
-            if isBuilt && built[shard.number]?.kept == false { current += 1 }
+            let mark = built[shard.number]
+            let isBuilt = mark?.stamp == shard.changes
+            if isBuilt && mark?.kept == false { current += 1 }
             let (lo, hi) = shard.timeBounds
             guard hi >= tsLo, lo <= tsHi else { continue }
             if isBuilt {
                 fromPartials.insert(shard.number)
             } else if let sums = hotParts(of: shard) {
                 try addHotParts(sums, tsLo, tsHi, query, into: &buckets)
-            } else if try addAfterPrefix(shard, built: built[shard.number], of: collection, conditions: conditions,
+            } else if try addAfterPrefix(shard, built: mark, of: collection, conditions: conditions,
                                          parameters: query.parameters, tsLo, tsHi, into: &buckets) {
                 fromPartials.insert(shard.number)   // its prefix's rows
             } else if let sums = try seedHotParts(shard, of: collection) {
